@@ -1,0 +1,58 @@
+package api
+
+import "fmt"
+
+// Error codes carried in ErrorBody.Error.Code.
+const (
+	CodeInvalidRequest     = "invalid_request"
+	CodeWeakPassword       = "weak_password"
+	CodeInvalidCredentials = "invalid_credentials"
+	CodeTokenExpired       = "token_expired"
+	CodeInvalidToken       = "invalid_token"
+	CodeSessionRevoked     = "session_revoked"
+	CodeSessionExpired     = "session_expired"
+	CodeReauthRequired     = "reauth_required"
+	CodeRegistrationClosed = "registration_closed"
+	CodeNotFound           = "not_found"
+	CodeUsernameTaken      = "username_taken"
+	CodeRateLimited        = "rate_limited"
+	CodeInternal           = "internal"           // extension: 500
+	CodeUnavailable        = "unavailable"        // extension: 503, a dependency is down
+	CodeMethodNotAllowed   = "method_not_allowed" // extension: 405
+	CodeUnsupportedMedia   = "unsupported_media"  // extension: 415
+)
+
+// Keys of ErrorDetail.Details.
+const (
+	DetailField        = "field"          // invalid_request: the offending field
+	DetailReason       = "reason"         // session_revoked: a revoke reason
+	DetailRevokedAt    = "revoked_at"     // session_revoked: RFC 3339 time
+	DetailByDeviceName = "by_device_name" // session_revoked: who closed it
+	DetailRetryAfterS  = "retry_after_s"  // rate_limited: seconds to wait
+)
+
+// ErrorBody is the JSON body of every non-2xx answer.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the error inside ErrorBody.
+type ErrorDetail struct {
+	Code    string         `json:"code"`
+	Message string         `json:"message"`
+	Details map[string]any `json:"details,omitempty"`
+}
+
+// Error implements error so an ErrorDetail can travel as one.
+func (e ErrorDetail) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Revoke reasons, in Session.RevokeReason and session_revoked details.
+const (
+	ReasonLogout            = "logout"
+	ReasonRemoteLogout      = "remote_logout"
+	ReasonLogoutOthers      = "logout_others"
+	ReasonPasswordChanged   = "password_changed"
+	ReasonRefreshTokenReuse = "refresh_token_reuse"
+	ReasonExpired           = "expired"
+	ReasonAdmin             = "admin"
+)

@@ -1,0 +1,63 @@
+package api
+
+import "time"
+
+// Audit event types (AuditEvent.Type).
+const (
+	AuditLoginSucceeded           = "login.succeeded"
+	AuditLoginFailed              = "login.failed"
+	AuditLoginMFAFailed           = "login.mfa_failed"
+	AuditLogout                   = "logout"
+	AuditSessionRevoked           = "session.revoked"
+	AuditSessionsRevokedOthers    = "sessions.revoked_others"
+	AuditRefreshReuseDetected     = "refresh.reuse_detected"
+	AuditReauthSucceeded          = "reauth.succeeded"
+	AuditReauthFailed             = "reauth.failed"
+	AuditPasswordChanged          = "password.changed"
+	AuditMFAEnabled               = "mfa.enabled"
+	AuditMFADisabled              = "mfa.disabled"
+	AuditRecoveryCodeUsed         = "recovery_code.used"
+	AuditRememberedLoginCreated   = "remembered_login.created"
+	AuditRememberedLoginUsed      = "remembered_login.used"
+	AuditRememberedLoginForgotten = "remembered_login.forgotten"
+)
+
+// AuditTypes lists every audit event type in the contract.
+var AuditTypes = []string{
+	AuditLoginSucceeded, AuditLoginFailed, AuditLoginMFAFailed, AuditLogout,
+	AuditSessionRevoked, AuditSessionsRevokedOthers, AuditRefreshReuseDetected,
+	AuditReauthSucceeded, AuditReauthFailed, AuditPasswordChanged,
+	AuditMFAEnabled, AuditMFADisabled, AuditRecoveryCodeUsed,
+	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
+}
+
+// Event names on the GET /v1/events stream.
+const (
+	EventSessionRevoked  = "session.revoked"
+	EventSessionCreated  = "session.created"
+	EventSessionsChanged = "sessions.changed"
+	EventPasswordChanged = "password.changed"
+)
+
+// SessionRevokedEvent is sent to a revoked session's stream before it closes.
+type SessionRevokedEvent struct {
+	SessionID    string    `json:"session_id"`
+	Reason       string    `json:"reason"`
+	At           time.Time `json:"at"`
+	BySessionID  string    `json:"by_session_id"`
+	ByDeviceName string    `json:"by_device_name"`
+}
+
+// SessionCreatedEvent is sent to an account's other streams on a new sign-in.
+type SessionCreatedEvent struct {
+	Session Session `json:"session"`
+}
+
+// SessionsChangedEvent tells a stream that the session list changed.
+type SessionsChangedEvent struct{}
+
+// PasswordChangedEvent tells the other devices the password was changed.
+type PasswordChangedEvent struct {
+	At           time.Time `json:"at"`
+	ByDeviceName string    `json:"by_device_name"`
+}

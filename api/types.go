@@ -1,0 +1,232 @@
+package api
+
+import "time"
+
+// Device describes the install a session was signed in from. ID is a random
+// UUID the app keeps for the install.
+type Device struct {
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Platform   string `json:"platform"`
+	OS         string `json:"os"`
+	Model      string `json:"model"`
+	AppVersion string `json:"app_version"`
+}
+
+// Platforms the app reports in Device.Platform. Other values are accepted and
+// shown as a generic device.
+const (
+	PlatformAndroid = "android"
+	PlatformIOS     = "ios"
+	PlatformLinux   = "linux"
+	PlatformWindows = "windows"
+	PlatformMacOS   = "macos"
+	PlatformWeb     = "web"
+)
+
+// Account is a person's account.
+type Account struct {
+	ID         string    `json:"id"`
+	Username   string    `json:"username"`
+	CreatedAt  time.Time `json:"created_at"`
+	MFAEnabled bool      `json:"mfa_enabled"`
+}
+
+// Location is an approximate place derived from an IP address. All fields
+// are empty when the server has no GeoIP database or the address is unknown.
+type Location struct {
+	City        string `json:"city"`
+	Region      string `json:"region"`
+	Country     string `json:"country"`
+	CountryCode string `json:"country_code"`
+}
+
+// IsZero reports whether nothing is known about the place.
+func (l Location) IsZero() bool { return l == Location{} }
+
+// Session is one sign-in on one device.
+type Session struct {
+	ID           string     `json:"id"`
+	Current      bool       `json:"current"`
+	Device       Device     `json:"device"`
+	IP           string     `json:"ip"`
+	Location     Location   `json:"location"`
+	CreatedAt    time.Time  `json:"created_at"`
+	LastSeenAt   time.Time  `json:"last_seen_at"`
+	AuthTime     time.Time  `json:"auth_time"`
+	ExpiresAt    time.Time  `json:"expires_at"`
+	Remember     bool       `json:"remember"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	RevokeReason string     `json:"revoke_reason,omitempty"`
+}
+
+// Tokens is a fresh access/refresh token pair.
+type Tokens struct {
+	AccessToken      string    `json:"access_token"`
+	RefreshToken     string    `json:"refresh_token"`
+	AccessExpiresAt  time.Time `json:"access_expires_at"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at"`
+}
+
+// Login is the answer to a sign-in: either a signed-in session with tokens,
+// or MFARequired with an MFAToken for POST /v1/login/mfa.
+type Login struct {
+	Account          *Account  `json:"account,omitempty"`
+	Session          *Session  `json:"session,omitempty"`
+	AccessToken      string    `json:"access_token,omitempty"`
+	RefreshToken     string    `json:"refresh_token,omitempty"`
+	AccessExpiresAt  time.Time `json:"access_expires_at,omitzero"`
+	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
+	MFARequired      bool      `json:"mfa_required,omitempty"`
+	MFAToken         string    `json:"mfa_token,omitempty"`
+}
+
+// Tokens returns the token pair carried by a completed Login.
+func (l Login) Tokens() Tokens {
+	return Tokens{
+		AccessToken:      l.AccessToken,
+		RefreshToken:     l.RefreshToken,
+		AccessExpiresAt:  l.AccessExpiresAt,
+		RefreshExpiresAt: l.RefreshExpiresAt,
+	}
+}
+
+// AuditEvent is one entry of an account's append-only security log.
+type AuditEvent struct {
+	ID               string    `json:"id"`
+	At               time.Time `json:"at"`
+	Type             string    `json:"type"`
+	IP               string    `json:"ip"`
+	Location         Location  `json:"location"`
+	SessionID        string    `json:"session_id"`
+	DeviceName       string    `json:"device_name"`
+	TargetSessionID  string    `json:"target_session_id,omitempty"`
+	TargetDeviceName string    `json:"target_device_name,omitempty"`
+	Detail           string    `json:"detail"`
+}
+
+// CreateAccountRequest is the body of POST /v1/accounts.
+type CreateAccountRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// CreateAccountResponse is the 201 answer of POST /v1/accounts.
+type CreateAccountResponse struct {
+	Account Account `json:"account"`
+}
+
+// LoginRequest is the body of POST /v1/login.
+type LoginRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Remember bool   `json:"remember"`
+	Device   Device `json:"device"`
+}
+
+// MFALoginRequest is the body of POST /v1/login/mfa. Code is a TOTP code or
+// a recovery code.
+type MFALoginRequest struct {
+	MFAToken string `json:"mfa_token"`
+	Code     string `json:"code"`
+}
+
+// RememberedLoginRequest is the body of POST /v1/login/remembered.
+// Remember (an extension of the contract) asks for a session that stays
+// signed in, as with LoginRequest.Remember.
+type RememberedLoginRequest struct {
+	Credential string `json:"credential"`
+	Device     Device `json:"device"`
+	Remember   bool   `json:"remember,omitempty"`
+}
+
+// ForgetRememberedRequest is the body of POST /v1/remembered/forget.
+type ForgetRememberedRequest struct {
+	Credential string `json:"credential"`
+}
+
+// RefreshRequest is the body of POST /v1/token/refresh.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// LogoutRequest is the body of POST /v1/logout. Remember asks for a
+// remembered-login credential for one-tap sign-in later on this device.
+type LogoutRequest struct {
+	Remember bool `json:"remember"`
+}
+
+// LogoutResponse is the answer of POST /v1/logout.
+type LogoutResponse struct {
+	RememberedCredential string     `json:"remembered_credential,omitempty"`
+	RememberedExpiresAt  *time.Time `json:"remembered_expires_at,omitempty"`
+}
+
+// MeResponse is the answer of GET /v1/me.
+type MeResponse struct {
+	Account Account `json:"account"`
+	Session Session `json:"session"`
+}
+
+// SessionsPage is the answer of GET /v1/sessions.
+type SessionsPage struct {
+	Sessions   []Session `json:"sessions"`
+	NextCursor string    `json:"next_cursor"`
+}
+
+// RevokeSessionResponse is the answer of DELETE /v1/sessions/{id}.
+type RevokeSessionResponse struct {
+	Session Session `json:"session"`
+}
+
+// RevokedCount is the answer of DELETE /v1/sessions?scope=others and
+// POST /v1/password: how many sessions were ended.
+type RevokedCount struct {
+	Revoked int `json:"revoked"`
+}
+
+// ReauthRequest is the body of POST /v1/reauth. Code is needed when two-step
+// verification is on.
+type ReauthRequest struct {
+	Password string `json:"password"`
+	Code     string `json:"code,omitempty"`
+}
+
+// ReauthResponse is the answer of POST /v1/reauth.
+type ReauthResponse struct {
+	AuthTime time.Time `json:"auth_time"`
+}
+
+// ChangePasswordRequest is the body of POST /v1/password.
+type ChangePasswordRequest struct {
+	CurrentPassword    string `json:"current_password"`
+	NewPassword        string `json:"new_password"`
+	LogOutOtherDevices bool   `json:"log_out_other_devices"`
+}
+
+// TOTPSetupResponse is the answer of POST /v1/mfa/totp/setup.
+type TOTPSetupResponse struct {
+	Secret     string `json:"secret"`
+	OTPAuthURI string `json:"otpauth_uri"`
+}
+
+// TOTPEnableRequest is the body of POST /v1/mfa/totp/enable.
+type TOTPEnableRequest struct {
+	Code string `json:"code"`
+}
+
+// TOTPEnableResponse is the answer of POST /v1/mfa/totp/enable.
+type TOTPEnableResponse struct {
+	RecoveryCodes []string `json:"recovery_codes"`
+}
+
+// AuditPage is the answer of GET /v1/audit.
+type AuditPage struct {
+	Events     []AuditEvent `json:"events"`
+	NextCursor string       `json:"next_cursor"`
+}
+
+// HealthResponse is the answer of GET /healthz.
+type HealthResponse struct {
+	Status string `json:"status"`
+}

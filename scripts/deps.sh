@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sessionguard needs on a Debian machine:
+# Debian packages (only the missing ones) and pinned Go tools. Idempotent.
+# Usage: scripts/deps.sh [group...]   groups: base (default), keyring
+set -euo pipefail
+
+STATICCHECK_VERSION=v0.8.2
+
+declare -A PKG_GROUPS=(
+  [base]="gcc libc6-dev git make ca-certificates"
+  [keyring]="dbus gnome-keyring libsecret-tools"
+)
+
+want=()
+for g in "${@:-base}"; do
+  [[ -n "${PKG_GROUPS[$g]+x}" ]] || { echo "deps.sh: unknown group $g" >&2; exit 2; }
+  for p in ${PKG_GROUPS[$g]}; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || want+=("$p")
+  done
+done
+
+if ((${#want[@]})); then
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+      sudo=(sudo)
+    else
+      echo "deps.sh: missing Debian packages. Run as root:" >&2
+      echo "  apt-get update && apt-get install -y --no-install-recommends ${want[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "deps.sh: installing ${want[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
+
+gobin=$(go env GOPATH)/bin
+if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+  echo "deps.sh: installing staticcheck $STATICCHECK_VERSION"
+  go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi

@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"sessionguard/api"
+	"sessionguard/server/passwd"
+	"sessionguard/server/store"
+)
+
+// CreateAccount checks and stores a new account. It is the path both
+// POST /v1/accounts and `sessiond user add` take. Errors are *apiError
+// values with the contract's codes (invalid_request, weak_password,
+// username_taken).
+func (s *Server) CreateAccount(ctx context.Context, username, password string) (api.Account, error) {
+	u, err := normalizeUsername(username)
+	if err != nil {
+		return api.Account{}, err
+	}
+	if len(password) > maxPassword {
+		return api.Account{}, errInvalid("password", "The password is too long.")
+	}
+	if err := passwd.Check(password, u); err != nil {
+		var pe *passwd.PolicyError
+		if errors.As(err, &pe) {
+			return api.Account{}, &apiError{status: http.StatusBadRequest, code: api.CodeWeakPassword,
+				msg: pe.Reason, details: map[string]any{api.DetailField: "password"}}
+		}
+		return api.Account{}, err
+	}
+	hash, err := s.hash(ctx, password)
+	if err != nil {
+		return api.Account{}, err
+	}
+	a := store.Account{ID: newID("acc_"), Username: u, PasswordHash: hash, CreatedAt: s.now()}
+	if err := s.store.CreateAccount(ctx, a); err != nil {
+		if errors.Is(err, store.ErrUsernameTaken) {
+			return api.Account{}, &apiError{status: http.StatusConflict, code: api.CodeUsernameTaken,
+				msg: "That username is taken. Choose another.", details: map[string]any{api.DetailField: "username"}}
+		}
+		return api.Account{}, storeErr(err)
+	}
+	return accountView(a), nil
+}
+
+func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) error {
+	if !s.cfg.OpenRegistration {
+		return &apiError{status: http.StatusForbidden, code: api.CodeRegistrationClosed,
+			msg: "This server does not allow sign-up. Ask its administrator for an account."}
+	}
+	var req api.CreateAccountRequest
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return err
+	}
+	a, err := s.CreateAccount(r.Context(), req.Username, req.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, api.CreateAccountResponse{Account: a})
+	return nil
+}
+
+func accountView(a store.Account) api.Account {
+	return api.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, MFAEnabled: a.MFAEnabled}
+}
+
+func sessionView(s store.Session, currentID string) api.Session {
+	v := api.Session{
+		ID: s.ID, Current: s.ID == currentID, Device: s.Device, IP: s.IP, Location: s.Location,
+		CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, AuthTime: s.AuthTime,
+		ExpiresAt: s.ExpiresAt, Remember: s.Remember,
+	}
+	if s.Revoked != nil {
+		at := s.Revoked.At
+		v.RevokedAt, v.RevokeReason = &at, s.Revoked.Reason
+	}
+	return v
+}
+
+// Password work is memory-hungry (argon2id: about 20 MB each), so only a
+// few run at once; the rest queue, giving up when their request ends.
+
+func (s *Server) acquireHashSlot(ctx context.Context) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
+			msg: "The server is busy. Try again in a moment.", cause: ctx.Err()}
+	}
+}
+
+func (s *Server) verify(ctx context.Context, password, encoded string) (bool, error) {
+	if err := s.acquireHashSlot(ctx); err != nil {
+		return false, err
+	}
+	defer func() { <-s.hashSlots }()
+	ok, err := s.hasher.Verify(password, encoded)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return ok, nil
+}
+
+func (s *Server) dummyVerify(ctx context.Context, password string) error {
+	if err := s.acquireHashSlot(ctx); err != nil {
+		return err
+	}
+	defer func() { <-s.hashSlots }()
+	s.hasher.Dummy(password)
+	return nil
+}
+
+func (s *Server) hash(ctx context.Context, password string) (string, error) {
+	if err := s.acquireHashSlot(ctx); err != nil {
+		return "", err
+	}
+	defer func() { <-s.hashSlots }()
+	h, err := s.hasher.Hash(password)
+	if err != nil {
+		return "", storeErr(err)
+	}
+	return h, nil
+}

@@ -1,0 +1,58 @@
+package server
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+)
+
+// clientIP is the request's client address: the socket's peer, or, when that
+// peer is a trusted proxy, the right-most X-Forwarded-For entry that is not
+// itself a trusted proxy.
+func (s *Server) clientIP(r *http.Request) netip.Addr {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	var ip netip.Addr
+	if err == nil {
+		ip = peer.Addr().Unmap()
+	} else if a, err2 := netip.ParseAddr(r.RemoteAddr); err2 == nil {
+		ip = a.Unmap()
+	} else {
+		return netip.Addr{}
+	}
+	if !s.trusted(ip) {
+		return ip
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	var all []string
+	for _, h := range hops {
+		all = append(all, strings.Split(h, ",")...)
+	}
+	for i := len(all) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(all[i]))
+		if err != nil {
+			return ip // a malformed hop: stop believing the chain
+		}
+		a = a.Unmap()
+		if !s.trusted(a) {
+			return a
+		}
+		ip = a
+	}
+	return ip
+}
+
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func ipString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}

@@ -1,0 +1,86 @@
+package server
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// Demo account credentials created by SeedDemo.
+const (
+	DemoUsername = "demo"
+	DemoPassword = "correct-horse-battery"
+)
+
+// demoDevice is one simulated sign-in of the demo account.
+type demoDevice struct {
+	dev      api.Device
+	ip       string
+	loc      api.Location
+	signedIn time.Duration // before now
+	seen     time.Duration // before now
+	remember bool
+}
+
+var demoDevices = []demoDevice{
+	{api.Device{Name: "Ana's Pixel 8", Platform: api.PlatformAndroid, OS: "Android 15", Model: "Pixel 8", AppVersion: "1.0.0"},
+		"203.0.113.24", api.Location{City: "Lisbon", Region: "Lisbon", Country: "Portugal", CountryCode: "PT"}, 20 * 24 * time.Hour, 2 * time.Minute, true},
+	{api.Device{Name: "Work laptop", Platform: api.PlatformWindows, OS: "Windows 11", Model: "ThinkPad X1 Carbon", AppVersion: "1.0.0"},
+		"198.51.100.7", api.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE"}, 9 * 24 * time.Hour, 3 * time.Hour, true},
+	{api.Device{Name: "iPad", Platform: api.PlatformIOS, OS: "iPadOS 18.1", Model: "iPad Air", AppVersion: "1.0.0"},
+		"192.0.2.133", api.Location{City: "Porto", Region: "Porto", Country: "Portugal", CountryCode: "PT"}, 40 * 24 * time.Hour, 2 * 24 * time.Hour, true},
+	{api.Device{Name: "MacBook Air", Platform: api.PlatformMacOS, OS: "macOS 15.1", Model: "MacBookAir10,1", AppVersion: "0.9.2"},
+		"203.0.113.90", api.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB"}, 5 * time.Hour, 40 * time.Minute, false},
+	{api.Device{Name: "Hotel lobby PC", Platform: api.PlatformLinux, OS: "Ubuntu 24.04", AppVersion: "1.0.0"},
+		"198.51.100.201", api.Location{City: "New York", Region: "New York", Country: "United States", CountryCode: "US"}, 8 * time.Hour, 7 * time.Hour, false},
+}
+
+// SeedDemo creates the demo account (DemoUsername / DemoPassword) with
+// several simulated devices in different places, so the device list has
+// something real to show and close. It is idempotent: an existing demo
+// account is left as it is and ok is false.
+func (s *Server) SeedDemo(ctx context.Context) (ok bool, err error) {
+	if _, err := s.CreateAccount(ctx, DemoUsername, DemoPassword); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.code == api.CodeUsernameTaken {
+			return false, nil
+		}
+		return false, err
+	}
+	acct, err := s.store.AccountByUsername(ctx, DemoUsername)
+	if err != nil {
+		return false, err
+	}
+	now := s.now()
+	devices := slices.Clone(demoDevices)
+	slices.SortFunc(devices, func(a, b demoDevice) int { return cmp.Compare(b.signedIn, a.signedIn) }) // oldest first, so the log reads in order
+	for _, d := range devices {
+		d.dev.ID = newID("dev_")
+		created, seen := now.Add(-d.signedIn), now.Add(-d.seen)
+		sess := store.Session{
+			ID: newID("ses_"), AccountID: acct.ID, Device: d.dev, IP: d.ip, Location: d.loc,
+			CreatedAt: created, LastSeenAt: seen, AuthTime: created, Remember: d.remember,
+			AccessHash: hashToken(newToken(prefixAccess)), AccessExpiresAt: seen.Add(s.cfg.AccessTTL),
+		}
+		if d.remember {
+			sess.AbsoluteExpiresAt = created.Add(s.cfg.RememberMaxTTL)
+		} else {
+			sess.AbsoluteExpiresAt = created.Add(s.cfg.SessionTTL)
+		}
+		sess.ExpiresAt = s.expiry(sess, seen)
+		rt := store.RefreshToken{Hash: hashToken(newToken(prefixRefresh)), SessionID: sess.ID, IssuedAt: seen, ExpiresAt: sess.ExpiresAt}
+		if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+			return false, err
+		}
+		if err := s.audit(ctx, acct.ID, api.AuditEvent{Type: api.AuditLoginSucceeded, IP: d.ip, Location: d.loc,
+			At: created, SessionID: sess.ID, DeviceName: d.dev.Name, Detail: rememberDetail(d.remember)}); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}

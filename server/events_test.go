@@ -1,0 +1,196 @@
+package server_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server"
+)
+
+// sse is one received stream item: an event or a comment.
+type sse struct {
+	name, data, comment string
+}
+
+// stream is an open GET /v1/events.
+type stream struct {
+	items  chan sse
+	cancel context.CancelFunc
+}
+
+func (e *env) stream(token string) *stream {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.http.URL+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.client.Do(req)
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		cancel()
+		resp.Body.Close()
+		e.t.Fatalf("events: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	s := &stream{items: make(chan sse, 64), cancel: cancel}
+	go func() {
+		defer close(s.items)
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var cur sse
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "":
+				if cur != (sse{}) {
+					s.items <- cur
+				}
+				cur = sse{}
+			case strings.HasPrefix(line, ":"):
+				cur.comment = strings.TrimSpace(line[1:])
+			case strings.HasPrefix(line, "event: "):
+				cur.name = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				cur.data = line[len("data: "):]
+			}
+		}
+	}()
+	e.t.Cleanup(cancel)
+	if first := s.next(e.t); first.comment != "connected" {
+		e.t.Fatalf("first item = %+v, want the connected comment", first)
+	}
+	return s
+}
+
+func (s *stream) next(t testing.TB) sse {
+	t.Helper()
+	select {
+	case it, ok := <-s.items:
+		if !ok {
+			t.Fatal("stream closed")
+		}
+		return it
+	case <-time.After(5 * time.Second):
+		t.Fatal("no stream item within 5 s")
+	}
+	return sse{}
+}
+
+// nextEvent skips comments.
+func (s *stream) nextEvent(t testing.TB) sse {
+	t.Helper()
+	for {
+		if it := s.next(t); it.name != "" {
+			return it
+		}
+	}
+}
+
+func (s *stream) wantClosed(t testing.TB) {
+	t.Helper()
+	select {
+	case it, ok := <-s.items:
+		if ok {
+			t.Fatalf("stream still open, got %+v", it)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream did not close")
+	}
+}
+
+func TestEventStream(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("ana")
+	a := e.login("ana", "Ana's Laptop", true)
+	b := e.login("ana", "Pixel 8", true)
+	sa, sb := e.stream(a.AccessToken), e.stream(b.AccessToken)
+
+	// A new sign-in reaches every other stream of the account.
+	c := e.login("ana", "iPad", false)
+	for _, s := range []*stream{sa, sb} {
+		ev := s.nextEvent(t)
+		if ev.name != api.EventSessionCreated {
+			t.Fatalf("got %s, want session.created", ev.name)
+		}
+		var p api.SessionCreatedEvent
+		if err := json.Unmarshal([]byte(ev.data), &p); err != nil || p.Session.ID != c.Session.ID || p.Session.Device.Name != "iPad" {
+			t.Fatalf("session.created payload %s (%v)", ev.data, err)
+		}
+		if ev := s.nextEvent(t); ev.name != api.EventSessionsChanged {
+			t.Fatalf("got %s, want sessions.changed", ev.name)
+		}
+	}
+
+	// A revokes B: B's stream gets session.revoked naming A, then closes.
+	e.do("DELETE", "/v1/sessions/"+b.Session.ID, a.AccessToken, nil).wantOK(t, 200, nil)
+	ev := sb.nextEvent(t)
+	if ev.name != api.EventSessionRevoked {
+		t.Fatalf("B got %s, want session.revoked", ev.name)
+	}
+	var rv api.SessionRevokedEvent
+	if err := json.Unmarshal([]byte(ev.data), &rv); err != nil {
+		t.Fatal(err)
+	}
+	want := api.SessionRevokedEvent{SessionID: b.Session.ID, Reason: api.ReasonRemoteLogout, At: e.clock.Now(),
+		BySessionID: a.Session.ID, ByDeviceName: "Ana's Laptop"}
+	if rv != want {
+		t.Fatalf("session.revoked = %+v\nwant %+v", rv, want)
+	}
+	sb.wantClosed(t)
+	// A is told the list changed, and is not closed.
+	if ev := sa.nextEvent(t); ev.name != api.EventSessionsChanged {
+		t.Fatalf("A got %s, want sessions.changed", ev.name)
+	}
+	// B cannot reconnect.
+	e.do("GET", "/v1/events", b.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
+}
+
+func TestEventStreamKeepAlive(t *testing.T) {
+	e := newEnv(t, func(c *server.Config) { c.KeepAlive = 20 * time.Millisecond })
+	e.signUp("ana")
+	a := e.login("ana", "Laptop", false)
+	s := e.stream(a.AccessToken)
+	for range 2 {
+		if it := s.next(t); it.comment != "keep-alive" {
+			t.Fatalf("got %+v, want a keep-alive comment", it)
+		}
+	}
+}
+
+func TestLogoutOthersClosesEveryOtherStream(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("ana")
+	self := e.login("ana", "Laptop", false)
+	var streams []*stream
+	for _, n := range []string{"Phone", "Tablet", "TV"} {
+		streams = append(streams, e.stream(e.login("ana", n, false).AccessToken))
+	}
+	e.do("DELETE", "/v1/sessions?scope=others", self.AccessToken, nil).wantOK(t, 200, nil)
+	for _, s := range streams {
+		for {
+			ev := s.nextEvent(t)
+			if ev.name == api.EventSessionRevoked {
+				if !strings.Contains(ev.data, `"reason":"logout_others"`) {
+					t.Fatalf("payload %s", ev.data)
+				}
+				break
+			}
+		}
+		s.wantClosed(t)
+	}
+}
+
+func TestCloseEndsStreams(t *testing.T) {
+	e := newEnv(t)
+	e.signUp("ana")
+	s := e.stream(e.login("ana", "Laptop", false).AccessToken)
+	e.srv.Close()
+	s.wantClosed(t)
+}

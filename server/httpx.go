@@ -1,0 +1,195 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// maxBody is the largest request body sessiond reads.
+const maxBody = 16 << 10
+
+// apiError is an error answered with the contract's error body.
+type apiError struct {
+	status  int
+	code    string
+	msg     string
+	details map[string]any
+	header  http.Header
+	cause   error // logged, never sent
+}
+
+func (e *apiError) Error() string {
+	if e.cause != nil {
+		return e.code + ": " + e.msg + ": " + e.cause.Error()
+	}
+	return e.code + ": " + e.msg
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+func errInvalid(field, msg string) *apiError {
+	d := map[string]any{}
+	if field != "" {
+		d[api.DetailField] = field
+	}
+	return &apiError{status: http.StatusBadRequest, code: api.CodeInvalidRequest, msg: msg, details: d}
+}
+
+func errNotFound(msg string) *apiError {
+	return &apiError{status: http.StatusNotFound, code: api.CodeNotFound, msg: msg}
+}
+
+func errInvalidCredentials(msg string) *apiError {
+	return &apiError{status: http.StatusUnauthorized, code: api.CodeInvalidCredentials, msg: msg}
+}
+
+func errInvalidToken() *apiError {
+	return &apiError{status: http.StatusUnauthorized, code: api.CodeInvalidToken, msg: "The token is not valid. Sign in again."}
+}
+
+func errUnavailable(cause error) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
+		msg: "The account database is unavailable. Try again in a moment.", cause: cause}
+}
+
+func errRateLimited(wait time.Duration) *apiError {
+	secs := int((wait + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	h := http.Header{}
+	h.Set("Retry-After", strconv.Itoa(secs))
+	return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited,
+		msg:     fmt.Sprintf("Too many failed attempts. Try again in %s.", humanWait(secs)),
+		details: map[string]any{api.DetailRetryAfterS: secs}, header: h}
+}
+
+func humanWait(secs int) string {
+	switch {
+	case secs < 60:
+		return plural(secs, "second")
+	case secs < 3600:
+		return plural((secs+59)/60, "minute")
+	default:
+		return plural((secs+3599)/3600, "hour")
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+func errSessionRevoked(s store.Session) *apiError {
+	r := s.Revoked
+	d := map[string]any{
+		api.DetailReason:       r.Reason,
+		api.DetailRevokedAt:    r.At.UTC().Format(time.RFC3339),
+		api.DetailByDeviceName: r.ByDeviceName,
+	}
+	msg := "This session was logged out."
+	if r.ByDeviceName != "" && r.Reason != api.ReasonLogout {
+		msg = "This session was logged out by " + r.ByDeviceName + "."
+	}
+	return &apiError{status: http.StatusUnauthorized, code: api.CodeSessionRevoked, msg: msg, details: d}
+}
+
+// storeErr maps an unexpected store error to 503 or 500.
+func storeErr(err error) *apiError {
+	if errors.Is(err, store.ErrUnavailable) {
+		return errUnavailable(err)
+	}
+	return &apiError{status: http.StatusInternalServerError, code: api.CodeInternal,
+		msg: "Something went wrong on the server.", cause: err}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	for k, vs := range e.header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	writeJSON(w, e.status, api.ErrorBody{Error: api.ErrorDetail{Code: e.code, Message: e.msg, Details: e.details}})
+}
+
+// decodeJSON reads a JSON body of at most maxBody bytes into v. An empty body
+// is allowed when emptyOK. Unknown fields are ignored so the contract can
+// grow; a value of the wrong type is an error naming the field.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &apiError{status: http.StatusUnsupportedMediaType, code: api.CodeUnsupportedMedia,
+			msg: "Send the request body as application/json."}
+	}
+	return decodeBody(http.MaxBytesReader(w, r.Body, maxBody), v, emptyOK)
+}
+
+// decodeBody is decodeJSON's reader-level half, separate so it can be fuzzed.
+func decodeBody(body io.Reader, v any, emptyOK bool) error {
+	dec := json.NewDecoder(body)
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) {
+		if emptyOK {
+			return nil
+		}
+		return errInvalid("", "The request body is empty; send a JSON object.")
+	}
+	if err == nil {
+		if _, err2 := dec.Token(); !errors.Is(err2, io.EOF) {
+			return errInvalid("", "The request body has data after the JSON object.")
+		}
+		return nil
+	}
+	var (
+		syn  *json.SyntaxError
+		typ  *json.UnmarshalTypeError
+		maxb *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &maxb):
+		return errInvalid("", fmt.Sprintf("The request body is larger than %d KiB.", maxBody>>10))
+	case errors.As(err, &syn):
+		return errInvalid("", fmt.Sprintf("The request body is not valid JSON (at byte %d).", syn.Offset))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return errInvalid("", "The request body must be a JSON object.")
+		}
+		return errInvalid(typ.Field, fmt.Sprintf("Field %q must be %s.", typ.Field, jsonKind(typ.Type.Kind().String())))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errInvalid("", "The request body is not valid JSON (it ends too early).")
+	default:
+		return errInvalid("", "The request body is not valid JSON.")
+	}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	default:
+		return "a number"
+	}
+}

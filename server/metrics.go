@@ -1,0 +1,62 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are one Server's Prometheus collectors, on a registry of its own
+// so several servers can live in one process (tests, replicas).
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
+	revoked  *prometheus.CounterVec
+	streams  prometheus.Gauge
+	events   *prometheus.CounterVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sessiond_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_logins_total", Help: "Sign-in attempts by result.",
+		}, []string{"result"}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_sessions_revoked_total", Help: "Sessions ended, by reason.",
+		}, []string{"reason"}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "sessiond_event_streams", Help: "Open event streams.",
+		}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_events_sent_total", Help: "Events written to streams, by name.",
+		}, []string{"event"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	if route != "GET /v1/events" {
+		m.latency.WithLabelValues(route).Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

@@ -1,0 +1,231 @@
+// Package server is sessiond as a library: the v1 HTTP API over a Store,
+// with token handling, step-up, rate limiting, the audit trail and the live
+// event stream.
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"runtime"
+	"strings"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/passwd"
+	"sessionguard/server/ratelimit"
+	"sessionguard/server/store"
+)
+
+// Locator turns an IP address into an approximate place. Implementations
+// return the zero Location when they know nothing.
+type Locator interface {
+	Locate(ip netip.Addr) api.Location
+}
+
+// Config tunes a Server. The zero value of each field means its default.
+type Config struct {
+	// AccessTTL is the access token lifetime (default 15 min).
+	AccessTTL time.Duration
+	// RefreshGrace is how long a rotated refresh token may be presented
+	// again as a retry before it counts as reuse (default 10 s).
+	RefreshGrace time.Duration
+	// ReauthWindow is how recent auth_time must be for step-up actions
+	// (default 10 min).
+	ReauthWindow time.Duration
+	// SessionTTL is the absolute lifetime of a session without "remember
+	// me" (default 12 h).
+	SessionTTL time.Duration
+	// RememberIdleTTL and RememberMaxTTL bound a remembered session: it ends
+	// after this long unused, or this long after sign-in (30 d / 365 d).
+	RememberIdleTTL time.Duration
+	RememberMaxTTL  time.Duration
+	// RememberedLoginTTL is the lifetime of a "remember login info"
+	// credential (default 90 d).
+	RememberedLoginTTL time.Duration
+	// TouchInterval is the least time between two last_seen_at writes of a
+	// session (default 1 min).
+	TouchInterval time.Duration
+	// KeepAlive is the interval of comment lines on event streams (15 s).
+	KeepAlive time.Duration
+	// OpenRegistration allows POST /v1/accounts.
+	OpenRegistration bool
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// LoginFailures limits failed sign-in attempts per account and per IP
+	// (default 10 per account and 50 per IP in 15 min).
+	AccountFailures ratelimit.Config
+	IPFailures      ratelimit.Config
+	// Password sets the argon2id parameters (default passwd.OWASP).
+	Password *passwd.Params
+	// Locator finds locations for IPs (default: none).
+	Locator Locator
+	// Logger receives request and security logs (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.AccessTTL, 15*time.Minute)
+	def(&c.RefreshGrace, 10*time.Second)
+	def(&c.ReauthWindow, 10*time.Minute)
+	def(&c.SessionTTL, 12*time.Hour)
+	def(&c.RememberIdleTTL, 30*24*time.Hour)
+	def(&c.RememberMaxTTL, 365*24*time.Hour)
+	def(&c.RememberedLoginTTL, 90*24*time.Hour)
+	def(&c.TouchInterval, time.Minute)
+	def(&c.KeepAlive, 15*time.Second)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.Password == nil {
+		p := passwd.OWASP
+		c.Password = &p
+	}
+	if c.AccountFailures.Burst == 0 {
+		c.AccountFailures = ratelimit.Config{Burst: 10, Window: 15 * time.Minute}
+	}
+	if c.IPFailures.Burst == 0 {
+		c.IPFailures = ratelimit.Config{Burst: 50, Window: 15 * time.Minute}
+	}
+	if c.AccountFailures.Clock == nil {
+		c.AccountFailures.Clock = c.Now
+	}
+	if c.IPFailures.Clock == nil {
+		c.IPFailures.Clock = c.Now
+	}
+}
+
+// Server is sessiond's HTTP API over a Store. Create it with New, serve
+// Handler, and Close it before shutting the HTTP server down so event
+// streams end.
+type Server struct {
+	cfg        Config
+	store      store.Store
+	hasher     *passwd.Hasher
+	hashSlots  chan struct{}
+	acctLimit  *ratelimit.Limiter
+	ipLimit    *ratelimit.Limiter
+	hub        *hub
+	bus        Bus
+	metrics    *metrics
+	log        *slog.Logger
+	mux        *http.ServeMux
+	handler    http.Handler
+	registered []api.Route
+}
+
+// New returns a Server over st. The caller keeps ownership of st.
+func New(st store.Store, cfg Config) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		cfg:       cfg,
+		store:     st,
+		hasher:    &passwd.Hasher{Params: *cfg.Password},
+		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		acctLimit: ratelimit.New(cfg.AccountFailures),
+		ipLimit:   ratelimit.New(cfg.IPFailures),
+		hub:       newHub(),
+		metrics:   newMetrics(),
+		log:       cfg.Logger,
+		mux:       http.NewServeMux(),
+	}
+	s.bus = s.hub
+	s.routes()
+	s.handler = s.recoverer(s.mux)
+	return s
+}
+
+// Handler returns the HTTP handler serving the whole API.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Routes lists the routes the server registered, for checking against the
+// contract.
+func (s *Server) Routes() []api.Route { return append([]api.Route(nil), s.registered...) }
+
+// SetBus replaces the event bus (for example with one that fans out across
+// replicas). It must be called before serving.
+func (s *Server) SetBus(b Bus) { s.bus = b }
+
+// Deliver hands an event that arrived from a Bus to this server's streams.
+func (s *Server) Deliver(e Event) { s.hub.deliver(e) }
+
+// Close ends every open event stream. Call it before http.Server.Shutdown,
+// which waits for streams that would otherwise never end.
+func (s *Server) Close() { s.hub.close() }
+
+func (s *Server) routes() {
+	handle := func(method, path string, h func(http.ResponseWriter, *http.Request) error) {
+		s.registered = append(s.registered, api.Route{Method: method, Path: path})
+		route := method + " " + path
+		s.mux.Handle(route, s.instrument(route, h))
+	}
+	handle("POST", "/v1/accounts", s.handleCreateAccount)
+	handle("POST", "/v1/login", s.handleLogin)
+	handle("POST", "/v1/login/remembered", s.handleRememberedLogin)
+	handle("POST", "/v1/remembered/forget", s.handleForgetRemembered)
+	handle("POST", "/v1/token/refresh", s.handleRefresh)
+	handle("POST", "/v1/logout", s.authed(s.handleLogout))
+	handle("GET", "/v1/me", s.authed(s.handleMe))
+	handle("GET", "/v1/sessions", s.authed(s.handleListSessions))
+	handle("DELETE", "/v1/sessions", s.authed(s.handleRevokeOthers))
+	handle("DELETE", "/v1/sessions/{id}", s.authed(s.handleRevokeSession))
+	handle("POST", "/v1/reauth", s.authed(s.handleReauth))
+	handle("GET", "/v1/audit", s.authed(s.handleAudit))
+	handle("GET", "/v1/events", s.authed(s.handleEvents))
+	handle("GET", "/healthz", s.handleHealth)
+	s.registered = append(s.registered, api.Route{Method: "GET", Path: "/metrics"})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.Handle("/", s.instrument("unmatched", s.handleUnmatched))
+}
+
+func (s *Server) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		return errUnavailable(err)
+	}
+	writeJSON(w, http.StatusOK, api.HealthResponse{Status: "ok"})
+	return nil
+}
+
+// handleUnmatched answers unknown paths with 404 and known paths with the
+// wrong method with 405, both in the contract's error shape.
+func (s *Server) handleUnmatched(w http.ResponseWriter, r *http.Request) error {
+	for _, rt := range s.registered {
+		if pathMatches(rt.Path, r.URL.Path) {
+			return &apiError{status: http.StatusMethodNotAllowed, code: api.CodeMethodNotAllowed,
+				msg: r.Method + " is not allowed on " + r.URL.Path + "."}
+		}
+	}
+	return errNotFound("No such endpoint.")
+}
+
+func pathMatches(pattern, path string) bool {
+	ps, qs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(qs) {
+		return false
+	}
+	for i := range ps {
+		if strings.HasPrefix(ps[i], "{") && qs[i] != "" {
+			continue
+		}
+		if ps[i] != qs[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,170 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// migrationFiles holds the schema, one file per version, named
+// NNNN_description.sql. A file is applied once, in one transaction, and
+// never edited after release: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// ErrSchemaTooNew is returned when the database carries migrations this
+// build does not know, i.e. it was migrated by a newer sessiond.
+var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this build")
+
+var loadMigrations = sync.OnceValues(func() ([]migration, error) {
+	return parseMigrations(migrationFiles, "migrations")
+})
+
+// parseMigrations reads dir's NNNN_name.sql files in version order.
+func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("sqlite: migration %s: name must be NNNN_description.sql", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("sqlite: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// LatestVersion is the schema version this build migrates to.
+func LatestVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    INTEGER NOT NULL PRIMARY KEY,
+	name       TEXT    NOT NULL,
+	applied_at INTEGER NOT NULL
+) STRICT`
+
+// Migrate applies every embedded migration the database lacks, each in its
+// own IMMEDIATE transaction, and records it in schema_migrations. It is
+// idempotent and safe against another process migrating the same file at
+// the same time. It returns ErrSchemaTooNew if the database is ahead of
+// this build. Open calls it.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	if _, err := s.write.ExecContext(ctx, createMigrationsTable); err != nil {
+		return s.wrap("migrate", err)
+	}
+	for _, m := range ms {
+		if err := s.apply(ctx, m); err != nil {
+			return err
+		}
+	}
+	v, err := s.Version(ctx)
+	if err != nil {
+		return err
+	}
+	if latest := LatestVersion(); v > latest {
+		return fmt.Errorf("%w: database at version %d, this build knows up to %d", ErrSchemaTooNew, v, latest)
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, m migration) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("migrate "+m.name, err)
+	}
+	defer tx.Rollback()
+	var one int
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.version).Scan(&one)
+	if err == nil {
+		return nil // already applied, perhaps by another process just now
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return s.wrap("migrate "+m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return s.wrap("migrate "+m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.version, m.name, micros(time.Now())); err != nil {
+		return s.wrap("migrate "+m.name, err)
+	}
+	return s.wrap("migrate "+m.name, tx.Commit())
+}
+
+// Version returns the database's schema version: the highest migration
+// applied, 0 for a new file.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		// No table yet: nothing applied.
+		var n int
+		if err2 := s.write.QueryRowContext(ctx,
+			`SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n); err2 == nil && n == 0 {
+			return 0, nil
+		}
+		return 0, s.wrap("schema version", err)
+	}
+	return v, nil
+}
+
+// MigrateFile brings the database file at path up to LatestVersion and
+// reports the versions before and after: what `sessiond migrate` runs.
+func MigrateFile(ctx context.Context, path string) (from, to int, err error) {
+	s, err := open(ctx, path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() { err = errors.Join(err, s.Close()) }()
+	if from, err = s.Version(ctx); err != nil {
+		return 0, 0, err
+	}
+	if err = s.Migrate(ctx); err != nil {
+		return from, 0, err
+	}
+	to, err = s.Version(ctx)
+	return from, to, err
+}

@@ -1,0 +1,267 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"sessionguard/server/store"
+)
+
+// CreateSession inserts s with its first refresh token, which is stored as
+// belonging to s whatever rt.SessionID says.
+func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap("create session", err)
+	}
+	defer tx.Rollback()
+	var (
+		revokedAt                       sql.NullInt64
+		reason, bySession, byDeviceName string
+	)
+	if r := ses.Revoked; r != nil {
+		revokedAt = nullMicros(&r.At)
+		reason, bySession, byDeviceName = r.Reason, r.BySessionID, r.ByDeviceName
+	}
+	d, l := ses.Device, ses.Location
+	if _, err := tx.StmtContext(ctx, s.st.insertSession).ExecContext(ctx,
+		ses.ID, ses.AccountID,
+		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
+		ses.IP, l.City, l.Region, l.Country, l.CountryCode,
+		micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.AuthTime), micros(ses.ExpiresAt), micros(ses.AbsoluteExpiresAt),
+		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt),
+		revokedAt, reason, bySession, byDeviceName); err != nil {
+		return s.wrap("create session", err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.insertRefresh).ExecContext(ctx,
+		nonNil(rt.Hash), ses.ID, micros(rt.IssuedAt), micros(rt.ExpiresAt), nullMicros(rt.RotatedAt)); err != nil {
+		return s.wrap("create session", err)
+	}
+	return s.wrap("create session", tx.Commit())
+}
+
+// Session finds a session by ID (revoked ones too).
+func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
+	ses, err := scanSession(s.st.sessionByID.QueryRowContext(ctx, id))
+	if err != nil {
+		return store.Session{}, s.notFound("session", err)
+	}
+	return ses, nil
+}
+
+// SessionByAccessHash finds the session whose current access token hashes
+// to h, revoked ones too, so that a caller can say why a token stopped
+// working.
+func (s *Store) SessionByAccessHash(ctx context.Context, h []byte) (store.Session, error) {
+	ses, err := scanSession(s.st.sessionByAccessHash.QueryRowContext(ctx, h))
+	if err != nil {
+		return store.Session{}, s.notFound("session by access hash", err)
+	}
+	return ses, nil
+}
+
+// TouchSession records use of a live session: store.ErrRevoked if it is
+// revoked, store.ErrNotFound if there is no such session.
+func (s *Store) TouchSession(ctx context.Context, id string, t store.Touch) error {
+	l := t.Location
+	res, err := s.st.touchSession.ExecContext(ctx, micros(t.LastSeenAt), micros(t.ExpiresAt), t.IP,
+		l.City, l.Region, l.Country, l.CountryCode, id)
+	if err != nil {
+		return s.wrap("touch session", err)
+	}
+	return s.changedOne(ctx, "touch session", res, id)
+}
+
+// SetAuthTime records a fresh password proof on a live session:
+// store.ErrRevoked if it is revoked, store.ErrNotFound if there is no such
+// session.
+func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	res, err := s.st.setAuthTime.ExecContext(ctx, micros(at), id)
+	if err != nil {
+		return s.wrap("set auth time", err)
+	}
+	return s.changedOne(ctx, "set auth time", res, id)
+}
+
+// changedOne explains an UPDATE … WHERE id = ? AND revoked_at IS NULL that
+// changed nothing. A revocation is final, so the answer cannot go stale.
+func (s *Store) changedOne(ctx context.Context, op string, res sql.Result, id string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return s.whyUnchanged(ctx, op, s.st.sessionRevoked.QueryRowContext(ctx, id))
+}
+
+func (s *Store) whyUnchanged(ctx context.Context, op string, row *sql.Row) error {
+	var revoked bool
+	if err := row.Scan(&revoked); err != nil {
+		return s.notFound(op, err)
+	}
+	if revoked {
+		return store.ErrRevoked
+	}
+	// Live and present, yet unchanged: cannot happen with one writer.
+	return s.wrap(op, errors.New("session changed concurrently"))
+}
+
+// ListSessions returns up to limit live sessions of the account (not
+// revoked, ExpiresAt after now), excluding excludeID, ordered by LastSeenAt
+// then ID, both descending, starting after the cursor if any. A limit of 0
+// or less returns nothing.
+func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if after == nil {
+		rows, err = s.st.listSessions.QueryContext(ctx, accountID, micros(now), excludeID, limit)
+	} else {
+		rows, err = s.st.listSessionsAfter.QueryContext(ctx, accountID, micros(now), excludeID,
+			micros(after.LastSeenAt), after.ID, limit)
+	}
+	if err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	out, err := collectSessions(rows, min(limit, 64))
+	if err != nil {
+		return nil, s.wrap("list sessions", err)
+	}
+	return out, nil
+}
+
+// RevokeSession ends one live session of the account. It returns the
+// revoked session, store.ErrNotFound if the account has no such session, or
+// store.ErrRevoked with the session as it is if it was already revoked.
+// It is a single UPDATE, so of concurrent callers exactly one wins.
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation) (store.Session, error) {
+	rows, err := s.st.revokeSession.QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, id, accountID)
+	if err != nil {
+		return store.Session{}, s.wrap("revoke session", err)
+	}
+	got, err := collectSessions(rows, 1)
+	if err != nil {
+		return store.Session{}, s.wrap("revoke session", err)
+	}
+	if len(got) == 1 {
+		return got[0], nil
+	}
+	// Nothing changed: no such session of this account, or already revoked
+	// (committed before our UPDATE ran, so visible to every reader now).
+	ses, err := scanSession(s.st.sessionOfAccount.QueryRowContext(ctx, id, accountID))
+	if err != nil {
+		return store.Session{}, s.notFound("revoke session", err)
+	}
+	if ses.Revoked == nil {
+		return store.Session{}, s.wrap("revoke session", errors.New("session changed concurrently"))
+	}
+	return ses, store.ErrRevoked
+}
+
+// RevokeOtherSessions ends every live session of the account but keepID,
+// returning the sessions it ended ordered like ListSessions. It is a single
+// UPDATE: concurrent callers never both count the same session.
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
+	rows, err := s.st.revokeOthers.QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID, micros(r.At))
+	if err != nil {
+		return nil, s.wrap("revoke other sessions", err)
+	}
+	out, err := collectSessions(rows, 8)
+	if err != nil {
+		return nil, s.wrap("revoke other sessions", err)
+	}
+	slices.SortFunc(out, func(a, b store.Session) int {
+		if c := b.LastSeenAt.Compare(a.LastSeenAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	return out, nil
+}
+
+// collectSessions scans and closes rows.
+func collectSessions(rows *sql.Rows, capHint int) ([]store.Session, error) {
+	defer rows.Close()
+	out := make([]store.Session, 0, capHint)
+	for rows.Next() {
+		ses, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ses)
+	}
+	return out, rows.Err()
+}
+
+// sessionRow is a reusable scan target for one sessions row: scanning
+// into its fields spares the allocations of fresh locals and of the
+// destination list on every call.
+type sessionRow struct {
+	ses                                                         store.Session
+	created, lastSeen, authTime, expires, absExpires, accessExp int64
+	remember                                                    int64
+	revokedAt                                                   sql.NullInt64
+	reason, bySession, byDeviceName                             string
+	dest                                                        []any
+}
+
+var sessionRows = sync.Pool{New: func() any {
+	r := &sessionRow{}
+	s, d, l := &r.ses, &r.ses.Device, &r.ses.Location
+	r.dest = []any{&s.ID, &s.AccountID,
+		&d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
+		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
+		&r.created, &r.lastSeen, &r.authTime, &r.expires, &r.absExpires,
+		&r.remember, &s.AccessHash, &r.accessExp,
+		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
+	return r
+}}
+
+func scanSession(sc scanner) (store.Session, error) {
+	r := sessionRows.Get().(*sessionRow)
+	defer func() {
+		// Drop references to the strings and hash handed out.
+		dest := r.dest
+		*r = sessionRow{dest: dest}
+		sessionRows.Put(r)
+	}()
+	if err := sc.Scan(r.dest...); err != nil {
+		return store.Session{}, err
+	}
+	ses := r.ses
+	ses.CreatedAt = fromMicros(r.created)
+	ses.LastSeenAt = fromMicros(r.lastSeen)
+	ses.AuthTime = fromMicros(r.authTime)
+	ses.ExpiresAt = fromMicros(r.expires)
+	ses.AbsoluteExpiresAt = fromMicros(r.absExpires)
+	ses.AccessExpiresAt = fromMicros(r.accessExp)
+	ses.Remember = r.remember != 0
+	if r.revokedAt.Valid {
+		ses.Revoked = &store.Revocation{
+			At:           fromMicros(r.revokedAt.Int64),
+			Reason:       r.reason,
+			BySessionID:  r.bySession,
+			ByDeviceName: r.byDeviceName,
+		}
+	}
+	return ses, nil
+}
+
+// nonNil keeps a nil hash from binding as NULL in a NOT NULL BLOB column.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}

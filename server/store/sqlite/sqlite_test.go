@@ -1,0 +1,346 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"sessionguard/server/store"
+	"sessionguard/server/store/storetest"
+)
+
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "sessiond.db"))
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+// TestContractSharedFile runs the suite on one file shared by every
+// subtest, as a long-lived server's database is.
+func TestContractSharedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shared.db")
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+func TestPersistence(t *testing.T) {
+	storetest.RunPersistence(t, func(t *testing.T, path string) store.Store {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open(%s): %v", path, err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}, filepath.Join(t.TempDir(), "persist.db"))
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "m.db")
+	from, to, err := MigrateFile(ctx, path)
+	if err != nil {
+		t.Fatalf("MigrateFile: %v", err)
+	}
+	if from != 0 || to != LatestVersion() || to < 1 {
+		t.Errorf("MigrateFile on a new file: %d → %d, want 0 → %d", from, to, LatestVersion())
+	}
+	from, to, err = MigrateFile(ctx, path)
+	if err != nil || from != LatestVersion() || to != LatestVersion() {
+		t.Errorf("MigrateFile again: %d → %d, %v; want %d → %d", from, to, err, LatestVersion(), LatestVersion())
+	}
+	for range 2 {
+		s, err := Open(ctx, path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Errorf("Migrate on an up-to-date file: %v", err)
+		}
+		var n int
+		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != LatestVersion() {
+			t.Errorf("schema_migrations has %d rows, want %d", n, LatestVersion())
+		}
+		if v, err := s.Version(ctx); err != nil || v != LatestVersion() {
+			t.Errorf("Version = %d, %v; want %d", v, err, LatestVersion())
+		}
+		s.Close()
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "new.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)`, LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := Open(ctx, path); !errors.Is(err, ErrSchemaTooNew) {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
+	}
+}
+
+func TestParseMigrations(t *testing.T) {
+	good := fstest.MapFS{
+		"m/0002_b.sql":  {Data: []byte("B")},
+		"m/0001_a.sql":  {Data: []byte("A")},
+		"m/README.txt":  {Data: []byte("ignored")},
+		"m/0010_c.sql":  {Data: []byte("C")},
+		"m/sub/x.sql":   {Data: []byte("ignored")},
+		"other/9_z.sql": {Data: []byte("ignored")},
+	}
+	ms, err := parseMigrations(good, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.name+"="+m.sql)
+	}
+	if want := "0001_a=A 0002_b=B 0010_c=C"; strings.Join(got, " ") != want {
+		t.Errorf("parseMigrations = %v, want %s", got, want)
+	}
+	for name, fsys := range map[string]fstest.MapFS{
+		"no number":      {"m/init.sql": {}},
+		"no underscore":  {"m/0001.sql": {}},
+		"zero":           {"m/0000_x.sql": {}},
+		"shared version": {"m/0001_a.sql": {}, "m/1_b.sql": {}},
+	} {
+		if _, err := parseMigrations(fsys, "m"); err == nil {
+			t.Errorf("parseMigrations(%s) succeeded", name)
+		}
+	}
+	// The embedded set parses, starts at 1 and has no holes.
+	ms, err = loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("embedded migration %s has version %d, want %d", m.name, m.version, i+1)
+		}
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	pools := []struct {
+		name      string
+		db        *sql.DB
+		conns     int
+		queryOnly int64
+	}{
+		{"write", s.write, 1, 0},
+		{"read", s.read, 3, 1}, // several at once, so new ones get opened
+	}
+	for _, p := range pools {
+		var conns []*sql.Conn
+		for range p.conns {
+			c, err := p.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		want := map[string]any{
+			"busy_timeout": BusyTimeout.Milliseconds(),
+			"foreign_keys": int64(1),
+			"synchronous":  int64(1), // NORMAL
+			"journal_mode": "wal",
+			"query_only":   p.queryOnly,
+		}
+		for i, c := range conns {
+			for pragma, w := range want {
+				var got any
+				if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+					t.Fatalf("%s pool: PRAGMA %s: %v", p.name, pragma, err)
+				}
+				if got != w {
+					t.Errorf("%s pool, connection %d: PRAGMA %s = %v (%T), want %v", p.name, i, pragma, got, got, w)
+				}
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	// The read pool refuses writes.
+	if _, err := s.read.ExecContext(ctx, `DELETE FROM accounts`); err == nil {
+		t.Error("read pool accepted a write")
+	}
+}
+
+// TestWriteTransactionsAreImmediate proves that BeginTx on the write pool
+// takes SQLite's write lock at once: another connection cannot begin a
+// write while the transaction is open, before it has run any statement.
+func TestWriteTransactionsAreImmediate(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	other, err := sql.Open("sqlite", s.path+"?_pragma=busy_timeout(0)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tryWrite := func() error {
+		c, err := other.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			return err
+		}
+		_, err = c.ExecContext(ctx, "ROLLBACK")
+		return err
+	}
+	if err := tryWrite(); err != nil {
+		t.Fatalf("write lock with no transaction open: %v", err)
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tryWrite()
+	if !isUnavailable(err) || !strings.Contains(err.Error(), "locked") {
+		t.Errorf("write lock while a write transaction is open: %v, want SQLITE_BUSY", err)
+	}
+	tx.Rollback()
+	if err := tryWrite(); err != nil {
+		t.Errorf("write lock after rollback: %v", err)
+	}
+}
+
+// TestQueryPlans checks that the hot queries use their indexes and never
+// sort in a temporary B-tree.
+func TestQueryPlans(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	cases := []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"SessionByAccessHash", `SELECT ` + sessionCols + ` FROM sessions WHERE access_hash = ?`, []any{[]byte{1}}, "sessions_access_hash"},
+		{"ListSessions", `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere +
+			` ORDER BY last_seen_at DESC, id DESC LIMIT ?4`, []any{"a", 0, "x", 50}, "sessions_live_by_account"},
+		{"ListSessions after", `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere +
+			` AND (last_seen_at, id) < (?4, ?5) ORDER BY last_seen_at DESC, id DESC LIMIT ?6`, []any{"a", 0, "x", 0, "y", 50}, "sessions_live_by_account"},
+		{"RevokeOtherSessions", `UPDATE sessions SET revoked_at = 1 WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, []any{"a", "b"}, "sessions_live_by_account"},
+		{"ListAudit", `SELECT ` + auditCols + ` FROM audit_events WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_account"},
+		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = 1 WHERE session_id = ? AND rotated_at IS NULL`, []any{"a"}, "refresh_tokens_session"},
+		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`, []any{"a", "b"}, "remembered_logins_account_device"},
+	}
+	for _, tc := range cases {
+		rows, err := s.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, notused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		p := strings.Join(plan, "; ")
+		if !strings.Contains(p, tc.index) || strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN sessions ") {
+			t.Errorf("%s: plan %q, want a search on %s and no sort", tc.name, p, tc.index)
+		}
+	}
+}
+
+func TestOpenUnavailable(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	cases := map[string]string{
+		"missing directory": filepath.Join(dir, "no", "such", "dir", "x.db"),
+		"a directory":       dir,
+	}
+	notADB := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(notADB, []byte(strings.Repeat("not a database ", 512)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases["not a database"] = notADB
+	for name, path := range cases {
+		s, err := Open(ctx, path)
+		if err == nil {
+			s.Close()
+			t.Errorf("Open(%s) succeeded", name)
+			continue
+		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("Open(%s) = %v, want ErrUnavailable", name, err)
+		}
+	}
+	for _, path := range []string{"", ":memory:", "file:x.db", "x.db?mode=ro"} {
+		if s, err := Open(ctx, path); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded", path)
+		}
+	}
+}
+
+// TestCloseWhileBusy closes the store under running requests: each fails
+// or succeeds, none hangs or panics.
+func TestCloseWhileBusy(t *testing.T) {
+	s := openTemp(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			for {
+				var err error
+				if i%2 == 0 {
+					_, err = s.Account(ctx, "nobody")
+				} else {
+					_, err = s.AppendAudit(ctx, "acc", auditEventForBench())
+				}
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range 8 {
+		if err := <-done; !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("request after Close: %v, want ErrUnavailable", err)
+		}
+	}
+}

@@ -1,0 +1,127 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+const sessionCols = `id, account_id,
+	device_id, device_name, device_platform, device_os, device_model, device_app_version,
+	ip, loc_city, loc_region, loc_country, loc_country_code,
+	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
+	remember, access_hash, access_expires_at,
+	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
+
+const accountCols = `id, username, password_hash, created_at, mfa_enabled`
+
+const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
+
+const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time`
+
+const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
+	session_id, device_name, target_session_id, target_device_name, detail`
+
+// The live sessions of an account in list order; ListSessions and the
+// cursor variant must keep the same WHERE so both use sessions_live_by_account.
+const listSessionsWhere = `account_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND id <> ?3`
+
+// stmts are the prepared statements, read ones on the read pool and write
+// ones on the single write connection.
+type stmts struct {
+	// read pool
+	accountByID         *sql.Stmt
+	accountByUsername   *sql.Stmt
+	sessionByID         *sql.Stmt
+	sessionByAccessHash *sql.Stmt
+	sessionOfAccount    *sql.Stmt
+	sessionRevoked      *sql.Stmt
+	listSessions        *sql.Stmt
+	listSessionsAfter   *sql.Stmt
+	refreshToken        *sql.Stmt
+	listAudit           *sql.Stmt
+
+	// write connection
+	createAccount     *sql.Stmt
+	insertSession     *sql.Stmt
+	insertRefresh     *sql.Stmt
+	touchSession      *sql.Stmt
+	setAuthTime       *sql.Stmt
+	revokeSession     *sql.Stmt
+	revokeOthers      *sql.Stmt
+	rotateSession     *sql.Stmt
+	rotateTokens      *sql.Stmt
+	txSessionRevoked  *sql.Stmt
+	createRemembered  *sql.Stmt
+	consumeRemembered *sql.Stmt
+	deleteRemembered  *sql.Stmt
+	deleteRemDevice   *sql.Stmt
+	deleteRemExcept   *sql.Stmt
+	deleteRemAll      *sql.Stmt
+	appendAudit       *sql.Stmt
+}
+
+func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
+	var errs []error
+	p := func(db *sql.DB, q string) *sql.Stmt {
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return st
+	}
+	st := &stmts{
+		accountByID:         p(read, `SELECT `+accountCols+` FROM accounts WHERE id = ?`),
+		accountByUsername:   p(read, `SELECT `+accountCols+` FROM accounts WHERE username = ?`),
+		sessionByID:         p(read, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`),
+		sessionByAccessHash: p(read, `SELECT `+sessionCols+` FROM sessions WHERE access_hash = ?`),
+		sessionOfAccount:    p(read, `SELECT `+sessionCols+` FROM sessions WHERE id = ? AND account_id = ?`),
+		sessionRevoked:      p(read, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
+		listSessions: p(read, `SELECT `+sessionCols+` FROM sessions
+			WHERE `+listSessionsWhere+`
+			ORDER BY last_seen_at DESC, id DESC LIMIT ?4`),
+		listSessionsAfter: p(read, `SELECT `+sessionCols+` FROM sessions
+			WHERE `+listSessionsWhere+` AND (last_seen_at, id) < (?4, ?5)
+			ORDER BY last_seen_at DESC, id DESC LIMIT ?6`),
+		refreshToken: p(read, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`),
+		listAudit: p(read, `SELECT `+auditCols+` FROM audit_events
+			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+
+		createAccount: p(write, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (username) DO NOTHING`),
+		insertSession: p(write, `INSERT INTO sessions (`+sessionCols+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`),
+		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
+			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
+			WHERE id = ? AND revoked_at IS NULL`),
+		setAuthTime: p(write, `UPDATE sessions SET auth_time = ? WHERE id = ? AND revoked_at IS NULL`),
+		revokeSession: p(write, `UPDATE sessions
+			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
+			WHERE id = ? AND account_id = ? AND revoked_at IS NULL
+			RETURNING `+sessionCols),
+		revokeOthers: p(write, `UPDATE sessions
+			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
+			WHERE account_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+			RETURNING `+sessionCols),
+		rotateSession: p(write, `UPDATE sessions
+			SET access_hash = ?, access_expires_at = ?, last_seen_at = ?, expires_at = ?
+			WHERE id = ? AND revoked_at IS NULL`),
+		rotateTokens:      p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
+		txSessionRevoked:  p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
+		createRemembered:  p(write, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
+		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
+		deleteRemDevice:   p(write, `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`),
+		deleteRemExcept:   p(write, `DELETE FROM remembered_logins WHERE account_id = ? AND device_id <> ?`),
+		deleteRemAll:      p(write, `DELETE FROM remembered_logins WHERE account_id = ?`),
+		appendAudit: p(write, `INSERT INTO audit_events (account_id, id, at, type, ip,
+			loc_city, loc_region, loc_country, loc_country_code,
+			session_id, device_name, target_session_id, target_device_name, detail)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return st, nil
+}

@@ -1,0 +1,65 @@
+package storetest
+
+import (
+	"context"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// testCanceledContext: a canceled context fails the call with
+// context.Canceled (not ErrNotFound) and changes nothing.
+func testCanceledContext(f *fixture) {
+	acct := f.account()
+	s, _ := f.session(acct, nil)
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+
+	_, err := f.s.Account(ctx, acct.ID)
+	is(f.t, "Account(canceled)", err, context.Canceled)
+	_, err = f.s.SessionByAccessHash(ctx, s.AccessHash)
+	is(f.t, "SessionByAccessHash(canceled)", err, context.Canceled)
+
+	b := store.Account{ID: f.id("acc"), Username: "canceled_" + f.tag, PasswordHash: "x", CreatedAt: t0}
+	is(f.t, "CreateAccount(canceled)", f.s.CreateAccount(ctx, b), context.Canceled)
+	_, err = f.s.Account(f.ctx, b.ID)
+	is(f.t, "Account created under a canceled context", err, store.ErrNotFound)
+
+	_, err = f.s.RevokeSession(ctx, acct.ID, s.ID, store.Revocation{At: t0, Reason: api.ReasonAdmin})
+	is(f.t, "RevokeSession(canceled)", err, context.Canceled)
+	is(f.t, "RotateRefreshToken(canceled)", f.s.RotateRefreshToken(ctx, rotation(s, t0.Add(time.Minute))), context.Canceled)
+	f.checkSession("session after canceled calls", s)
+}
+
+// testClosed: after Close every call fails with ErrUnavailable, and Close
+// may be called again.
+func testClosed(f *fixture) {
+	acct := f.account()
+	s, _ := f.session(acct, nil)
+	ok(f.t, "Close", f.s.Close())
+
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"Ping", func() error { return f.s.Ping(f.ctx) }},
+		{"Account", func() error { _, err := f.s.Account(f.ctx, acct.ID); return err }},
+		{"SessionByAccessHash", func() error { _, err := f.s.SessionByAccessHash(f.ctx, s.AccessHash); return err }},
+		{"CreateAccount", func() error {
+			return f.s.CreateAccount(f.ctx, store.Account{ID: f.id("acc"), Username: "late_" + f.tag, CreatedAt: t0})
+		}},
+		{"TouchSession", func() error {
+			return f.s.TouchSession(f.ctx, s.ID, store.Touch{LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)})
+		}},
+		{"RevokeOtherSessions", func() error {
+			_, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, "", store.Revocation{At: t0, Reason: api.ReasonAdmin})
+			return err
+		}},
+		{"ListAudit", func() error { _, err := f.s.ListAudit(f.ctx, acct.ID, 0, 10); return err }},
+	}
+	for _, tc := range cases {
+		is(f.t, tc.name+" after Close", tc.call(), store.ErrUnavailable)
+	}
+	ok(f.t, "second Close", f.s.Close())
+}

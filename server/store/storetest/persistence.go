@@ -1,0 +1,91 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// RunPersistence checks that what a store writes is still there after it is
+// closed and the same database is opened again, twice. open opens the
+// database named by path (a file, a DSN: whatever the implementation
+// takes); it is called three times with the same path, and the suite
+// closes each handle before the next open.
+func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Store, path string) {
+	f := newFixture(t, open(t, path))
+
+	// First life: write one of everything.
+	acct, other := f.account(), f.account()
+	mfa := store.Account{ID: f.id("acc"), Username: "mfa_" + f.tag, PasswordHash: "$argon2id$mfa", CreatedAt: t0.In(zone), MFAEnabled: true}
+	ok(t, "CreateAccount", f.s.CreateAccount(f.ctx, mfa))
+	live, rt0 := f.session(acct, nil)
+	rot := rotation(live, t0.Add(20*time.Minute))
+	ok(t, "RotateRefreshToken", f.s.RotateRefreshToken(f.ctx, rot))
+	live = rotated(live, rot)
+	gone, _ := f.session(acct, nil)
+	r := revocation(t0.Add(30*time.Minute), live)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r)
+	ok(t, "RevokeSession", err)
+	gone = revoked(gone, r)
+	foreign, _ := f.session(other, nil)
+	rem := f.remembered(acct, "dev1", t0.Add(90*24*time.Hour))
+	var audit []store.AuditRecord // newest first
+	for _, typ := range []string{api.AuditLoginSucceeded, api.AuditSessionRevoked} {
+		e := f.auditEvent(typ, t0.Add(time.Minute))
+		seq, err := f.s.AppendAudit(f.ctx, acct.ID, e)
+		ok(t, "AppendAudit", err)
+		audit = slices.Insert(audit, 0, store.AuditRecord{Seq: seq, AccountID: acct.ID, Event: e})
+	}
+	ok(t, "Close", f.s.Close())
+
+	// Second life: everything is there; write some more.
+	f.s = open(t, path)
+	for _, a := range []store.Account{acct, other, mfa} {
+		got, err := f.s.AccountByUsername(f.ctx, a.Username)
+		ok(t, "AccountByUsername after reopen", err)
+		check(t, "account after reopen", got, a)
+	}
+	f.checkSession("live session after reopen", live)
+	f.checkSession("revoked session after reopen", gone)
+	f.checkSession("other account's session after reopen", foreign)
+	got, err := f.s.SessionByAccessHash(f.ctx, live.AccessHash)
+	ok(t, "SessionByAccessHash after reopen", err)
+	check(t, "SessionByAccessHash after reopen", got, live)
+	check(t, "rotated token after reopen", f.mustToken(rt0.Hash), rotatedAt(rt0, rot.New.IssuedAt))
+	check(t, "live token after reopen", f.mustToken(rot.New.Hash), rot.New)
+	list, err := f.s.ListSessions(f.ctx, acct.ID, "", t0, nil, 10)
+	ok(t, "ListSessions after reopen", err)
+	check(t, "ListSessions after reopen", list, []store.Session{live})
+	gotAudit, err := f.s.ListAudit(f.ctx, acct.ID, 0, 10)
+	ok(t, "ListAudit after reopen", err)
+	check(t, "ListAudit after reopen", gotAudit, audit)
+
+	e := f.auditEvent(api.AuditLogout, t0.Add(time.Hour))
+	seq, err := f.s.AppendAudit(f.ctx, acct.ID, e)
+	ok(t, "AppendAudit after reopen", err)
+	if seq <= audit[0].Seq {
+		t.Errorf("AppendAudit after reopen: Seq %d, want above %d", seq, audit[0].Seq)
+	}
+	audit = slices.Insert(audit, 0, store.AuditRecord{Seq: seq, AccountID: acct.ID, Event: e})
+	gotRem, err := f.s.ConsumeRemembered(f.ctx, rem.Hash, t0)
+	ok(t, "ConsumeRemembered after reopen", err)
+	check(t, "ConsumeRemembered after reopen", gotRem, rem)
+	r2 := store.Revocation{At: t0.Add(time.Hour), Reason: api.ReasonLogout, BySessionID: live.ID, ByDeviceName: live.Device.Name}
+	_, err = f.s.RevokeSession(f.ctx, acct.ID, live.ID, r2)
+	ok(t, "RevokeSession after reopen", err)
+	ok(t, "Close", f.s.Close())
+
+	// Third life: the second life's writes are there too.
+	f.s = open(t, path)
+	defer f.s.Close()
+	f.checkSession("session revoked in the second life", revoked(live, r2))
+	f.checkSession("session revoked in the first life", gone)
+	_, err = f.s.ConsumeRemembered(f.ctx, rem.Hash, t0)
+	is(t, "credential consumed in the second life", err, store.ErrNotFound)
+	gotAudit, err = f.s.ListAudit(f.ctx, acct.ID, 0, 10)
+	ok(t, "ListAudit in the third life", err)
+	check(t, "ListAudit in the third life", gotAudit, audit)
+}

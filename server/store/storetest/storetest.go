@@ -1,0 +1,78 @@
+// Package storetest is the contract test suite for store.Store: every
+// implementation runs Run and RunPersistence from its own tests.
+package storetest
+
+import (
+	"testing"
+
+	"sessionguard/server/store"
+)
+
+// Run runs the store.Store contract against the stores open returns.
+//
+// open is called once per subtest and must return a new, open handle. It
+// should arrange for the handle to be closed with t.Cleanup; some subtests
+// close it themselves first, so Close must be safe to call twice. Handles
+// may share one database: every subtest uses IDs, usernames and hashes of
+// its own and only ever looks at records it created, so open need not
+// empty anything.
+//
+// Times: the suite writes times with microsecond precision, some of them in
+// a zone other than UTC, and requires them back as the same instant
+// (time.Time.Equal) with Location() == time.UTC. A store may keep only
+// microseconds (SQLite and PostgreSQL both do); callers must not rely on
+// anything finer.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	for _, tc := range contract {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.fn(newFixture(t, open(t)))
+		})
+	}
+}
+
+// contract lists every subtest Run runs.
+var contract = []struct {
+	name string
+	fn   func(f *fixture)
+}{
+	{"Ping", testPing},
+
+	{"Account/RoundTrip", testAccountRoundTrip},
+	{"Account/UsernameTaken", testAccountUsernameTaken},
+	{"Account/NotFound", testAccountNotFound},
+
+	{"Session/RoundTrip", testSessionRoundTrip},
+	{"Session/NotFound", testSessionNotFound},
+	{"Session/CreateIsAtomic", testCreateSessionAtomic},
+	{"Session/Touch", testTouchSession},
+	{"Session/SetAuthTime", testSetAuthTime},
+
+	{"ListSessions/OrderAndFilter", testListSessionsOrderAndFilter},
+	{"ListSessions/Paging", testListSessionsPaging},
+	{"ListSessions/CursorSurvivesRevoke", testListSessionsCursorSurvivesRevoke},
+	{"ListSessions/UnknownAccount", testListSessionsUnknownAccount},
+
+	{"RevokeSession", testRevokeSession},
+	{"RevokeOtherSessions", testRevokeOtherSessions},
+
+	{"RefreshToken/Rotate", testRotateRefreshToken},
+	{"RefreshToken/RotateRevoked", testRotateRevoked},
+
+	{"Remembered/Consume", testRememberedConsume},
+	{"Remembered/Delete", testRememberedDelete},
+	{"Remembered/DeleteForDevice", testRememberedDeleteForDevice},
+	{"Remembered/DeleteExcept", testRememberedDeleteExcept},
+
+	{"Audit/AppendAndList", testAudit},
+
+	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
+	{"Concurrent/RevokeOtherSessions", testConcurrentRevokeOthers},
+	{"Concurrent/RotateRefreshToken", testConcurrentRotate},
+	{"Concurrent/RevokeWhileRotating", testConcurrentRevokeWhileRotating},
+	{"Concurrent/ConsumeRemembered", testConcurrentConsumeRemembered},
+	{"Concurrent/CreateAccount", testConcurrentCreateAccount},
+	{"Concurrent/AppendAudit", testConcurrentAppendAudit},
+
+	{"Lifecycle/CanceledContext", testCanceledContext},
+	{"Lifecycle/Closed", testClosed},
+}
