@@ -12,7 +12,7 @@ DATA_DIR ?= $(HOME)/.local/share/sessionguard
 test: deps lint unit
 
 deps:
-	@scripts/deps.sh base
+	@scripts/deps.sh base keyring
 
 lint: fmt-check vet staticcheck
 
@@ -26,8 +26,10 @@ vet:
 staticcheck:
 	staticcheck ./...
 
+## unit: every test, inside a private D-Bus session with an unlocked
+## gnome-keyring so the keyring tests use a real Secret Service
 unit:
-	$(GO) test -race -count=1 ./...
+	scripts/with-keyring.sh $(GO) test -race -count=1 ./...
 
 ## fuzz: run each request-decoder fuzz target for a short while
 FUZZTIME ?= 20s

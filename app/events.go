@@ -1,0 +1,109 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/client"
+)
+
+// startEvents runs the live event stream for the sign-in numbered gen.
+func (a *App) startEvents(gen int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	a.mu.Lock()
+	if gen != a.gen {
+		a.mu.Unlock()
+		cancel()
+		return
+	}
+	if a.stopEvents != nil {
+		a.stopEvents()
+	}
+	a.stopEvents = cancel
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		defer cancel()
+		err := a.api.Events(ctx,
+			func(ev client.Event) { a.onEvent(gen, ev) },
+			func(st client.StreamState, err error) { a.onStreamState(gen, st, err) })
+		if ctx.Err() == nil && sessionGone(err) {
+			// When the stream is down, the next call finds the same
+			// thing; here the server told us directly.
+			a.endedRemotely(gen, err)
+		}
+	}()
+}
+
+func (a *App) current(gen int) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return gen == a.gen
+}
+
+func (a *App) onEvent(gen int, ev client.Event) {
+	if !a.current(gen) {
+		return
+	}
+	switch ev.Name {
+	case api.EventSessionCreated:
+		var p api.SessionCreatedEvent
+		if ev.Decode(&p) == nil {
+			a.update(func(s *Snapshot) { s.Alert = &LoginAlert{Session: p.Session} })
+		}
+		a.requestRefresh()
+	case api.EventSessionsChanged, api.EventPasswordChanged:
+		a.requestRefresh()
+	}
+}
+
+func (a *App) onStreamState(gen int, st client.StreamState, _ error) {
+	if !a.current(gen) {
+		return
+	}
+	switch st {
+	case client.Connected:
+		a.update(func(s *Snapshot) { s.Offline, s.Live = false, true })
+		a.requestRefresh() // catch up on anything missed while not connected
+	case client.Disconnected:
+		a.update(func(s *Snapshot) { s.Offline, s.Live, s.DevicesStale = true, false, len(s.Devices) > 0 })
+	}
+}
+
+// requestRefresh reloads the device list in the background. Requests that
+// arrive while one runs are folded into one more run.
+func (a *App) requestRefresh() {
+	a.mu.Lock()
+	if a.refreshing {
+		a.refreshMore = true
+		a.mu.Unlock()
+		return
+	}
+	a.refreshing = true
+	gen := a.gen
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		for {
+			if a.current(gen) {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_ = a.loadDevices(ctx, gen, false)
+				cancel()
+			}
+			a.mu.Lock()
+			if !a.refreshMore || gen != a.gen {
+				a.refreshing, a.refreshMore = false, false
+				a.mu.Unlock()
+				return
+			}
+			a.refreshMore = false
+			a.mu.Unlock()
+		}
+	}()
+}
+
+// DismissAlert hides the login alert ("Yes, it was me").
+func (a *App) DismissAlert() { a.update(func(s *Snapshot) { s.Alert = nil }) }

@@ -1,0 +1,440 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/client"
+)
+
+// Start loads the saved accounts and, when a "Remember me" sign-in is
+// stored, signs in with it silently. Without one (or when it no longer
+// works) the app goes to the sign-in screen.
+func (a *App) Start(ctx context.Context) error {
+	saved := a.savedAccounts()
+	a.update(func(s *Snapshot) {
+		s.SavedAccounts = saved
+		s.PrefillUsername = a.cfg.Prefs.String(PrefLastUsername)
+	})
+	acctID := a.cfg.Prefs.String(PrefResumeAccount)
+	if acctID == "" || a.cfg.Secrets == nil {
+		a.update(func(s *Snapshot) { a.transition(s, EvNoSession) })
+		return nil
+	}
+	tok, err := a.cfg.Secrets.Get(refreshKey(acctID))
+	if err != nil {
+		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		a.update(func(s *Snapshot) {
+			a.transition(s, EvNoSession)
+			if !a.cfg.IsNotFound(err) {
+				s.Err = "Couldn't read your saved sign-in from the keyring (" + err.Error() + "). Sign in again."
+			}
+		})
+		return nil
+	}
+	a.begin("Signing in…")
+	a.mu.Lock()
+	a.gen++
+	gen := a.gen
+	a.mu.Unlock()
+	a.api.SetTokens(api.Tokens{RefreshToken: tok}) // the access token comes from the first refresh
+	a.update(func(s *Snapshot) { s.Remember = true; s.Account = &api.Account{ID: acctID} })
+	me, err := a.resume(ctx)
+	if err == nil {
+		a.establish(gen, me.Account, me.Session, "", true)
+		a.requestRefresh()
+		return nil
+	}
+	switch {
+	case errors.Is(err, client.ErrSessionRevoked):
+		a.endedRemotely(gen, err)
+		return nil
+	case sessionGone(err):
+		// Expired, or a token the server does not know (damaged in the
+		// keyring): start over with the password.
+		a.update(func(s *Snapshot) { s.Remember = false })
+		a.signOutLocal(api.Account{ID: acctID, Username: a.cfg.Prefs.String(PrefLastUsername)}, nil)
+		a.update(func(s *Snapshot) { s.Err = "Your saved sign-in is no longer valid. Sign in again." })
+		return nil
+	case errors.Is(err, client.ErrOffline):
+		if c, ok := a.readCache(acctID); ok {
+			// Signed in as far as this device knows; shown offline with the
+			// last known list until the server answers again.
+			a.establish(gen, c.Account, c.Session, "", true)
+			a.update(func(s *Snapshot) {
+				s.Devices, s.DevicesStale, s.Offline = c.Devices, true, true
+			})
+			return nil
+		}
+	}
+	// Keep the stored token: the server may be back at the next start.
+	a.api.ClearTokens()
+	a.update(func(s *Snapshot) {
+		s.Busy, s.BusyLabel, s.Account, s.Remember = false, "", nil, false
+		a.transition(s, EvSignInFailed)
+		setError(s, err)
+	})
+	return err
+}
+
+// resume turns a stored refresh token into a live session.
+func (a *App) resume(ctx context.Context) (api.MeResponse, error) {
+	if _, err := a.api.Refresh(ctx); err != nil {
+		return api.MeResponse{}, err
+	}
+	return a.api.Me(ctx)
+}
+
+// onRotate keeps the stored refresh token current. The client calls it
+// before it uses a rotated pair, so the keyring never holds only a dead one.
+func (a *App) onRotate(t api.Tokens) {
+	a.mu.Lock()
+	remember, acct := a.snap.Remember, a.snap.Account
+	a.mu.Unlock()
+	if !remember || acct == nil || a.cfg.Secrets == nil {
+		return
+	}
+	if err := a.cfg.Secrets.Set(refreshKey(acct.ID), t.RefreshToken); err != nil {
+		// The keyring broke under us: stay signed in for now, in memory.
+		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		a.update(func(s *Snapshot) {
+			s.Remember = false
+			s.Err = "Couldn't save your sign-in to the keyring (" + err.Error() + "); you will have to sign in again next time."
+		})
+	}
+}
+
+// SignUp creates an account and signs in to it.
+func (a *App) SignUp(ctx context.Context, username, password, confirm string, remember bool) error {
+	username = strings.TrimSpace(username)
+	switch {
+	case username == "":
+		return a.fail(&FieldError{"username", "Choose a username."})
+	case len([]rune(password)) < 8:
+		return a.fail(&FieldError{"password", "Use at least 8 characters."})
+	case password != confirm:
+		return a.fail(&FieldError{"confirm", "The passwords don't match."})
+	}
+	a.begin("Creating your account…")
+	if _, err := a.api.CreateAccount(ctx, api.CreateAccountRequest{Username: username, Password: password}); err != nil {
+		return a.fail(err)
+	}
+	return a.SignIn(ctx, username, password, remember)
+}
+
+// SignIn signs in with a password. With remember (and a working keyring)
+// the sign-in survives restarts; without, it ends when the app quits.
+func (a *App) SignIn(ctx context.Context, username, password string, remember bool) error {
+	username = strings.TrimSpace(username)
+	switch {
+	case username == "":
+		return a.fail(&FieldError{"username", "Enter your username."})
+	case password == "":
+		return a.fail(&FieldError{"password", "Enter your password."})
+	}
+	remember = remember && a.cfg.Secrets != nil
+	a.begin("Signing in…")
+	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = username })
+	l, err := a.api.Login(ctx, api.LoginRequest{Username: username, Password: password, Remember: remember, Device: a.cfg.Device()})
+	if err != nil {
+		return a.signInFailed(err)
+	}
+	if l.MFARequired {
+		a.mu.Lock()
+		a.mfaToken, a.mfaRemember = l.MFAToken, remember
+		a.mu.Unlock()
+		a.update(func(s *Snapshot) { s.Busy, s.BusyLabel = false, ""; a.transition(s, EvSecondFactorRequired) })
+		return nil
+	}
+	a.signedIn(l, remember)
+	return nil
+}
+
+func (a *App) signInFailed(err error) error {
+	a.update(func(s *Snapshot) {
+		s.Busy, s.BusyLabel = false, ""
+		a.transition(s, EvSignInFailed)
+		setError(s, err)
+		if errors.Is(err, client.ErrInvalidCredentials) {
+			s.FieldErrors = map[string]string{"password": Describe(err)}
+			s.Err = ""
+		}
+	})
+	return err
+}
+
+// SubmitSecondFactor finishes a sign-in with a two-step code or a
+// recovery code.
+func (a *App) SubmitSecondFactor(ctx context.Context, code string) error {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	a.mu.Lock()
+	token, remember, state := a.mfaToken, a.mfaRemember, a.snap.State
+	a.mu.Unlock()
+	if state != StateNeedsSecondFactor || token == "" {
+		return a.fail(ErrNotSignedIn)
+	}
+	if code == "" {
+		return a.fail(&FieldError{"code", "Enter the code from your authenticator app."})
+	}
+	a.begin("Checking the code…")
+	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted) })
+	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code})
+	switch {
+	case errors.Is(err, client.ErrInvalidCredentials):
+		a.update(func(s *Snapshot) {
+			s.Busy, s.BusyLabel = false, ""
+			a.transition(s, EvSecondFactorRequired)
+			s.FieldErrors = map[string]string{"code": "That code is not right. Try the current one."}
+		})
+		return err
+	case err != nil:
+		a.mu.Lock()
+		a.mfaToken = ""
+		a.mu.Unlock()
+		return a.signInFailed(err)
+	}
+	a.mu.Lock()
+	a.mfaToken = ""
+	a.mu.Unlock()
+	a.signedIn(l, remember)
+	return nil
+}
+
+// CancelSecondFactor abandons a sign-in waiting for a code.
+func (a *App) CancelSecondFactor() {
+	a.mu.Lock()
+	a.mfaToken = ""
+	a.mu.Unlock()
+	a.update(func(s *Snapshot) {
+		if s.State == StateNeedsSecondFactor {
+			s.State = StateSignedOut
+		}
+	})
+}
+
+// ContinueAs signs in with an account's saved login info, no password.
+// The credential is single use: the account leaves the saved list, and
+// comes back at the next log out with "Remember login info".
+func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) error {
+	sa, ok := findSaved(a.savedAccounts(), accountID)
+	if !ok || a.cfg.Secrets == nil {
+		return a.fail(&FieldError{"username", "That saved account is no longer on this device."})
+	}
+	cred, err := a.cfg.Secrets.Get(rememberedKey(accountID))
+	if err != nil {
+		list := a.dropSavedAccount(accountID)
+		a.update(func(s *Snapshot) { s.SavedAccounts, s.PrefillUsername = list, sa.Username })
+		return a.fail(errors.New("the saved login for " + sa.Username + " is gone from this device; enter your password"))
+	}
+	remember = remember && a.cfg.Secrets != nil
+	a.begin("Signing in as " + sa.Username + "…")
+	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = sa.Username })
+	l, err := a.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: a.cfg.Device(), Remember: remember})
+	if err != nil {
+		if errors.Is(err, client.ErrInvalidCredentials) || errors.Is(err, client.ErrInvalidToken) {
+			// Forgotten, or ended by a remote log out: it will never work again.
+			list := a.dropSavedAccount(accountID)
+			a.update(func(s *Snapshot) {
+				s.SavedAccounts, s.Busy, s.BusyLabel = list, false, ""
+				a.transition(s, EvSignInFailed)
+				s.Err = "The saved login for " + sa.Username + " no longer works (it was removed, or this device was logged out from another one). Enter your password."
+			})
+			return err
+		}
+		return a.signInFailed(err)
+	}
+	list := a.dropSavedAccount(accountID) // spent
+	a.update(func(s *Snapshot) { s.SavedAccounts = list })
+	a.signedIn(l, remember)
+	return nil
+}
+
+// RemoveSavedAccount removes an account's saved login from this device and
+// tells the server to forget it. Offline, it is removed here all the same.
+func (a *App) RemoveSavedAccount(ctx context.Context, accountID string) error {
+	sa, ok := findSaved(a.savedAccounts(), accountID)
+	if !ok {
+		return nil
+	}
+	var serverErr error
+	if a.cfg.Secrets != nil {
+		if cred, err := a.cfg.Secrets.Get(rememberedKey(accountID)); err == nil {
+			a.begin("Removing " + sa.Username + "…")
+			serverErr = a.api.ForgetRemembered(ctx, cred)
+		}
+	}
+	list := a.dropSavedAccount(accountID)
+	a.update(func(s *Snapshot) {
+		s.SavedAccounts, s.Busy, s.BusyLabel = list, false, ""
+		if serverErr != nil {
+			s.Err = "Removed " + sa.Username + " from this device, but the server could not be told (" + Describe(serverErr) + "). The saved login will stop working when it expires."
+		}
+	})
+	return serverErr
+}
+
+// signedIn sets up a fresh sign-in.
+func (a *App) signedIn(l api.Login, remember bool) {
+	a.mu.Lock()
+	a.gen++
+	gen := a.gen
+	a.mu.Unlock()
+	a.api.SetTokens(l.Tokens())
+	a.establish(gen, *l.Account, *l.Session, l.RefreshToken, remember)
+	a.requestRefresh()
+}
+
+// establish enters StateSignedIn for an account, storing the refresh token
+// when it is to be remembered (refresh empty: it is already stored).
+func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh string, remember bool) {
+	var problem string
+	if remember && refresh != "" {
+		if err := a.cfg.Secrets.Set(refreshKey(acct.ID), refresh); err != nil {
+			remember, problem = false, "Couldn't save your sign-in to the keyring ("+err.Error()+"); you will have to sign in again next time."
+		}
+	}
+	if remember {
+		a.cfg.Prefs.SetString(PrefResumeAccount, acct.ID)
+	} else {
+		if a.cfg.Prefs.String(PrefResumeAccount) == acct.ID {
+			a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		}
+		if a.cfg.Secrets != nil {
+			_ = a.cfg.Secrets.Delete(refreshKey(acct.ID))
+		}
+	}
+	a.cfg.Prefs.SetString(PrefLastUsername, acct.Username)
+	sess.Current = true
+	a.update(func(s *Snapshot) {
+		s.Account, s.Session, s.Remember = &acct, &sess, remember
+		s.Busy, s.BusyLabel, s.Err, s.FieldErrors = false, "", problem, nil
+		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
+		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
+		s.PrefillUsername = acct.Username
+		a.transition(s, EvSignedIn)
+	})
+	a.startEvents(gen)
+}
+
+// LogOut ends this device's session. With rememberLoginInfo the server
+// hands back a credential for one-tap sign-in later ("Continue as …").
+// If the server cannot be reached the device is signed out anyway and the
+// snapshot says the session is still active on the server.
+func (a *App) LogOut(ctx context.Context, rememberLoginInfo bool) error {
+	snap := a.Snapshot()
+	if snap.Account == nil || snap.State != StateSignedIn {
+		return a.fail(ErrNotSignedIn)
+	}
+	if rememberLoginInfo && a.cfg.Secrets == nil {
+		return a.fail(ErrNoSecureStorage)
+	}
+	acct := *snap.Account
+	a.begin("Logging out…")
+	a.detach() // our own session.revoked must not read as a remote log out
+	resp, err := a.api.Logout(ctx, rememberLoginInfo)
+	var problem string
+	if err != nil && !sessionGone(err) {
+		problem = "You are logged out on this device, but the server could not be told (" + Describe(err) +
+			"). The session stays in your device list until it expires; log it out from another device."
+	}
+	list := a.savedAccounts()
+	if resp.RememberedCredential != "" {
+		if err := a.cfg.Secrets.Set(rememberedKey(acct.ID), resp.RememberedCredential); err != nil {
+			_ = a.api.ForgetRemembered(ctx, resp.RememberedCredential)
+			problem = "Couldn't save your login info to the keyring (" + err.Error() + ")."
+		} else {
+			sa := SavedAccount{AccountID: acct.ID, Username: acct.Username, SavedAt: a.cfg.Now().UTC()}
+			if resp.RememberedExpiresAt != nil {
+				sa.ExpiresAt = *resp.RememberedExpiresAt
+			}
+			list = a.putSavedAccount(sa)
+		}
+	}
+	a.signOutLocal(acct, nil)
+	a.update(func(s *Snapshot) { s.SavedAccounts, s.Err = list, problem })
+	return nil
+}
+
+// signOutLocal forgets the signed-in session on this device: tokens,
+// stored refresh token, event loop. notice, if set, explains why.
+func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
+	if a.cfg.Secrets != nil {
+		_ = a.cfg.Secrets.Delete(refreshKey(acct.ID))
+	}
+	if a.cfg.Prefs.String(PrefResumeAccount) == acct.ID {
+		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+	}
+	a.detach()
+	a.api.ClearTokens()
+	a.update(func(s *Snapshot) {
+		s.Account, s.Session, s.Remember = nil, nil, false
+		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
+		s.Busy, s.BusyLabel, s.Pending, s.Alert, s.LastRevoke = false, "", nil, nil, nil
+		s.Offline, s.Live = false, false
+		s.PrefillUsername = acct.Username
+		s.Notice = notice
+		a.transition(s, EvSignedOut)
+	})
+}
+
+// endedRemotely handles this device's session ending on the server:
+// revoked from another device, expired, or unknown. The account's stored
+// tokens and saved login are wiped, so the password is needed again.
+func (a *App) endedRemotely(gen int, err error) {
+	a.mu.Lock()
+	current := gen == a.gen && a.snap.Account != nil
+	acct := api.Account{}
+	if a.snap.Account != nil {
+		acct = *a.snap.Account
+	}
+	a.mu.Unlock()
+	if !current {
+		return
+	}
+	notice := &RemoteLogout{Username: acct.Username, At: a.cfg.Now().UTC(), Reason: api.ReasonExpired}
+	var ce *client.Error
+	if errors.As(err, &ce) && errors.Is(err, client.ErrSessionRevoked) {
+		reason, at, by := ce.Revocation()
+		notice.Reason, notice.ByDeviceName = reason, by
+		if !at.IsZero() {
+			notice.At = at
+		}
+	}
+	list := a.dropSavedAccount(acct.ID)
+	a.removeCache()
+	a.signOutLocal(acct, notice)
+	a.update(func(s *Snapshot) { s.SavedAccounts = list })
+}
+
+// DismissNotice hides the "logged out remotely" notice.
+func (a *App) DismissNotice() { a.update(func(s *Snapshot) { s.Notice = nil }) }
+
+// Close stops background work. A session without "Remember me" is logged
+// out on the server, as promised at sign-in.
+func (a *App) Close(ctx context.Context) {
+	a.detach()
+	snap := a.Snapshot()
+	if snap.State == StateSignedIn && snap.Account != nil && !snap.Remember {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, _ = a.api.Logout(ctx, false)
+		cancel()
+		a.signOutLocal(*snap.Account, nil)
+	}
+	a.wg.Wait()
+}
+
+// detach makes the current sign-in's background work stale and stops its
+// event loop.
+func (a *App) detach() {
+	a.mu.Lock()
+	a.gen++
+	stop := a.stopEvents
+	a.stopEvents = nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}

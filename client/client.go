@@ -1,0 +1,226 @@
+// Package client is Sessionguard's typed API client: the v1 calls over
+// go-resty, typed errors, transparent token refresh and the live event stream.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"sessionguard/api"
+)
+
+// DefaultTimeout bounds each call that is not an event stream.
+const DefaultTimeout = 15 * time.Second
+
+// maxReply is the largest reply body read for a normal call.
+const maxReply = 4 << 20
+
+// Option configures a Client in New.
+type Option func(*options)
+
+type options struct {
+	httpClient *http.Client
+	timeout    time.Duration
+	userAgent  string
+}
+
+// WithHTTPClient makes the Client send through a copy of hc (its Transport,
+// Jar and TLS settings). The copy's Timeout is ignored, so that event
+// streams can stay open: use WithTimeout. Redirects are never followed.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(o *options) { o.httpClient = hc }
+}
+
+// WithTimeout bounds each call other than Events (default 15 s). For Events
+// it bounds only the wait for the stream's response headers. d <= 0 keeps
+// the default.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
+}
+
+// WithUserAgent sets the User-Agent header of every request.
+func WithUserAgent(ua string) Option {
+	return func(o *options) { o.userAgent = ua }
+}
+
+// Client talks to one sessiond on behalf of one signed-in account at a time.
+// It is safe for concurrent use.
+type Client struct {
+	base    string
+	rc      *resty.Client
+	hc      *http.Client
+	timeout time.Duration
+
+	// Injectable in tests.
+	now         func() time.Time
+	backoffBase time.Duration // first reconnect delay cap of Events
+	backoffMax  time.Duration // largest reconnect delay cap
+	stableAfter time.Duration // a stream up this long resets the backoff
+	idleTimeout time.Duration // a stream silent this long is reconnected
+
+	mu       sync.Mutex
+	tokens   api.Tokens
+	gen      uint64 // changes on SetTokens and ClearTokens
+	flight   *refreshFlight
+	onRotate func(api.Tokens)
+	// bornExpired is an access token that was already expired by the client
+	// clock when a refresh delivered it: the clock is off, so expiry is left
+	// to the server (401 token_expired) instead of refreshing on every call.
+	bornExpired string
+}
+
+// New returns a Client for the server at baseURL, such as
+// "https://sessions.example.org" or "http://127.0.0.1:8420". A path prefix
+// is kept. Plain http:// is refused with ErrInsecureServer unless the host
+// is loopback (127.0.0.0/8, ::1 or "localhost"); an address that is not an
+// http(s) URL of a host is refused with ErrInvalidURL.
+func New(baseURL string, opts ...Option) (*Client, error) {
+	base, err := checkBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	o := options{timeout: DefaultTimeout, userAgent: "sessionguard-client/1"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	hc := &http.Client{}
+	if o.httpClient != nil {
+		cp := *o.httpClient
+		hc = &cp
+	}
+	hc.Timeout = 0
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	rc := resty.NewWithClient(hc) // sets a Transport when hc has none
+	rc.SetBaseURL(base).
+		SetLogger(quietLogger{}).
+		SetDisableWarn(true).
+		SetRetryCount(0).
+		SetResponseBodyLimit(maxReply).
+		SetHeader("User-Agent", o.userAgent).
+		SetHeader("Accept", "application/json")
+	return &Client{
+		base: base, rc: rc, hc: hc, timeout: o.timeout,
+		now:         time.Now,
+		backoffBase: 500 * time.Millisecond,
+		backoffMax:  30 * time.Second,
+		stableAfter: 30 * time.Second,
+		idleTimeout: 60 * time.Second, // the server sends a comment every 15 s
+	}, nil
+}
+
+// BaseURL returns the server address the Client was made for, without a
+// trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
+// CloseIdleConnections closes kept-alive connections that are not in use.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+func checkBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", fmt.Errorf("%w: the address is empty", ErrInvalidURL)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("%w: it is not a URL", ErrInvalidURL)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", fmt.Errorf("%w: it must start with https://", ErrInvalidURL)
+	}
+	if u.Opaque != "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+		return "", fmt.Errorf("%w: use the form https://host[:port][/path]", ErrInvalidURL)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%w: the port must be 1 to 65535", ErrInvalidURL)
+		}
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return "", ErrInsecureServer
+	}
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Unmap().IsLoopback()
+}
+
+// quietLogger drops resty's log lines: nothing about requests is logged.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
+
+// call is one JSON request.
+type call struct {
+	method, path string
+	query        url.Values
+	body         any // nil: no body
+	out          any // nil: the reply body is ignored
+	token        string
+}
+
+// send performs k once, with the per-call timeout.
+func (c *Client) send(ctx context.Context, k call) error {
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req := c.rc.R().SetContext(cctx)
+	if k.body != nil {
+		req.SetHeader("Content-Type", "application/json").SetBody(k.body)
+	}
+	if k.token != "" {
+		req.SetAuthToken(k.token)
+	}
+	if len(k.query) > 0 {
+		req.SetQueryParamsFromValues(k.query)
+	}
+	resp, err := req.Execute(k.method, k.path)
+	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		return unexpected(resp.StatusCode())
+	}
+	if err != nil {
+		return transportError(ctx, err)
+	}
+	if resp.IsError() {
+		return parseError(resp.StatusCode(), resp.Header(), resp.Body())
+	}
+	return decodeReply(resp.StatusCode(), resp.Body(), k.out)
+}
+
+// decodeReply decodes a reply that is not an error into out.
+func decodeReply(status int, body []byte, out any) error {
+	if status < 200 || status > 299 {
+		return unexpected(status)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return unexpected(status)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package client
+
+import (
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"sessionguard/api"
+)
+
+// TestErrorIs: each contract code matches its own sentinel and nothing else;
+// 5xx and unknown codes match ErrServer.
+func TestErrorIs(t *testing.T) {
+	for code, sentinel := range codeSentinels {
+		e := &Error{Status: 400, Code: code, Message: "m"}
+		if !isSentinel(e, sentinel) {
+			t.Errorf("%s does not match %v alone", code, sentinel)
+		}
+		wrapped := errors.Join(errors.New("context"), e)
+		if !errors.Is(wrapped, sentinel) {
+			t.Errorf("wrapped %s does not match", code)
+		}
+	}
+	if len(codeSentinels) != 12 {
+		t.Fatalf("%d contract codes mapped, want 12", len(codeSentinels))
+	}
+	for _, e := range []*Error{{Status: 500, Code: api.CodeInternal}, {Status: 503, Code: api.CodeUnavailable},
+		{Status: 415, Code: api.CodeUnsupportedMedia}, {Status: 502}, {Status: 418, Code: "teapot"}} {
+		if !isSentinel(e, ErrServer) {
+			t.Errorf("%d %q does not match ErrServer alone", e.Status, e.Code)
+		}
+	}
+	// A contract code on a 5xx is both.
+	e := &Error{Status: 503, Code: api.CodeRateLimited}
+	if !errors.Is(e, ErrRateLimited) || !errors.Is(e, ErrServer) {
+		t.Error("503 rate_limited should match ErrRateLimited and ErrServer")
+	}
+}
+
+func TestParseError(t *testing.T) {
+	h := http.Header{}
+	h.Set("Retry-After", "30")
+	body := `{"error":{"code":"session_revoked","message":"This session was logged out by Bob Phone.",
+		"details":{"reason":"remote_logout","revoked_at":"2026-11-21T14:05:00Z","by_device_name":"Bob Phone","field":"x"}}}`
+	e := parseError(401, h, []byte(body))
+	if e.Status != 401 || e.Code != api.CodeSessionRevoked || e.Error() != "This session was logged out by Bob Phone." ||
+		e.RetryAfter != 30*time.Second || e.Field() != "x" {
+		t.Fatalf("parseError = %+v", e)
+	}
+	reason, at, by := e.Revocation()
+	if reason != api.ReasonRemoteLogout || by != "Bob Phone" || !at.Equal(time.Date(2026, 11, 21, 14, 5, 0, 0, time.UTC)) {
+		t.Fatalf("Revocation() = %q %v %q", reason, at, by)
+	}
+
+	var none *Error
+	if r, at, by := none.Revocation(); r != "" || !at.IsZero() || by != "" || none.Field() != "" {
+		t.Fatal("nil *Error helpers not empty")
+	}
+	if r, _, _ := (&Error{Code: api.CodeNotFound}).Revocation(); r != "" {
+		t.Fatal("Revocation of another error")
+	}
+	// Malformed details are ignored, not trusted.
+	e = parseError(401, http.Header{}, []byte(`{"error":{"code":"session_revoked","message":"m","details":{"reason":5,"revoked_at":"yesterday","retry_after_s":"9"}}}`))
+	if r, at, _ := e.Revocation(); r != "" || !at.IsZero() || e.RetryAfter != 0 {
+		t.Fatalf("malformed details: %+v", e)
+	}
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Second: "1 second", 1500 * time.Millisecond: "2 seconds",
+		59 * time.Second: "59 seconds", time.Minute: "1 minute", 61 * time.Second: "2 minutes",
+		time.Hour: "1 hour", 3601 * time.Second: "2 hours"} {
+		if got := humanDuration(d); got != want {
+			t.Errorf("humanDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"mime"
+	"net/http"
+	"time"
+
+	"sessionguard/api"
+)
+
+// StreamState is the state of the live event stream reported by Events.
+type StreamState int
+
+// Stream states, in the order a connection goes through them.
+const (
+	// Connecting: a connection attempt is starting.
+	Connecting StreamState = iota
+	// Connected: the stream is open and events flow.
+	Connected
+	// Disconnected: the stream ended or could not be opened; the error
+	// says why. Events reconnects after a delay unless it returns.
+	Disconnected
+)
+
+// String returns "connecting", "connected" or "disconnected".
+func (s StreamState) String() string {
+	switch s {
+	case Connecting:
+		return "connecting"
+	case Connected:
+		return "connected"
+	case Disconnected:
+		return "disconnected"
+	}
+	return "unknown"
+}
+
+// Events follows this session's live events (GET /v1/events) until ctx
+// ends or the session is over, calling onEvent for each event and onState
+// for each change of the connection (either may be nil). Both are called
+// from Events' goroutine, one at a time; a slow onEvent holds up the
+// stream.
+//
+// When the connection is lost or the server closes it, Events reconnects
+// after a randomized delay that doubles per failed attempt (0.5 s to 30 s,
+// full jitter), reporting Disconnected, Connecting and Connected. A stream
+// silent for 60 s (the server sends a comment every 15 s) counts as lost.
+// A 401 token_expired is answered by a refresh and an immediate reconnect.
+//
+// Events returns:
+//   - after delivering session.revoked (this session was logged out): an
+//     *Error matching ErrSessionRevoked whose Revocation gives the reason,
+//     time and device that closed it;
+//   - an *Error matching ErrSessionRevoked, ErrSessionExpired or
+//     ErrInvalidToken, or ErrNotSignedIn, when (re)connecting is refused
+//     that way: never retried;
+//   - ctx.Err() when ctx ends.
+//
+// Its last onState report is always Disconnected with the returned error.
+func (c *Client) Events(ctx context.Context, onEvent func(Event), onState func(StreamState, error)) error {
+	if onEvent == nil {
+		onEvent = func(Event) {}
+	}
+	report := func(s StreamState, err error) {
+		if onState != nil {
+			onState(s, err)
+		}
+	}
+	attempt := 0
+	for {
+		report(Connecting, nil)
+		up, err := c.streamOnce(ctx, onEvent, func() { report(Connected, nil) })
+		if ctx.Err() != nil {
+			report(Disconnected, ctx.Err())
+			return ctx.Err()
+		}
+		if fatalStreamError(err) {
+			report(Disconnected, err)
+			return err
+		}
+		report(Disconnected, err)
+		if up >= c.stableAfter {
+			attempt = 0
+		}
+		wait := c.backoff(attempt)
+		attempt++
+		if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > wait {
+			wait = min(e.RetryAfter, c.backoffMax)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			report(Disconnected, ctx.Err())
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// fatalStreamError reports whether Events must return err rather than
+// reconnect.
+func fatalStreamError(err error) bool {
+	return errors.Is(err, ErrNotSignedIn) || deadSession(err)
+}
+
+// backoff returns the delay before reconnect attempt n (0-based): uniform
+// in [0, min(backoffMax, backoffBase·2ⁿ)].
+func (c *Client) backoff(n int) time.Duration {
+	limit := c.backoffMax
+	if n < 30 {
+		limit = min(c.backoffMax, c.backoffBase<<n)
+	}
+	if limit <= 0 {
+		return 0
+	}
+	return rand.N(limit + 1)
+}
+
+// streamOnce opens one stream and reads it to its end. It returns how long
+// the stream was up (zero if it never opened) and why it ended.
+func (c *Client) streamOnce(ctx context.Context, onEvent func(Event), onConnected func()) (time.Duration, error) {
+	var body io.ReadCloser
+	err := c.withToken(ctx, func(tok string) (err error) {
+		body, err = c.openStream(ctx, tok)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer body.Close()
+	start := time.Now()
+	onConnected()
+	rd := newSSEReader(body)
+	for {
+		ev, err := rd.Next()
+		if err != nil {
+			if ctx.Err() == nil {
+				err = &offlineError{msg: "The live connection to the server was lost.", err: err}
+			}
+			return time.Since(start), err
+		}
+		onEvent(ev)
+		if ev.Name == api.EventSessionRevoked {
+			return time.Since(start), revokedError(ev)
+		}
+	}
+}
+
+// stream is an open event stream body. Closing it ends the connection.
+type stream struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+	timer  *time.Timer
+	idle   time.Duration
+}
+
+// Read resets the idle watchdog whenever bytes arrive.
+func (s *stream) Read(p []byte) (int, error) {
+	n, err := s.ReadCloser.Read(p)
+	if n > 0 {
+		s.timer.Reset(s.idle)
+	}
+	return n, err
+}
+
+func (s *stream) Close() error {
+	s.timer.Stop()
+	err := s.ReadCloser.Close()
+	s.cancel()
+	return err
+}
+
+// openStream sends GET /v1/events. The response headers must come within
+// the call timeout; afterwards a watchdog ends a stream silent for
+// idleTimeout.
+func (c *Client) openStream(ctx context.Context, token string) (io.ReadCloser, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(c.timeout, cancel)
+	fail := func(err error) (io.ReadCloser, error) {
+		timer.Stop()
+		cancel()
+		return nil, err
+	}
+	resp, err := c.rc.R().
+		SetContext(sctx).
+		SetDoNotParseResponse(true).
+		SetAuthToken(token).
+		SetHeader("Accept", "text/event-stream").
+		SetHeader("Cache-Control", "no-cache").
+		Get("/v1/events")
+	if err != nil {
+		return fail(transportError(ctx, err))
+	}
+	raw := resp.RawBody()
+	if resp.IsError() || resp.StatusCode() != http.StatusOK {
+		b, rerr := io.ReadAll(io.LimitReader(raw, 64<<10))
+		raw.Close()
+		if rerr != nil {
+			return fail(transportError(ctx, rerr))
+		}
+		if resp.IsError() {
+			return fail(parseError(resp.StatusCode(), resp.Header(), b))
+		}
+		return fail(unexpected(resp.StatusCode()))
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header().Get("Content-Type")); mt != "text/event-stream" {
+		raw.Close()
+		return fail(unexpected(resp.StatusCode()))
+	}
+	timer.Reset(c.idleTimeout)
+	return &stream{ReadCloser: raw, cancel: cancel, timer: timer, idle: c.idleTimeout}, nil
+}
+
+// revokedError is the error Events returns after session.revoked, shaped
+// like the server's 401 session_revoked so that Revocation works on it.
+func revokedError(ev Event) *Error {
+	var d api.SessionRevokedEvent
+	_ = ev.Decode(&d)
+	msg := "This session was logged out."
+	if d.ByDeviceName != "" && d.Reason != api.ReasonLogout {
+		msg = "This session was logged out by " + d.ByDeviceName + "."
+	}
+	details := map[string]any{api.DetailReason: d.Reason, api.DetailByDeviceName: d.ByDeviceName}
+	if !d.At.IsZero() {
+		details[api.DetailRevokedAt] = d.At.UTC().Format(time.RFC3339Nano)
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: api.CodeSessionRevoked, Message: msg, Details: details}
+}

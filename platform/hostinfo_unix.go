@@ -1,0 +1,11 @@
+//go:build !android && !ios && !darwin && !windows
+
+package platform
+
+import (
+	"os"
+	"runtime"
+)
+
+// loadHostFacts reads os-release and sysfs (Linux desktops, BSDs).
+func loadHostFacts() hostFacts { return unixFacts(os.DirFS("/"), runtime.GOOS) }
