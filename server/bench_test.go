@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -126,13 +127,20 @@ func BenchmarkListSessions(b *testing.B) {
 					req.Header.Set("Authorization", "Bearer "+self.AccessToken)
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, req)
-					// Decode only what paging needs: the server's work is measured, not the client's.
-					var p struct {
-						Sessions   []json.RawMessage `json:"sessions"`
-						NextCursor string            `json:"next_cursor"`
+					if w.Code != 200 {
+						b.Fatalf("status %d", w.Code)
 					}
-					reply{status: w.Code, body: w.Body.Bytes()}.wantOK(b, 200, &p)
-					n += len(p.Sessions)
+					// Read only what paging needs, from the tail of the body:
+					// the server's work is measured, not a client's decoding.
+					body := w.Body.Bytes()
+					n += bytes.Count(body, []byte(`"current":`))
+					var p struct {
+						NextCursor string `json:"next_cursor"`
+					}
+					tail := body[bytes.LastIndex(body, []byte(`"next_cursor"`)):]
+					if err := json.Unmarshal(append([]byte("{"), tail...), &p); err != nil {
+						b.Fatal(err)
+					}
 					if cursor = p.NextCursor; cursor == "" || tc.name == "page50" {
 						break
 					}
