@@ -256,3 +256,59 @@ func TestDevicePaging(t *testing.T) {
 		t.Fatalf("after more: %d devices, cursor %q", len(s.Devices), s.DevicesCursor)
 	}
 }
+
+func TestRemoveSavedAccountForgetsOnServer(t *testing.T) {
+	b := newBackend(t)
+	d := b.device("Laptop")
+	d.signUp("ana", false)
+	if err := d.app.LogOut(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	saved := d.snap().SavedAccounts[0]
+	cred, err := d.secrets.Get("remembered:" + saved.AccountID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.app.RemoveSavedAccount(ctx, saved.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	if s := d.snap(); len(s.SavedAccounts) != 0 || len(d.secretKeys()) != 0 || s.Err != "" {
+		t.Fatalf("after remove: saved %v keys %v err %q", s.SavedAccounts, d.secretKeys(), s.Err)
+	}
+	// The server forgot it too: the credential no longer signs in.
+	_, err = d.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: api.Device{ID: "x"}})
+	if !errors.Is(err, client.ErrInvalidCredentials) {
+		t.Fatalf("forgotten credential: %v", err)
+	}
+}
+
+// noStream is a client whose event stream never connects, as when a
+// proxy drops it: revocation must then be noticed on the next call.
+type noStream struct{ *client.Client }
+
+func (noStream) Events(ctx context.Context, _ func(client.Event), onState func(client.StreamState, error)) error {
+	onState(client.Connecting, nil)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestRevocationNoticedOnNextCallWithoutStream(t *testing.T) {
+	b := newBackend(t)
+	phone := b.device("Phone")
+	phone.signUp("ana", true)
+	laptop := b.device("Laptop", func(c *app.Config) { c.API = noStream{c.API.(*client.Client)} })
+	if err := laptop.app.SignIn(ctx, "ana", password, true); err != nil {
+		t.Fatal(err)
+	}
+	id := laptop.snap().Session.ID
+	if _, err := phone.api.RevokeSession(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := laptop.app.LoadDevices(ctx); !errors.Is(err, client.ErrSessionRevoked) {
+		t.Fatalf("next call after revoke: %v", err)
+	}
+	s := laptop.snap()
+	if s.State != app.StateSignedOut || s.Notice == nil || s.Notice.ByDeviceName != "Phone" || len(laptop.secretKeys()) != 0 {
+		t.Fatalf("after the next call: %v notice %+v keys %v", s.State, s.Notice, laptop.secretKeys())
+	}
+}
