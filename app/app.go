@@ -209,12 +209,10 @@ func New(cfg Config) *App {
 	return a
 }
 
-func keyringMessage(err error) string {
-	const msg = "This device has no secure storage for sign-in tokens, so you will have to sign in each time the app starts."
-	if err != nil {
-		return msg + " (" + err.Error() + ")"
-	}
-	return msg
+// keyringMessage is what the person reads; the technical cause goes to
+// KeyringCause for About and bug reports.
+func keyringMessage(error) string {
+	return "No secure storage (keyring) was found on this device, so you'll need to log in each time Sessionguard starts."
 }
 
 // Subscribe calls fn with a new Snapshot after every change, on the

@@ -134,7 +134,10 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 		// Already gone (closed elsewhere meanwhile): the list was stale.
 		a.removeDevice(sessionID)
 		a.requestRefresh()
-		a.update(func(s *Snapshot) { s.Busy, s.BusyLabel = false, ""; s.Err = capitalize(name) + " was already logged out." })
+		a.update(func(s *Snapshot) {
+			s.Busy, s.BusyLabel = false, ""
+			s.Err = capitalize(name) + " was already logged out."
+		})
 		return nil
 	case err != nil:
 		return a.callFailed(gen, err)

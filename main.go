@@ -1,0 +1,86 @@
+// Command sessionguard is the Sessionguard app: see every place your
+// account is logged in and end any of them, from wherever you are.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"sessionguard/launch"
+	"sessionguard/ui"
+)
+
+func main() {
+	serverURL := flag.String("server", "", "sessiond address, e.g. https://sessions.example.com (default: the saved choice, or this device's own server)")
+	dataDir := flag.String("data-dir", "", "where the app keeps its files (default: the app's storage)")
+	demo := flag.Bool("demo", false, "start with the demo account and simulated devices on this device's server")
+	version := flag.Bool("version", false, "print the version and exit")
+	flag.Parse()
+	if *version {
+		fmt.Println("Sessionguard", launch.Version)
+		return
+	}
+	if *demo {
+		*serverURL = "local"
+	}
+
+	fa := fyneapp.NewWithID(launch.AppID)
+	dir := *dataDir
+	if dir == "" {
+		dir = fa.Storage().RootURI().Path()
+	}
+	l, err := launch.New(launch.Config{DataDir: dir, Prefs: fa.Preferences(), Server: *serverURL, Version: launch.Version})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	firstRun := l.FirstRun()
+	core, err := l.Use(ctx, l.Saved())
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	var info func(first bool) ui.Info
+	useServer := func(url string) (ui.Core, ui.Info, error) {
+		c, err := l.Use(ctx, url)
+		if err != nil {
+			return nil, ui.Info{}, err
+		}
+		go func() { _ = c.Start(ctx) }()
+		return c, info(false), nil
+	}
+	info = func(first bool) ui.Info {
+		return ui.Info{Version: launch.Version, Server: l.URL(), Embedded: l.Embedded(), DataDir: dir,
+			FirstRun: first, UseServer: useServer,
+			TryDemo: func() (string, string, error) { return l.SeedDemo(ctx) }}
+	}
+	in := info(firstRun)
+	if *demo {
+		if in.PrefillUsername, in.PrefillPassword, err = l.SeedDemo(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+
+	w := fa.NewWindow("Sessionguard")
+	w.Resize(fyne.NewSize(440, 760))
+	w.SetMaster()
+	u := ui.New(w, core, in)
+	u.Start()
+	go func() { _ = core.Start(ctx) }()
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { <-sig; fyne.Do(fa.Quit) }()
+
+	w.ShowAndRun()
+	u.Stop()
+	l.Close(ctx, true) // logs out a session without "Remember me", stops the local server
+}

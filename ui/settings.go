@@ -1,0 +1,186 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/app"
+)
+
+// settingsScreen is the settings menu.
+type settingsScreen struct {
+	ui     *UI
+	root   fyne.CanvasObject
+	server *widget.Label
+	logout *widget.Button
+	clear  *widget.Button
+}
+
+// comingSoon is a menu entry for a feature in the next release: visibly
+// unavailable, never a button that does nothing.
+func comingSoon(label string, icon fyne.Resource) fyne.CanvasObject {
+	b := widget.NewButtonWithIcon(label, icon, nil)
+	b.Alignment = widget.ButtonAlignLeading
+	b.Disable()
+	soon := widget.NewLabel("Coming soon")
+	soon.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, nil, soon, b)
+}
+
+func entry(label string, icon fyne.Resource, tap func()) *widget.Button {
+	b := widget.NewButtonWithIcon(label, icon, tap)
+	b.Alignment = widget.ButtonAlignLeading
+	return b
+}
+
+func newSettingsScreen(u *UI) *settingsScreen {
+	s := &settingsScreen{ui: u}
+	s.server = widget.NewLabel("")
+	s.server.Importance = widget.LowImportance
+	s.server.Truncation = fyne.TextTruncateEllipsis
+	s.logout = entry("Log out", theme.LogoutIcon(), s.onLogout)
+	s.clear = entry("Clear app data", theme.DeleteIcon(), s.onClearData)
+	s.clear.Importance = widget.DangerImportance
+	body := container.NewVBox(
+		header("Settings", u.back, nil),
+		entry("Login activity", theme.ComputerIcon(), u.openDevices),
+		comingSoon("Security activity", theme.HistoryIcon()),
+		comingSoon("Change password", theme.VisibilityIcon()),
+		comingSoon("Two-step verification", theme.ConfirmIcon()),
+		widget.NewSeparator(),
+		container.NewBorder(nil, nil, nil, s.server, entry("Server", theme.StorageIcon(), s.onServer)),
+		entry("About", theme.InfoIcon(), func() { u.show(pageAbout) }),
+		widget.NewSeparator(),
+		s.logout, s.clear,
+	)
+	s.root = container.NewVScroll(column(container.NewPadded(body)))
+	return s
+}
+
+func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
+	if s.ui.info.Embedded {
+		s.server.SetText("This device")
+	} else {
+		s.server.SetText(s.ui.info.Server)
+	}
+	if snap.Busy {
+		s.logout.Disable()
+	} else {
+		s.logout.Enable()
+	}
+	return s.root
+}
+
+func (s *settingsScreen) onServer() {
+	where := "This device keeps your account: Sessionguard runs its own server here, with its data in " + s.ui.info.DataDir + "."
+	if !s.ui.info.Embedded {
+		where = "Your account is on " + s.ui.info.Server + "."
+	}
+	d := dialog.NewInformation("Server", where+"\n\nTo use another server, clear app data and choose it when Sessionguard starts again.", s.ui.win)
+	s.ui.showDialog(d)
+}
+
+// onLogout asks to confirm, with the "remember login info" choice.
+func (s *settingsScreen) onLogout() {
+	snap := s.ui.snap
+	if snap.Account == nil {
+		return
+	}
+	remember := widget.NewCheck("Remember login info", nil)
+	explain := wrapped("Next time, tap your account to log in on this device without your password. Anyone using this device could do the same.")
+	if !snap.CanRemember() {
+		remember.Disable()
+		explain.SetText("Login info can't be remembered: " + snap.KeyringProblem)
+	}
+	body := container.NewVBox(wrapped("You can log back in at any time."), remember, explain)
+	d := dialog.NewCustomConfirm("Log out of "+snap.Account.Username+"?", "Log out", "Cancel", body, func(ok bool) {
+		if !ok {
+			return
+		}
+		keep := remember.Checked
+		s.ui.run(func(ctx context.Context) error { return s.ui.core.LogOut(ctx, keep) }, nil)
+	}, s.ui.win)
+	d.Resize(fyne.NewSize(400, 0))
+	s.ui.showDialog(d)
+}
+
+// onClearData confirms, clears, then summarises.
+func (s *settingsScreen) onClearData() {
+	msg := "This logs this device out, forgets saved logins, and removes all Sessionguard data from this device: sign-in tokens in the keyring, saved accounts, settings and cached lists. You'll start again as on the first day."
+	d := dialog.NewCustomConfirm("Clear app data?", "Clear", "Cancel", wrapped(msg), func(ok bool) {
+		if !ok {
+			return
+		}
+		var rep app.ResetReport
+		s.ui.run(func(ctx context.Context) error {
+			var err error
+			rep, err = s.ui.core.ClearAppData(ctx)
+			return err
+		}, func(err error) { s.ui.showResetReport(rep, err) })
+	}, s.ui.win)
+	d.Resize(fyne.NewSize(420, 0))
+	s.ui.showDialog(d)
+}
+
+// resetSummary is the text shown after "clear app data".
+func resetSummary(rep app.ResetReport, err error) string {
+	var b strings.Builder
+	b.WriteString("Sessionguard's data was removed from this device.\n\n")
+	fmt.Fprintf(&b, "• Sessions ended on the server: %d\n", rep.SessionsEnded)
+	fmt.Fprintf(&b, "• Saved logins forgotten: %d\n", rep.SavedLoginsForgotten)
+	fmt.Fprintf(&b, "• Keyring items deleted: %d\n", rep.SecretsRemoved)
+	if len(rep.NotEnded) > 0 {
+		b.WriteString("\nCouldn't be ended on the server (they expire on their own, or log them out from another device):\n")
+		for _, n := range rep.NotEnded {
+			b.WriteString("• " + n + "\n")
+		}
+	}
+	if err != nil {
+		b.WriteString("\nSome data could not be removed: " + err.Error())
+	}
+	return b.String()
+}
+
+func (u *UI) showResetReport(rep app.ResetReport, err error) {
+	u.showDialog(dialog.NewCustom("App data cleared", "OK", wrapped(resetSummary(rep, err)), u.win))
+}
+
+// aboutScreen shows version, server and where data is kept.
+type aboutScreen struct {
+	root    fyne.CanvasObject
+	ui      *UI
+	details *widget.Form
+}
+
+func newAboutScreen(u *UI) *aboutScreen {
+	a := &aboutScreen{ui: u, details: widget.NewForm()}
+	title := widget.NewLabelWithStyle("Sessionguard", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	title.SizeName = theme.SizeNameHeadingText
+	a.root = container.NewVScroll(column(container.NewPadded(container.NewVBox(
+		header("About", u.back, nil), title,
+		wrapped("See every place your account is logged in, and end any of them from wherever you are."),
+		a.details))))
+	return a
+}
+
+func (a *aboutScreen) update(app.Snapshot) fyne.CanvasObject {
+	server := a.ui.info.Server
+	if a.ui.info.Embedded {
+		server = "This device (" + server + ")"
+	}
+	a.details.Items = nil
+	for _, kv := range [][2]string{{"Version", a.ui.info.Version}, {"Server", server}, {"Data", a.ui.info.DataDir}} {
+		v := widget.NewLabel(kv[1])
+		v.Wrapping = fyne.TextWrapBreak
+		a.details.Append(kv[0], v)
+	}
+	a.details.Refresh()
+	return a.root
+}
