@@ -12,7 +12,7 @@ DATA_DIR ?= $(HOME)/.local/share/sessionguard
 test: deps lint unit
 
 deps:
-	@scripts/deps.sh base keyring
+	@scripts/deps.sh base keyring fyne window
 
 lint: fmt-check vet staticcheck
 
@@ -43,8 +43,24 @@ fuzz:
 bench:
 	$(GO) test ./server/... -run '^$$' -bench . -benchmem
 
-## run: start sessiond locally (the app joins in a later release)
-run: sessiond
+## run: open the app (with its own embedded server); RUN_ARGS="--demo" adds the demo account
+run:
+	@scripts/deps.sh fyne
+	$(GO) run . $(RUN_ARGS)
 
+## sessiond: run the standalone server with open sign-up
 sessiond:
 	$(GO) run ./cmd/sessiond serve --open-registration --db $(DATA_DIR)/sessiond.db
+
+.PHONY: smoke screenshots
+
+## smoke: the real app in a real window under Xvfb (sign in, Login activity,
+## back, quit), with screenshots and checks in build/smoke; see scripts/smoke.sh
+smoke:
+	@scripts/deps.sh fyne window keyring
+	scripts/smoke.sh build/smoke
+
+## screenshots: the same run, keeping its screenshots for README.md
+screenshots:
+	@scripts/deps.sh fyne window keyring
+	scripts/smoke.sh docs/screenshots

@@ -3,9 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,9 +13,7 @@ import (
 	"sessionguard/app"
 	"sessionguard/client"
 	"sessionguard/platform"
-	"sessionguard/server"
-	"sessionguard/server/passwd"
-	"sessionguard/server/store/sqlite"
+	"sessionguard/server/servertest"
 )
 
 // TestMain checks no goroutine outlives the tests, except go-keyring's
@@ -28,54 +24,22 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("github.com/godbus/dbus/v5.(*Conn).inWorker"))
 }
 
-// clock is the server's settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // backend is a real sessiond on a real SQLite file, over HTTP.
 type backend struct {
+	*servertest.Backend
 	t     *testing.T
-	srv   *server.Server
-	http  *httptest.Server
-	st    *sqlite.Store
-	clock *clock
+	clock *servertest.Clock
 	url   string
 }
 
 func newBackend(t *testing.T) *backend {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessiond.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fast := passwd.Fast
-	b := &backend{t: t, st: st, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}}
-	b.srv = server.New(st, server.Config{OpenRegistration: true, Password: &fast, Now: b.clock.Now})
-	b.http = httptest.NewServer(b.srv.Handler())
-	b.url = b.http.URL
-	t.Cleanup(b.stop)
-	return b
+	b := servertest.Start(t)
+	return &backend{Backend: b, t: t, clock: b.Clock, url: b.URL}
 }
 
 // stop takes the server down (the app sees it as offline); safe twice.
-func (b *backend) stop() {
-	if b.http == nil {
-		return
-	}
-	b.srv.Close()
-	b.http.Close()
-	_ = b.st.Close()
-	b.http = nil
-}
+func (b *backend) stop() { b.Stop() }
 
 // device is one app install: its own keyring, preferences and cache.
 type device struct {

@@ -18,35 +18,17 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server"
-	"sessionguard/server/passwd"
+	"sessionguard/server/servertest"
 	"sessionguard/server/store/sqlite"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// clock is a settable clock for the server.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // testServer is a real sessiond over HTTP on a real SQLite file, behind a
 // recording handler. It can be taken down and restarted on the same address.
 type testServer struct {
 	t     testing.TB
-	clock *clock
+	clock *servertest.Clock
 	store *sqlite.Store
 	cfg   server.Config
 
@@ -66,9 +48,8 @@ func newTestServer(t testing.TB, opts ...func(*server.Config)) *testServer {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	ts := &testServer{t: t, store: st, clock: &clock{now: time.Now().UTC().Truncate(time.Second)}}
-	fast := passwd.Fast
-	ts.cfg = server.Config{OpenRegistration: true, Password: &fast, Now: ts.clock.Now, KeepAlive: time.Hour}
+	ts := &testServer{t: t, store: st, clock: servertest.NewClock(time.Now().UTC().Truncate(time.Second))}
+	ts.cfg = servertest.Config(ts.clock)
 	for _, o := range opts {
 		o(&ts.cfg)
 	}

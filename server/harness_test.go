@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,29 +17,11 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server"
-	"sessionguard/server/passwd"
+	"sessionguard/server/servertest"
 	"sessionguard/server/store/sqlite"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {
@@ -60,19 +41,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// env is a real sessiond over HTTP on a real SQLite file.
+// env is a real sessiond over HTTP on a real SQLite file, with its logs.
 type env struct {
 	t      testing.TB
+	b      *servertest.Backend
 	srv    *server.Server
 	http   *httptest.Server
 	store  *sqlite.Store
-	clock  *clock
+	clock  *servertest.Clock
 	logs   *syncBuffer
 	dbPath string
 	client *http.Client
 }
 
-type option func(*server.Config)
+type option = func(*server.Config)
 
 func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
@@ -81,25 +63,13 @@ func newEnv(t testing.TB, opts ...option) *env {
 
 func newEnvAt(t testing.TB, path string, opts ...option) *env {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("open store: %v", err)
+	e := &env{t: t, dbPath: path, logs: &syncBuffer{},
+		clock: servertest.NewClock(time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC))}
+	logger := func(c *server.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	e := &env{t: t, store: st, dbPath: path, logs: &syncBuffer{},
-		clock: &clock{now: time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC)}}
-	fast := passwd.Fast
-	cfg := server.Config{
-		OpenRegistration: true,
-		Password:         &fast,
-		Now:              e.clock.Now,
-		KeepAlive:        time.Hour,
-		Logger:           slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	e.srv = server.New(st, cfg)
-	e.http = httptest.NewServer(e.srv.Handler())
+	e.b = servertest.StartAt(t, path, e.clock, append([]option{logger}, opts...)...)
+	e.srv, e.http, e.store = e.b.Server, e.b.HTTP, e.b.Store
 	e.client = e.http.Client()
 	t.Cleanup(e.stop)
 	return e
@@ -107,14 +77,8 @@ func newEnvAt(t testing.TB, path string, opts ...option) *env {
 
 // stop shuts the server down; safe to call twice.
 func (e *env) stop() {
-	if e.http == nil {
-		return
-	}
-	e.srv.Close()
-	e.http.Close()
+	e.b.Stop()
 	e.client.CloseIdleConnections()
-	_ = e.store.Close()
-	e.http = nil
 }
 
 // reply is a decoded HTTP answer.

@@ -16,7 +16,7 @@ func TestRestartKeepsSessionsAndRevocations(t *testing.T) {
 	e.stop()
 
 	e2 := newEnvAt(t, path)
-	e2.clock.now = now
+	e2.clock.Set(now)
 	e2.do("GET", "/v1/me", a.AccessToken, nil).wantOK(t, 200, nil)
 	got := e2.do("GET", "/v1/me", b.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
 	if got.Details[api.DetailByDeviceName] != "Laptop" {
