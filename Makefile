@@ -9,7 +9,7 @@ DATA_DIR ?= $(HOME)/.local/share/sessionguard
 .PHONY: test deps lint fmt-check vet staticcheck unit bench fuzz run sessiond
 
 ## test: install what is missing, then lint and run every test with -race
-test: deps lint unit
+test: deps lint unit smoke
 
 deps:
 	@scripts/deps.sh base keyring fyne window

@@ -13,6 +13,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
 
 	"sessionguard/launch"
 	"sessionguard/ui"
@@ -72,6 +73,8 @@ func main() {
 	w := fa.NewWindow("Sessionguard")
 	w.Resize(fyne.NewSize(440, 760))
 	w.SetMaster()
+	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { fa.Quit() })
 	u := ui.New(w, core, in)
 	u.Start()
 	go func() { _ = core.Start(ctx) }()
