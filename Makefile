@@ -38,6 +38,7 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeRemembered -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeSmallBodies -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzSessionCursor -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzSecondFactorCode -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

@@ -91,6 +91,7 @@ func TestOpenAPIRoutesMatchAPIRoutes(t *testing.T) {
 var publicRoutes = map[string]bool{
 	"POST /v1/accounts":          true,
 	"POST /v1/login":             true,
+	"POST /v1/login/mfa":         true,
 	"POST /v1/login/remembered":  true,
 	"POST /v1/remembered/forget": true,
 	"POST /v1/token/refresh":     true,

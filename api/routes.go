@@ -8,10 +8,10 @@ type Route struct {
 
 // Routes lists every route of the v1 contract. The server registers exactly
 // these, and api/openapi.yaml describes exactly these (both are tested).
-// The password and two-step routes join when the server implements them.
 var Routes = []Route{
 	{"POST", "/v1/accounts"},
 	{"POST", "/v1/login"},
+	{"POST", "/v1/login/mfa"},
 	{"POST", "/v1/login/remembered"},
 	{"POST", "/v1/remembered/forget"},
 	{"POST", "/v1/token/refresh"},
@@ -21,6 +21,10 @@ var Routes = []Route{
 	{"DELETE", "/v1/sessions"},
 	{"DELETE", "/v1/sessions/{id}"},
 	{"POST", "/v1/reauth"},
+	{"POST", "/v1/password"},
+	{"POST", "/v1/mfa/totp/setup"},
+	{"POST", "/v1/mfa/totp/enable"},
+	{"POST", "/v1/mfa/totp/disable"},
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/events"},
 	{"GET", "/healthz"},

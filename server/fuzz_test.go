@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"sessionguard/api"
 )
@@ -59,7 +60,9 @@ func FuzzDecodeRemembered(f *testing.F) {
 }
 
 func FuzzDecodeSmallBodies(f *testing.F) {
-	for _, s := range []string{`{"remember":true}`, `{"refresh_token":"x"}`, `{"password":"p","code":"1"}`, ``, `{"remember":1}`} {
+	for _, s := range []string{`{"remember":true}`, `{"refresh_token":"x"}`, `{"password":"p","code":"1"}`, ``, `{"remember":1}`,
+		`{"current_password":"a","new_password":"b","log_out_other_devices":true}`, `{"log_out_other_devices":"yes"}`,
+		`{"code":"123456"}`, `{"code":123456}`, `{"mfa_token":"sgf_x","code":"7kq2-m9xd-4hfr"}`, `{"mfa_token":null}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -67,7 +70,73 @@ func FuzzDecodeSmallBodies(f *testing.F) {
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.RefreshRequest{}, false))
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.ReauthRequest{}, false))
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.CreateAccountRequest{}, false))
+		checkDecoded(t, decodeBody(strings.NewReader(body), &api.ChangePasswordRequest{}, false))
+		checkDecoded(t, decodeBody(strings.NewReader(body), &api.TOTPEnableRequest{}, false))
+		checkDecoded(t, decodeBody(strings.NewReader(body), &api.MFALoginRequest{}, false))
 	})
+}
+
+// FuzzSecondFactorCode feeds arbitrary typed codes to the code parsers: they
+// never panic, a TOTP match needs six digits, and whatever passes as a
+// recovery code has the canonical shape.
+func FuzzSecondFactorCode(f *testing.F) {
+	const secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+	codes, _ := newRecoveryCodes("acc_fuzz")
+	for _, s := range append(codes, "123456", "123 456", " 7KQ2-M9XD-4HFR ", "iloO-0000-1111", "", "-", "１２３４５６", "12345\u0000") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, code string) {
+		c := compactCode(code)
+		if len(code) > maxSecondFactorIn && c != "" {
+			t.Fatalf("compactCode kept %d bytes of an overlong code", len(c))
+		}
+		if steps := totpMatches(secret, c, time.Unix(1_790_000_000, 0)); len(steps) > 0 && len(c) != 6 {
+			t.Fatalf("%q matched TOTP steps %v", c, steps)
+		}
+		canon, ok := canonicalRecoveryCode(c)
+		if !ok {
+			return
+		}
+		if len(canon) != recoveryCodeLen || strings.Trim(canon, recoveryAlphabet) != "" {
+			t.Fatalf("canonicalRecoveryCode(%q) = %q", c, canon)
+		}
+		if again, ok := canonicalRecoveryCode(canon); !ok || again != canon {
+			t.Fatalf("canonical form %q is not stable: %q", canon, again)
+		}
+		if len(recoveryHash("acc", canon)) != 32 {
+			t.Fatal("recovery hash is not SHA-256 sized")
+		}
+	})
+}
+
+// TestRecoveryCodeFormat checks what the fuzz target cannot: fresh codes
+// are distinct, shaped for people, and canonicalise to what is hashed.
+func TestRecoveryCodeFormat(t *testing.T) {
+	codes, hashes := newRecoveryCodes("acc_1")
+	if len(codes) != recoveryCodeCount || len(hashes) != recoveryCodeCount {
+		t.Fatalf("%d codes, %d hashes", len(codes), len(hashes))
+	}
+	seen := map[string]bool{}
+	for i, c := range codes {
+		if len(c) != recoveryCodeLen+2 || c[4] != '-' || c[9] != '-' || seen[c] {
+			t.Fatalf("code %q is malformed or repeated", c)
+		}
+		seen[c] = true
+		canon, ok := canonicalRecoveryCode(compactCode(strings.ToUpper(c)))
+		if !ok || string(recoveryHash("acc_1", canon)) != string(hashes[i]) {
+			t.Fatalf("code %q does not hash to its stored hash", c)
+		}
+		if string(recoveryHash("acc_2", canon)) == string(hashes[i]) {
+			t.Fatal("the hash does not depend on the account")
+		}
+	}
+	// Letters people mistake for digits read as those digits.
+	if a, _ := canonicalRecoveryCode("oil0-1100-abcd"); a != "" {
+		t.Fatalf("compact first: got %q", a)
+	}
+	if a, ok := canonicalRecoveryCode(compactCode("OIL0-1100-ABCD")); !ok || a != "01101100abcd" {
+		t.Fatalf("canonicalRecoveryCode(OIL0-1100-ABCD) = %q, %v", a, ok)
+	}
 }
 
 func FuzzSessionCursor(f *testing.F) {

@@ -85,6 +85,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		return errInvalidCredentials(wrongCredentials)
 	}
 	now := s.now()
+	if acct.MFAEnabled {
+		return s.startMFA(w, r, acct, req, now)
+	}
 	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, now)
 	if err != nil {
 		return err
@@ -330,20 +333,24 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 	}
 	c := callerFrom(r.Context())
 	ctx, self := r.Context(), c.session
+	acct, err := s.store.Account(ctx, self.AccountID)
+	if err != nil {
+		return storeErr(err)
+	}
+	if acct.MFAEnabled && req.Code == "" {
+		return errInvalid("code", "Enter the code (code) from your authenticator app, or a recovery code.")
+	}
 	release, err := s.reserve("reauth:"+self.AccountID, "ip:"+ipString(c.ip))
 	if err != nil {
 		return err
 	}
 	failed := false
 	defer func() { release(failed) }()
-	acct, err := s.store.Account(ctx, self.AccountID)
-	if err != nil {
-		return storeErr(err)
-	}
 	ok, err := s.verify(ctx, req.Password, acct.PasswordHash)
 	if err != nil {
 		return err
 	}
+	now := s.now()
 	ev := api.AuditEvent{IP: ipString(c.ip), Location: s.locate(c.ip), SessionID: self.ID, DeviceName: self.Device.Name}
 	if !ok {
 		failed = true
@@ -353,7 +360,29 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errInvalidCredentials("That password is not right.")
 	}
-	now := s.now()
+	detail := "Password confirmed"
+	if acct.MFAEnabled {
+		factor, err := s.checkSecondFactor(ctx, acct, req.Code, now)
+		if err != nil {
+			return err
+		}
+		switch factor {
+		case factorNone:
+			failed = true
+			ev.Type, ev.Detail = api.AuditReauthFailed, "Wrong two-step code"
+			if err := s.audit(ctx, self.AccountID, ev); err != nil {
+				return err
+			}
+			return errInvalidCredentials("That code is not right.")
+		case factorRecovery:
+			detail = "Password and recovery code confirmed"
+			if err := s.auditRecoveryCodeUsed(ctx, self.AccountID, ev, "to confirm it is you"); err != nil {
+				return err
+			}
+		default:
+			detail = "Password and two-step code confirmed"
+		}
+	}
 	if err := s.store.SetAuthTime(ctx, self.ID, now); err != nil {
 		if errors.Is(err, store.ErrRevoked) {
 			if sess, err2 := s.store.Session(ctx, self.ID); err2 == nil && sess.Revoked != nil {
@@ -362,7 +391,7 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 		}
 		return storeErr(err)
 	}
-	ev.Type, ev.Detail = api.AuditReauthSucceeded, "Password confirmed"
+	ev.Type, ev.Detail = api.AuditReauthSucceeded, detail
 	if err := s.audit(ctx, self.AccountID, ev); err != nil {
 		return err
 	}

@@ -45,6 +45,9 @@ type Config struct {
 	// RememberedLoginTTL is the lifetime of a "remember login info"
 	// credential (default 90 d).
 	RememberedLoginTTL time.Duration
+	// MFATokenTTL is how long the token of a sign-in waiting for its
+	// second factor lasts (default 5 min).
+	MFATokenTTL time.Duration
 	// TouchInterval is the least time between two last_seen_at writes of a
 	// session (default 1 min).
 	TouchInterval time.Duration
@@ -60,7 +63,8 @@ type Config struct {
 	IPFailures      ratelimit.Config
 	// Password sets the argon2id parameters (default passwd.OWASP).
 	Password *passwd.Params
-	// Locator finds locations for IPs (default: none).
+	// Locator finds locations for IPs (default: none, so every location
+	// is empty). geo.Open gives one over a GeoIP2/GeoLite2 City database.
 	Locator Locator
 	// Logger receives request and security logs (default: discard).
 	Logger *slog.Logger
@@ -81,6 +85,7 @@ func (c *Config) setDefaults() {
 	def(&c.RememberIdleTTL, 30*24*time.Hour)
 	def(&c.RememberMaxTTL, 365*24*time.Hour)
 	def(&c.RememberedLoginTTL, 90*24*time.Hour)
+	def(&c.MFATokenTTL, 5*time.Minute)
 	def(&c.TouchInterval, time.Minute)
 	def(&c.KeepAlive, 15*time.Second)
 	if c.Now == nil {
@@ -173,6 +178,7 @@ func (s *Server) routes() {
 	}
 	handle("POST", "/v1/accounts", s.handleCreateAccount)
 	handle("POST", "/v1/login", s.handleLogin)
+	handle("POST", "/v1/login/mfa", s.handleMFALogin)
 	handle("POST", "/v1/login/remembered", s.handleRememberedLogin)
 	handle("POST", "/v1/remembered/forget", s.handleForgetRemembered)
 	handle("POST", "/v1/token/refresh", s.handleRefresh)
@@ -182,6 +188,10 @@ func (s *Server) routes() {
 	handle("DELETE", "/v1/sessions", s.authed(s.handleRevokeOthers))
 	handle("DELETE", "/v1/sessions/{id}", s.authed(s.handleRevokeSession))
 	handle("POST", "/v1/reauth", s.authed(s.handleReauth))
+	handle("POST", "/v1/password", s.authed(s.handleChangePassword))
+	handle("POST", "/v1/mfa/totp/setup", s.authed(s.handleTOTPSetup))
+	handle("POST", "/v1/mfa/totp/enable", s.authed(s.handleTOTPEnable))
+	handle("POST", "/v1/mfa/totp/disable", s.authed(s.handleTOTPDisable))
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
 	handle("GET", "/v1/events", s.authed(s.handleEvents))
 	handle("GET", "/healthz", s.handleHealth)

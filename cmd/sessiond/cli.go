@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"sessionguard/server"
+	"sessionguard/server/geo"
 	"sessionguard/server/store/sqlite"
 )
 
@@ -153,6 +154,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
 	format := fs.String("log-format", "text", "log format: text or json")
+	geoDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City .mmdb file for the approximate location of sessions (default: no locations)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -170,6 +172,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := slog.New(h)
 	cfg.TrustedProxies, cfg.Logger = proxies, log
+	if *geoDB != "" {
+		gdb, err := geo.Open(*geoDB)
+		if err != nil {
+			return err
+		}
+		defer gdb.Close()
+		cfg.Locator = gdb
+	}
 
 	st, err := openStore(ctx, *db)
 	if err != nil {
@@ -202,7 +212,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}()
 	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", *db,
-		"open_registration", cfg.OpenRegistration)
+		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB)
 	select {
 	case err := <-errc:
 		return err

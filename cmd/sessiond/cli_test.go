@@ -16,6 +16,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server"
+	"sessionguard/server/geo/geotest"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -51,6 +52,8 @@ func TestCommands(t *testing.T) {
 		{"tls half", "", []string{"serve", "--db", db, "--tls-cert", "c.pem"}, 2, "", "--tls-cert and --tls-key go together"},
 		{"bad proxy", "", []string{"serve", "--db", db, "--trusted-proxy", "nope"}, 2, "", "not a CIDR"},
 		{"bad log format", "", []string{"serve", "--db", db, "--log-format", "xml"}, 2, "", "--log-format"},
+		{"missing geoip db", "", []string{"serve", "--db", db, "--geoip-db", filepath.Join(t.TempDir(), "nope.mmdb")}, 1, "", "nope.mmdb: no such file"},
+		{"geoip db not a database", "", []string{"serve", "--db", db, "--geoip-db", db}, 1, "", "GeoIP2/GeoLite2 City"},
 		{"postgres not yet", "", []string{"migrate", "--db", "postgres://x"}, 2, "", "PostgreSQL"},
 	}
 	for _, tc := range tests {
@@ -135,5 +138,87 @@ func TestServe(t *testing.T) {
 	}
 	if _, err := io.ReadAll(stream.Body); err != nil && !strings.Contains(err.Error(), "EOF") {
 		t.Logf("stream ended with %v", err)
+	}
+}
+
+// serveInBackground runs `sessiond serve` with args on a free port and
+// returns its base URL; the server stops (and must exit 0) when the test
+// ends.
+func serveInBackground(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, args...), strings.NewReader(""), io.Discard, pw)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve exited %d", code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not shut down")
+		}
+	})
+	logs := bufio.NewScanner(pr)
+	for logs.Scan() {
+		if m := regexp.MustCompile(`"url":"(http://[^"]+)"`).FindStringSubmatch(logs.Text()); m != nil {
+			go func() { _, _ = io.Copy(io.Discard, pr) }()
+			return m[1]
+		}
+	}
+	t.Fatal("no listening line in the log")
+	return ""
+}
+
+// TestServeGeoIP: with --geoip-db, a session signed in from a public
+// address (here through a trusted proxy) carries its location, as does the
+// audit event; without an address the database knows, the location is empty.
+func TestServeGeoIP(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	if code, _, errOut := runCmd(t, "", "demo", "--db", db); code != 0 {
+		t.Fatal(errOut)
+	}
+	base := serveInBackground(t, "--db", db, "--geoip-db", geotest.File(t), "--trusted-proxy", "127.0.0.1/32")
+
+	login := func(forwardedFor string) api.Login {
+		t.Helper()
+		body := fmt.Sprintf(`{"username":%q,"password":%q,"device":{"id":"d-%s","name":"CLI test"}}`, server.DemoUsername, server.DemoPassword, forwardedFor)
+		req, _ := http.NewRequest("POST", base+"/v1/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", forwardedFor)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var l api.Login
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil || resp.StatusCode != 200 || l.Session == nil {
+			t.Fatalf("login from %s: %d %v", forwardedFor, resp.StatusCode, err)
+		}
+		return l
+	}
+	l := login("203.0.113.5")
+	if l.Session.IP != "203.0.113.5" || l.Session.Location != geotest.Lisbon {
+		t.Fatalf("session from 203.0.113.5: ip %q, location %+v; want Lisbon", l.Session.IP, l.Session.Location)
+	}
+	req, _ := http.NewRequest("GET", base+"/v1/audit?limit=1", nil)
+	req.Header.Set("Authorization", "Bearer "+l.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page api.AuditPage
+	_ = json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if len(page.Events) != 1 || page.Events[0].Type != api.AuditLoginSucceeded || page.Events[0].Location != geotest.Lisbon {
+		t.Fatalf("newest audit event = %+v, want login.succeeded in Lisbon", page.Events)
+	}
+	if l := login("192.0.2.1"); !l.Session.Location.IsZero() {
+		t.Fatalf("session from an address the database does not know: location %+v", l.Session.Location)
 	}
 }

@@ -20,6 +20,11 @@ var (
 	ErrRevoked = errors.New("store: session revoked")
 	// ErrUnavailable wraps failures to reach the database at all.
 	ErrUnavailable = errors.New("store: database unavailable")
+	// ErrConflict: the record is not in the state the write requires (for
+	// example the password hash or the pending TOTP secret changed since
+	// the caller read it, or two-step verification is already on), so
+	// nothing was written.
+	ErrConflict = errors.New("store: record changed")
 )
 
 // Account is an account record. PasswordHash is a PHC-format argon2id string.
@@ -28,7 +33,44 @@ type Account struct {
 	Username     string // lower case, unique
 	PasswordHash string
 	CreatedAt    time.Time
-	MFAEnabled   bool
+	// MFAEnabled is true while two-step verification (TOTP) is on; then
+	// TOTPSecret holds the secret.
+	MFAEnabled bool
+	// TOTPSecret is the base32 RFC 6238 secret of the enabled second
+	// factor; empty while two-step verification is off. It is kept as is
+	// (the server needs it to compute codes) and must never be logged.
+	TOTPSecret string
+	// TOTPPendingSecret is a secret handed out by setup and not yet
+	// confirmed with a code; EnableTOTP moves it to TOTPSecret.
+	TOTPPendingSecret string
+}
+
+// PasswordChange is a password change for ChangePassword.
+type PasswordChange struct {
+	AccountID string
+	// OldHash is the hash the caller verified the current password
+	// against; the change is refused with ErrConflict if the account's
+	// hash is no longer OldHash (another change won).
+	OldHash string
+	// NewHash replaces it.
+	NewHash string
+	// Revoke, when not nil, ends every live session of the account but
+	// KeepSessionID (live: not revoked and ExpiresAt after Revoke.At).
+	Revoke        *Revocation
+	KeepSessionID string
+}
+
+// MFAToken is a half-finished sign-in: the password was right and the
+// second factor is still due. Only the SHA-256 of the token is kept.
+type MFAToken struct {
+	Hash      []byte
+	AccountID string
+	// Device and Remember are those of the sign-in request, so the session
+	// the second step creates is the one the person asked for.
+	Device    api.Device
+	Remember  bool
+	CreatedAt time.Time
+	ExpiresAt time.Time
 }
 
 // Revocation says when, why and by whom a session was ended.
@@ -133,6 +175,58 @@ type Store interface {
 	AccountByUsername(ctx context.Context, username string) (Account, error)
 	// Account finds an account by ID.
 	Account(ctx context.Context, id string) (Account, error)
+	// ChangePassword stores c.NewHash as the account's password hash if it
+	// is still c.OldHash (else ErrConflict; ErrNotFound for an unknown
+	// account) and, in the same transaction, deletes every remembered
+	// login and every MFA token of the account and, when c.Revoke is set,
+	// ends every live session but c.KeepSessionID. It returns the sessions
+	// it ended, ordered like ListSessions, and how many remembered logins
+	// it deleted.
+	ChangePassword(ctx context.Context, c PasswordChange) (ended []Session, forgotten int, err error)
+
+	// SetTOTPPending stores secret as the account's pending TOTP secret,
+	// replacing any earlier one. It returns ErrConflict (and changes
+	// nothing) while two-step verification is on, ErrNotFound for an
+	// unknown account.
+	SetTOTPPending(ctx context.Context, accountID, secret string) error
+	// EnableTOTP turns two-step verification on with the pending secret,
+	// provided it is still secret: the secret becomes TOTPSecret, the
+	// pending one is cleared, MFAEnabled is set, step is recorded as used
+	// (as by UseTOTPStep, so the confirming code cannot sign in again) and
+	// the account's recovery codes are replaced by recoveryHashes, all at
+	// once. It returns ErrConflict (and changes nothing) when the pending
+	// secret is not secret or two-step verification is already on,
+	// ErrNotFound for an unknown account.
+	EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error
+	// DisableTOTP turns two-step verification off: it clears both secrets
+	// and MFAEnabled and deletes the account's recovery codes and MFA
+	// tokens, at once. It reports whether verification was on (false, nil
+	// for an account where it was off: only a pending secret is cleared);
+	// ErrNotFound for an unknown account.
+	DisableTOTP(ctx context.Context, accountID string) (wasOn bool, err error)
+	// UseTOTPStep records TOTP time step step as used by the account if it
+	// is later than every step recorded before, and reports whether it
+	// was; false means the code is a replay. It is one atomic
+	// compare-and-set: of concurrent callers with the same step exactly
+	// one gets true. ErrNotFound for an unknown account.
+	UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error)
+	// UseRecoveryCode deletes the account's recovery code whose hash is h
+	// and reports whether there was one (single use: of concurrent callers
+	// exactly one gets true).
+	UseRecoveryCode(ctx context.Context, accountID string, h []byte) (bool, error)
+	// RecoveryCodesLeft counts the account's unused recovery codes.
+	RecoveryCodesLeft(ctx context.Context, accountID string) (int, error)
+
+	// CreateMFAToken inserts t, and deletes the account's tokens that
+	// expired by t.CreatedAt so they do not pile up.
+	CreateMFAToken(ctx context.Context, t MFAToken) error
+	// MFAToken finds the token with hash h if it has not expired at now
+	// (ExpiresAt after now); ErrNotFound otherwise.
+	MFAToken(ctx context.Context, h []byte, now time.Time) (MFAToken, error)
+	// ConsumeMFAToken deletes and returns the token with hash h if it has
+	// not expired at now (single use: of concurrent callers exactly one
+	// gets it); ErrNotFound otherwise.
+	ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (MFAToken, error)
 
 	// CreateSession inserts s with its first refresh token (stored under
 	// s.ID whatever rt.SessionID says); a duplicate token hash stores nothing.

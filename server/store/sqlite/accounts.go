@@ -8,7 +8,8 @@ import (
 
 // CreateAccount inserts a, or returns store.ErrUsernameTaken.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	res, err := s.st.createAccount.ExecContext(ctx, a.ID, a.Username, a.PasswordHash, micros(a.CreatedAt), boolInt(a.MFAEnabled))
+	res, err := s.st.createAccount.ExecContext(ctx, a.ID, a.Username, a.PasswordHash, micros(a.CreatedAt), boolInt(a.MFAEnabled),
+		a.TOTPSecret, a.TOTPPendingSecret)
 	if err != nil {
 		return s.wrap("create account", err)
 	}
@@ -50,7 +51,7 @@ func scanAccount(sc scanner) (store.Account, error) {
 		createdAt int64
 		mfa       int64
 	)
-	if err := sc.Scan(&a.ID, &a.Username, &a.PasswordHash, &createdAt, &mfa); err != nil {
+	if err := sc.Scan(&a.ID, &a.Username, &a.PasswordHash, &createdAt, &mfa, &a.TOTPSecret, &a.TOTPPendingSecret); err != nil {
 		return store.Account{}, err
 	}
 	a.CreatedAt = fromMicros(createdAt)

@@ -181,13 +181,19 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	if err != nil {
 		return nil, s.wrap("revoke other sessions", err)
 	}
-	slices.SortFunc(out, func(a, b store.Session) int {
+	sortLikeList(out)
+	return out, nil
+}
+
+// sortLikeList orders sessions as ListSessions does: by LastSeenAt, then
+// ID, both descending.
+func sortLikeList(ss []store.Session) {
+	slices.SortFunc(ss, func(a, b store.Session) int {
 		if c := b.LastSeenAt.Compare(a.LastSeenAt); c != 0 {
 			return c
 		}
 		return strings.Compare(b.ID, a.ID)
 	})
-	return out, nil
 }
 
 // collectSessions scans and closes rows.

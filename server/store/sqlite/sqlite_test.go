@@ -258,6 +258,9 @@ func TestQueryPlans(t *testing.T) {
 		{"ListAudit", `SELECT ` + auditCols + ` FROM audit_events WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_account"},
 		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = 1 WHERE session_id = ? AND rotated_at IS NULL`, []any{"a"}, "refresh_tokens_session"},
 		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`, []any{"a", "b"}, "remembered_logins_account_device"},
+		{"SweepMFATokens", `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`, []any{"a", 0}, "mfa_tokens_account"},
+		{"UseRecoveryCode", `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
+		{"MFAToken", `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`, []any{[]byte{1}, 0}, "PRIMARY KEY"},
 	}
 	for _, tc := range cases {
 		rows, err := s.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
@@ -342,5 +345,63 @@ func TestCloseWhileBusy(t *testing.T) {
 		if err := <-done; !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("request after Close: %v, want ErrUnavailable", err)
 		}
+	}
+}
+
+// TestMigrateUpgradesAVersion1Database applies only 0001, writes an account
+// and a session the way that schema had them, then opens the file with this
+// build: the upgrade keeps both, with two-step verification off.
+func TestMigrateUpgradesAVersion1Database(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "v1.db")
+	old, err := open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil || len(ms) < 2 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	if _, err := old.write.ExecContext(ctx, createMigrationsTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.apply(ctx, ms[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO accounts (id, username, password_hash, created_at, mfa_enabled) VALUES ('acc_1', 'ana', '$argon2id$x', 1, 0)`,
+		`INSERT INTO sessions (id, account_id, created_at, last_seen_at, auth_time, expires_at, absolute_expires_at, access_hash, access_expires_at)
+			VALUES ('ses_1', 'acc_1', 1, 1, 1, 9999999999999999, 9999999999999999, x'01', 2)`,
+	} {
+		if _, err := old.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := old.Version(ctx); err != nil || v != 1 {
+		t.Fatalf("version before the upgrade = %d, %v", v, err)
+	}
+	old.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open on a version 1 database: %v", err)
+	}
+	defer s.Close()
+	if v, err := s.Version(ctx); err != nil || v != LatestVersion() {
+		t.Fatalf("version after the upgrade = %d, %v; want %d", v, err, LatestVersion())
+	}
+	a, err := s.AccountByUsername(ctx, "ana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID != "acc_1" || a.PasswordHash != "$argon2id$x" || a.MFAEnabled || a.TOTPSecret != "" || a.TOTPPendingSecret != "" {
+		t.Fatalf("account after the upgrade = %+v", a)
+	}
+	if _, err := s.Session(ctx, "ses_1"); err != nil {
+		t.Fatalf("session after the upgrade: %v", err)
+	}
+	// The new parts work on the upgraded file.
+	if used, err := s.UseTOTPStep(ctx, "acc_1", 5); err != nil || !used {
+		t.Fatalf("UseTOTPStep on the upgraded file = %v, %v", used, err)
 	}
 }

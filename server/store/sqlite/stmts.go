@@ -13,11 +13,15 @@ const sessionCols = `id, account_id,
 	remember, access_hash, access_expires_at,
 	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
 
-const accountCols = `id, username, password_hash, created_at, mfa_enabled`
+const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
 
 const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
 
 const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time`
+
+const mfaTokenCols = `hash, account_id,
+	device_id, device_name, device_platform, device_os, device_model, device_app_version,
+	remember, created_at, expires_at`
 
 const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
 	session_id, device_name, target_session_id, target_device_name, detail`
@@ -40,6 +44,8 @@ type stmts struct {
 	listSessionsAfter   *sql.Stmt
 	refreshToken        *sql.Stmt
 	listAudit           *sql.Stmt
+	mfaToken            *sql.Stmt
+	recoveryCodesLeft   *sql.Stmt
 
 	// write connection
 	createAccount     *sql.Stmt
@@ -59,6 +65,21 @@ type stmts struct {
 	deleteRemExcept   *sql.Stmt
 	deleteRemAll      *sql.Stmt
 	appendAudit       *sql.Stmt
+
+	// write connection: password and two-step verification
+	txAccountMFA    *sql.Stmt
+	updatePassword  *sql.Stmt
+	deleteMFATokens *sql.Stmt
+	setTOTPPending  *sql.Stmt
+	enableTOTP      *sql.Stmt
+	deleteRecovery  *sql.Stmt
+	insertRecovery  *sql.Stmt
+	disableTOTP     *sql.Stmt
+	useTOTPStep     *sql.Stmt
+	useRecoveryCode *sql.Stmt
+	insertMFAToken  *sql.Stmt
+	sweepMFATokens  *sql.Stmt
+	consumeMFAToken *sql.Stmt
 }
 
 func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
@@ -86,8 +107,10 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		refreshToken: p(read, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`),
 		listAudit: p(read, `SELECT `+auditCols+` FROM audit_events
 			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+		mfaToken:          p(read, `SELECT `+mfaTokenCols+` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`),
+		recoveryCodesLeft: p(read, `SELECT count(*) FROM recovery_codes WHERE account_id = ?`),
 
-		createAccount: p(write, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?)
+		createAccount: p(write, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
 		insertSession: p(write, `INSERT INTO sessions (`+sessionCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -119,6 +142,23 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			loc_city, loc_region, loc_country, loc_country_code,
 			session_id, device_name, target_session_id, target_device_name, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+
+		txAccountMFA:    p(write, `SELECT mfa_enabled FROM accounts WHERE id = ?`),
+		updatePassword:  p(write, `UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?`),
+		deleteMFATokens: p(write, `DELETE FROM mfa_tokens WHERE account_id = ?`),
+		setTOTPPending:  p(write, `UPDATE accounts SET totp_pending_secret = ? WHERE id = ? AND mfa_enabled = 0`),
+		enableTOTP: p(write, `UPDATE accounts
+			SET totp_secret = totp_pending_secret, totp_pending_secret = '', mfa_enabled = 1,
+				totp_last_step = max(totp_last_step, ?1)
+			WHERE id = ?2 AND mfa_enabled = 0 AND totp_pending_secret <> '' AND totp_pending_secret = ?3`),
+		deleteRecovery:  p(write, `DELETE FROM recovery_codes WHERE account_id = ?`),
+		insertRecovery:  p(write, `INSERT INTO recovery_codes (account_id, hash) VALUES (?, ?) ON CONFLICT DO NOTHING`),
+		disableTOTP:     p(write, `UPDATE accounts SET totp_secret = '', totp_pending_secret = '', mfa_enabled = 0 WHERE id = ?`),
+		useTOTPStep:     p(write, `UPDATE accounts SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1`),
+		useRecoveryCode: p(write, `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`),
+		insertMFAToken:  p(write, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		sweepMFATokens:  p(write, `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`),
+		consumeMFAToken: p(write, `DELETE FROM mfa_tokens WHERE hash = ? RETURNING `+mfaTokenCols),
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

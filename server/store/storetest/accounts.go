@@ -21,6 +21,11 @@ func testAccountRoundTrip(f *fixture) {
 			a.MFAEnabled = true
 			a.CreatedAt = t0.Add(-time.Hour).In(zone)
 		}},
+		{"two-step verification on, with a pending secret", func(a *store.Account) {
+			a.MFAEnabled = true
+			a.TOTPSecret = secretA
+			a.TOTPPendingSecret = secretB
+		}},
 		{"unicode and long hash", func(a *store.Account) {
 			a.Username = "ünïcødé_" + a.ID
 			a.PasswordHash = "$argon2id$v=19$m=65536,t=3,p=4$QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo$" + strings.Repeat(a.ID, 8)

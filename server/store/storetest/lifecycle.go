@@ -28,6 +28,11 @@ func testCanceledContext(f *fixture) {
 
 	_, err = f.s.RevokeSession(ctx, acct.ID, s.ID, store.Revocation{At: t0, Reason: api.ReasonAdmin})
 	is(f.t, "RevokeSession(canceled)", err, context.Canceled)
+	_, _, err = f.s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "new",
+		Revoke: &store.Revocation{At: t0, Reason: api.ReasonPasswordChanged}})
+	is(f.t, "ChangePassword(canceled)", err, context.Canceled)
+	is(f.t, "SetTOTPPending(canceled)", f.s.SetTOTPPending(ctx, acct.ID, secretA), context.Canceled)
+	check(f.t, "account after canceled calls", f.mustAccount(acct.ID), acct)
 	is(f.t, "RotateRefreshToken(canceled)", f.s.RotateRefreshToken(ctx, rotation(s, t0.Add(time.Minute))), context.Canceled)
 	f.checkSession("session after canceled calls", s)
 }
@@ -57,6 +62,17 @@ func testClosed(f *fixture) {
 			return err
 		}},
 		{"ListAudit", func() error { _, err := f.s.ListAudit(f.ctx, acct.ID, 0, 10); return err }},
+		{"ChangePassword", func() error {
+			_, _, err := f.s.ChangePassword(f.ctx, store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "x"})
+			return err
+		}},
+		{"EnableTOTP", func() error { return f.s.EnableTOTP(f.ctx, acct.ID, secretA, 1, nil) }},
+		{"UseTOTPStep", func() error { _, err := f.s.UseTOTPStep(f.ctx, acct.ID, 1); return err }},
+		{"UseRecoveryCode", func() error { _, err := f.s.UseRecoveryCode(f.ctx, acct.ID, randHash()); return err }},
+		{"CreateMFAToken", func() error {
+			return f.s.CreateMFAToken(f.ctx, store.MFAToken{Hash: randHash(), AccountID: acct.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
+		}},
+		{"MFAToken", func() error { _, err := f.s.MFAToken(f.ctx, randHash(), t0); return err }},
 	}
 	for _, tc := range cases {
 		is(f.t, tc.name+" after Close", tc.call(), store.ErrUnavailable)

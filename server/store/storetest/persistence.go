@@ -19,7 +19,7 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 
 	// First life: write one of everything.
 	acct, other := f.account(), f.account()
-	mfa := store.Account{ID: f.id("acc"), Username: "mfa_" + f.tag, PasswordHash: "$argon2id$mfa", CreatedAt: t0.In(zone), MFAEnabled: true}
+	mfa := store.Account{ID: f.id("acc"), Username: "mfa_" + f.tag, PasswordHash: "$argon2id$mfa", CreatedAt: t0.In(zone)}
 	ok(t, "CreateAccount", f.s.CreateAccount(f.ctx, mfa))
 	live, rt0 := f.session(acct, nil)
 	rot := rotation(live, t0.Add(20*time.Minute))
@@ -32,6 +32,10 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	gone = revoked(gone, r)
 	foreign, _ := f.session(other, nil)
 	rem := f.remembered(acct, "dev1", t0.Add(90*24*time.Hour))
+	codes := [][]byte{randHash(), randHash()}
+	mfa = f.enableTOTP(mfa, secretA, 7, codes)
+	ok(t, "UseTOTPStep", func() error { _, err := f.s.UseTOTPStep(f.ctx, mfa.ID, 9); return err }())
+	pendingTok := f.mfaToken(mfa, t0, t0.Add(5*time.Minute))
 	var audit []store.AuditRecord // newest first
 	for _, typ := range []string{api.AuditLoginSucceeded, api.AuditSessionRevoked} {
 		e := f.auditEvent(typ, t0.Add(time.Minute))
@@ -48,6 +52,15 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 		ok(t, "AccountByUsername after reopen", err)
 		check(t, "account after reopen", got, a)
 	}
+	if used, err := f.s.UseTOTPStep(f.ctx, mfa.ID, 9); err != nil || used {
+		t.Errorf("UseTOTPStep(step used in the first life) = %v, %v; want false", used, err)
+	}
+	if used, err := f.s.UseRecoveryCode(f.ctx, mfa.ID, codes[0]); err != nil || !used {
+		t.Errorf("UseRecoveryCode after reopen = %v, %v; want true", used, err)
+	}
+	gotTok, err := f.s.ConsumeMFAToken(f.ctx, pendingTok.Hash, t0)
+	ok(t, "ConsumeMFAToken after reopen", err)
+	check(t, "MFA token after reopen", gotTok, pendingTok)
 	f.checkSession("live session after reopen", live)
 	f.checkSession("revoked session after reopen", gone)
 	f.checkSession("other account's session after reopen", foreign)
@@ -83,6 +96,11 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	defer f.s.Close()
 	f.checkSession("session revoked in the second life", revoked(live, r2))
 	f.checkSession("session revoked in the first life", gone)
+	if n, err := f.s.RecoveryCodesLeft(f.ctx, mfa.ID); err != nil || n != 1 {
+		t.Errorf("RecoveryCodesLeft in the third life = %d, %v; want 1", n, err)
+	}
+	_, err = f.s.MFAToken(f.ctx, pendingTok.Hash, t0)
+	is(t, "MFA token consumed in the second life", err, store.ErrNotFound)
 	_, err = f.s.ConsumeRemembered(f.ctx, rem.Hash, t0)
 	is(t, "credential consumed in the second life", err, store.ErrNotFound)
 	gotAudit, err = f.s.ListAudit(f.ctx, acct.ID, 0, 10)

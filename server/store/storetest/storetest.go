@@ -65,6 +65,14 @@ var contract = []struct {
 
 	{"Audit/AppendAndList", testAudit},
 
+	{"Password/Change", testChangePassword},
+	{"Password/ChangeRefused", testChangePasswordRefused},
+
+	{"TOTP/Lifecycle", testTOTPLifecycle},
+	{"TOTP/StepReplay", testTOTPStep},
+	{"TOTP/RecoveryCodes", testRecoveryCodes},
+	{"MFAToken", testMFAToken},
+
 	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
 	{"Concurrent/RevokeOtherSessions", testConcurrentRevokeOthers},
 	{"Concurrent/RotateRefreshToken", testConcurrentRotate},
@@ -72,6 +80,10 @@ var contract = []struct {
 	{"Concurrent/ConsumeRemembered", testConcurrentConsumeRemembered},
 	{"Concurrent/CreateAccount", testConcurrentCreateAccount},
 	{"Concurrent/AppendAudit", testConcurrentAppendAudit},
+	{"Concurrent/UseTOTPStep", testConcurrentUseTOTPStep},
+	{"Concurrent/UseRecoveryCode", testConcurrentUseRecoveryCode},
+	{"Concurrent/ConsumeMFAToken", testConcurrentConsumeMFAToken},
+	{"Concurrent/ChangePassword", testConcurrentChangePassword},
 
 	{"Lifecycle/CanceledContext", testCanceledContext},
 	{"Lifecycle/Closed", testClosed},

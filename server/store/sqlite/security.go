@@ -1,0 +1,261 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"sessionguard/server/store"
+)
+
+// ChangePassword stores c.NewHash if the account's hash is still c.OldHash
+// and, in the same IMMEDIATE transaction, deletes the account's remembered
+// logins and MFA tokens and, when c.Revoke is set, ends every live session
+// but c.KeepSessionID. It returns store.ErrConflict if the hash changed,
+// store.ErrNotFound for an unknown account; either way nothing is written.
+func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]store.Session, int, error) {
+	const op = "change password"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, s.st.updatePassword).ExecContext(ctx, c.NewHash, c.AccountID, c.OldHash)
+	if err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	if err := s.changedAccount(ctx, tx, op, c.AccountID, res); err != nil {
+		return nil, 0, err
+	}
+	res, err = tx.StmtContext(ctx, s.st.deleteRemAll).ExecContext(ctx, c.AccountID)
+	if err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	forgotten, err := res.RowsAffected()
+	if err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.deleteMFATokens).ExecContext(ctx, c.AccountID); err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	var ended []store.Session
+	if r := c.Revoke; r != nil {
+		rows, err := tx.StmtContext(ctx, s.st.revokeOthers).QueryContext(ctx,
+			micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, c.AccountID, c.KeepSessionID, micros(r.At))
+		if err != nil {
+			return nil, 0, s.wrap(op, err)
+		}
+		if ended, err = collectSessions(rows, 8); err != nil {
+			return nil, 0, s.wrap(op, err)
+		}
+		sortLikeList(ended)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, 0, s.wrap(op, err)
+	}
+	return ended, int(forgotten), nil
+}
+
+// changedAccount explains an UPDATE of one account inside tx that may have
+// changed nothing: store.ErrNotFound if the account does not exist,
+// store.ErrConflict if it is not in the state the UPDATE required.
+func (s *Store) changedAccount(ctx context.Context, tx *sql.Tx, op, accountID string, res sql.Result) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	var mfa int64
+	if err := tx.StmtContext(ctx, s.st.txAccountMFA).QueryRowContext(ctx, accountID).Scan(&mfa); err != nil {
+		return s.notFound(op, err)
+	}
+	return store.ErrConflict
+}
+
+// SetTOTPPending stores secret as the account's pending TOTP secret while
+// two-step verification is off: store.ErrConflict while it is on,
+// store.ErrNotFound for an unknown account.
+func (s *Store) SetTOTPPending(ctx context.Context, accountID, secret string) error {
+	const op = "set pending TOTP secret"
+	res, err := s.st.setTOTPPending.ExecContext(ctx, secret, accountID)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	return s.conflictOrNotFound(ctx, op, accountID)
+}
+
+// EnableTOTP turns two-step verification on with the pending secret if it
+// is still secret, records step as used and replaces the recovery codes,
+// in one IMMEDIATE transaction.
+func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error {
+	const op = "enable TOTP"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.StmtContext(ctx, s.st.enableTOTP).ExecContext(ctx, step, accountID, secret)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if err := s.changedAccount(ctx, tx, op, accountID, res); err != nil {
+		return err
+	}
+	if _, err := tx.StmtContext(ctx, s.st.deleteRecovery).ExecContext(ctx, accountID); err != nil {
+		return s.wrap(op, err)
+	}
+	ins := tx.StmtContext(ctx, s.st.insertRecovery)
+	for _, h := range recoveryHashes {
+		if _, err := ins.ExecContext(ctx, accountID, nonNil(h)); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return s.wrap(op, tx.Commit())
+}
+
+// DisableTOTP turns two-step verification off and deletes the account's
+// recovery codes and MFA tokens, in one IMMEDIATE transaction. It reports
+// whether verification was on.
+func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error) {
+	const op = "disable TOTP"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	var mfa int64
+	if err := tx.StmtContext(ctx, s.st.txAccountMFA).QueryRowContext(ctx, accountID).Scan(&mfa); err != nil {
+		return false, s.notFound(op, err)
+	}
+	for _, st := range []*sql.Stmt{s.st.disableTOTP, s.st.deleteRecovery, s.st.deleteMFATokens} {
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, accountID); err != nil {
+			return false, s.wrap(op, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return false, s.wrap(op, err)
+	}
+	return mfa != 0, nil
+}
+
+// UseTOTPStep records step as the account's last used TOTP step if it is
+// later than the one recorded, in a single UPDATE, and reports whether it
+// was.
+func (s *Store) UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error) {
+	const op = "use TOTP step"
+	res, err := s.st.useTOTPStep.ExecContext(ctx, step, accountID)
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, s.wrap(op, err)
+	}
+	if n > 0 {
+		return true, nil
+	}
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// UseRecoveryCode deletes the account's recovery code with hash h and
+// reports whether there was one.
+func (s *Store) UseRecoveryCode(ctx context.Context, accountID string, h []byte) (bool, error) {
+	n, err := s.affected(ctx, "use recovery code", s.st.useRecoveryCode, accountID, nonNil(h))
+	return n > 0, err
+}
+
+// RecoveryCodesLeft counts the account's unused recovery codes.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
+	var n int
+	if err := s.st.recoveryCodesLeft.QueryRowContext(ctx, accountID).Scan(&n); err != nil {
+		return 0, s.wrap("count recovery codes", err)
+	}
+	return n, nil
+}
+
+// CreateMFAToken inserts t and sweeps the account's tokens that expired by
+// t.CreatedAt, in one IMMEDIATE transaction.
+func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
+	const op = "create MFA token"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.StmtContext(ctx, s.st.sweepMFATokens).ExecContext(ctx, t.AccountID, micros(t.CreatedAt)); err != nil {
+		return s.wrap(op, err)
+	}
+	d := t.Device
+	if _, err := tx.StmtContext(ctx, s.st.insertMFAToken).ExecContext(ctx, nonNil(t.Hash), t.AccountID,
+		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
+		boolInt(t.Remember), micros(t.CreatedAt), micros(t.ExpiresAt)); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, tx.Commit())
+}
+
+// MFAToken finds the token with hash h if it has not expired at now.
+func (s *Store) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
+	t, err := scanMFAToken(s.st.mfaToken.QueryRowContext(ctx, h, micros(now)))
+	if err != nil {
+		return store.MFAToken{}, s.notFound("MFA token", err)
+	}
+	return t, nil
+}
+
+// ConsumeMFAToken deletes and returns the token with hash h if it has not
+// expired at now; store.ErrNotFound otherwise. An expired token is deleted
+// too: it can never be used again.
+func (s *Store) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
+	t, err := scanMFAToken(s.st.consumeMFAToken.QueryRowContext(ctx, h))
+	if err != nil {
+		return store.MFAToken{}, s.notFound("consume MFA token", err)
+	}
+	if !t.ExpiresAt.After(now) {
+		return store.MFAToken{}, store.ErrNotFound
+	}
+	return t, nil
+}
+
+// conflictOrNotFound explains a single-statement account UPDATE that
+// changed nothing: store.ErrNotFound if there is no such account (accounts
+// are never deleted, so the answer cannot go stale), else
+// store.ErrConflict.
+func (s *Store) conflictOrNotFound(ctx context.Context, op, accountID string) error {
+	if _, err := s.Account(ctx, accountID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		return s.wrap(op, err)
+	}
+	return store.ErrConflict
+}
+
+func scanMFAToken(sc scanner) (store.MFAToken, error) {
+	var (
+		t                         store.MFAToken
+		remember, created, expire int64
+		d                         = &t.Device
+	)
+	if err := sc.Scan(&t.Hash, &t.AccountID, &d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
+		&remember, &created, &expire); err != nil {
+		return store.MFAToken{}, err
+	}
+	t.Remember = remember != 0
+	t.CreatedAt = fromMicros(created)
+	t.ExpiresAt = fromMicros(expire)
+	return t, nil
+}
