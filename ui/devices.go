@@ -72,7 +72,9 @@ func (d *devicesScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		name += "  (this device)"
 	}
 	text.Objects[0].(*widget.Label).SetText(name)
-	text.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%s · %s · %s", osLine(s.Device), place(s.Location), s.IP))
+	// Place and IP first: on a narrow window the end of the line is cut
+	// off, and where a sign-in came from matters more than its OS.
+	text.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%s · %s · %s", place(s.Location), s.IP, osLine(s.Device)))
 	text.Objects[2].(*widget.Label).SetText(activeText(s, nowFunc()) + " · Logged in " + when(s.CreatedAt))
 	if i == len(d.items)-1 && d.ui.snap.DevicesCursor != "" && !d.loading {
 		d.loading = true
@@ -211,9 +213,9 @@ func (s *deviceScreen) onLogout() {
 // then lets the core finish the action.
 type reauthDialog struct {
 	ui       *UI
-	dlg      dialog.Dialog
-	password *widget.Entry
-	code     *widget.Entry
+	dlg      *dialog.ConfirmDialog
+	password *dialogEntry
+	code     *dialogEntry
 	err      *widget.Label
 	open     bool
 }
@@ -221,11 +223,14 @@ type reauthDialog struct {
 func newReauthDialog(u *UI) *reauthDialog { return &reauthDialog{ui: u} }
 
 // follow opens the dialog when an action waits for the password and
-// closes it when it no longer does.
+// closes it when it no longer does. While a password is being checked
+// (busy) it stays closed; a wrong one opens it again with the error.
 func (r *reauthDialog) follow(s app.Snapshot) {
 	switch {
 	case s.Pending != nil && !r.open:
-		r.show(s)
+		if !s.Busy {
+			r.show(s)
+		}
 	case s.Pending == nil && r.open:
 		r.open = false
 		r.dlg.Hide()
@@ -245,11 +250,13 @@ func firstNonEmpty(v ...string) string {
 
 func (r *reauthDialog) show(s app.Snapshot) {
 	r.open = true
-	r.password = widget.NewPasswordEntry()
+	escape := func() { r.ui.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) }
+	r.password = newDialogEntry(true, escape)
 	r.password.SetPlaceHolder("Password")
-	r.code = widget.NewEntry()
+	r.code = newDialogEntry(false, escape)
 	r.code.SetPlaceHolder("Code from your authenticator app")
 	r.err = errorText()
+	setErrorText(r.err, firstNonEmpty(s.FieldErrors["password"], s.Err))
 	what := "log out all other devices"
 	if s.Pending.Kind == app.KindRevokeOne {
 		what = "log out " + s.Pending.DeviceName
@@ -261,7 +268,9 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		r.code.Hide()
 	}
 	items = append(items, r.err)
-	r.password.OnSubmitted = func(string) { r.onConfirm(true) }
+	// Enter is the Continue button: the dialog closes the same way.
+	r.password.OnSubmitted = func(string) { r.dlg.Confirm() }
+	r.code.OnSubmitted = func(string) { r.dlg.Confirm() }
 	r.dlg = dialog.NewCustomConfirm("Confirm it's you", "Continue", "Cancel", container.NewVBox(items...), r.onConfirm, r.ui.win)
 	r.dlg.Resize(fyne.NewSize(400, 0))
 	r.ui.showDialog(r.dlg)

@@ -3,9 +3,11 @@ package ui
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
@@ -44,7 +46,14 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s := &settingsScreen{ui: u}
 	s.server = widget.NewLabel("")
 	s.server.Importance = widget.LowImportance
+	s.server.Alignment = fyne.TextAlignTrailing
 	s.server.Truncation = fyne.TextTruncateEllipsis
+	// The address sits over the right of the full-width Server entry: as a
+	// Border's trailing object a truncating label gets only its minimum
+	// width and shows nothing but "…".
+	server := entry("Server", theme.StorageIcon(), s.onServer)
+	inset := canvas.NewRectangle(color.Transparent)
+	inset.SetMinSize(server.MinSize())
 	s.logout = entry("Log out", theme.LogoutIcon(), s.onLogout)
 	s.clear = entry("Clear app data", theme.DeleteIcon(), s.onClearData)
 	s.clear.Importance = widget.DangerImportance
@@ -55,7 +64,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		comingSoon("Change password", theme.VisibilityIcon()),
 		comingSoon("Two-step verification", theme.ConfirmIcon()),
 		widget.NewSeparator(),
-		container.NewBorder(nil, nil, nil, s.server, entry("Server", theme.StorageIcon(), s.onServer)),
+		container.NewStack(server, container.NewBorder(nil, nil, inset, nil, s.server)),
 		entry("About", theme.InfoIcon(), func() { u.show(pageAbout) }),
 		widget.NewSeparator(),
 		s.logout, s.clear,

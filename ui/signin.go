@@ -331,11 +331,13 @@ func (c *codeScreen) onSubmit() {
 
 // serverScreen is the first-run choice of where the account lives.
 type serverScreen struct {
-	ui      *UI
-	root    fyne.CanvasObject
-	choice  *widget.RadioGroup
-	address *widget.Entry
-	err     *widget.Label
+	ui       *UI
+	root     fyne.CanvasObject
+	choice   *widget.RadioGroup
+	address  *widget.Entry
+	err      *widget.Label
+	cont     *widget.Button
+	checking *widget.Label
 }
 
 const (
@@ -360,9 +362,13 @@ func newServerScreen(u *UI) *serverScreen {
 	title.SizeName = theme.SizeNameHeadingText
 	cont := widget.NewButton("Continue", s.onContinue)
 	cont.Importance = widget.HighImportance
+	s.cont = cont
+	s.checking = widget.NewLabel("Checking the server…")
+	s.checking.Importance = widget.LowImportance
+	s.checking.Hide()
 	s.root = column(container.NewPadded(container.NewVBox(title,
 		wrapped("Sessionguard can keep your account on this device, or connect to your organisation's server."),
-		s.choice, s.address, s.err, cont)))
+		s.choice, s.address, s.err, s.checking, cont)))
 	return s
 }
 
@@ -377,12 +383,22 @@ func (s *serverScreen) onContinue() {
 			return
 		}
 	}
-	core, info, err := s.ui.info.UseServer(url)
-	if err != nil {
-		setErrorText(s.err, app.Describe(err))
-		return
-	}
-	setErrorText(s.err, "")
-	s.ui.serverPick = false
-	s.ui.replaceCore(core, info)
+	// Checking a remote server can take seconds: not on the UI goroutine.
+	use := s.ui.info.UseServer
+	s.cont.Disable()
+	s.checking.Show()
+	go func() {
+		core, info, err := use(url)
+		s.ui.onUI(func() {
+			s.cont.Enable()
+			s.checking.Hide()
+			if err != nil {
+				setErrorText(s.err, app.Describe(err))
+				return
+			}
+			setErrorText(s.err, "")
+			s.ui.serverPick = false
+			s.ui.replaceCore(core, info)
+		})
+	}()
 }

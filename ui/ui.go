@@ -79,6 +79,7 @@ type UI struct {
 	snap  app.Snapshot
 
 	page       page
+	history    []page // pages to go back to
 	deviceID   string // pageDevice
 	serverPick bool   // the first-run server choice is showing
 
@@ -132,8 +133,12 @@ func (u *UI) Stop() {
 	}
 }
 
-// onChange receives every snapshot, on whichever goroutine changed it.
-func (u *UI) onChange(s app.Snapshot) { u.onUI(func() { u.render(s) }) }
+// onChange is told of every change, on whichever goroutine made it. It
+// draws the core's newest snapshot rather than the one it was given: the
+// core notifies after releasing its lock, so notifications from two
+// goroutines can arrive newest first, and drawing them in arrival order
+// would leave an older state on screen.
+func (u *UI) onChange(app.Snapshot) { u.onUI(func() { u.render(u.core.Snapshot()) }) }
 
 // onUI is the one way work from other goroutines reaches the widgets: the
 // values it uses must already be copies.
@@ -168,7 +173,7 @@ func (u *UI) render(s app.Snapshot) {
 		target = u.code.update(s)
 	case app.StateSignedIn:
 		if prev.State != app.StateSignedIn {
-			u.page = pageHome
+			u.page, u.history = pageHome, nil
 		}
 		target = u.frame.update(s, u.pageContent(s))
 	default:
@@ -213,6 +218,9 @@ func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
 			return u.detail.update(s, d)
 		}
 		u.page = pageDevices // it went away (closed elsewhere)
+		if n := len(u.history); n > 0 && u.history[n-1] == pageDevices {
+			u.history = u.history[:n-1]
+		}
 		return u.devices.update(s)
 	case pageAbout:
 		return u.about.update(s)
@@ -221,9 +229,20 @@ func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
 	}
 }
 
-// show switches page and redraws.
+// show switches page and redraws. The focus goes: it belongs to the old
+// page (tapping a device row focuses the list), and a focused widget would
+// get Escape instead of the window.
+// show goes to page p, remembering where the person came from.
 func (u *UI) show(p page) {
+	if p != u.page {
+		u.history = append(u.history, u.page)
+	}
+	u.goTo(p)
+}
+
+func (u *UI) goTo(p page) {
 	u.page = p
+	u.win.Canvas().Unfocus()
 	u.render(u.snap)
 }
 
@@ -235,16 +254,18 @@ func (u *UI) openDevices() {
 	u.run(u.core.LoadDevices, nil)
 }
 
-// back goes one page up.
+// back returns to the page the person came from (home at the bottom).
 func (u *UI) back() {
-	switch u.page {
-	case pageDevice:
-		u.show(pageDevices)
-	case pageDevices, pageAbout:
-		u.show(pageSettings)
-	case pageSettings:
-		u.show(pageHome)
+	n := len(u.history)
+	if n == 0 {
+		if u.page != pageHome {
+			u.goTo(pageHome)
+		}
+		return
 	}
+	p := u.history[n-1]
+	u.history = u.history[:n-1]
+	u.goTo(p)
 }
 
 // onTypedKey: Escape closes the newest dialog, else goes back.

@@ -186,3 +186,44 @@ func findDevice(s app.Snapshot, id string) (api.Session, bool) {
 
 // nowFunc is the UI's clock (tests pin it).
 var nowFunc = time.Now
+
+// dialogEntry is an Entry for use in dialogs. A focused Entry receives
+// every key, so Escape would never reach the window to close the dialog;
+// this one hands Escape to onEscape.
+type dialogEntry struct {
+	widget.Entry
+	onEscape func()
+}
+
+// newDialogEntry makes a dialogEntry; a password one hides what is typed,
+// with a button to show it, as widget.NewPasswordEntry does.
+func newDialogEntry(password bool, onEscape func()) *dialogEntry {
+	e := &dialogEntry{onEscape: onEscape}
+	e.ExtendBaseWidget(e)
+	if password {
+		e.Password = true
+		e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip)
+		var reveal *widget.Button
+		reveal = widget.NewButtonWithIcon("", theme.VisibilityOffIcon(), func() {
+			e.Password = !e.Password
+			if e.Password {
+				reveal.SetIcon(theme.VisibilityOffIcon())
+			} else {
+				reveal.SetIcon(theme.VisibilityIcon())
+			}
+			e.Refresh()
+		})
+		reveal.Importance = widget.LowImportance
+		e.ActionItem = reveal
+	}
+	return e
+}
+
+// TypedKey passes Escape on, and every other key to the Entry.
+func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && e.onEscape != nil {
+		e.onEscape()
+		return
+	}
+	e.Entry.TypedKey(ev)
+}

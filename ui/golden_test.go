@@ -1,0 +1,114 @@
+package ui
+
+import (
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/server"
+)
+
+// demo signs the laptop in to the demo account (five simulated devices at
+// pinned times and places) in a window of the given size, and returns it
+// on the home screen with the full list loaded.
+func demo(t *testing.T, size fyne.Size) *screen {
+	t.Helper()
+	b := newBackend(t)
+	e := newEnv(t, b)
+	info := e.defaultInfo()
+	info.TryDemo = func() (string, string, error) {
+		if _, err := b.srv.SeedDemo(ctx); err != nil {
+			return "", "", err
+		}
+		return server.DemoUsername, server.DemoPassword, nil
+	}
+	d := b.device(laptop)
+	s := e.openWindow(d, info, size)
+	if err := d.core.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s.waitText("Log in to Sessionguard")
+	return s
+}
+
+// TestGoldens pins the main screens as markup: sign-in, home, settings,
+// Login activity and a device's detail.
+func TestGoldens(t *testing.T) {
+	s := demo(t, fyne.NewSize(440, 760))
+	s.golden("signin.xml")
+
+	s.tap("Try the demo")
+	s.waitLive()
+	s.waitText("6 devices are logged in to your account.")
+	s.golden("home.xml")
+
+	s.tap("Settings")
+	s.waitText("Security activity")
+	s.golden("settings.xml")
+
+	s.tap("Login activity")
+	s.waitRows("Ana's Laptop  (this device)", "Ana's Pixel 8", "MacBook Air", "Work laptop", "Hotel lobby PC", "iPad")
+	s.golden("login_activity.xml")
+
+	s.tap("Work laptop")
+	s.waitText("Log out this device")
+	s.golden("device_detail.xml")
+}
+
+// TestPhoneSizeUsesFullWidth checks a 360×740 phone: the sign-in form and
+// the device list fill the width and nothing overflows it.
+func TestPhoneSizeUsesFullWidth(t *testing.T) {
+	phone := fyne.NewSize(360, 740)
+	s := demo(t, phone)
+	check := func(what string) {
+		t.Helper()
+		s.do(func() {
+			// A phone's window cannot grow (the test canvas would, to fit
+			// its content), so measure against the phone.
+			width := phone.Width
+			if got := s.win.Canvas().Size(); got != phone {
+				t.Errorf("%s: the window grew to %v to fit its content", what, got)
+			}
+			if min := s.win.Content().MinSize().Width + 2*theme.Padding(); min > width {
+				t.Errorf("%s: content needs %v wide, the phone has %v", what, min, width)
+			}
+			for _, it := range s.items() {
+				if it.overlay {
+					continue
+				}
+				if right := it.pos.X + it.o.Size().Width; right > width+0.5 {
+					t.Errorf("%s: %T %q reaches x=%v, past the edge at %v", what, it.o, text(it.o), right, width)
+				}
+			}
+		})
+	}
+	wide := func(what string, w, min float32) {
+		t.Helper()
+		if w < min {
+			t.Errorf("%s is %v wide, want at least %v on a 360-wide phone", what, w, min)
+		}
+	}
+
+	check("sign-in")
+	s.do(func() {
+		_, size, _ := s.fieldPlace("Username")
+		wide("the username field", size.Width, 300)
+		wide("Log in", s.button("Log in").Size().Width, 300)
+	})
+
+	s.tap("Try the demo")
+	s.waitText("6 devices are logged in to your account.")
+	s.openLoginActivity()
+	s.waitRows("Ana's Laptop  (this device)", "Ana's Pixel 8", "MacBook Air", "Work laptop", "Hotel lobby PC", "iPad")
+	check("Login activity")
+	s.do(func() {
+		lists := s.find(func(it item) bool { _, ok := it.o.(*widget.List); return ok })
+		if len(lists) != 1 {
+			s.fail("%d lists", len(lists))
+		}
+		wide("the device list", lists[0].o.Size().Width, 300)
+		wide("Log out of all other devices", s.button("Log out of all other devices").Size().Width, 300)
+	})
+}

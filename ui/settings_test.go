@@ -1,0 +1,346 @@
+package ui
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/app"
+)
+
+// signedIn is a window signed in to ana on the laptop, live.
+func signedIn(t *testing.T, opts ...deviceOpt) (*backend, *env, *device, *screen) {
+	t.Helper()
+	b := newBackend(t)
+	e := newEnv(t, b)
+	b.account("ana")
+	d := b.device(laptop, opts...)
+	s := e.open(d, e.defaultInfo())
+	s.logIn("ana")
+	s.waitLive()
+	return b, e, d, s
+}
+
+func TestHomeMenuOpensSettings(t *testing.T) {
+	_, _, _, s := signedIn(t)
+	for _, want := range []string{"Sessionguard", "A", "ana", "Logged in on Ana's Laptop", "Login activity",
+		"Only this device is logged in to your account.", "Where you're logged in"} {
+		if !s.shows(want) {
+			t.Errorf("home does not show %q", want)
+		}
+	}
+	s.tapIcon(theme.MenuIcon())
+	s.waitText("Security activity")
+	s.do(func() {
+		if got := drawn(s.label("This device")); got != "This device" {
+			t.Errorf("the Server entry shows %q, want This device", got)
+		}
+	})
+	s.tapIcon(theme.NavigateBackIcon())
+	s.waitText("Logged in on Ana's Laptop")
+	s.tap("Settings") // the button under the card goes to the same place
+	s.waitText("Security activity")
+}
+
+func TestSettingsComingSoonEntriesAreVisiblyDisabled(t *testing.T) {
+	_, _, _, s := signedIn(t)
+	s.tap("Settings")
+	s.waitText("Security activity")
+	s.do(func() {
+		for _, label := range []string{"Security activity", "Change password", "Two-step verification"} {
+			found := s.find(func(it item) bool { b, ok := it.o.(*widget.Button); return ok && b.Text == label })
+			if len(found) != 1 {
+				t.Errorf("%d entries %q", len(found), label)
+				continue
+			}
+			if !found[0].o.(*widget.Button).Disabled() {
+				t.Errorf("%q is enabled but does nothing yet", label)
+			}
+			// "Coming soon" is next to it, in the same row.
+			row := found[0].parents[len(found[0].parents)-1].(*fyne.Container)
+			if !slices.ContainsFunc(row.Objects, func(o fyne.CanvasObject) bool {
+				l, ok := o.(*widget.Label)
+				return ok && l.Text == "Coming soon" && l.Visible()
+			}) {
+				t.Errorf("%q is not marked Coming soon", label)
+			}
+		}
+		// No dead buttons: every enabled button does something.
+		for _, it := range s.items() {
+			if b, ok := it.o.(*widget.Button); ok && !b.Disabled() && b.OnTapped == nil {
+				t.Errorf("button %q is enabled but has no action", b.Text)
+			}
+		}
+	})
+}
+
+func TestSettingsEntriesOpenSomething(t *testing.T) {
+	_, e, _, s := signedIn(t)
+	s.tap("Settings")
+	for _, tc := range []struct {
+		entry  string
+		dialog bool
+		want   string
+	}{
+		{"Login activity", false, "Where you're logged in"},
+		{"Server", true, "This device keeps your account: Sessionguard runs its own server here, with its data in " + e.defaultInfo().DataDir + "."},
+		{"About", false, "See every place your account is logged in"},
+		{"Log out", true, "Log out of ana?"},
+		{"Clear app data", true, "Clear app data?"},
+	} {
+		t.Run(tc.entry, func(t *testing.T) {
+			s.t = t
+			s.waitText("Security activity")
+			s.tap(tc.entry)
+			if tc.dialog {
+				s.waitDialog(tc.want)
+			} else {
+				s.waitText(tc.want)
+			}
+			s.press(fyne.KeyEscape) // closes the dialog, or goes back
+			s.waitNoDialog()
+			s.waitText("Security activity")
+		})
+	}
+	s.t = t
+}
+
+func TestLogOutDialog(t *testing.T) {
+	_, _, d, s := signedIn(t)
+	s.tap("Settings")
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	msg := s.dialogText()
+	for _, want := range []string{"You can log back in at any time.", "Remember login info",
+		"Next time, tap your account to log in on this device without your password."} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the log-out dialog does not say %q:\n%s", want, msg)
+		}
+	}
+	s.tap("Cancel")
+	s.waitNoDialog()
+	if d.core.Snapshot().State != app.StateSignedIn {
+		t.Fatal("Cancel logged out")
+	}
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	s.tap("Log out")
+	s.waitText("Log in to Sessionguard")
+	if s.shows("Continue as ana") {
+		t.Fatal("a plain log out saved the account")
+	}
+	s.do(func() {
+		if got := s.entry("Username").Text; got != "ana" {
+			t.Errorf("username after log out = %q, want ana", got)
+		}
+		if got := s.entry("Password").Text; got != "" {
+			t.Errorf("the password is still in the form after log out")
+		}
+	})
+}
+
+func TestClearAppData(t *testing.T) {
+	b := newBackend(t)
+	e := newEnv(t, b)
+	b.account("ana")
+	d := b.device(laptop)
+	s := e.open(d, e.defaultInfo())
+	// A saved login, then a remembered sign-in: two keyring items.
+	s.logIn("ana")
+	s.tap("Settings")
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	s.tap("Remember login info")
+	s.tap("Log out")
+	s.waitText("Continue as ana")
+	s.logIn("ana")
+	s.waitLive()
+	if keys := d.secretKeys(); len(keys) != 2 {
+		t.Fatalf("keyring before clearing: %v", keys)
+	}
+
+	s.tap("Settings")
+	s.tap("Clear app data")
+	s.waitDialog("Clear app data?")
+	if msg := s.dialogText(); !strings.Contains(msg, "removes all Sessionguard data from this device") {
+		t.Fatalf("the confirm dialog says:\n%s", msg)
+	}
+	s.tap("Cancel")
+	s.waitNoDialog()
+	if len(d.secretKeys()) != 2 {
+		t.Fatal("Cancel cleared data")
+	}
+
+	s.tap("Clear app data")
+	s.waitDialog("Clear app data?")
+	release := b.hold("POST /v1/logout")
+	s.tap("Clear")
+	s.waitText("Clearing app data…") // progress while the server is told
+	release()
+	s.waitDialog("App data cleared")
+	msg := s.dialogText()
+	for _, want := range []string{"Sessionguard's data was removed from this device.",
+		"• Sessions ended on the server: 1", "• Saved logins forgotten: 1", "• Keyring items deleted: 2"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "Couldn't be ended") {
+		t.Errorf("the summary reports failures:\n%s", msg)
+	}
+	s.tap("OK")
+	s.waitNoDialog()
+	s.waitText("Log in to Sessionguard")
+	if s.shows("Continue as ana") {
+		t.Fatal("the saved account survived clearing app data")
+	}
+	s.do(func() {
+		if got := s.entry("Username").Text; got != "" {
+			t.Errorf("username after clearing = %q, want empty", got)
+		}
+	})
+	if keys := d.secretKeys(); len(keys) != 0 {
+		t.Fatalf("keyring after clearing: %v", keys)
+	}
+	if keys := d.prefs.Keys(); len(keys) != 0 {
+		t.Fatalf("preferences after clearing: %v", keys)
+	}
+}
+
+func TestClearAppDataOffline(t *testing.T) {
+	b, _, _, s := signedIn(t)
+	b.stop()
+	s.waitText("You're offline.")
+	s.tap("Settings")
+	s.tap("Clear app data")
+	s.waitDialog("Clear app data?")
+	s.tap("Clear")
+	s.waitDialog("App data cleared")
+	msg := s.dialogText()
+	for _, want := range []string{"• Sessions ended on the server: 0",
+		"Couldn't be ended on the server", "This device's session for ana (Can't reach the server."} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the offline summary does not say %q:\n%s", want, msg)
+		}
+	}
+	s.tap("OK")
+	s.waitText("Log in to Sessionguard")
+}
+
+func TestOfflineBanner(t *testing.T) {
+	b, _, d, s := signedIn(t)
+	b.signInElsewhere(phone, "ana")
+	s.openLoginActivity()
+	s.waitText("Pixel 8")
+	s.do(func() {
+		if s.button("Log out of all other devices").Disabled() {
+			s.fail("Log out of all other devices is disabled online")
+		}
+	})
+
+	b.stop()
+	s.waitText("You're offline. Showing what Sessionguard last knew; actions that need the server are paused.")
+	s.waitText("Offline: this is the last known list. Logging devices out needs the server.")
+	if !s.shows("Pixel 8") {
+		t.Fatal("the last known list is gone offline")
+	}
+	s.do(func() {
+		if !s.button("Log out of all other devices").Disabled() {
+			t.Error("Log out of all other devices is enabled offline")
+		}
+	})
+	s.tap("Pixel 8")
+	s.waitText("IP address")
+	s.do(func() {
+		if !s.button("Log out this device").Disabled() {
+			t.Error("Log out this device is enabled offline")
+		}
+	})
+	if !d.core.Snapshot().Offline {
+		t.Fatal("the core is not offline")
+	}
+}
+
+func TestAbout(t *testing.T) {
+	_, e, _, s := signedIn(t)
+	s.tap("Settings")
+	s.tap("About")
+	info := e.defaultInfo()
+	for _, want := range []string{"Version", "1.0.0", "Server", "This device (" + info.Server + ")", "Data", info.DataDir} {
+		s.waitText(want)
+	}
+}
+
+func TestServerEntryShowsRemoteServer(t *testing.T) {
+	b := newBackend(t)
+	e := newEnv(t, b)
+	b.account("ana")
+	info := e.defaultInfo()
+	info.Embedded = false
+	s := e.open(b.device(laptop), info)
+	s.waitText("Server: " + b.url)
+	s.logIn("ana")
+	s.tap("Settings")
+	s.waitText("Security activity")
+	s.do(func() {
+		if got := drawn(s.label(b.url)); got != b.url {
+			t.Errorf("the Server entry shows %q, want %q", got, b.url)
+		}
+	})
+	s.tap("Server")
+	s.waitDialog("Your account is on " + b.url + ".")
+	s.tap("OK")
+	s.waitNoDialog()
+}
+
+func TestEscapeClosesDialogsAndGoesBack(t *testing.T) {
+	b, _, d, s := signedIn(t)
+	b.signInElsewhere(phone, "ana")
+
+	// A dialog first, then the page.
+	s.tap("Settings")
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	s.press(fyne.KeyEscape)
+	s.waitNoDialog()
+	if !s.shows("Security activity") || d.core.Snapshot().State != app.StateSignedIn {
+		t.Fatalf("Escape on the dialog did more than close it:\n%s", s.visibleText())
+	}
+
+	// Page by page back to home.
+	s.tap("Login activity")
+	s.waitText("Pixel 8")
+	s.tap("Pixel 8")
+	s.waitText("Log out this device")
+	for _, step := range []struct{ want, gone string }{
+		{"Log out of all other devices", "Log out this device"},
+		{"Security activity", "Log out of all other devices"},
+		{"Logged in on Ana's Laptop", "Security activity"},
+	} {
+		s.press(fyne.KeyEscape)
+		s.waitText(step.want)
+		s.waitGone(step.gone)
+	}
+	s.press(fyne.KeyEscape) // nothing further back than home
+	s.waitText("Logged in on Ana's Laptop")
+}
+
+func TestLoginActivityShortcut(t *testing.T) {
+	_, _, _, s := signedIn(t)
+	// Ctrl+L (⌘L) with nothing focused reaches the window's shortcuts.
+	s.do(func() {
+		s.win.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{
+			KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault})
+	})
+	s.waitText("Where you're logged in")
+	s.waitText("Log out of all other devices")
+	// Escape returns to where the person came from: home, not Settings.
+	s.press(fyne.KeyEscape)
+	s.waitGone("Log out of all other devices")
+	s.waitText("Logged in on")
+}
