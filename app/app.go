@@ -29,6 +29,11 @@ type API interface {
 	Reauth(ctx context.Context, req api.ReauthRequest) (time.Time, error)
 	Logout(ctx context.Context, remember bool) (api.LogoutResponse, error)
 	Events(ctx context.Context, onEvent func(client.Event), onState func(client.StreamState, error)) error
+	ChangePassword(ctx context.Context, req api.ChangePasswordRequest) (int, error)
+	TOTPSetup(ctx context.Context) (api.TOTPSetupResponse, error)
+	TOTPEnable(ctx context.Context, code string) ([]string, error)
+	TOTPDisable(ctx context.Context) error
+	Audit(ctx context.Context, limit int, cursor string) (api.AuditPage, error)
 }
 
 // SecretStore keeps tokens where the OS protects them; platform.SecretStore
@@ -110,6 +115,7 @@ type PendingKind int
 const (
 	KindRevokeOne PendingKind = iota + 1
 	KindRevokeOthers
+	KindDisableTwoStep
 )
 
 // RevokeResult is the outcome of the last remote log out, so the UI can
@@ -139,6 +145,10 @@ type Snapshot struct {
 	// DevicesStale is true when Devices is the last known list, shown
 	// because the server cannot be reached.
 	DevicesStale bool
+	// Activity is the loaded part of the security log, newest first;
+	// ActivityCursor is non-empty while older events exist.
+	Activity       []api.AuditEvent
+	ActivityCursor string
 	// Offline is true while the server cannot be reached.
 	Offline bool
 	// Live is true while the event stream is connected: changes elsewhere
@@ -241,6 +251,7 @@ func (s Snapshot) clone() Snapshot {
 	c := s
 	c.SavedAccounts = slices.Clone(s.SavedAccounts)
 	c.Devices = slices.Clone(s.Devices)
+	c.Activity = slices.Clone(s.Activity)
 	if s.FieldErrors != nil {
 		c.FieldErrors = make(map[string]string, len(s.FieldErrors))
 		for k, v := range s.FieldErrors {

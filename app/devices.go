@@ -218,6 +218,8 @@ func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 	case KindRevokeOthers:
 		_, err := a.RevokeOthers(ctx)
 		return err
+	case KindDisableTwoStep:
+		return a.TurnOffTwoStep(ctx)
 	}
 	a.done()
 	return nil

@@ -372,6 +372,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 	a.update(func(s *Snapshot) {
 		s.Account, s.Session, s.Remember = nil, nil, false
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
+		s.Activity, s.ActivityCursor = nil, ""
 		s.Busy, s.BusyLabel, s.Pending, s.Alert, s.LastRevoke = false, "", nil, nil, nil
 		s.Offline, s.Live = false, false
 		s.PrefillUsername = acct.Username

@@ -1,0 +1,183 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"sessionguard/api"
+	"sessionguard/client"
+)
+
+// ChangePassword changes the account's password. With logOutOthers every
+// other device is logged out at once; either way the server ends every
+// saved login of the account. It returns how many devices were logged out.
+// The current password doubles as the fresh proof the server may ask for
+// (code too, when two-step verification is on), so no second prompt.
+func (a *App) ChangePassword(ctx context.Context, current, next, confirm, code string, logOutOthers bool) (int, error) {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Account == nil {
+		return 0, a.fail(ErrNotSignedIn)
+	}
+	switch {
+	case current == "":
+		return 0, a.fail(&FieldError{"current", "Enter your current password."})
+	case len([]rune(next)) < 8:
+		return 0, a.fail(&FieldError{"new", "Use at least 8 characters."})
+	case next == current:
+		return 0, a.fail(&FieldError{"new", "Choose a password different from your current one."})
+	case next != confirm:
+		return 0, a.fail(&FieldError{"confirm", "The passwords don't match."})
+	}
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	a.begin("Changing your password…")
+	req := api.ChangePasswordRequest{CurrentPassword: current, NewPassword: next, LogOutOtherDevices: logOutOthers}
+	n, err := a.api.ChangePassword(ctx, req)
+	if errors.Is(err, client.ErrReauthRequired) {
+		if _, err = a.api.Reauth(ctx, api.ReauthRequest{Password: current, Code: strings.TrimSpace(code)}); err == nil {
+			n, err = a.api.ChangePassword(ctx, req)
+		}
+	}
+	if err != nil {
+		return 0, a.securityFailed(gen, err, "current")
+	}
+	list := a.dropSavedAccount(snap.Account.ID) // the server ended every saved login
+	a.update(func(s *Snapshot) {
+		s.Busy, s.BusyLabel, s.SavedAccounts = false, "", list
+		if logOutOthers && s.Session != nil {
+			s.Devices, s.DevicesCursor = []api.Session{*s.Session}, ""
+		}
+	})
+	a.requestRefresh()
+	return n, nil
+}
+
+// securityFailed maps a security action's error to the field it concerns.
+// passwordField names the field a wrong password belongs to.
+func (a *App) securityFailed(gen int, err error, passwordField string) error {
+	var ce *client.Error
+	switch {
+	case errors.Is(err, client.ErrInvalidCredentials):
+		if passwordField == "code" {
+			return a.fail(&FieldError{"code", "That code is not right. Try the current one."})
+		}
+		return a.fail(&FieldError{passwordField, "That's not your current password."})
+	case errors.As(err, &ce) && ce.Status == 400 && ce.Field() != "":
+		field := map[string]string{"new_password": "new", "current_password": "current", "password": passwordField}[ce.Field()]
+		if field == "" {
+			field = ce.Field()
+		}
+		return a.fail(&FieldError{field, ce.Message})
+	}
+	return a.callFailed(gen, err)
+}
+
+// LoadActivity (re)loads the newest page of the security log.
+func (a *App) LoadActivity(ctx context.Context) error { return a.loadActivity(ctx, false) }
+
+// LoadMoreActivity appends the next older page, if any.
+func (a *App) LoadMoreActivity(ctx context.Context) error { return a.loadActivity(ctx, true) }
+
+func (a *App) loadActivity(ctx context.Context, more bool) error {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn {
+		return ErrNotSignedIn
+	}
+	cursor := ""
+	if more {
+		if snap.ActivityCursor == "" {
+			return nil
+		}
+		cursor = snap.ActivityCursor
+	}
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	page, err := a.api.Audit(ctx, devicesPage, cursor)
+	if !a.current(gen) {
+		return nil
+	}
+	if err != nil {
+		return a.callFailed(gen, err)
+	}
+	a.update(func(s *Snapshot) {
+		if more {
+			s.Activity = append(s.Activity, page.Events...)
+		} else {
+			s.Activity = page.Events
+		}
+		s.ActivityCursor = page.NextCursor
+	})
+	return nil
+}
+
+// StartTwoStep begins turning on two-step verification: the secret and the
+// otpauth:// URI to show as a QR code. The secret is not kept in the
+// snapshot.
+func (a *App) StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error) {
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	a.begin("Preparing two-step verification…")
+	setup, err := a.api.TOTPSetup(ctx)
+	if err != nil {
+		return api.TOTPSetupResponse{}, a.securityFailed(gen, err, "code")
+	}
+	a.done()
+	return setup, nil
+}
+
+// ConfirmTwoStep finishes turning on two-step verification with a code
+// from the authenticator app and returns the ten recovery codes, shown once.
+func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error) {
+	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
+	if code == "" {
+		return nil, a.fail(&FieldError{"code", "Enter the 6-digit code from your authenticator app."})
+	}
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	a.begin("Turning on two-step verification…")
+	codes, err := a.api.TOTPEnable(ctx, code)
+	if err != nil {
+		return nil, a.securityFailed(gen, err, "code")
+	}
+	a.setMFA(true)
+	return codes, nil
+}
+
+// TurnOffTwoStep turns two-step verification off. The server wants a fresh
+// password proof: ErrReauthRequired with Pending set, finished by
+// Reauthenticate.
+func (a *App) TurnOffTwoStep(ctx context.Context) error {
+	a.mu.Lock()
+	gen := a.gen
+	a.mu.Unlock()
+	a.begin("Turning off two-step verification…")
+	err := a.api.TOTPDisable(ctx)
+	if errors.Is(err, client.ErrReauthRequired) {
+		a.update(func(s *Snapshot) {
+			s.Busy, s.BusyLabel = false, ""
+			s.Pending = &Pending{Kind: KindDisableTwoStep}
+		})
+		return ErrReauthRequired
+	}
+	if err != nil {
+		return a.callFailed(gen, err)
+	}
+	a.setMFA(false)
+	return nil
+}
+
+func (a *App) setMFA(on bool) {
+	a.update(func(s *Snapshot) {
+		s.Busy, s.BusyLabel, s.Pending = false, "", nil
+		if s.Account != nil {
+			acct := *s.Account
+			acct.MFAEnabled = on
+			s.Account = &acct
+		}
+	})
+}
