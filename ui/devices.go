@@ -258,8 +258,11 @@ func (r *reauthDialog) show(s app.Snapshot) {
 	r.err = errorText()
 	setErrorText(r.err, firstNonEmpty(s.FieldErrors["password"], s.Err))
 	what := "log out all other devices"
-	if s.Pending.Kind == app.KindRevokeOne {
+	switch s.Pending.Kind {
+	case app.KindRevokeOne:
 		what = "log out " + s.Pending.DeviceName
+	case app.KindDisableTwoStep:
+		what = "turn off two-step verification"
 	}
 	items := []fyne.CanvasObject{wrapped("For your security, enter your password to " + what + "."), r.password}
 	if s.Account != nil && s.Account.MFAEnabled {
@@ -300,10 +303,24 @@ func (u *UI) followLastRevoke(s app.Snapshot) {
 	if r.DeviceName != "" {
 		msg = r.DeviceName + " was logged out. It will need your password to log in again."
 	}
-	msg += "\n\nIf you didn't recognise it, change your password too — changing it from the app arrives in the next update."
+	onPage := u.page == pagePassword
+	if onPage {
+		msg += "\n\nIf you didn't recognise it, change your password now."
+	} else {
+		msg += "\n\nIf you didn't recognise it, change your password too."
+	}
 	d := dialog.NewCustom("Done", "OK", wrapped(msg), u.win)
+	if !onPage {
+		change := widget.NewButtonWithIcon("Change password", theme.VisibilityIcon(), func() {
+			d.Hide()
+			u.openPassword()
+		})
+		change.Importance = widget.HighImportance
+		d.SetButtons([]fyne.CanvasObject{widget.NewButton("OK", func() { d.Hide() }), change})
+	}
 	d.SetOnClosed(func() {
 		u.revokeDone = nil
+		u.snap.LastRevoke = nil // a redraw before the core's news must not reopen it
 		u.core.DismissLastRevoke()
 	})
 	u.revokeDone = d

@@ -295,7 +295,8 @@ func TestLiveUpdates(t *testing.T) {
 	s.tap("Yes, it was me")
 	s.waitGone("New sign-in on")
 
-	// "No, secure my account" ends the session at once.
+	// "No, secure my account" ends the session at once, then opens
+	// Change password.
 	b.clock.Advance(time.Minute) // the newest activity is listed first
 	tabletAPI, _ := b.signInElsewhere(tablet, "ana")
 	s.waitText("New sign-in on Galaxy Tab near Porto, Portugal — was this you?")
@@ -304,6 +305,8 @@ func TestLiveUpdates(t *testing.T) {
 	s.waitDialog("Galaxy Tab was logged out.")
 	s.tap("OK")
 	s.waitGone("New sign-in on")
+	s.waitText("Choose a password you don't use anywhere else")
+	s.press(fyne.KeyEscape) // back to the list
 	s.waitRows("Ana's Laptop  (this device)", "Pixel 8")
 	if _, err := tabletAPI.Me(ctx); !errors.Is(err, client.ErrSessionRevoked) {
 		t.Fatalf("the tablet after No, secure my account: %v", err)

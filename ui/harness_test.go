@@ -470,15 +470,33 @@ func (d *loopDriver) DoFromGoroutine(fn func(), wait bool) {
 type loopApp struct {
 	fyne.App
 	drv *loopDriver
+
+	mu    sync.Mutex
+	notes []fyne.Notification // OS notifications sent, oldest first
 }
 
 func (a *loopApp) Driver() fyne.Driver { return a.drv }
+
+// SendNotification records the notification instead of showing it.
+func (a *loopApp) SendNotification(n *fyne.Notification) {
+	a.mu.Lock()
+	a.notes = append(a.notes, *n)
+	a.mu.Unlock()
+}
+
+// notifications are the OS notifications sent so far.
+func (e *env) notifications() []fyne.Notification {
+	e.la.mu.Lock()
+	defer e.la.mu.Unlock()
+	return slices.Clone(e.la.notes)
+}
 
 // env is one test's Fyne app and UI loop.
 type env struct {
 	t    *testing.T
 	b    *backend
 	app  fyne.App
+	la   *loopApp
 	loop *uiLoop
 }
 
@@ -489,7 +507,8 @@ func newEnv(t *testing.T, b *backend) *env {
 	t.Helper()
 	a := test.NewTempApp(t)
 	e := &env{t: t, b: b, app: a, loop: startLoop()}
-	fyne.SetCurrentApp(&loopApp{App: a, drv: &loopDriver{Driver: a.Driver(), loop: e.loop}})
+	e.la = &loopApp{App: a, drv: &loopDriver{Driver: a.Driver(), loop: e.loop}}
+	fyne.SetCurrentApp(e.la)
 	t.Cleanup(func() {
 		_ = waitUIGoroutines(t)
 		e.loop.stop()
@@ -1094,6 +1113,14 @@ func (s *screen) openLoginActivity() {
 	s.tap("Settings")
 	s.tap("Login activity")
 	s.waitText("Where you're logged in")
+}
+
+// openSettingsPage goes home → Settings → entry and waits for want.
+func (s *screen) openSettingsPage(entry, want string) {
+	s.t.Helper()
+	s.tap("Settings")
+	s.tap(entry)
+	s.waitText(want)
 }
 
 // golden compares the window with testdata/name (markup), rewriting it

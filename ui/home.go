@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -93,7 +94,29 @@ func (f *frame) onSecure() {
 	}
 	id := a.Session.ID
 	f.ui.core.DismissAlert()
-	f.ui.run(func(ctx context.Context) error { return f.ui.core.RevokeDevice(ctx, id) }, nil)
+	f.ui.run(func(ctx context.Context) error { return f.ui.core.RevokeDevice(ctx, id) }, func(err error) {
+		// Ended (or waiting for the password, asked over the page): next,
+		// a new password, since someone else may know this one.
+		if err == nil || errors.Is(err, app.ErrReauthRequired) {
+			f.ui.openPassword()
+		}
+	})
+}
+
+// notify sends an OS notification (tests replace the app to observe it).
+func (u *UI) notify(title, text string) {
+	if a := fyne.CurrentApp(); a != nil {
+		a.SendNotification(fyne.NewNotification(title, text))
+	}
+}
+
+// followAlert raises an OS notification when a new login alert appears,
+// so a stranger's sign-in is noticed even with the window in the background.
+func (u *UI) followAlert(prev, s app.Snapshot) {
+	if s.Alert == nil || (prev.Alert != nil && prev.Alert.Session.ID == s.Alert.Session.ID) {
+		return
+	}
+	u.notify("New sign-in", alertText(s.Alert.Session))
 }
 
 // homeScreen shows the account and opens the settings menu.

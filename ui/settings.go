@@ -25,17 +25,6 @@ type settingsScreen struct {
 	clear  *widget.Button
 }
 
-// comingSoon is a menu entry for a feature in the next release: visibly
-// unavailable, never a button that does nothing.
-func comingSoon(label string, icon fyne.Resource) fyne.CanvasObject {
-	b := widget.NewButtonWithIcon(label, icon, nil)
-	b.Alignment = widget.ButtonAlignLeading
-	b.Disable()
-	soon := widget.NewLabel("Coming soon")
-	soon.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, nil, soon, b)
-}
-
 func entry(label string, icon fyne.Resource, tap func()) *widget.Button {
 	b := widget.NewButtonWithIcon(label, icon, tap)
 	b.Alignment = widget.ButtonAlignLeading
@@ -60,9 +49,9 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	body := container.NewVBox(
 		header("Settings", u.back, nil),
 		entry("Login activity", theme.ComputerIcon(), u.openDevices),
-		comingSoon("Security activity", theme.HistoryIcon()),
-		comingSoon("Change password", theme.VisibilityIcon()),
-		comingSoon("Two-step verification", theme.ConfirmIcon()),
+		entry("Security activity", theme.HistoryIcon(), u.openActivity),
+		entry("Change password", theme.VisibilityIcon(), u.openPassword),
+		entry("Two-step verification", theme.ConfirmIcon(), u.openTwoStep),
 		widget.NewSeparator(),
 		container.NewStack(server, container.NewBorder(nil, nil, inset, nil, s.server)),
 		entry("About", theme.InfoIcon(), func() { u.show(pageAbout) }),

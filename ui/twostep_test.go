@@ -1,16 +1,25 @@
 package ui
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base32"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
 )
 
 // totpCode is the RFC 6238 code (SHA-1, 6 digits, 30 s) of secret at t,
@@ -100,3 +109,141 @@ func TestTwoStepSignIn(t *testing.T) {
 	s.press(fyne.KeyReturn) // Enter in the code field continues too
 	s.waitDialog("Pixel 8 was logged out.")
 }
+
+// secretOnPage is the key shown for typing into an authenticator app.
+func (s *screen) secretOnPage() string {
+	s.t.Helper()
+	var secret string
+	s.do(func() {
+		for _, it := range s.items() {
+			if l, ok := it.o.(*widget.Label); ok && l.TextStyle.Monospace && base32Key.MatchString(l.Text) {
+				secret = l.Text
+			}
+		}
+	})
+	if secret == "" {
+		s.t.Fatalf("no key on the page:\n%s", s.visibleText())
+	}
+	return secret
+}
+
+var base32Key = regexp.MustCompile(`^[A-Z2-7]{16,}=*$`)
+
+// TestTurnTwoStepOnAndOff: Turn on shows a QR code and the key; a code
+// computed from the key turns it on and shows ten recovery codes once;
+// Turn off asks to confirm, then for the password and a code.
+func TestTurnTwoStepOnAndOff(t *testing.T) {
+	b, _, d, s := signedIn(t)
+	s.openSettingsPage("Two-step verification", "Two-step verification: Off")
+	s.tap("Turn on")
+	s.waitText("Or enter this key in the app:")
+	secret := s.secretOnPage()
+	s.do(func() {
+		imgs := s.find(func(it item) bool {
+			i, ok := it.o.(*canvas.Image)
+			return ok && i.Resource != nil && i.Resource.Name() == "qr.png"
+		})
+		if len(imgs) != 1 {
+			s.fail("%d QR codes on the page", len(imgs))
+		}
+		img := imgs[0].o.(*canvas.Image)
+		if m := img.MinSize(); m.Width < 200 || m.Height < 200 || img.FillMode != canvas.ImageFillContain {
+			t.Errorf("QR code min size %v, fill %v", m, img.FillMode)
+		}
+		pic, err := png.Decode(bytes.NewReader(img.Resource.Content()))
+		if err != nil || pic.Bounds().Dx() < 200 {
+			t.Errorf("QR code is not a usable PNG: %v", err)
+		}
+	})
+	s.tap("Copy")
+	s.waitDialog("Key copied.")
+	if got := fyne.CurrentApp().Clipboard().Content(); got != secret {
+		t.Errorf("clipboard %q, want the key %q", got, secret)
+	}
+	s.press(fyne.KeyEscape)
+	s.waitNoDialog()
+
+	code := totpCode(t, secret, b.clock.Now())
+	s.setField(hintSetupCode, wrongCode(code))
+	s.tap("Confirm")
+	s.waitUnder(hintSetupCode, "That code is not right. Try the current one.")
+	s.setField(hintSetupCode, code)
+	s.press(fyne.KeyReturn)
+	s.waitText("Your recovery codes")
+	var codes []string
+	s.do(func() {
+		for _, it := range s.items() {
+			if l, ok := it.o.(*widget.Label); ok && l.TextStyle.Monospace && l.Text != "" {
+				codes = strings.Split(l.Text, "\n")
+			}
+		}
+	})
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes shown: %q, want ten", codes)
+	}
+	if !strings.Contains(s.visibleText(), "Keep these recovery codes somewhere safe") {
+		t.Error("no advice to keep the codes safe")
+	}
+	s.tap("Copy")
+	s.waitDialog("Recovery codes copied.")
+	if got := fyne.CurrentApp().Clipboard().Content(); got != strings.Join(codes, "\n") {
+		t.Errorf("clipboard %q", got)
+	}
+	s.press(fyne.KeyEscape)
+	s.waitNoDialog()
+	s.tap("Done")
+	s.waitText("Two-step verification: On")
+	s.waitGone("Your recovery codes")
+	if !d.core.Snapshot().Account.MFAEnabled {
+		t.Error("the core says two-step is off")
+	}
+
+	// Turning it off is a step-up: the password and a code.
+	b.clock.Advance(11 * time.Minute)
+	s.tap("Turn off")
+	s.waitDialog("Turn off two-step verification?")
+	s.tap("Turn off") // the dialog's button
+	s.waitDialog("For your security, enter your password to turn off two-step verification.")
+	s.typeInto("Password", password)
+	s.typeInto("Code from your authenticator app", totpCode(t, secret, b.clock.Now()))
+	s.press(fyne.KeyReturn)
+	s.waitText("Two-step verification: Off")
+	s.waitNoDialog()
+	s.waitText("Turn on")
+}
+
+func TestWriteRecoveryCodes(t *testing.T) {
+	text := recoveryCodesText("ana", []string{"aaaa-bbbb", "cccc-dddd"})
+	for _, want := range []string{"for ana", "aaaa-bbbb\ncccc-dddd\n", "Keep them somewhere safe."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("file text lacks %q:\n%s", want, text)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "codes.txt")
+	w, err := storage.Writer(storage.NewFileURI(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved, err := writeRecoveryCodes(w, nil, text); !saved || err != nil {
+		t.Fatalf("saved %v, %v", saved, err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != text {
+		t.Errorf("file holds %q", got)
+	}
+	if saved, err := writeRecoveryCodes(nil, nil, text); saved || err != nil {
+		t.Errorf("cancelled: saved %v, %v", saved, err)
+	}
+	boom := errors.New("disk full")
+	if _, err := writeRecoveryCodes(nil, boom, text); !errors.Is(err, boom) {
+		t.Errorf("dialog error lost: %v", err)
+	}
+	if _, err := writeRecoveryCodes(failingWriter{storage.NewFileURI(path)}, nil, text); err == nil {
+		t.Error("a failed write reported as saved")
+	}
+}
+
+type failingWriter struct{ uri fyne.URI }
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+func (failingWriter) Close() error              { return nil }
+func (f failingWriter) URI() fyne.URI           { return f.uri }

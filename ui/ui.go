@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"sessionguard/api"
 	"sessionguard/app"
 )
 
@@ -36,6 +37,12 @@ type Core interface {
 	DismissAlert()
 	DismissLastRevoke()
 	DismissError()
+	ChangePassword(ctx context.Context, current, next, confirm, code string, logOutOthers bool) (int, error)
+	LoadActivity(ctx context.Context) error
+	LoadMoreActivity(ctx context.Context) error
+	StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error)
+	ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
+	TurnOffTwoStep(ctx context.Context) error
 }
 
 // Info is what the About and Server screens show, and the hooks main
@@ -68,6 +75,9 @@ const (
 	pageDevices
 	pageDevice
 	pageAbout
+	pagePassword
+	pageTwoStep
+	pageActivity
 )
 
 // UI is the whole window's content.
@@ -93,6 +103,9 @@ type UI struct {
 	devices  *devicesScreen
 	detail   *deviceScreen
 	about    *aboutScreen
+	password *passwordScreen
+	twoStep  *twoStepScreen
+	activity *activityScreen
 
 	// dialogs that follow the snapshot
 	reauth     *reauthDialog
@@ -113,6 +126,9 @@ func New(win fyne.Window, core Core, info Info) *UI {
 	u.devices = newDevicesScreen(u)
 	u.detail = newDeviceScreen(u)
 	u.about = newAboutScreen(u)
+	u.password = newPasswordScreen(u)
+	u.twoStep = newTwoStepScreen(u)
+	u.activity = newActivityScreen(u)
 	u.reauth = newReauthDialog(u)
 	win.Canvas().SetOnTypedKey(u.onTypedKey)
 	win.Canvas().AddShortcut(&shortcutLoginActivity, func(fyne.Shortcut) { u.openDevices() })
@@ -191,6 +207,7 @@ func (u *UI) render(s app.Snapshot) {
 	}
 	u.reauth.follow(s)
 	u.followLastRevoke(s)
+	u.followAlert(prev, s)
 }
 
 // focusFirst is the field that gets focus when a screen appears.
@@ -224,6 +241,12 @@ func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
 		return u.devices.update(s)
 	case pageAbout:
 		return u.about.update(s)
+	case pagePassword:
+		return u.password.update(s)
+	case pageTwoStep:
+		return u.twoStep.update(s)
+	case pageActivity:
+		return u.activity.update(s)
 	default:
 		return u.home.update(s)
 	}

@@ -1,0 +1,199 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/api"
+	"sessionguard/app"
+)
+
+// activityWhat is the first part of an event's sentence: what happened and
+// on which device ("Ana's Laptop logged out Pixel 8").
+func activityWhat(e api.AuditEvent) string {
+	dev := e.DeviceName
+	if dev == "" {
+		dev = "an unknown device"
+	}
+	target := e.TargetDeviceName
+	if target == "" {
+		target = "a device"
+	}
+	switch e.Type {
+	case api.AuditLoginSucceeded:
+		return "Signed in on " + dev
+	case api.AuditLoginFailed:
+		return "Wrong password on " + dev
+	case api.AuditLoginMFAFailed:
+		return "Wrong two-step code on " + dev
+	case api.AuditLogout:
+		return "Logged out on " + dev
+	case api.AuditSessionRevoked:
+		return upperFirst(dev) + " logged out " + target
+	case api.AuditSessionsRevokedOthers:
+		return upperFirst(dev) + " logged out all other devices"
+	case api.AuditRefreshReuseDetected:
+		return "Old sign-in token reused on " + dev + ", so it was logged out"
+	case api.AuditReauthSucceeded:
+		return "Password confirmed on " + dev
+	case api.AuditReauthFailed:
+		return "Wrong password when confirming it's you on " + dev
+	case api.AuditPasswordChanged:
+		return "Password changed on " + dev
+	case api.AuditMFAEnabled:
+		return "Two-step verification turned on from " + dev
+	case api.AuditMFADisabled:
+		return "Two-step verification turned off from " + dev
+	case api.AuditRecoveryCodeUsed:
+		return "Recovery code used on " + dev
+	case api.AuditRememberedLoginCreated:
+		return "Login info saved on " + dev
+	case api.AuditRememberedLoginUsed:
+		return "Logged in with saved login info on " + dev
+	case api.AuditRememberedLoginForgotten:
+		return "Saved login info removed from " + dev
+	}
+	return fmt.Sprintf("Security event %q on %s", e.Type, dev)
+}
+
+// activityWhere is the rest of the sentence: place and time
+// ("Lisbon, Portugal · 14:02").
+func activityWhere(e api.AuditEvent, now time.Time) string {
+	return place(e.Location) + " · " + clock(e.At, now)
+}
+
+// activitySentence is one audit event as a person reads it:
+// "Ana's Laptop logged out Pixel 8 · Lisbon, Portugal · 14:02".
+func activitySentence(e api.AuditEvent, now time.Time) string {
+	return activityWhat(e) + " · " + activityWhere(e, now)
+}
+
+// activityWarns reports whether an event deserves attention: failures and
+// a stolen token.
+func activityWarns(typ string) bool {
+	switch typ {
+	case api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected:
+		return true
+	}
+	return false
+}
+
+// activityIcon is the icon of an event's row.
+func activityIcon(typ string) fyne.Resource {
+	if activityWarns(typ) {
+		return theme.NewWarningThemedResource(theme.WarningIcon())
+	}
+	switch typ {
+	case api.AuditLoginSucceeded, api.AuditRememberedLoginUsed:
+		return theme.LoginIcon()
+	case api.AuditLogout, api.AuditSessionRevoked, api.AuditSessionsRevokedOthers:
+		return theme.LogoutIcon()
+	case api.AuditPasswordChanged, api.AuditReauthSucceeded:
+		return theme.VisibilityIcon()
+	case api.AuditMFAEnabled, api.AuditMFADisabled, api.AuditRecoveryCodeUsed:
+		return theme.ConfirmIcon()
+	case api.AuditRememberedLoginCreated, api.AuditRememberedLoginForgotten:
+		return theme.AccountIcon()
+	}
+	return theme.InfoIcon()
+}
+
+// activityScreen is Security activity: the account's audit log, newest
+// first, in a virtualised list that loads more at its end.
+type activityScreen struct {
+	ui      *UI
+	root    fyne.CanvasObject
+	list    *widget.List
+	status  *widget.Label
+	items   []api.AuditEvent
+	loading bool
+}
+
+func newActivityScreen(u *UI) *activityScreen {
+	a := &activityScreen{ui: u}
+	a.list = widget.NewList(
+		func() int { return len(a.items) },
+		newActivityRow,
+		func(i widget.ListItemID, o fyne.CanvasObject) { a.updateRow(i, o) },
+	)
+	a.list.OnSelected = func(widget.ListItemID) { a.list.UnselectAll() }
+	a.status = wrapped("")
+	a.status.Importance = widget.LowImportance
+	refresh := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() { u.run(u.core.LoadActivity, nil) })
+	refresh.Importance = widget.LowImportance
+	top := container.NewVBox(header("Security activity", u.back, refresh), a.status)
+	a.root = column(container.NewPadded(container.NewBorder(top, nil, nil, nil, a.list)))
+	return a
+}
+
+// newActivityRow is one reusable row: icon, what happened, where and when.
+func newActivityRow() fyne.CanvasObject {
+	what := widget.NewLabel("")
+	what.Truncation = fyne.TextTruncateEllipsis
+	where := widget.NewLabel("")
+	where.Truncation = fyne.TextTruncateEllipsis
+	where.Importance = widget.LowImportance
+	return container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, container.NewVBox(what, where))
+}
+
+func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
+	if i >= len(a.items) {
+		return
+	}
+	e := a.items[i]
+	row := o.(*fyne.Container)
+	text := row.Objects[0].(*fyne.Container)
+	row.Objects[1].(*widget.Icon).SetResource(activityIcon(e.Type))
+	text.Objects[0].(*widget.Label).SetText(activityWhat(e))
+	where := activityWhere(e, nowFunc())
+	if e.IP != "" {
+		where += " · " + e.IP
+	}
+	text.Objects[1].(*widget.Label).SetText(where)
+	if i == len(a.items)-1 && a.ui.snap.ActivityCursor != "" && !a.loading {
+		a.loading = true
+		a.ui.run(a.ui.core.LoadMoreActivity, func(error) { a.loading = false })
+	}
+}
+
+func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
+	a.items = s.Activity
+	a.list.Refresh()
+	n := len(s.Activity)
+	switch {
+	case n == 0 && s.Offline:
+		a.status.SetText("Offline: security activity needs the server.")
+	case n == 0:
+		a.status.SetText("No activity yet.")
+	case s.ActivityCursor != "":
+		a.status.SetText(fmt.Sprintf("The %d most recent events, newest first; scroll for more.", n))
+	default:
+		a.status.SetText(fmt.Sprintf("%d %s, newest first.", n, plural(n, "event", "events")))
+	}
+	return a.root
+}
+
+// openActivity goes to Security activity and loads it.
+func (u *UI) openActivity() {
+	if u.snap.State != app.StateSignedIn {
+		return
+	}
+	u.show(pageActivity)
+	u.run(u.core.LoadActivity, nil)
+}
+
+// upperFirst capitalises a sentence that starts with a device name.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
+}

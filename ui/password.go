@@ -1,0 +1,236 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/app"
+)
+
+// Placeholders of the Change password fields (tests find the fields by them).
+const (
+	hintCurrentPassword = "Current password"
+	hintNewPassword     = "New password"
+	hintConfirmPassword = "Confirm new password"
+	hintTwoStepCode     = "Code from your authenticator app"
+)
+
+// strength is how hard a password looks to guess.
+type strength int
+
+const (
+	strengthNone strength = iota // nothing typed
+	strengthWeak
+	strengthFair
+	strengthStrong
+)
+
+func (s strength) String() string {
+	return [...]string{"", "Weak", "Fair", "Strong"}[s]
+}
+
+// passwordStrength is a simple, advisory guess (the server's policy
+// decides): under 8 characters is weak; otherwise one point per kind of
+// character used (lower case, upper case, digits, others) and one more at
+// 12 and at 16 characters; 2 points or fewer is weak, 3 fair, 4 or more
+// strong. So a long passphrase is strong without symbols, and "Password1"
+// is only fair.
+func passwordStrength(pw string) strength {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case n == 0:
+		return strengthNone
+	case n < 8:
+		return strengthWeak
+	}
+	var lower, upper, digit, other bool
+	for _, r := range pw {
+		switch {
+		case unicode.IsLower(r):
+			lower = true
+		case unicode.IsUpper(r):
+			upper = true
+		case unicode.IsDigit(r):
+			digit = true
+		default:
+			other = true
+		}
+	}
+	score := 0
+	for _, b := range []bool{lower, upper, digit, other, n >= 12, n >= 16} {
+		if b {
+			score++
+		}
+	}
+	switch {
+	case score <= 2:
+		return strengthWeak
+	case score == 3:
+		return strengthFair
+	}
+	return strengthStrong
+}
+
+// passwordResult is what the person reads after a change.
+func passwordResult(loggedOut int) string {
+	if loggedOut <= 0 {
+		return "Password changed."
+	}
+	return fmt.Sprintf("Password changed. %d %s logged out.", loggedOut, plural(loggedOut, "device was", "devices were"))
+}
+
+// passwordScreen is Change password.
+type passwordScreen struct {
+	ui                           *UI
+	root                         fyne.CanvasObject
+	current, next, confirm, code *dialogEntry
+	errs                         map[string]*widget.Label // by field error key
+	codeBox                      *fyne.Container
+	meter                        *widget.ProgressBar
+	meterText                    *widget.Label
+	meterBox                     *fyne.Container
+	logOut                       *widget.Check
+	submit                       *widget.Button
+	progress                     *widget.ProgressBarInfinite
+	result                       *widget.Label
+	busy                         bool // our change is being made
+}
+
+func newPasswordScreen(u *UI) *passwordScreen {
+	p := &passwordScreen{ui: u, errs: map[string]*widget.Label{}}
+	// Escape in a field goes back, as it does elsewhere on the page.
+	escape := func() { u.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) }
+	field := func(hint string, secret bool) *dialogEntry {
+		e := newDialogEntry(secret, escape)
+		e.SetPlaceHolder(hint)
+		e.OnSubmitted = func(string) { p.onSubmit() }
+		return e
+	}
+	p.current = field(hintCurrentPassword, true)
+	p.next = field(hintNewPassword, true)
+	p.confirm = field(hintConfirmPassword, true)
+	p.code = field(hintTwoStepCode, false)
+	for _, k := range []string{"current", "new", "confirm", "code"} {
+		p.errs[k] = errorText()
+	}
+	p.meter = widget.NewProgressBar()
+	p.meter.TextFormatter = func() string { return "" }
+	p.meterText = widget.NewLabel("")
+	p.meterBox = container.NewBorder(nil, nil, nil, p.meterText, p.meter)
+	p.meterBox.Hide()
+	p.next.OnChanged = func(string) { p.showStrength() }
+	p.codeBox = container.NewVBox(p.code, p.errs["code"])
+	p.logOut = widget.NewCheck("Log out of other devices", nil)
+	p.logOut.SetChecked(true)
+	p.submit = widget.NewButton("Change password", p.onSubmit)
+	p.submit.Importance = widget.HighImportance
+	p.progress = widget.NewProgressBarInfinite()
+	p.progress.Hide()
+	p.result = wrapped("")
+	p.result.Importance = widget.SuccessImportance
+	p.result.Hide()
+	body := container.NewVBox(
+		header("Change password", u.back, nil),
+		wrapped("Choose a password you don't use anywhere else: at least 8 characters; longer is better."),
+		p.current, p.errs["current"],
+		p.next, p.meterBox, p.errs["new"],
+		p.confirm, p.errs["confirm"],
+		p.codeBox,
+		p.logOut,
+		wrapped("Every other device will need the new password to log in again, and saved login info on them stops working."),
+		p.submit, p.progress, p.result,
+	)
+	p.root = container.NewVScroll(column(container.NewPadded(body)))
+	return p
+}
+
+// showStrength follows what is typed in the new password.
+func (p *passwordScreen) showStrength() {
+	st := passwordStrength(p.next.Text)
+	if st == strengthNone {
+		p.meterBox.Hide()
+		return
+	}
+	p.meter.SetValue(float64(st) / float64(strengthStrong))
+	p.meterText.SetText("Strength: " + st.String())
+	p.meterText.Importance = map[strength]widget.Importance{
+		strengthWeak: widget.DangerImportance, strengthFair: widget.WarningImportance, strengthStrong: widget.SuccessImportance}[st]
+	p.meterText.Refresh()
+	p.meterBox.Show()
+}
+
+// open shows a fresh form.
+func (p *passwordScreen) open() {
+	for _, e := range []*dialogEntry{p.current, p.next, p.confirm, p.code} {
+		e.SetText("")
+	}
+	p.logOut.SetChecked(true)
+	p.result.Hide()
+}
+
+func (p *passwordScreen) update(s app.Snapshot) fyne.CanvasObject {
+	for k, l := range p.errs {
+		setErrorText(l, s.FieldErrors[k])
+	}
+	if s.Account != nil && s.Account.MFAEnabled {
+		p.codeBox.Show()
+	} else {
+		p.codeBox.Hide()
+	}
+	if p.busy {
+		p.progress.Show()
+		p.progress.Start()
+		p.submit.Disable()
+	} else {
+		p.progress.Stop()
+		p.progress.Hide()
+		if s.Offline || s.Busy {
+			p.submit.Disable()
+		} else {
+			p.submit.Enable()
+		}
+	}
+	return p.root
+}
+
+func (p *passwordScreen) onSubmit() {
+	if p.busy || p.submit.Disabled() {
+		return
+	}
+	cur, next, confirm, code, logOut := p.current.Text, p.next.Text, p.confirm.Text, p.code.Text, p.logOut.Checked
+	p.busy = true
+	p.result.Hide()
+	p.update(p.ui.snap)
+	var n int
+	p.ui.run(func(ctx context.Context) error {
+		var err error
+		n, err = p.ui.core.ChangePassword(ctx, cur, next, confirm, code, logOut)
+		return err
+	}, func(err error) {
+		p.busy = false
+		if err == nil {
+			p.open()
+			p.result.SetText(passwordResult(n))
+			p.result.Show()
+		}
+		p.update(p.ui.snap)
+	})
+}
+
+// openPassword goes to Change password with an empty form.
+func (u *UI) openPassword() {
+	if u.snap.State != app.StateSignedIn {
+		return
+	}
+	u.password.open()
+	u.show(pagePassword)
+	if f := u.password.current; f.Visible() {
+		u.win.Canvas().Focus(f)
+	}
+}

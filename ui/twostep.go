@@ -1,0 +1,306 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"sessionguard/api"
+	"sessionguard/app"
+)
+
+// hintSetupCode is the placeholder of the code field when turning two-step on.
+const hintSetupCode = "6-digit code"
+
+// qrPNG renders an otpauth:// URI as a QR code PNG for authenticator apps.
+func qrPNG(uri string) ([]byte, error) {
+	return qrcode.Encode(uri, qrcode.Medium, 512)
+}
+
+// recoveryCodesText is the recovery codes as saved to a file or copied.
+func recoveryCodesText(username string, codes []string) string {
+	var b strings.Builder
+	b.WriteString("Sessionguard recovery codes")
+	if username != "" {
+		b.WriteString(" for " + username)
+	}
+	b.WriteString("\n\nEach code works once, in place of the code from your authenticator app.\nKeep them somewhere safe.\n\n")
+	for _, c := range codes {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}
+
+// writeRecoveryCodes is the save dialog's callback: it writes text to the
+// chosen file. A nil writer (cancelled) is not an error.
+func writeRecoveryCodes(w fyne.URIWriteCloser, err error, text string) (saved bool, _ error) {
+	if err != nil {
+		return false, err
+	}
+	if w == nil {
+		return false, nil
+	}
+	_, werr := io.WriteString(w, text)
+	cerr := w.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// twoStepMode is which part of the two-step page shows.
+type twoStepMode int
+
+const (
+	twoStepStatus twoStepMode = iota // On/Off with Turn on / Turn off
+	twoStepSetup                     // QR code, secret, code to confirm
+	twoStepCodes                     // the recovery codes, once
+)
+
+// twoStepScreen is Two-step verification.
+type twoStepScreen struct {
+	ui      *UI
+	root    fyne.CanvasObject
+	mode    twoStepMode
+	status  *widget.Label
+	about   *widget.Label
+	turnOn  *widget.Button
+	turnOff *widget.Button
+	busy    *widget.ProgressBarInfinite
+	working bool // an action of this page is running
+
+	// setup
+	setupBox *fyne.Container
+	qr       *canvas.Image
+	secret   *widget.Label
+	code     *dialogEntry
+	codeErr  *widget.Label
+	confirm  *widget.Button
+	setup    api.TOTPSetupResponse
+
+	// recovery codes
+	codesBox  *fyne.Container
+	codesText *widget.Label
+	codes     []string
+}
+
+func newTwoStepScreen(u *UI) *twoStepScreen {
+	t := &twoStepScreen{ui: u}
+	t.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	t.about = wrapped("")
+	t.turnOn = widget.NewButtonWithIcon("Turn on", theme.ConfirmIcon(), t.onTurnOn)
+	t.turnOn.Importance = widget.HighImportance
+	t.turnOff = widget.NewButton("Turn off", t.onTurnOff)
+	t.turnOff.Importance = widget.DangerImportance
+	t.busy = widget.NewProgressBarInfinite()
+	t.busy.Hide()
+
+	t.qr = canvas.NewImageFromResource(nil)
+	t.qr.FillMode = canvas.ImageFillContain
+	t.qr.SetMinSize(fyne.NewSize(200, 200))
+	t.secret = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	t.secret.Selectable = true
+	t.secret.Wrapping = fyne.TextWrapBreak
+	copySecret := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { t.copyText(t.setup.Secret, "Key copied.") })
+	t.code = newDialogEntry(false, func() { u.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) })
+	t.code.SetPlaceHolder(hintSetupCode)
+	t.code.OnSubmitted = func(string) { t.onConfirm() }
+	t.codeErr = errorText()
+	t.confirm = widget.NewButton("Confirm", t.onConfirm)
+	t.confirm.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { t.mode = twoStepStatus; t.ui.render(t.ui.snap) })
+	t.setupBox = container.NewVBox(
+		wrapped("1. Scan this QR code with an authenticator app (Google Authenticator, Authy, 1Password, …)."),
+		container.NewCenter(t.qr),
+		wrapped("Or enter this key in the app:"),
+		container.NewBorder(nil, nil, nil, copySecret, t.secret),
+		wrapped("2. Enter the 6-digit code the app shows."),
+		t.code, t.codeErr,
+		container.NewHBox(cancel, t.confirm),
+	)
+
+	t.codesText = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
+	t.codesText.Selectable = true
+	copyCodes := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		t.copyText(strings.Join(t.codes, "\n"), "Recovery codes copied.")
+	})
+	save := widget.NewButtonWithIcon("Save to file…", theme.DocumentSaveIcon(), t.onSave)
+	done := widget.NewButton("Done", func() { t.codes, t.mode = nil, twoStepStatus; t.codesText.SetText(""); t.ui.render(t.ui.snap) })
+	done.Importance = widget.HighImportance
+	keep := wrapped("Keep these recovery codes somewhere safe, away from this device. If you lose your phone, each code lets you log in once instead of a code from the app. They won't be shown again.")
+	keep.Importance = widget.WarningImportance
+	t.codesBox = container.NewVBox(
+		widget.NewLabelWithStyle("Your recovery codes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		keep, t.codesText, container.NewHBox(copyCodes, save), done,
+	)
+
+	body := container.NewVBox(
+		header("Two-step verification", u.back, nil),
+		t.status, t.about, t.turnOn, t.turnOff, t.busy, t.setupBox, t.codesBox,
+	)
+	t.root = container.NewVScroll(column(container.NewPadded(body)))
+	return t
+}
+
+// openTwoStep goes to the Two-step verification page.
+func (u *UI) openTwoStep() {
+	if u.snap.State != app.StateSignedIn {
+		return
+	}
+	if u.twoStep.mode == twoStepSetup {
+		u.twoStep.mode = twoStepStatus // a setup left unfinished starts again
+	}
+	u.show(pageTwoStep)
+}
+
+func (t *twoStepScreen) update(s app.Snapshot) fyne.CanvasObject {
+	on := s.Account != nil && s.Account.MFAEnabled
+	if on {
+		t.status.SetText("Two-step verification: On")
+		t.about.SetText("Logging in on a new device needs your password and a code from your authenticator app (or a recovery code).")
+	} else {
+		t.status.SetText("Two-step verification: Off")
+		t.about.SetText("Add a second step to logging in: a code from an authenticator app on your phone. Someone who learns your password still can't log in.")
+	}
+	show := func(o fyne.CanvasObject, v bool) {
+		if v {
+			o.Show()
+		} else {
+			o.Hide()
+		}
+	}
+	show(t.turnOn, t.mode == twoStepStatus && !on)
+	show(t.turnOff, t.mode == twoStepStatus && on)
+	show(t.setupBox, t.mode == twoStepSetup)
+	show(t.codesBox, t.mode == twoStepCodes)
+	show(t.busy, t.working)
+	if t.working {
+		t.busy.Start()
+	} else {
+		t.busy.Stop()
+	}
+	setErrorText(t.codeErr, s.FieldErrors["code"])
+	for _, b := range []*widget.Button{t.turnOn, t.turnOff, t.confirm} {
+		if t.working || s.Busy || s.Offline {
+			b.Disable()
+		} else {
+			b.Enable()
+		}
+	}
+	return t.root
+}
+
+func (t *twoStepScreen) onTurnOn() {
+	if t.working {
+		return
+	}
+	t.working = true
+	t.ui.render(t.ui.snap)
+	var setup api.TOTPSetupResponse
+	t.ui.run(func(ctx context.Context) error {
+		var err error
+		setup, err = t.ui.core.StartTwoStep(ctx)
+		return err
+	}, func(err error) {
+		t.working = false
+		if err == nil {
+			if perr := t.showSetup(setup); perr != nil {
+				t.ui.showDialog(dialog.NewError(perr, t.ui.win))
+			}
+		}
+		t.ui.render(t.ui.snap)
+	})
+}
+
+// showSetup draws the QR code and key of setup.
+func (t *twoStepScreen) showSetup(setup api.TOTPSetupResponse) error {
+	png, err := qrPNG(setup.OTPAuthURI)
+	if err != nil {
+		return fmt.Errorf("couldn't draw the QR code: %w", err)
+	}
+	t.setup = setup
+	t.qr.Resource = fyne.NewStaticResource("qr.png", png)
+	t.qr.Refresh()
+	t.secret.SetText(setup.Secret)
+	t.code.SetText("")
+	t.mode = twoStepSetup
+	return nil
+}
+
+func (t *twoStepScreen) onConfirm() {
+	if t.working || t.mode != twoStepSetup {
+		return
+	}
+	code := t.code.Text
+	t.working = true
+	t.ui.render(t.ui.snap)
+	var codes []string
+	t.ui.run(func(ctx context.Context) error {
+		var err error
+		codes, err = t.ui.core.ConfirmTwoStep(ctx, code)
+		return err
+	}, func(err error) {
+		t.working = false
+		if err == nil {
+			t.codes = codes
+			t.codesText.SetText(strings.Join(codes, "\n"))
+			t.setup = api.TOTPSetupResponse{}
+			t.secret.SetText("")
+			t.mode = twoStepCodes
+		} else {
+			t.code.SetText("")
+		}
+		t.ui.render(t.ui.snap)
+	})
+}
+
+func (t *twoStepScreen) onTurnOff() {
+	msg := "Logging in will need only your password again. Your recovery codes stop working. You'll be asked for your password to confirm."
+	c := dialog.NewCustomConfirm("Turn off two-step verification?", "Turn off", "Cancel", wrapped(msg), func(ok bool) {
+		if !ok {
+			return
+		}
+		t.working = true
+		t.ui.render(t.ui.snap)
+		t.ui.run(t.ui.core.TurnOffTwoStep, func(error) {
+			t.working = false
+			t.ui.render(t.ui.snap)
+		})
+	}, t.ui.win)
+	c.Resize(fyne.NewSize(420, 0))
+	t.ui.showDialog(c)
+}
+
+func (t *twoStepScreen) copyText(s, done string) {
+	fyne.CurrentApp().Clipboard().SetContent(s)
+	t.ui.showDialog(dialog.NewInformation("Copied", done, t.ui.win))
+}
+
+func (t *twoStepScreen) onSave() {
+	username := ""
+	if a := t.ui.snap.Account; a != nil {
+		username = a.Username
+	}
+	text := recoveryCodesText(username, t.codes)
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		saved, err := writeRecoveryCodes(w, err, text)
+		switch {
+		case err != nil:
+			t.ui.showDialog(dialog.NewError(fmt.Errorf("the recovery codes were not saved: %w", err), t.ui.win))
+		case saved:
+			t.ui.showDialog(dialog.NewInformation("Saved", "Recovery codes saved to "+w.URI().Name()+".", t.ui.win))
+		}
+	}, t.ui.win)
+	d.SetFileName("sessionguard-recovery-codes.txt")
+	d.Show()
+}
