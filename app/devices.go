@@ -16,17 +16,13 @@ const devicesPage = 50
 // LoadDevices (re)loads the first page of the device list. Offline, the
 // last known list stays (or is read from the cache) and is marked stale.
 func (a *App) LoadDevices(ctx context.Context) error {
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	return a.loadDevices(ctx, gen, false)
 }
 
 // LoadMoreDevices appends the next page, if there is one.
 func (a *App) LoadMoreDevices(ctx context.Context) error {
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	return a.loadDevices(ctx, gen, true)
 }
 
@@ -118,9 +114,7 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 		return a.LogOut(ctx, false)
 	}
 	name := a.deviceName(sessionID)
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Logging out " + name + "…")
 	_, err := a.api.RevokeSession(ctx, sessionID)
 	switch {
@@ -164,9 +158,7 @@ func (a *App) RevokeOthers(ctx context.Context) (int, error) {
 	if snap.State != StateSignedIn || snap.Session == nil {
 		return 0, a.fail(ErrNotSignedIn)
 	}
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Logging out all other devices…")
 	n, err := a.api.RevokeOthers(ctx)
 	switch {
@@ -199,9 +191,7 @@ func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 	if password == "" {
 		return a.fail(&FieldError{"password", "Enter your password."})
 	}
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Checking your password…")
 	_, err := a.api.Reauth(ctx, api.ReauthRequest{Password: password, Code: strings.TrimSpace(code)})
 	switch {

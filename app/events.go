@@ -37,6 +37,14 @@ func (a *App) startEvents(gen int) {
 	}()
 }
 
+// generation numbers the current sign-in; callbacks of an older one are
+// stale and ignored.
+func (a *App) generation() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.gen
+}
+
 func (a *App) current(gen int) bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()

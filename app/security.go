@@ -29,9 +29,7 @@ func (a *App) ChangePassword(ctx context.Context, current, next, confirm, code s
 	case next != confirm:
 		return 0, a.fail(&FieldError{"confirm", "The passwords don't match."})
 	}
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Changing your password…")
 	req := api.ChangePasswordRequest{CurrentPassword: current, NewPassword: next, LogOutOtherDevices: logOutOthers}
 	n, err := a.api.ChangePassword(ctx, req)
@@ -92,9 +90,7 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 		}
 		cursor = snap.ActivityCursor
 	}
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	page, err := a.api.Audit(ctx, devicesPage, cursor)
 	if !a.current(gen) {
 		return nil
@@ -117,9 +113,7 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 // otpauth:// URI to show as a QR code. The secret is not kept in the
 // snapshot.
 func (a *App) StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error) {
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Preparing two-step verification…")
 	setup, err := a.api.TOTPSetup(ctx)
 	if err != nil {
@@ -136,9 +130,7 @@ func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
 	if code == "" {
 		return nil, a.fail(&FieldError{"code", "Enter the 6-digit code from your authenticator app."})
 	}
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Turning on two-step verification…")
 	codes, err := a.api.TOTPEnable(ctx, code)
 	if err != nil {
@@ -152,9 +144,7 @@ func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
 // password proof: ErrReauthRequired with Pending set, finished by
 // Reauthenticate.
 func (a *App) TurnOffTwoStep(ctx context.Context) error {
-	a.mu.Lock()
-	gen := a.gen
-	a.mu.Unlock()
+	gen := a.generation()
 	a.begin("Turning off two-step verification…")
 	err := a.api.TOTPDisable(ctx)
 	if errors.Is(err, client.ErrReauthRequired) {
