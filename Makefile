@@ -6,7 +6,7 @@ export GOFLAGS ?= -buildvcs=false
 export LANG := en_US.UTF-8
 DATA_DIR ?= $(HOME)/.local/share/sessionguard
 
-.PHONY: test deps lint fmt-check vet staticcheck unit bench fuzz run sessiond
+.PHONY: test deps lint fmt-check vet staticcheck mobile-vet unit bench fuzz run sessiond
 
 ## test: install what is missing, then lint and run every test with -race
 test: deps lint unit smoke
@@ -14,7 +14,7 @@ test: deps lint unit smoke
 deps:
 	@scripts/deps.sh base keyring fyne window
 
-lint: fmt-check vet staticcheck
+lint: fmt-check vet staticcheck mobile-vet
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -25,6 +25,14 @@ vet:
 
 staticcheck:
 	staticcheck ./...
+
+## mobile-vet: the packages phones share (no Fyne, so no NDK or Xcode needed)
+## must keep compiling for Android and iOS, including platform's
+## android||ios secret store
+MOBILE_PKGS := ./api ./client ./app ./platform ./server/...
+mobile-vet:
+	GOOS=android GOARCH=arm64 CGO_ENABLED=0 $(GO) vet $(MOBILE_PKGS)
+	GOOS=ios GOARCH=arm64 CGO_ENABLED=1 $(GO) vet $(MOBILE_PKGS)
 
 ## unit: every test, inside a private D-Bus session with an unlocked
 ## gnome-keyring so the keyring tests use a real Secret Service
