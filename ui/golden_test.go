@@ -7,6 +7,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"sessionguard/api"
+	"sessionguard/client"
 	"sessionguard/server"
 )
 
@@ -14,6 +16,13 @@ import (
 // pinned times and places) in a window of the given size, and returns it
 // on the home screen with the full list loaded.
 func demo(t *testing.T, size fyne.Size) *screen {
+	t.Helper()
+	s, _ := demoOn(t, size)
+	return s
+}
+
+// demoOn is demo, also returning the server.
+func demoOn(t *testing.T, size fyne.Size) (*screen, *backend) {
 	t.Helper()
 	b := newBackend(t)
 	e := newEnv(t, b)
@@ -30,7 +39,7 @@ func demo(t *testing.T, size fyne.Size) *screen {
 		t.Fatal(err)
 	}
 	s.waitText("Log in to Sessionguard")
-	return s
+	return s, b
 }
 
 // TestGoldens pins the main screens as markup: sign-in, home, settings,
@@ -60,15 +69,15 @@ func TestGoldens(t *testing.T) {
 // TestPhoneSizeUsesFullWidth checks a 360×740 phone: the sign-in form and
 // the device list fill the width and nothing overflows it.
 func TestPhoneSizeUsesFullWidth(t *testing.T) {
-	phone := fyne.NewSize(360, 740)
-	s := demo(t, phone)
+	phoneSize := fyne.NewSize(360, 740)
+	s, b := demoOn(t, phoneSize)
 	check := func(what string) {
 		t.Helper()
 		s.do(func() {
 			// A phone's window cannot grow (the test canvas would, to fit
 			// its content), so measure against the phone.
-			width := phone.Width
-			if got := s.win.Canvas().Size(); got != phone {
+			width := phoneSize.Width
+			if got := s.win.Canvas().Size(); got != phoneSize {
 				t.Errorf("%s: the window grew to %v to fit its content", what, got)
 			}
 			if min := s.win.Content().MinSize().Width + 2*theme.Padding(); min > width {
@@ -100,6 +109,9 @@ func TestPhoneSizeUsesFullWidth(t *testing.T) {
 
 	s.tap("Try the demo")
 	s.waitText("6 devices are logged in to your account.")
+	s.waitFor("live events", func() bool { return s.d.core.Snapshot().Live })
+	s.waitText("● Live")
+	check("home, live")
 	s.openLoginActivity()
 	s.waitRows("Ana's Laptop  (this device)", "Ana's Pixel 8", "MacBook Air", "Work laptop", "Hotel lobby PC", "iPad")
 	check("Login activity")
@@ -111,4 +123,17 @@ func TestPhoneSizeUsesFullWidth(t *testing.T) {
 		wide("the device list", lists[0].o.Size().Width, 300)
 		wide("Log out of all other devices", s.button("Log out of all other devices").Size().Width, 300)
 	})
+
+	// A login alert's banner and buttons must fit the phone too.
+	s.waitFor("live events", func() bool { return s.d.core.Snapshot().Live })
+	c, err := client.New(b.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	if _, err := c.Login(ctx, api.LoginRequest{Username: server.DemoUsername, Password: server.DemoPassword, Device: phone.Device}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitText("New sign-in on Pixel 8")
+	check("Login activity with a login alert")
 }

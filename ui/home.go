@@ -38,7 +38,8 @@ func newFrame(u *UI) *frame {
 	no := widget.NewButton("No, secure my account", f.onSecure)
 	no.Importance = widget.DangerImportance
 	f.alert = container.NewVBox(container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, f.alertTx),
-		container.NewHBox(yes, no), widget.NewSeparator())
+		// Stacked full-width buttons: easy to hit on a phone, never wider than it.
+		container.NewVBox(yes, no), widget.NewSeparator())
 	f.alert.Hide()
 	f.errTx = wrapped("")
 	f.errTx.Importance = widget.DangerImportance
@@ -138,8 +139,9 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.name = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	h.name.SizeName = theme.SizeNameSubHeadingText
 	h.device = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
+	h.device.Truncation = fyne.TextTruncateEllipsis // device names can be long
 	h.summary = wrapped("")
-	h.live = widget.NewLabel("")
+	h.live = wrapped("") // a phone is narrower than the sentence
 	h.live.Importance = widget.LowImportance
 	open := widget.NewButtonWithIcon("Where you're logged in", theme.ComputerIcon(), u.openDevices)
 	open.Importance = widget.HighImportance
