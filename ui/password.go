@@ -234,3 +234,11 @@ func (u *UI) openPassword() {
 		u.win.Canvas().Focus(f)
 	}
 }
+
+// forget clears every typed password and the last result.
+func (p *passwordScreen) forget() {
+	for _, e := range []*dialogEntry{p.current, p.next, p.confirm, p.code} {
+		e.SetText("")
+	}
+	p.result.SetText("")
+}

@@ -304,3 +304,11 @@ func (t *twoStepScreen) onSave() {
 	d.SetFileName("sessionguard-recovery-codes.txt")
 	d.Show()
 }
+
+// forget drops the secret, the recovery codes and any typed code.
+func (t *twoStepScreen) forget() {
+	t.mode, t.codes = twoStepStatus, nil
+	t.secret.SetText("")
+	t.codesText.SetText("")
+	t.code.SetText("")
+}

@@ -247,3 +247,39 @@ type failingWriter struct{ uri fyne.URI }
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 func (failingWriter) Close() error              { return nil }
 func (f failingWriter) URI() fyne.URI           { return f.uri }
+
+// TestLogOutForgetsTwoStepSecrets: recovery codes left on screen (no Done)
+// must not be there for whoever logs in next on this window.
+func TestLogOutForgetsTwoStepSecrets(t *testing.T) {
+	b, _, _, s := signedIn(t)
+	b.account("bob")
+	s.openSettingsPage("Two-step verification", "Two-step verification: Off")
+	s.tap("Turn on")
+	s.waitText("Or enter this key in the app:")
+	secret := s.secretOnPage()
+	s.setField(hintSetupCode, totpCode(t, secret, b.clock.Now()))
+	s.press(fyne.KeyReturn)
+	s.waitText("Your recovery codes")
+	var first string
+	s.do(func() {
+		for _, it := range s.items() {
+			if l, ok := it.o.(*widget.Label); ok && l.TextStyle.Monospace && strings.Count(l.Text, "\n") >= 9 {
+				first = strings.Split(l.Text, "\n")[0]
+			}
+		}
+	})
+	if first == "" {
+		t.Fatal("no recovery codes on the page")
+	}
+	s.press(fyne.KeyEscape) // leave without Done
+	s.waitText("Clear app data")
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	s.tap("Log out")
+	s.logIn("bob")
+	s.openSettingsPage("Two-step verification", "Two-step verification: Off")
+	if s.shows(first) || s.shows("Your recovery codes") || s.shows(secret) {
+		t.Fatal("bob sees ana's two-step secrets")
+	}
+	s.waitText("Turn on")
+}

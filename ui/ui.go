@@ -179,6 +179,12 @@ func (u *UI) run(action func(ctx context.Context) error, done func(error)) {
 func (u *UI) render(s app.Snapshot) {
 	prev := u.snap
 	u.snap = s
+	if prev.State == app.StateSignedIn && s.State != app.StateSignedIn {
+		// The session is over: nothing secret may wait in a widget for
+		// whoever signs in next on this window.
+		u.password.forget()
+		u.twoStep.forget()
+	}
 	var target fyne.CanvasObject
 	switch s.State {
 	case app.StateStarting:
