@@ -9,7 +9,7 @@ DATA_DIR ?= $(HOME)/.local/share/sessionguard
 .PHONY: test deps lint fmt-check vet staticcheck mobile-vet unit bench fuzz run sessiond
 
 ## test: install what is missing, then lint and run every test with -race
-test: deps lint unit smoke
+test: deps lint unit smoke portability
 
 deps:
 	@scripts/deps.sh base keyring fyne window
@@ -73,3 +73,5 @@ smoke:
 screenshots:
 	@scripts/deps.sh fyne window keyring
 	scripts/smoke.sh docs/screenshots
+
+include mk/package.mk
