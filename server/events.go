@@ -30,6 +30,16 @@ type Bus interface {
 	Publish(e Event)
 }
 
+// ReadyBus is a Bus that can lose its way to the other replicas (a
+// database connection, say). While Ready returns an error the server
+// refuses new event streams with 503, because a stream opened then could
+// miss a revocation; a bus that loses its connection calls
+// Server.CloseStreams so the open ones reconnect once it is back.
+type ReadyBus interface {
+	Bus
+	Ready() error
+}
+
 func (s *Server) publish(e Event) { s.bus.Publish(e) }
 
 // subscriber is one open event stream.
@@ -111,6 +121,17 @@ func (h *hub) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed = true
+	h.stopAllLocked()
+}
+
+// stopAll ends every open stream; new ones may still open.
+func (h *hub) stopAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.stopAllLocked()
+}
+
+func (h *hub) stopAllLocked() {
 	for _, m := range h.subs {
 		for sub := range m {
 			sub.stop()
@@ -142,6 +163,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	if now.Revoked != nil {
 		return errSessionRevoked(now)
+	}
+	// Likewise a bus that cannot hear other replicas: checked after
+	// subscribing, so a loss from now on ends this stream (CloseStreams).
+	if rb, ok := s.bus.(ReadyBus); ok {
+		if err := rb.Ready(); err != nil {
+			return errStreamsUnavailable(err)
+		}
 	}
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()

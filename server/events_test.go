@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,5 +194,56 @@ func TestCloseEndsStreams(t *testing.T) {
 	e.signUp("ana")
 	s := e.stream(e.login("ana", "Laptop", false).AccessToken)
 	e.srv.Close()
+	s.wantClosed(t)
+}
+
+// flakyBus is a replica bus whose link to the other replicas can be cut.
+type flakyBus struct {
+	srv  *server.Server
+	down error
+	mu   sync.Mutex
+}
+
+func (b *flakyBus) Publish(e server.Event) { b.srv.Deliver(e) }
+
+func (b *flakyBus) Ready() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.down
+}
+
+func (b *flakyBus) set(err error) {
+	b.mu.Lock()
+	b.down = err
+	b.mu.Unlock()
+	if err != nil {
+		b.srv.CloseStreams()
+	}
+}
+
+func TestStreamsFollowTheReplicaBus(t *testing.T) {
+	e := newEnv(t)
+	bus := &flakyBus{srv: e.srv}
+	e.srv.SetBus(bus)
+	e.signUp("ana")
+	laptop := e.login("ana", "Laptop", false)
+	phone := e.login("ana", "Phone", false)
+
+	s := e.stream(laptop.AccessToken)
+	bus.set(errors.New("listener connection lost"))
+	s.wantClosed(t)
+	r := e.do("GET", "/v1/events", laptop.AccessToken, nil)
+	if d := r.wantError(t, http.StatusServiceUnavailable, api.CodeUnavailable); !strings.Contains(d.Message, "reconnecting") {
+		t.Errorf("message %q does not say live updates are reconnecting", d.Message)
+	}
+	// Requests that need no bus still work.
+	e.do("GET", "/v1/me", laptop.AccessToken, nil).wantOK(t, http.StatusOK, nil)
+
+	bus.set(nil)
+	s = e.stream(laptop.AccessToken)
+	e.do("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantOK(t, http.StatusOK, nil)
+	if ev := s.nextEvent(t); ev.name != api.EventSessionRevoked {
+		t.Fatalf("after recovery got %+v, want %s", ev, api.EventSessionRevoked)
+	}
 	s.wantClosed(t)
 }

@@ -56,6 +56,13 @@ func errInvalidToken() *apiError {
 	return &apiError{status: http.StatusUnauthorized, code: api.CodeInvalidToken, msg: "The token is not valid. Sign in again."}
 }
 
+// errStreamsUnavailable refuses an event stream while the replica bus is
+// down.
+func errStreamsUnavailable(cause error) *apiError {
+	return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
+		msg: "Live updates are reconnecting to the account database. Try again in a moment.", cause: cause}
+}
+
 func errUnavailable(cause error) *apiError {
 	return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
 		msg: "The account database is unavailable. Try again in a moment.", cause: cause}

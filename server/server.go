@@ -166,6 +166,11 @@ func (s *Server) SetBus(b Bus) { s.bus = b }
 // Deliver hands an event that arrived from a Bus to this server's streams.
 func (s *Server) Deliver(e Event) { s.hub.deliver(e) }
 
+// CloseStreams ends every event stream open now; their clients reconnect
+// (and authenticate again). A ReadyBus calls it when it may have missed
+// events from other replicas.
+func (s *Server) CloseStreams() { s.hub.stopAll() }
+
 // Close ends every open event stream. Call it before http.Server.Shutdown,
 // which waits for streams that would otherwise never end.
 func (s *Server) Close() { s.hub.close() }
