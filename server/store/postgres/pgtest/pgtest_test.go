@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -66,3 +67,5 @@ func TestNewDatabaseIsEmptyAndSeparate(t *testing.T) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) { os.Exit(M(m).Run()) }

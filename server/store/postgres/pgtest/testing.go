@@ -10,9 +10,29 @@ import (
 )
 
 var shared struct {
-	once sync.Once
-	url  string
-	err  error
+	once    sync.Once
+	url     string
+	err     error
+	cluster *Cluster
+}
+
+// Runner is what TestMain runs: *testing.M.
+type Runner interface{ Run() int }
+
+// M wraps a package's *testing.M so that Run also closes the shared server
+// when the tests are done (instead of leaving it to die with the process):
+//
+//	func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.M(m)) }
+func M(m Runner) Runner { return runner{m} }
+
+type runner struct{ m Runner }
+
+func (r runner) Run() int {
+	code := r.m.Run()
+	if shared.cluster != nil {
+		_ = shared.cluster.Close()
+	}
+	return code
 }
 
 // serverURL is the superuser URL of the server this process's tests share:
@@ -29,7 +49,7 @@ func serverURL() (string, error) {
 			shared.err = err
 			return
 		}
-		shared.url = c.URL("postgres")
+		shared.cluster, shared.url = c, c.URL("postgres")
 	})
 	return shared.url, shared.err
 }
