@@ -1,6 +1,7 @@
 // Package servertest starts a real sessiond for tests of other packages:
-// the server library on a temporary SQLite file, over HTTP, with a
-// settable clock.
+// the server library over HTTP with a settable clock, on a temporary SQLite
+// file (Start, StartAt) or on any store the test opened (StartStore, e.g.
+// PostgreSQL).
 package servertest
 
 import (
@@ -13,6 +14,7 @@ import (
 
 	"sessionguard/server"
 	"sessionguard/server/passwd"
+	"sessionguard/server/store"
 	"sessionguard/server/store/sqlite"
 )
 
@@ -58,9 +60,13 @@ func Config(c *Clock) server.Config {
 type Backend struct {
 	Server *server.Server
 	HTTP   *httptest.Server
-	Store  *sqlite.Store
-	Clock  *Clock
-	// URL is the server's base address; DBPath its database file.
+	// DB is the store the server runs on, whatever its kind.
+	DB store.Store
+	// Store is DB when it is a SQLite store, nil otherwise.
+	Store *sqlite.Store
+	Clock *Clock
+	// URL is the server's base address; DBPath its database file (empty
+	// when the store is not SQLite).
 	URL, DBPath string
 
 	once sync.Once
@@ -81,11 +87,23 @@ func StartAt(t testing.TB, path string, c *Clock, opts ...func(*server.Config)) 
 	if err != nil {
 		t.Fatalf("servertest: open store: %v", err)
 	}
+	return StartStore(t, st, c, opts...)
+}
+
+// StartStore runs a server on st, an open store of any kind, with clock c;
+// opts adjust the configuration. The backend takes st over: Stop (run when
+// the test ends) closes it, which for PostgreSQL also closes its connection
+// pool, so goleak finds nothing left.
+func StartStore(t testing.TB, st store.Store, c *Clock, opts ...func(*server.Config)) *Backend {
+	t.Helper()
 	cfg := Config(c)
 	for _, o := range opts {
 		o(&cfg)
 	}
-	b := &Backend{Store: st, Clock: c, DBPath: path, Server: server.New(st, cfg)}
+	b := &Backend{DB: st, Clock: c, Server: server.New(st, cfg)}
+	if sq, ok := st.(*sqlite.Store); ok {
+		b.Store, b.DBPath = sq, sq.Path()
+	}
 	b.HTTP = httptest.NewServer(b.Server.Handler())
 	b.URL = b.HTTP.URL
 	t.Cleanup(b.Stop)
@@ -98,6 +116,6 @@ func (b *Backend) Stop() {
 	b.once.Do(func() {
 		b.Server.Close()
 		b.HTTP.Close()
-		_ = b.Store.Close()
+		_ = b.DB.Close()
 	})
 }
