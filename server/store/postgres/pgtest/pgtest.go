@@ -57,6 +57,8 @@ type Cluster struct {
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has exited
 	out    *tailBuffer
+
+	lockFile *os.File // flocked while the cluster is in use (see sweep)
 }
 
 // ErrNoPostgres means no PostgreSQL binaries were found.
@@ -109,6 +111,10 @@ func Start(opts Options) (*Cluster, error) {
 	}
 	sweep()
 	if c.dir, err = os.MkdirTemp("", dirPrefix); err != nil {
+		return nil, err
+	}
+	if err := c.lock(); err != nil {
+		c.removeDir()
 		return nil, err
 	}
 	if c.cred != nil {
@@ -235,7 +241,12 @@ func (c *Cluster) Close() error {
 	return err
 }
 
-func (c *Cluster) removeDir() { _ = os.RemoveAll(c.dir) }
+func (c *Cluster) removeDir() {
+	_ = os.RemoveAll(c.dir)
+	if c.lockFile != nil {
+		c.lockFile.Close()
+	}
+}
 
 // Addr is the server's host:port.
 func (c *Cluster) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.port)) }
@@ -313,24 +324,38 @@ func (b *tailBuffer) String() string {
 	return strings.Join(append(b.lines, b.part), "\n")
 }
 
-const dirPrefix = "sessionguard-pg-"
+const (
+	dirPrefix = "sessionguard-pg-"
+	lockName  = "in-use.lock"
+)
 
-// sweep removes the directories of clusters whose test process died
-// without closing them (their server got SIGQUIT with it).
+// sweep removes the directories of clusters whose process died without
+// closing them (their server got SIGQUIT with it): a live cluster holds an
+// flock on its lock file, which the kernel drops when the process dies.
 func sweep() {
 	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
 	for _, d := range dirs {
-		b, err := os.ReadFile(filepath.Join(d, "data", "postmaster.pid"))
+		f, err := os.Open(filepath.Join(d, lockName))
 		if err != nil {
-			if st, err := os.Stat(d); err == nil && time.Since(st.ModTime()) > time.Hour {
-				_ = os.RemoveAll(d)
-			}
-			continue
+			continue // being created, or not ours
 		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		pid, err := strconv.Atoi(strings.TrimSpace(line))
-		if err == nil && syscall.Kill(pid, 0) == syscall.ESRCH {
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
 			_ = os.RemoveAll(d)
 		}
+		f.Close()
 	}
+}
+
+// lock creates and locks the cluster's lock file.
+func (c *Cluster) lock() error {
+	f, err := os.OpenFile(filepath.Join(c.dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return err
+	}
+	c.lockFile = f
+	return nil
 }
