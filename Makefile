@@ -12,7 +12,7 @@ DATA_DIR ?= $(HOME)/.local/share/sessionguard
 test: deps lint unit smoke portability
 
 deps:
-	@scripts/deps.sh base keyring fyne window
+	@scripts/deps.sh base keyring fyne window postgres
 
 lint: fmt-check vet staticcheck mobile-vet
 
@@ -35,9 +35,11 @@ mobile-vet:
 	GOOS=ios GOARCH=arm64 CGO_ENABLED=1 $(GO) vet $(MOBILE_PKGS)
 
 ## unit: every test, inside a private D-Bus session with an unlocked
-## gnome-keyring so the keyring tests use a real Secret Service
+## gnome-keyring so the keyring tests use a real Secret Service, and with
+## throwaway PostgreSQL servers (server/store/postgres/pgtest) that must
+## start: the PostgreSQL tests fail rather than skip
 unit:
-	scripts/with-keyring.sh $(GO) test -race -count=1 ./...
+	SESSIONGUARD_REQUIRE_POSTGRES=1 scripts/with-keyring.sh $(GO) test -race -count=1 ./...
 
 ## fuzz: run each request-decoder fuzz target for a short while
 FUZZTIME ?= 20s

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sessionguard needs on a Debian machine:
 # Debian packages (only the missing ones) and pinned Go tools. Idempotent.
-# Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window
+# Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window, postgres
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
@@ -11,6 +11,7 @@ declare -A PKG_GROUPS=(
   [keyring]="dbus gnome-keyring libsecret-tools"
   [fyne]="gcc pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
   [window]="xvfb xauth imagemagick xdotool"
+  [postgres]="postgresql"
 )
 
 want=()
