@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"sessionguard/server/store"
+)
+
+// CreateAccount inserts a, or returns store.ErrUsernameTaken. The unique
+// index on usernames decides between concurrent callers.
+func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
+	return s.run(ctx, "create account", func() error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			a.ID, a.Username, a.PasswordHash, a.CreatedAt, a.MFAEnabled, a.TOTPSecret, a.TOTPPendingSecret)
+		return err
+	})
+}
+
+// AccountByUsername finds an account by its lower-case username.
+func (s *Store) AccountByUsername(ctx context.Context, username string) (store.Account, error) {
+	var a store.Account
+	err := s.run(ctx, "account by username", func() (err error) {
+		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE username = $1`, username))
+		return notFound(err)
+	})
+	return a, err
+}
+
+// Account finds an account by ID.
+func (s *Store) Account(ctx context.Context, id string) (store.Account, error) {
+	var a store.Account
+	err := s.run(ctx, "account", func() (err error) {
+		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+		return notFound(err)
+	})
+	return a, err
+}
+
+// ChangePassword stores c.NewHash if the account's hash is still c.OldHash
+// and, in the same transaction, deletes the account's remembered logins and
+// MFA tokens and, when c.Revoke is set, ends every live session but
+// c.KeepSessionID. It returns store.ErrConflict if the hash changed,
+// store.ErrNotFound for an unknown account; either way nothing is written.
+// The account row is locked FOR UPDATE first, so concurrent changes from
+// one hash queue and all but the first find it changed.
+func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]store.Session, int, error) {
+	var (
+		ended     []store.Session
+		forgotten int
+	)
+	err := s.tx(ctx, "change password", func(tx pgx.Tx) error {
+		ended, forgotten = nil, 0
+		var hash string
+		if err := tx.QueryRow(ctx, `SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE`, c.AccountID).Scan(&hash); err != nil {
+			return notFound(err)
+		}
+		if hash != c.OldHash {
+			return store.ErrConflict
+		}
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $2 WHERE id = $1`, c.AccountID, c.NewHash); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM remembered_logins WHERE account_id = $1`, c.AccountID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM mfa_tokens WHERE account_id = $1`, c.AccountID); err != nil {
+			return err
+		}
+		if r := c.Revoke; r != nil {
+			rows, err := tx.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, c.AccountID, c.KeepSessionID)
+			if err != nil {
+				return err
+			}
+			if ended, err = collectSessions(rows, 8); err != nil {
+				return err
+			}
+			sortLikeList(ended)
+		}
+		forgotten = int(tag.RowsAffected())
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return ended, forgotten, nil
+}

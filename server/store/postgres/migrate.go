@@ -1,0 +1,203 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrationFiles holds the schema, one file per version, named
+// NNNN_description.sql. A file is applied once, in one transaction, and
+// never edited after release: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// ErrSchemaTooNew is returned when the database carries migrations this
+// build does not know, i.e. it was migrated by a newer sessiond.
+var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this build")
+
+// migrateLockKey is the pg_advisory_lock key Migrate holds while it
+// migrates ("sessiond" in ASCII). Advisory locks are per database, so
+// databases sharing a server do not wait for each other.
+const migrateLockKey int64 = 0x73657373696f6e64
+
+var loadMigrations = sync.OnceValues(func() ([]migration, error) {
+	return parseMigrations(migrationFiles, "migrations")
+})
+
+// parseMigrations reads dir's NNNN_name.sql files in version order.
+func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("postgres: migration %s: name must be NNNN_description.sql", e.Name())
+		}
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// LatestVersion is the schema version this build migrates to.
+func LatestVersion() int {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    integer     NOT NULL PRIMARY KEY,
+	name       text        NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`
+
+// Migrate applies every embedded migration the database lacks, each in its
+// own transaction, and records it in schema_migrations. It holds a
+// pg_advisory_lock on one connection meanwhile, so replicas starting at the
+// same time migrate one after another: the first applies what is missing,
+// the others find it applied. It is idempotent, and returns ErrSchemaTooNew
+// if the database is ahead of this build. Open calls it.
+func (s *Store) Migrate(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var conn *pgxpool.Conn
+	err = s.run(ctx, "migrate", func() (err error) {
+		conn, err = s.pool.Acquire(ctx)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+		return s.wrap(ctx, "migrate: lock", err)
+	}
+	defer func() {
+		// Unlocking can only fail with the connection; closing it ends
+		// the session, which releases the lock too.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, migrateLockKey); err != nil {
+			conn.Conn().Close(uctx)
+		}
+	}()
+	if _, err := conn.Exec(ctx, createMigrationsTable); err != nil {
+		return s.wrap(ctx, "migrate", err)
+	}
+	for _, m := range ms {
+		if err := s.apply(ctx, conn.Conn(), m); err != nil {
+			return err
+		}
+	}
+	v, err := version(ctx, conn)
+	if err != nil {
+		return s.wrap(ctx, "schema version", err)
+	}
+	if latest := LatestVersion(); v > latest {
+		return fmt.Errorf("%w: database at version %d, this build knows up to %d", ErrSchemaTooNew, v, latest)
+	}
+	return nil
+}
+
+// apply applies m unless schema_migrations says it was.
+func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migration) error {
+	op := "migrate " + m.name
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		var applied bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM schema_migrations WHERE version = $1)`,
+			m.version).Scan(&applied); err != nil || applied {
+			return err
+		}
+		// No arguments: the simple protocol, which runs every statement
+		// of the file.
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+		return err
+	})
+	return s.wrap(ctx, op, err)
+}
+
+// querier is what version needs of a pool or a connection.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func version(ctx context.Context, q querier) (int, error) {
+	var v int
+	err := q.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v)
+	if sqlState(err) == "42P01" { // undefined_table: nothing applied
+		return 0, nil
+	}
+	return v, err
+}
+
+// Version returns the database's schema version: the highest migration
+// applied, 0 for a new database.
+func (s *Store) Version(ctx context.Context) (int, error) {
+	var v int
+	err := s.run(ctx, "schema version", func() (err error) {
+		v, err = version(ctx, s.pool)
+		return err
+	})
+	return v, err
+}
+
+// MigrateURL brings the database at url up to LatestVersion and reports
+// the versions before and after: what `sessiond migrate` runs.
+func MigrateURL(ctx context.Context, url string) (from, to int, err error) {
+	s, err := open(ctx, url, Options{MaxConns: 2})
+	if err != nil {
+		return 0, 0, err
+	}
+	defer s.Close()
+	if from, err = s.Version(ctx); err != nil {
+		return 0, 0, err
+	}
+	if err = s.Migrate(ctx); err != nil {
+		return from, 0, err
+	}
+	to, err = s.Version(ctx)
+	return from, to, err
+}

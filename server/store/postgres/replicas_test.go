@@ -1,0 +1,154 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// replicas is a store.Store that sends each call to the next of several
+// Stores on one database in turn.
+type replicas struct {
+	all  []*Store
+	next atomic.Uint32
+}
+
+func newReplicas(all ...*Store) *replicas { return &replicas{all: all} }
+
+func (r *replicas) pick() *Store {
+	return r.all[int(r.next.Add(1))%len(r.all)]
+}
+
+func (r *replicas) CreateAccount(ctx context.Context, a store.Account) error {
+	return r.pick().CreateAccount(ctx, a)
+}
+
+func (r *replicas) AccountByUsername(ctx context.Context, username string) (store.Account, error) {
+	return r.pick().AccountByUsername(ctx, username)
+}
+
+func (r *replicas) Account(ctx context.Context, id string) (store.Account, error) {
+	return r.pick().Account(ctx, id)
+}
+
+func (r *replicas) ChangePassword(ctx context.Context, c store.PasswordChange) ([]store.Session, int, error) {
+	return r.pick().ChangePassword(ctx, c)
+}
+
+func (r *replicas) SetTOTPPending(ctx context.Context, accountID, secret string) error {
+	return r.pick().SetTOTPPending(ctx, accountID, secret)
+}
+
+func (r *replicas) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error {
+	return r.pick().EnableTOTP(ctx, accountID, secret, step, recoveryHashes)
+}
+
+func (r *replicas) DisableTOTP(ctx context.Context, accountID string) (bool, error) {
+	return r.pick().DisableTOTP(ctx, accountID)
+}
+
+func (r *replicas) UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error) {
+	return r.pick().UseTOTPStep(ctx, accountID, step)
+}
+
+func (r *replicas) UseRecoveryCode(ctx context.Context, accountID string, h []byte) (bool, error) {
+	return r.pick().UseRecoveryCode(ctx, accountID, h)
+}
+
+func (r *replicas) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
+	return r.pick().RecoveryCodesLeft(ctx, accountID)
+}
+
+func (r *replicas) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
+	return r.pick().CreateMFAToken(ctx, t)
+}
+
+func (r *replicas) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
+	return r.pick().MFAToken(ctx, h, now)
+}
+
+func (r *replicas) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
+	return r.pick().ConsumeMFAToken(ctx, h, now)
+}
+
+func (r *replicas) CreateSession(ctx context.Context, s store.Session, rt store.RefreshToken) error {
+	return r.pick().CreateSession(ctx, s, rt)
+}
+
+func (r *replicas) Session(ctx context.Context, id string) (store.Session, error) {
+	return r.pick().Session(ctx, id)
+}
+
+func (r *replicas) SessionByAccessHash(ctx context.Context, h []byte) (store.Session, error) {
+	return r.pick().SessionByAccessHash(ctx, h)
+}
+
+func (r *replicas) TouchSession(ctx context.Context, id string, t store.Touch) error {
+	return r.pick().TouchSession(ctx, id, t)
+}
+
+func (r *replicas) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	return r.pick().SetAuthTime(ctx, id, at)
+}
+
+func (r *replicas) ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	return r.pick().ListSessions(ctx, accountID, excludeID, now, after, limit)
+}
+
+func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation) (store.Session, error) {
+	return r.pick().RevokeSession(ctx, accountID, id, rev)
+}
+
+func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID string, rev store.Revocation) ([]store.Session, error) {
+	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev)
+}
+
+func (r *replicas) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {
+	return r.pick().RefreshToken(ctx, h)
+}
+
+func (r *replicas) RotateRefreshToken(ctx context.Context, rot store.Rotation) error {
+	return r.pick().RotateRefreshToken(ctx, rot)
+}
+
+func (r *replicas) CreateRemembered(ctx context.Context, rem store.Remembered) error {
+	return r.pick().CreateRemembered(ctx, rem)
+}
+
+func (r *replicas) ConsumeRemembered(ctx context.Context, h []byte, now time.Time) (store.Remembered, error) {
+	return r.pick().ConsumeRemembered(ctx, h, now)
+}
+
+func (r *replicas) DeleteRemembered(ctx context.Context, h []byte) (store.Remembered, error) {
+	return r.pick().DeleteRemembered(ctx, h)
+}
+
+func (r *replicas) DeleteRememberedForDevice(ctx context.Context, accountID, deviceID string) (int, error) {
+	return r.pick().DeleteRememberedForDevice(ctx, accountID, deviceID)
+}
+
+func (r *replicas) DeleteRememberedExcept(ctx context.Context, accountID, exceptDeviceID string) (int, error) {
+	return r.pick().DeleteRememberedExcept(ctx, accountID, exceptDeviceID)
+}
+
+func (r *replicas) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
+	return r.pick().AppendAudit(ctx, accountID, e)
+}
+
+func (r *replicas) ListAudit(ctx context.Context, accountID string, beforeSeq int64, limit int) ([]store.AuditRecord, error) {
+	return r.pick().ListAudit(ctx, accountID, beforeSeq, limit)
+}
+
+func (r *replicas) Ping(ctx context.Context) error { return r.pick().Ping(ctx) }
+
+func (r *replicas) Close() error {
+	var errs []error
+	for _, s := range r.all {
+		errs = append(errs, s.Close())
+	}
+	return errors.Join(errs...)
+}

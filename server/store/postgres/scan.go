@@ -1,0 +1,141 @@
+package postgres
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"sessionguard/server/store"
+)
+
+const sessionCols = `id, account_id,
+	device_id, device_name, device_platform, device_os, device_model, device_app_version,
+	ip, loc_city, loc_region, loc_country, loc_country_code,
+	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
+	remember, access_hash, access_expires_at,
+	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
+
+const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
+
+const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
+
+const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time`
+
+const mfaTokenCols = `hash, account_id,
+	device_id, device_name, device_platform, device_os, device_model, device_app_version,
+	remember, created_at, expires_at`
+
+const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
+	session_id, device_name, target_session_id, target_device_name, detail`
+
+// qualified prefixes every column of cols with table.
+func qualified(table, cols string) string {
+	fields := strings.Split(cols, ",")
+	for i, f := range fields {
+		fields[i] = table + "." + strings.TrimSpace(f)
+	}
+	return strings.Join(fields, ", ")
+}
+
+// sessionRow is the scan target of one sessions row.
+type sessionRow struct {
+	s                               store.Session
+	revokedAt                       *time.Time
+	reason, bySession, byDeviceName string
+}
+
+func (r *sessionRow) dest() []any {
+	s, d, l := &r.s, &r.s.Device, &r.s.Location
+	return []any{&s.ID, &s.AccountID,
+		&d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
+		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
+		&s.CreatedAt, &s.LastSeenAt, &s.AuthTime, &s.ExpiresAt, &s.AbsoluteExpiresAt,
+		&s.Remember, &s.AccessHash, &s.AccessExpiresAt,
+		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
+}
+
+func (r *sessionRow) session() store.Session {
+	s := r.s
+	if r.revokedAt != nil {
+		s.Revoked = &store.Revocation{At: *r.revokedAt, Reason: r.reason, BySessionID: r.bySession, ByDeviceName: r.byDeviceName}
+	}
+	return s
+}
+
+// scanSession scans one row of sessionCols.
+func scanSession(row pgx.Row) (store.Session, error) {
+	var r sessionRow
+	if err := row.Scan(r.dest()...); err != nil {
+		return store.Session{}, err
+	}
+	return r.session(), nil
+}
+
+// collectSessions scans and closes rows of sessionCols.
+func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
+	defer rows.Close()
+	out := make([]store.Session, 0, capHint)
+	for rows.Next() {
+		var r sessionRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.session())
+	}
+	return out, rows.Err()
+}
+
+// sessionArgs are the values of sessionCols for s.
+func sessionArgs(s store.Session) []any {
+	var (
+		revokedAt                       *time.Time
+		reason, bySession, byDeviceName string
+	)
+	if r := s.Revoked; r != nil {
+		revokedAt = &r.At
+		reason, bySession, byDeviceName = r.Reason, r.BySessionID, r.ByDeviceName
+	}
+	d, l := s.Device, s.Location
+	return []any{s.ID, s.AccountID,
+		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
+		s.IP, l.City, l.Region, l.Country, l.CountryCode,
+		s.CreatedAt, s.LastSeenAt, s.AuthTime, s.ExpiresAt, s.AbsoluteExpiresAt,
+		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt,
+		revokedAt, reason, bySession, byDeviceName}
+}
+
+// sortLikeList orders sessions as ListSessions does: by LastSeenAt, then
+// ID, both descending. (IDs are COLLATE "C", so byte-wise, as Go compares
+// strings.)
+func sortLikeList(ss []store.Session) {
+	slices.SortFunc(ss, func(a, b store.Session) int {
+		if c := b.LastSeenAt.Compare(a.LastSeenAt); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+}
+
+func scanAccount(row pgx.Row) (store.Account, error) {
+	var a store.Account
+	err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.CreatedAt, &a.MFAEnabled, &a.TOTPSecret, &a.TOTPPendingSecret)
+	return a, err
+}
+
+func scanRemembered(row pgx.Row) (store.Remembered, error) {
+	var r store.Remembered
+	err := row.Scan(&r.Hash, &r.AccountID, &r.DeviceID, &r.DeviceName, &r.CreatedAt, &r.ExpiresAt, &r.AuthTime)
+	return r, err
+}
+
+func scanMFAToken(row pgx.Row) (store.MFAToken, error) {
+	var (
+		t store.MFAToken
+		d = &t.Device
+	)
+	err := row.Scan(&t.Hash, &t.AccountID, &d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
+		&t.Remember, &t.CreatedAt, &t.ExpiresAt)
+	return t, err
+}

@@ -1,0 +1,213 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"sessionguard/server/store"
+)
+
+// The live sessions of an account in list order. ListSessions and the
+// cursor variant keep the same WHERE, so both are range scans of
+// sessions_live_by_account in index order, the cursor as the start key.
+const (
+	listSessionsWhere = `account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND id <> $3`
+	listSessionsSQL   = `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere + `
+		ORDER BY last_seen_at DESC, id DESC LIMIT $4`
+	listSessionsAfterSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere + `
+		AND (last_seen_at, id) < ($4, $5)
+		ORDER BY last_seen_at DESC, id DESC LIMIT $6`
+)
+
+// revokeOthersSQL ends the live sessions of account $5 but $6 (live at $1)
+// and returns them. It locks them first in id order: concurrent calls (and
+// ChangePassword) lock in the same order, so they queue instead of
+// deadlocking, and a session another call revoked meanwhile is re-checked
+// under its lock and skipped.
+var revokeOthersSQL = `WITH target AS (
+		SELECT id FROM sessions
+		WHERE account_id = $5 AND id <> $6 AND revoked_at IS NULL AND expires_at > $1
+		ORDER BY id
+		FOR UPDATE
+	)
+	UPDATE sessions AS s
+	SET revoked_at = $1, revoke_reason = $2, revoked_by_session = $3, revoked_by_device_name = $4
+	FROM target
+	WHERE s.id = target.id AND s.revoked_at IS NULL
+	RETURNING ` + qualified("s", sessionCols)
+
+// CreateSession inserts s with its first refresh token, which is stored as
+// belonging to s whatever rt.SessionID says, in one transaction: a token
+// hash already in use stores neither.
+func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken) error {
+	return s.tx(ctx, "create session", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+			sessionArgs(ses)...); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
+			nonNil(rt.Hash), ses.ID, rt.IssuedAt, rt.ExpiresAt, rt.RotatedAt)
+		return err
+	})
+}
+
+// Session finds a session by ID (revoked ones too).
+func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
+	return s.oneSession(ctx, "session", `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id)
+}
+
+// SessionByAccessHash finds the session whose current access token hashes
+// to h, revoked ones too, so that a caller can say why a token stopped
+// working.
+func (s *Store) SessionByAccessHash(ctx context.Context, h []byte) (store.Session, error) {
+	return s.oneSession(ctx, "session by access hash", `SELECT `+sessionCols+` FROM sessions WHERE access_hash = $1`, nonNil(h))
+}
+
+func (s *Store) oneSession(ctx context.Context, op, query string, args ...any) (store.Session, error) {
+	var ses store.Session
+	err := s.run(ctx, op, func() (err error) {
+		ses, err = scanSession(s.pool.QueryRow(ctx, query, args...))
+		return notFound(err)
+	})
+	return ses, err
+}
+
+// TouchSession records use of a live session: store.ErrRevoked if it is
+// revoked, store.ErrNotFound if there is no such session.
+func (s *Store) TouchSession(ctx context.Context, id string, t store.Touch) error {
+	l := t.Location
+	return s.updateLive(ctx, "touch session", id, `UPDATE sessions SET last_seen_at = $2, expires_at = $3, ip = $4,
+			loc_city = $5, loc_region = $6, loc_country = $7, loc_country_code = $8
+		WHERE id = $1 AND revoked_at IS NULL`,
+		t.LastSeenAt, t.ExpiresAt, t.IP, l.City, l.Region, l.Country, l.CountryCode)
+}
+
+// SetAuthTime records a fresh password proof on a live session:
+// store.ErrRevoked if it is revoked, store.ErrNotFound if there is no such
+// session.
+func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
+	return s.updateLive(ctx, "set auth time", id, `UPDATE sessions SET auth_time = $2 WHERE id = $1 AND revoked_at IS NULL`, at)
+}
+
+// updateLive runs query, an UPDATE … WHERE id = $1 AND revoked_at IS NULL
+// with args from $2, and explains it if it changed nothing.
+func (s *Store) updateLive(ctx context.Context, op, id, query string, args ...any) error {
+	var n int64
+	err := s.run(ctx, op, func() error {
+		tag, err := s.pool.Exec(ctx, query, append([]any{id}, args...)...)
+		n = tag.RowsAffected()
+		return err
+	})
+	if err != nil || n > 0 {
+		return err
+	}
+	return s.run(ctx, op, func() error { return whyUnchanged(ctx, s.pool, id) })
+}
+
+// whyUnchanged explains a write to a live session that changed nothing:
+// store.ErrNotFound if there is no such session, store.ErrRevoked if it is
+// revoked. A revocation is final, so the answer cannot go stale.
+func whyUnchanged(ctx context.Context, q querier, id string) error {
+	var revoked bool
+	if err := q.QueryRow(ctx, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&revoked); err != nil {
+		return notFound(err)
+	}
+	if revoked {
+		return store.ErrRevoked
+	}
+	return errChanged
+}
+
+// ListSessions returns up to limit live sessions of the account (not
+// revoked, ExpiresAt after now), excluding excludeID, ordered by LastSeenAt
+// then ID, both descending, starting after the cursor if any. A limit of 0
+// or less returns nothing.
+func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.Session
+	err := s.run(ctx, "list sessions", func() error {
+		var (
+			rows pgx.Rows
+			err  error
+		)
+		if after == nil {
+			rows, err = s.pool.Query(ctx, listSessionsSQL, accountID, now, excludeID, limit)
+		} else {
+			rows, err = s.pool.Query(ctx, listSessionsAfterSQL, accountID, now, excludeID, after.LastSeenAt, after.ID, limit)
+		}
+		if err != nil {
+			return err
+		}
+		out, err = collectSessions(rows, min(limit, 64))
+		return err
+	})
+	return out, err
+}
+
+// RevokeSession ends one live session of the account. It returns the
+// revoked session, store.ErrNotFound if the account has no such session,
+// or store.ErrRevoked with the session as it is if it was already revoked.
+// It is one conditional UPDATE, so of concurrent callers exactly one wins.
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation) (store.Session, error) {
+	const op = "revoke session"
+	var got []store.Session
+	err := s.run(ctx, op, func() error {
+		rows, err := s.pool.Query(ctx, `UPDATE sessions
+			SET revoked_at = $3, revoke_reason = $4, revoked_by_session = $5, revoked_by_device_name = $6
+			WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
+			RETURNING `+sessionCols, id, accountID, r.At, r.Reason, r.BySessionID, r.ByDeviceName)
+		if err != nil {
+			return err
+		}
+		got, err = collectSessions(rows, 1)
+		return err
+	})
+	if err != nil {
+		return store.Session{}, err
+	}
+	if len(got) == 1 {
+		return got[0], nil
+	}
+	// Nothing changed: no such session of this account, or revoked already
+	// (committed before our UPDATE got the row, so visible to this later
+	// statement).
+	ses, err := s.oneSession(ctx, op, `SELECT `+sessionCols+` FROM sessions WHERE id = $1 AND account_id = $2`, id, accountID)
+	switch {
+	case err != nil:
+		return store.Session{}, err
+	case ses.Revoked == nil:
+		return store.Session{}, s.wrap(ctx, op, errChanged)
+	}
+	return ses, store.ErrRevoked
+}
+
+// RevokeOtherSessions ends every live session of the account but keepID,
+// returning the sessions it ended ordered like ListSessions. Concurrent
+// calls never both end the same session (see revokeOthersSQL).
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
+	var out []store.Session
+	err := s.run(ctx, "revoke other sessions", func() error {
+		rows, err := s.pool.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID)
+		if err != nil {
+			return err
+		}
+		out, err = collectSessions(rows, 8)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortLikeList(out)
+	return out, nil
+}
+
+// errChanged reports a session that a conditional write left alone
+// although it exists and is live: it cannot happen, since a revocation is
+// final and the writes re-check it under the row's lock.
+var errChanged = errors.New("record changed concurrently")
