@@ -1,0 +1,461 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/passwd"
+)
+
+// runner holds what every phase of one back end's run needs.
+type runner struct {
+	cfg    *config
+	sd     *sessiond
+	client *http.Client
+	data   *seeded
+	logf   func(format string, args ...any)
+}
+
+// phaseCtx bounds a phase by the configured deadline; errors mention name.
+func (r *runner) phaseCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.PhaseTimeout)
+}
+
+// timedOut turns a context deadline into a clear message.
+func (r *runner) timedOut(ctx context.Context, phase string, done, total int) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: timed out after %v with %d of %d done", phase, r.cfg.PhaseTimeout, done, total)
+	}
+	return ctx.Err()
+}
+
+// memSample is sessiond's memory at one moment.
+type memSample struct {
+	RSS        int64   `json:"rss"`
+	HWM        int64   `json:"hwm"`
+	HeapInuse  float64 `json:"heap_inuse"`
+	StackInuse float64 `json:"stack_inuse"`
+	GoSys      float64 `json:"go_sys"`
+	Goroutines float64 `json:"goroutines"`
+	Streams    float64 `json:"streams"`
+}
+
+func (r *runner) memory(ctx context.Context) (memSample, error) {
+	p, err := r.sd.proc()
+	if err != nil {
+		return memSample{}, err
+	}
+	m, err := r.sd.metrics(ctx, r.client)
+	if err != nil {
+		return memSample{}, err
+	}
+	return memSample{RSS: p.RSS, HWM: p.HWM, HeapInuse: m["go_memstats_heap_inuse_bytes"],
+		StackInuse: m["go_memstats_stack_inuse_bytes"], GoSys: m["go_memstats_sys_bytes"],
+		Goroutines: m["go_goroutines"], Streams: m["sessiond_event_streams"]}, nil
+}
+
+// rssPeak samples sessiond's RSS every 100 ms until stopped.
+type rssPeak struct {
+	stop chan struct{}
+	done chan struct{}
+	max  int64
+}
+
+func watchRSS(pid int) *rssPeak {
+	w := &rssPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if p, err := readProc(pid); err == nil {
+				w.max = max(w.max, p.RSS)
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *rssPeak) Stop() int64 { close(w.stop); <-w.done; return w.max }
+
+// meResult is the authenticated-request phase.
+type meResult struct {
+	Concurrency int     `json:"concurrency"`
+	Latency     dist    `json:"latency"`
+	CPU         cpuUse  `json:"cpu"`
+	PeakRSS     int64   `json:"peak_rss"`
+	ServerCPUUs float64 `json:"server_cpu_us_per_request"`
+}
+
+// hammer runs n requests on conc workers; do gets the worker and request
+// number. It returns every request's latency.
+func hammer(ctx context.Context, n, conc int, do func(ctx context.Context, worker, i int) error) ([]time.Duration, error) {
+	var (
+		next  atomic.Int64
+		mu    sync.Mutex
+		lat   = make([]time.Duration, 0, n)
+		first error
+		once  sync.Once
+		wg    sync.WaitGroup
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, n/conc+1)
+			defer func() { mu.Lock(); lat = append(lat, mine...); mu.Unlock() }()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := do(ctx, w, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, first
+}
+
+func (r *runner) phaseMe(ctx context.Context) (*meResult, error) {
+	n, conc := r.cfg.MeRequests, r.cfg.MeConcurrency
+	r.logf("GET /v1/me: %d requests (after %d warm-up) on %d connections", n, r.cfg.MeWarmup, conc)
+	ctx, cancel := r.phaseCtx(ctx)
+	defer cancel()
+	u := r.sd.URL + "/v1/me"
+	do := func(ctx context.Context, w, _ int) error {
+		var me api.MeResponse
+		if err := call(ctx, r.client, "GET", u, r.data.Me[w%len(r.data.Me)].Token, nil, &me); err != nil {
+			return err
+		}
+		if me.Account.Username != userMe {
+			return fmt.Errorf("GET /v1/me answered account %q, want %q", me.Account.Username, userMe)
+		}
+		return nil
+	}
+	if _, err := hammer(ctx, r.cfg.MeWarmup, conc, do); err != nil {
+		return nil, r.wrap(ctx, "GET /v1/me warm-up", err)
+	}
+	peak := watchRSS(r.sd.Pid)
+	cpu := startCPU(r.sd.Pid)
+	lat, err := hammer(ctx, n, conc, do)
+	use := cpu.stop()
+	res := &meResult{Concurrency: conc, CPU: use, PeakRSS: peak.Stop()}
+	if err != nil {
+		return nil, r.wrap(ctx, "GET /v1/me", fmt.Errorf("%w (%d of %d done)", err, len(lat), n))
+	}
+	res.Latency = summarize(lat, use.Wall)
+	res.ServerCPUUs = float64(use.Server.Microseconds()) / float64(n)
+	return res, nil
+}
+
+// wrap names the phase in err, and says so plainly when it ran out of time.
+func (r *runner) wrap(ctx context.Context, phase string, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%s: timed out after %v: %w", phase, r.cfg.PhaseTimeout, err)
+	}
+	return fmt.Errorf("%s: %w", phase, err)
+}
+
+// pageResult is repeated requests for one page of a list, and a walk
+// through all its pages.
+type pageResult struct {
+	Request   string        `json:"request"`
+	Items     int           `json:"items"` // per page
+	Latency   dist          `json:"latency"`
+	WalkLimit int           `json:"walk_limit"`
+	WalkPages int           `json:"walk_pages"`
+	WalkItems int           `json:"walk_items"`
+	WalkTook  time.Duration `json:"walk_took_ns"`
+}
+
+func (r *runner) phasePages(ctx context.Context) ([]pageResult, error) {
+	ctx, cancel := r.phaseCtx(ctx)
+	defer cancel()
+	var out []pageResult
+	type list struct {
+		path  string
+		total int
+		items func(body *listPage) int
+	}
+	lists := []list{
+		{"/v1/sessions", r.cfg.ListSessions, func(p *listPage) int { return len(p.Sessions) }},
+		{"/v1/audit", r.cfg.AuditEvents, func(p *listPage) int { return len(p.Events) }},
+	}
+	for _, l := range lists {
+		for _, limit := range []int{50, 200} {
+			req := fmt.Sprintf("GET %s?limit=%d", l.path, limit)
+			want := min(limit, l.total)
+			r.logf("%s: %d times (first page of %d)", req, r.cfg.PageRepeats, l.total)
+			u := fmt.Sprintf("%s%s?limit=%d", r.sd.URL, l.path, limit)
+			start := time.Now()
+			lat, err := hammer(ctx, r.cfg.PageRepeats, 1, func(ctx context.Context, _, _ int) error {
+				var p listPage
+				if err := call(ctx, r.client, "GET", u, r.data.Big.Token, nil, &p); err != nil {
+					return err
+				}
+				if got := l.items(&p); got != want {
+					return fmt.Errorf("%s gave %d items, want %d", req, got, want)
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, r.wrap(ctx, req, err)
+			}
+			out = append(out, pageResult{Request: req, Items: want, Latency: summarize(lat, time.Since(start))})
+		}
+		// Walk every page at the largest size and count.
+		pr := &out[len(out)-1]
+		pr.WalkLimit = 200
+		start := time.Now()
+		cursor := ""
+		for {
+			if ctx.Err() != nil {
+				return nil, r.timedOut(ctx, "walking "+l.path, pr.WalkItems, l.total)
+			}
+			u := fmt.Sprintf("%s%s?limit=200", r.sd.URL, l.path)
+			if cursor != "" {
+				u += "&cursor=" + url.QueryEscape(cursor)
+			}
+			var p listPage
+			if err := call(ctx, r.client, "GET", u, r.data.Big.Token, nil, &p); err != nil {
+				return nil, r.wrap(ctx, "walking "+l.path, err)
+			}
+			pr.WalkPages++
+			pr.WalkItems += l.items(&p)
+			if p.NextCursor == "" {
+				break
+			}
+			cursor = p.NextCursor
+		}
+		pr.WalkTook = time.Since(start)
+		if pr.WalkItems != l.total {
+			return nil, fmt.Errorf("walking %s: %d items in %d pages, want %d", l.path, pr.WalkItems, pr.WalkPages, l.total)
+		}
+	}
+	return out, nil
+}
+
+// listPage decodes either list answer.
+type listPage struct {
+	Sessions   []api.Session    `json:"sessions"`
+	Events     []api.AuditEvent `json:"events"`
+	NextCursor string           `json:"next_cursor"`
+}
+
+// streamLevel is the figures with Streams event streams connected.
+type streamLevel struct {
+	Streams     int           `json:"streams"`
+	Opened      int           `json:"opened"` // opened to reach this level
+	OpenTook    time.Duration `json:"open_took_ns"`
+	Mem         memSample     `json:"mem"`
+	PerStream   float64       `json:"rss_per_stream"`   // bytes
+	HeapPer     float64       `json:"heap_per_stream"`  // heap + stacks, bytes
+	Revoke      dist          `json:"revoke_to_event"`  // DELETE start → event line read
+	DeleteRT    dist          `json:"delete_roundtrip"` // DELETE start → 200 read
+	ClosedAfter int           `json:"closed_after_revoke"`
+}
+
+// streamSet is the streams open now.
+type streamSet struct {
+	open []*stream
+	next int // index of the next unused stream session
+}
+
+func (s *streamSet) closeAll() {
+	var wg sync.WaitGroup
+	for _, st := range s.open {
+		wg.Add(1)
+		go func() { defer wg.Done(); st.Close() }()
+	}
+	wg.Wait()
+	s.open = nil
+}
+
+func (r *runner) phaseStreams(ctx context.Context, base memSample) ([]streamLevel, error) {
+	set := &streamSet{}
+	defer set.closeAll()
+	rng := rand.New(rand.NewPCG(6, 6))
+	var out []streamLevel
+	for _, level := range r.cfg.Levels {
+		lv, err := r.streamLevel(ctx, set, level, base, rng)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *lv)
+	}
+	return out, nil
+}
+
+func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, base memSample, rng *rand.Rand) (*streamLevel, error) {
+	ctx, cancel := r.phaseCtx(ctx)
+	defer cancel()
+	lv := &streamLevel{Streams: level}
+	need := level - len(set.open)
+	if set.next+need > len(r.data.Streams) {
+		return nil, fmt.Errorf("streams: %d more needed but only %d seeded sessions left", need, len(r.data.Streams)-set.next)
+	}
+	r.logf("streams: opening %d (to %d open) with %d at a time", need, level, r.cfg.OpenConcurrency)
+	start := time.Now()
+	opened := make([]*stream, need)
+	sessions := r.data.Streams[set.next : set.next+need]
+	set.next += need
+	_, err := hammer(ctx, need, r.cfg.OpenConcurrency, func(ctx context.Context, _, i int) error {
+		s, err := openStream(ctx, r.sd.Addr, sessions[i], 30*time.Second)
+		opened[i] = s
+		return err
+	})
+	for _, s := range opened {
+		if s != nil {
+			set.open = append(set.open, s)
+		}
+	}
+	if err != nil {
+		return nil, r.wrap(ctx, fmt.Sprintf("opening streams (%d of %d open)", len(set.open), level), err)
+	}
+	lv.Opened, lv.OpenTook = need, time.Since(start)
+	r.logf("streams: %d open after %v; letting sessiond settle %v", level, lv.OpenTook.Round(time.Millisecond), r.cfg.Settle)
+	select {
+	case <-time.After(r.cfg.Settle):
+	case <-ctx.Done():
+		return nil, r.timedOut(ctx, "streams", level, level)
+	}
+	if lv.Mem, err = r.memory(ctx); err != nil {
+		return nil, err
+	}
+	if int(lv.Mem.Streams) != level {
+		return nil, fmt.Errorf("streams: sessiond counts %v open streams, want %d", lv.Mem.Streams, level)
+	}
+	lv.PerStream = float64(lv.Mem.RSS-base.RSS) / float64(level)
+	lv.HeapPer = (lv.Mem.HeapInuse + lv.Mem.StackInuse - base.HeapInuse - base.StackInuse) / float64(level)
+
+	// Revoke a random sample one by one, each from its account's controller.
+	n := min(r.cfg.Revokes, len(set.open))
+	r.logf("streams: revoking %d of %d, one at a time", n, level)
+	perm := rng.Perm(len(set.open))[:n]
+	victims := make(map[*stream]bool, n)
+	var lat, rt []time.Duration
+	for k, idx := range perm {
+		s := set.open[idx]
+		ctrl, ok := r.data.Controllers[s.sess.AccountID]
+		if !ok {
+			return nil, fmt.Errorf("streams: no controller for account %s", s.sess.AccountID)
+		}
+		t0 := time.Now()
+		var resp api.RevokeSessionResponse
+		if err := call(ctx, r.client, "DELETE", r.sd.URL+"/v1/sessions/"+s.sess.ID, ctrl.Token, nil, &resp); err != nil {
+			return nil, r.wrap(ctx, fmt.Sprintf("revoke %d of %d", k+1, n), err)
+		}
+		rt = append(rt, time.Since(t0))
+		if resp.Session.RevokedAt == nil {
+			return nil, fmt.Errorf("revoke %d of %d: DELETE answered a session that is not revoked", k+1, n)
+		}
+		select {
+		case <-s.revoked:
+		case <-s.closed:
+			if !s.isRevoked() { // revoked is closed before closed when the event came
+				return nil, fmt.Errorf("revoke %d of %d: the stream of %s closed without session.revoked (%v)", k+1, n, s.sess.ID, s.readErr)
+			}
+		case <-ctx.Done():
+			return nil, r.timedOut(ctx, "waiting for session.revoked", k, n)
+		}
+		lat = append(lat, s.revokedAt.Sub(t0))
+		select {
+		case <-s.closed:
+			if s.readErr != nil {
+				return nil, fmt.Errorf("revoke %d of %d: the stream of %s failed instead of ending: %v", k+1, n, s.sess.ID, s.readErr)
+			}
+			lv.ClosedAfter++
+		case <-ctx.Done():
+			return nil, r.timedOut(ctx, "waiting for the revoked stream to close", k, n)
+		}
+		victims[s] = true
+	}
+	lv.Revoke = summarize(lat, 0)
+	lv.DeleteRT = summarize(rt, 0)
+	keep := set.open[:0]
+	for _, s := range set.open {
+		if victims[s] {
+			continue
+		}
+		if s.isRevoked() || s.isClosed() {
+			return nil, fmt.Errorf("streams: the stream of %s, not revoked, ended or got session.revoked (%v)", s.sess.ID, s.readErr)
+		}
+		keep = append(keep, s)
+	}
+	set.open = keep
+	return lv, nil
+}
+
+// loginResult is the sign-in phase.
+type loginResult struct {
+	Concurrency int           `json:"concurrency"`
+	Latency     dist          `json:"latency"`
+	CPU         cpuUse        `json:"cpu"`
+	PerLogin    time.Duration `json:"server_cpu_per_login_ns"`
+	Argon2      time.Duration `json:"argon2id_verify_ns"` // one Verify in this process, idle machine
+	PeakRSS     int64         `json:"peak_rss"`
+}
+
+func (r *runner) phaseLogin(ctx context.Context) (*loginResult, error) {
+	n, conc := r.cfg.Logins, r.cfg.LoginConcurrency
+	ctx, cancel := r.phaseCtx(ctx)
+	defer cancel()
+	res := &loginResult{Concurrency: conc}
+	// argon2id alone, here, while sessiond is idle: the floor of a sign-in.
+	var one []time.Duration
+	for range 5 {
+		t0 := time.Now()
+		ok, err := passwd.Hasher{}.Verify(loadPassword, r.cfg.passwordHash)
+		if err != nil || !ok {
+			return nil, fmt.Errorf("argon2id check of the load password: %v %v", ok, err)
+		}
+		one = append(one, time.Since(t0))
+	}
+	res.Argon2 = summarize(one, 0).P50
+	r.logf("POST /v1/login: %d sign-ins, %d at a time (argon2id alone: %v)", n, conc, res.Argon2.Round(time.Millisecond))
+	peak := watchRSS(r.sd.Pid)
+	cpu := startCPU(r.sd.Pid)
+	lat, err := hammer(ctx, n, conc, func(ctx context.Context, w, i int) error {
+		body := api.LoginRequest{Username: r.data.LoginUser, Password: loadPassword,
+			Device: api.Device{ID: fmt.Sprintf("dev_login_%d", i), Name: "Sign-in load", Platform: api.PlatformLinux}}
+		var l api.Login
+		if err := call(ctx, r.client, "POST", r.sd.URL+"/v1/login", "", body, &l); err != nil {
+			return err
+		}
+		if l.AccessToken == "" {
+			return errors.New("POST /v1/login answered no access token")
+		}
+		return nil
+	})
+	res.CPU = cpu.stop()
+	res.PeakRSS = peak.Stop()
+	if err != nil {
+		return nil, r.wrap(ctx, "POST /v1/login", fmt.Errorf("%w (%d of %d done)", err, len(lat), n))
+	}
+	res.Latency = summarize(lat, res.CPU.Wall)
+	res.PerLogin = res.CPU.Server / time.Duration(n)
+	return res, nil
+}

@@ -1,0 +1,228 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"sessionguard/server/passwd"
+)
+
+// run is the whole program behind main, so tests can drive it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "sgload: %v\n", err)
+		}
+		return 2
+	}
+	if err := execute(ctx, cfg, args, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "sgload: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// backendResult is everything measured on one store.
+type backendResult struct {
+	Store         string        `json:"store"`
+	SeedAccounts  int           `json:"seed_accounts"`
+	SeedSessions  int           `json:"seed_sessions"`
+	SeedEvents    int           `json:"seed_events"`
+	SeedTook      time.Duration `json:"seed_took_ns"`
+	Idle          memSample     `json:"idle"`
+	Me            *meResult     `json:"me"`
+	Pages         []pageResult  `json:"pages"`
+	BeforeStreams memSample     `json:"before_streams"`
+	Levels        []streamLevel `json:"levels"`
+	Login         *loginResult  `json:"login"`
+	Final         memSample     `json:"final"`
+}
+
+// results is one sgload run.
+type results struct {
+	Started  time.Time        `json:"started"`
+	Took     time.Duration    `json:"took_ns"`
+	Args     []string         `json:"args"`
+	CPU      string           `json:"cpu"`
+	NumCPU   int              `json:"num_cpu"`
+	Go       string           `json:"go"`
+	NoFile   uint64           `json:"nofile_limit"`
+	Env      []string         `json:"server_env"`
+	Backends []*backendResult `json:"backends"`
+}
+
+func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.Writer) error {
+	start := time.Now()
+	logf := func(format string, a ...any) {
+		fmt.Fprintf(stderr, "sgload %6.1fs: %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, a...))
+	}
+	nofile, err := raiseNoFile()
+	if err != nil {
+		return fmt.Errorf("raising the open-files limit: %w", err)
+	}
+	if need := uint64(cfg.Levels[len(cfg.Levels)-1] + cfg.MeConcurrency + 256); nofile < need {
+		return fmt.Errorf("the open-files limit is %d but %d streams need about %d (raise the hard limit: ulimit -Hn)", nofile, cfg.Levels[len(cfg.Levels)-1], need)
+	}
+	tmp, err := os.MkdirTemp("", "sgload-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := cfg.Sessiond
+	if bin == "" {
+		logf("building sessiond")
+		if bin, err = buildSessiond(ctx, tmp); err != nil {
+			return err
+		}
+	}
+	if cfg.passwordHash, err = (passwd.Hasher{Params: passwd.OWASP}).Hash(loadPassword); err != nil {
+		return err
+	}
+	res := &results{Started: start.UTC(), Args: args, CPU: cpuModel(), NumCPU: runtime.NumCPU(),
+		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv}
+	for _, name := range cfg.Backends {
+		be := newBackend(name, cfg, tmp)
+		br, err := runBackend(ctx, cfg, be, bin, logf)
+		if cerr := be.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("cleaning up: %w", cerr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", be.Name(), err)
+		}
+		res.Backends = append(res.Backends, br)
+	}
+	res.Took = time.Since(start)
+	if cfg.JSON != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if err := os.WriteFile(cfg.JSON, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	out := stdout
+	if cfg.Out != "" {
+		f, err := os.Create(cfg.Out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		out = f
+	}
+	writeReport(out, res)
+	logf("done in %v", res.Took.Round(time.Second))
+	return nil
+}
+
+func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf func(string, ...any)) (*backendResult, error) {
+	out := &backendResult{Store: be.Name()}
+	logf("%s: preparing a fresh database", be.Name())
+	db, err := be.Prepare(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("preparing the database: %w", err)
+	}
+	st, err := be.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database for seeding: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, cfg.PhaseTimeout)
+	data, err := seedDB(sctx, st, layout{
+		MeSessions: cfg.MeConcurrency, ListSessions: cfg.ListSessions, AuditEvents: cfg.AuditEvents,
+		StreamSessions: cfg.streamSessions(), StreamsPerAccount: cfg.StreamsPerAccount,
+		PasswordHash: cfg.passwordHash, Workers: cfg.SeedWorkers, SessionLife: 12 * time.Hour,
+	}, func(msg string) { logf("%s: %s", be.Name(), msg) })
+	if errors.Is(sctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("timed out after %v: %w", cfg.PhaseTimeout, err)
+	}
+	cancel()
+	if cerr := st.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("seeding: %w", err)
+	}
+	out.SeedAccounts, out.SeedSessions, out.SeedEvents, out.SeedTook = data.Accounts, data.Sessions, data.Events, data.Took
+	logf("%s: seeded %d accounts, %d sessions, %d audit events in %v", be.Name(), data.Accounts, data.Sessions, data.Events, data.Took.Round(time.Millisecond))
+
+	var logTo io.Writer
+	if cfg.ServerLogDir != "" {
+		f, err := os.Create(filepath.Join(cfg.ServerLogDir, "sessiond-"+strings.ToLower(be.Name())+".log"))
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		logTo = f
+	}
+	// --reauth-window: seeded sessions proved their password at seeding;
+	// the revokes come minutes later and must not need step-up.
+	sd, err := startSessiond(ctx, bin, db, []string{"--reauth-window", "2h"}, childEnv(cfg.ServerEnv), logTo)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = sd.Stop()
+		}
+	}()
+	logf("%s: sessiond pid %d at %s", be.Name(), sd.Pid, sd.URL)
+	r := &runner{cfg: cfg, sd: sd, client: newHTTPClient(cfg.MeConcurrency + 4), data: data,
+		logf: func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }}
+	time.Sleep(cfg.Settle)
+	if out.Idle, err = r.memory(ctx); err != nil {
+		return nil, err
+	}
+	if out.Me, err = r.phaseMe(ctx); err != nil {
+		return nil, err
+	}
+	if out.Pages, err = r.phasePages(ctx); err != nil {
+		return nil, err
+	}
+	r.client.CloseIdleConnections()
+	time.Sleep(cfg.Settle)
+	if out.BeforeStreams, err = r.memory(ctx); err != nil {
+		return nil, err
+	}
+	if out.Levels, err = r.phaseStreams(ctx, out.BeforeStreams); err != nil {
+		return nil, err
+	}
+	if out.Login, err = r.phaseLogin(ctx); err != nil {
+		return nil, err
+	}
+	if out.Final, err = r.memory(ctx); err != nil {
+		return nil, err
+	}
+	stopped = true
+	if err := sd.Stop(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// cpuModel is the processor's name from /proc/cpuinfo.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,209 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+)
+
+// layout says what to put in the database before sessiond starts.
+type layout struct {
+	MeSessions        int // one per /v1/me worker, on the account "load-me"
+	ListSessions      int // live sessions of "load-big", its caller's included
+	AuditEvents       int // audit events of "load-big"
+	StreamSessions    int // sessions that open event streams
+	StreamsPerAccount int // stream sessions per "load-sNNNNN" account (each also has a controller session)
+	PasswordHash      string
+	Workers           int // concurrent store writes
+	// SessionLife is how long seeded sessions and their access tokens
+	// stay valid: longer than the run, so none expires during it.
+	SessionLife time.Duration
+}
+
+// seedSession is a seeded session whose access token the tool knows.
+type seedSession struct {
+	ID, AccountID, Token string
+}
+
+// seeded is what seed made.
+type seeded struct {
+	Me          []seedSession
+	Big         seedSession            // the caller for the list and audit pages
+	Streams     []seedSession          // in opening order
+	Controllers map[string]seedSession // by account: the session that revokes the others
+	LoginUser   string                 // an account with no sessions, for sign-ins
+	Accounts    int
+	Sessions    int
+	Events      int
+	Took        time.Duration
+}
+
+// Usernames of the seeded accounts.
+const (
+	userMe    = "load-me"
+	userBig   = "load-big"
+	userLogin = "load-login"
+)
+
+// seedDB fills st according to l. Sessions get tokens generated here and
+// stored as their SHA-256, exactly as sessiond's sign-in stores them.
+func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)) (*seeded, error) {
+	start := time.Now()
+	now := start.UTC().Truncate(time.Microsecond)
+	out := &seeded{Controllers: map[string]seedSession{}, LoginUser: userLogin}
+	newAccount := func(username string) (string, error) {
+		a := store.Account{ID: newID("acc_"), Username: username, PasswordHash: l.PasswordHash, CreatedAt: now}
+		if err := st.CreateAccount(ctx, a); err != nil {
+			return "", fmt.Errorf("seeding account %s: %w", username, err)
+		}
+		out.Accounts++
+		return a.ID, nil
+	}
+	var nSessions atomic.Int64
+	addSession := func(accountID string, device int, lastSeen time.Time) (seedSession, error) {
+		sess, rt, tok := sessionRecord(accountID, device, now, lastSeen, l.SessionLife)
+		if err := st.CreateSession(ctx, sess, rt); err != nil {
+			return seedSession{}, fmt.Errorf("seeding session %d of %s: %w", device, accountID, err)
+		}
+		nSessions.Add(1)
+		return seedSession{ID: sess.ID, AccountID: accountID, Token: tok}, nil
+	}
+
+	// The /v1/me account and the sign-in account.
+	meID, err := newAccount(userMe)
+	if err != nil {
+		return nil, err
+	}
+	for i := range l.MeSessions {
+		s, err := addSession(meID, i, now)
+		if err != nil {
+			return nil, err
+		}
+		out.Me = append(out.Me, s)
+	}
+	if _, err := newAccount(userLogin); err != nil {
+		return nil, err
+	}
+
+	// The big account: its caller is the most recently seen session.
+	bigID, err := newAccount(userBig)
+	if err != nil {
+		return nil, err
+	}
+	if out.Big, err = addSession(bigID, 0, now); err != nil {
+		return nil, err
+	}
+	progress(fmt.Sprintf("seeding %d sessions and %d audit events on %s", l.ListSessions, l.AuditEvents, userBig))
+	err = parallel(ctx, l.ListSessions-1, l.Workers, func(i int) error {
+		_, err := addSession(bigID, i+1, now.Add(-time.Duration(i+1)*time.Second))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = parallel(ctx, l.AuditEvents, l.Workers, func(i int) error {
+		e := api.AuditEvent{ID: newID("evt_"), At: now.Add(-time.Duration(l.AuditEvents-i) * time.Millisecond),
+			Type: api.AuditLoginSucceeded, IP: "127.0.0.1", SessionID: out.Big.ID,
+			DeviceName: deviceName(i % 64), Detail: "Password"}
+		if _, err := st.AppendAudit(ctx, bigID, e); err != nil {
+			return fmt.Errorf("seeding audit event %d: %w", i, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.Events = l.AuditEvents
+
+	// Stream accounts: a controller session and StreamsPerAccount streams each.
+	per := max(l.StreamsPerAccount, 1)
+	nAcct := (l.StreamSessions + per - 1) / per
+	progress(fmt.Sprintf("seeding %d stream sessions on %d accounts", l.StreamSessions, nAcct))
+	ids := make([]string, nAcct)
+	for a := range nAcct {
+		if ids[a], err = newAccount(fmt.Sprintf("load-s%05d", a)); err != nil {
+			return nil, err
+		}
+	}
+	streams := make([]seedSession, l.StreamSessions)
+	controllers := make([]seedSession, nAcct)
+	err = parallel(ctx, nAcct+l.StreamSessions, l.Workers, func(i int) error {
+		var err error
+		if i < nAcct {
+			controllers[i], err = addSession(ids[i], 0, now)
+		} else {
+			j := i - nAcct
+			streams[j], err = addSession(ids[j/per], 1+j%per, now)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range controllers {
+		out.Controllers[c.AccountID] = c
+	}
+	out.Streams = streams
+	out.Sessions = int(nSessions.Load())
+	out.Took = time.Since(start)
+	return out, nil
+}
+
+// sessionRecord is a live session signed in at now, as sessiond's sign-in
+// writes it, with a fresh access token (returned in clear) and refresh token.
+func sessionRecord(accountID string, device int, now, lastSeen time.Time, life time.Duration) (store.Session, store.RefreshToken, string) {
+	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
+	s := store.Session{
+		ID: newID("ses_"), AccountID: accountID,
+		Device: api.Device{ID: fmt.Sprintf("dev_load_%d", device), Name: deviceName(device),
+			Platform: api.PlatformLinux, OS: "Debian 12", Model: "sgload", AppVersion: "sgload"},
+		IP: "127.0.0.1", CreatedAt: now, LastSeenAt: lastSeen, AuthTime: now,
+		ExpiresAt: now.Add(life), AbsoluteExpiresAt: now.Add(life),
+		AccessHash: hashToken(access), AccessExpiresAt: now.Add(life),
+	}
+	rt := store.RefreshToken{Hash: hashToken(refresh), SessionID: s.ID, IssuedAt: now, ExpiresAt: s.ExpiresAt}
+	return s, rt, access
+}
+
+func deviceName(i int) string { return fmt.Sprintf("Load device %d", i) }
+
+// parallel runs f(0) … f(n-1) on up to workers goroutines and returns the
+// first error (after which no new calls start).
+func parallel(ctx context.Context, n, workers int, f func(i int) error) error {
+	var (
+		next     atomic.Int64
+		firstErr error
+		once     sync.Once
+		wg       sync.WaitGroup
+		failed   atomic.Bool
+	)
+	for range max(1, min(workers, n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = f(i)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
