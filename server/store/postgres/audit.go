@@ -28,6 +28,9 @@ func (s *Store) AppendAudit(ctx context.Context, accountID string, e api.AuditEv
 	return seq, nil
 }
 
+const listAuditSQL = `SELECT ` + auditCols + ` FROM audit_events
+	WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
+
 // ListAudit returns up to limit events of the account, newest first, with
 // Seq below beforeSeq (0 or less: from the newest): a backward range scan
 // of audit_events_account. A limit of 0 or less returns nothing.
@@ -40,8 +43,7 @@ func (s *Store) ListAudit(ctx context.Context, accountID string, beforeSeq int64
 	}
 	var out []store.AuditRecord
 	err := s.run(ctx, "list audit", func() error {
-		rows, err := s.pool.Query(ctx, `SELECT `+auditCols+` FROM audit_events
-			WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, accountID, beforeSeq, limit)
+		rows, err := s.pool.Query(ctx, listAuditSQL, accountID, beforeSeq, limit)
 		if err != nil {
 			return err
 		}

@@ -94,8 +94,9 @@ const DefaultConnectTimeout = 5 * time.Second
 const ApplicationName = "sessiond"
 
 // maxAttempts is how many times a call is tried when it fails on a
-// deadlock, a serialization failure, or before anything was sent.
-const maxAttempts = 4
+// deadlock, a serialization failure, or before anything was sent. (A
+// variable so that tests can turn retrying off.)
+var maxAttempts = 4
 
 // Options tune a Store beyond what its URL says. The zero value keeps the
 // URL's settings and pgxpool's defaults.

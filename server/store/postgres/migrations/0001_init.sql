@@ -125,8 +125,14 @@ CREATE INDEX mfa_tokens_account ON mfa_tokens (account_id, expires_at);
 -- describes. seq comes from an identity sequence, so a sequence number is
 -- never handed out twice, even across replicas; it grows in the order
 -- rows are inserted (not necessarily committed).
+--
+-- The primary key (account_id, seq) is the index ListAudit walks: one
+-- account's events newest first, a backward range scan from the beforeSeq
+-- cursor. There is deliberately no index on seq alone: the planner would
+-- walk it backward from the newest event of all, filtering by account,
+-- which for an account whose events are old reads the whole log.
 CREATE TABLE audit_events (
-	seq                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	seq                bigint GENERATED ALWAYS AS IDENTITY,
 	account_id         text COLLATE "C" NOT NULL,
 	id                 text             NOT NULL,
 	at                 timestamptz      NOT NULL,
@@ -140,9 +146,6 @@ CREATE TABLE audit_events (
 	device_name        text             NOT NULL DEFAULT '',
 	target_session_id  text             NOT NULL DEFAULT '',
 	target_device_name text             NOT NULL DEFAULT '',
-	detail             text             NOT NULL DEFAULT ''
+	detail             text             NOT NULL DEFAULT '',
+	CONSTRAINT audit_events_account PRIMARY KEY (account_id, seq)
 );
-
--- ListAudit: one account's events newest first, a backward range scan from
--- the beforeSeq cursor.
-CREATE INDEX audit_events_account ON audit_events (account_id, seq);

@@ -1,0 +1,129 @@
+package postgres
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// TestQueryPlans checks that the hot queries are index scans in the order
+// they return rows, with no sort (but where a few rows are sorted by
+// design) and no sequential scan, on a database shaped like a real one:
+// 2,000 small accounts and one with 10,000 live sessions and 20,000 of the
+// 140,000 audit events, statistics up to date. Sequential scans are
+// disabled so that small tables (recovery codes, MFA tokens) are judged by
+// the index they would use once they are large.
+func TestQueryPlans(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	base := time.Now().Truncate(time.Microsecond)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO accounts (id, username, password_hash, created_at)
+		SELECT 'acc_' || i, 'user_' || i, 'x', now() FROM generate_series(0, 2000) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	seedSessions(t, s, "acc_0", 10_000, base)
+	seedAudit(t, s, "acc_0", 20_000, base)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_events (account_id, id, at, type)
+		SELECT 'acc_' || (1 + i % 2000), 'evt', now(), 'logout' FROM generate_series(1, 100000) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	// The small accounts' sessions: four each.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, account_id, created_at, last_seen_at, auth_time, expires_at,
+			absolute_expires_at, access_hash, access_expires_at)
+		SELECT 'ses_small_' || i, 'acc_' || (1 + i % 2000), now(), now(), now(), now() + interval '1 day',
+			now() + interval '1 day', sha256(convert_to('small' || i, 'UTF8')), now()
+		FROM generate_series(1, 8000) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	// Remembered logins, recovery codes and MFA tokens: a few per account.
+	for _, q := range []string{
+		`INSERT INTO remembered_logins (hash, account_id, device_id, created_at, expires_at, auth_time)
+			SELECT sha256(convert_to('rem' || i, 'UTF8')), 'acc_' || (i % 2001), 'dev_' || (i % 3), now(), now(), now()
+			FROM generate_series(1, 6000) AS i`,
+		`INSERT INTO recovery_codes (account_id, hash)
+			SELECT 'acc_' || (i % 2001), sha256(convert_to('code' || i, 'UTF8')) FROM generate_series(1, 20000) AS i`,
+		`INSERT INTO mfa_tokens (hash, account_id, created_at, expires_at)
+			SELECT sha256(convert_to('mfa' || i, 'UTF8')), 'acc_' || (i % 2001), now(), now() + (i % 600) * interval '1 second'
+			FROM generate_series(1, 6000) AS i`,
+	} {
+		if _, err := s.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.pool.Exec(ctx, `ANALYZE accounts, sessions, refresh_tokens, remembered_logins, recovery_codes, mfa_tokens, audit_events`); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Logf("seeded in %v", time.Since(start))
+	var auditMid int64
+	if err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_events WHERE account_id = 'acc_0' ORDER BY seq OFFSET 10000 LIMIT 1`).Scan(&auditMid); err != nil {
+		t.Fatal(err)
+	}
+	small := "acc_1000"
+	cases := []struct {
+		name, query string
+		args        []any
+		index       string
+	}{
+		{"SessionByAccessHash", `SELECT ` + sessionCols + ` FROM sessions WHERE access_hash = $1`,
+			[]any{accessHash(sessionID("acc_0", 7))}, "sessions_access_hash"},
+		{"ListSessions", listSessionsSQL, []any{small, base, "x", 50}, "sessions_live_by_account"},
+		{"ListSessions, big account", listSessionsSQL, []any{"acc_0", base, "x", 50}, "sessions_live_by_account"},
+		{"ListSessions after", listSessionsAfterSQL, []any{small, base, "x", base, "ses_y", 50}, "sessions_live_by_account"},
+		{"ListSessions after, big account", listSessionsAfterSQL,
+			[]any{"acc_0", base, "x", base.Add(-time.Hour), sessionID("acc_0", 3600), 50}, "sessions_live_by_account"},
+		{"RevokeOtherSessions", revokeOthersSQL, []any{base, "r", "", "", small, "x"}, "sessions_live_by_account"},
+		{"ListAudit, big account", listAuditSQL, []any{"acc_0", int64(math.MaxInt64), 50}, "audit_events_account"},
+		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_account"},
+		{"ListAudit", listAuditSQL, []any{small, int64(math.MaxInt64), 50}, "audit_events_account"},
+		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
+			[]any{sessionID("acc_0", 7), base}, "refresh_tokens_session"},
+		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = $1 AND device_id = $2`,
+			[]any{small, "dev"}, "remembered_logins_account_device"},
+		{"SweepMFATokens", `DELETE FROM mfa_tokens WHERE account_id = $1 AND expires_at <= $2 AND hash <> $3`,
+			[]any{small, base, []byte{1}}, "mfa_tokens_account"},
+		{"UseRecoveryCode", `DELETE FROM recovery_codes WHERE account_id = $1 AND hash = $2`,
+			[]any{small, []byte{1}}, "recovery_codes_pkey"},
+		{"MFAToken", `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
+			[]any{[]byte{1}, base}, "mfa_tokens_pkey"},
+		{"RefreshToken", `SELECT ` + refreshCols + ` FROM refresh_tokens WHERE hash = $1`,
+			[]any{[]byte{1}}, "refresh_tokens_pkey"},
+	}
+	// RevokeOtherSessions locks the sessions it ends in ID order, which
+	// takes a sort of the account's live sessions.
+	// So does a small account's audit log, whose few events the planner
+	// may rather sort than walk in order.
+	sorts := map[string]bool{"RevokeOtherSessions": true, "ListAudit": true}
+	for _, tc := range cases {
+		var plan []string
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+				return err
+			}
+			rows, err := tx.Query(ctx, "EXPLAIN "+tc.query, tc.args...)
+			if err != nil {
+				return err
+			}
+			plan, err = pgx.CollectRows(rows, pgx.RowTo[string])
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		p := strings.Join(plan, "\n")
+		if !strings.Contains(p, " "+tc.index+" ") || (strings.Contains(p, "Sort") && !sorts[tc.name]) || strings.Contains(p, "Seq Scan") {
+			t.Errorf("%s: want a scan of %s and no sort:\n%s", tc.name, tc.index, p)
+		}
+		// The keyset cursor must bound the index scan, not filter it.
+		if strings.Contains(tc.name, "after") && !strings.Contains(p, "Index Cond: ((account_id = ") {
+			t.Errorf("%s: the cursor is not part of the index condition:\n%s", tc.name, p)
+		}
+		if strings.Contains(tc.name, "after") && !strings.Contains(p, "ROW(last_seen_at, id) < ROW(") {
+			t.Errorf("%s: the cursor is not part of the index condition:\n%s", tc.name, p)
+		}
+	}
+}
