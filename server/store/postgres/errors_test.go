@@ -29,6 +29,8 @@ func (safeToRetry) SafeToRetry() bool { return true }
 func TestMapError(t *testing.T) {
 	canceled, cancel := context.WithCancel(context.Background())
 	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
 	bg := context.Background()
 
 	// A real connection failure, as pgx reports it.
@@ -36,6 +38,18 @@ func TestMapError(t *testing.T) {
 	var ce *pgconn.ConnectError
 	if !errors.As(connectErr, &ce) {
 		t.Fatalf("connecting to a closed port: %T %v, want a *pgconn.ConnectError", connectErr, connectErr)
+	}
+
+	// A connection to a server that never answers, as pgx reports its
+	// connect_timeout.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, connectTimeout := pgconn.Connect(bg, fmt.Sprintf("postgres://postgres@%s/x?sslmode=disable&connect_timeout=1", l.Addr()))
+	if connectTimeout == nil {
+		t.Fatal("connected to a listener that never answers")
 	}
 
 	sentinels := []error{store.ErrNotFound, store.ErrUsernameTaken, store.ErrRevoked, store.ErrConflict,
@@ -72,10 +86,13 @@ func TestMapError(t *testing.T) {
 		{"closed pool", bg, errors.New("closed pool"), false, []error{store.ErrUnavailable}},
 		{"closed store", bg, errClosed, false, []error{store.ErrUnavailable}},
 		{"any error after Close", bg, pgErr("42P01", ""), true, []error{store.ErrUnavailable}},
-		{"canceled", bg, fmt.Errorf("timeout: %w", context.Canceled), false, []error{context.Canceled}},
-		{"canceled after Close", bg, context.Canceled, true, []error{context.Canceled}},
-		{"deadline", bg, context.DeadlineExceeded, false, []error{context.DeadlineExceeded}},
+		{"canceled", canceled, fmt.Errorf("timeout: %w", context.Canceled), false, []error{context.Canceled}},
+		{"canceled after Close", canceled, context.Canceled, true, []error{context.Canceled}},
+		{"deadline", expired, fmt.Errorf("timeout: %w", context.DeadlineExceeded), false, []error{context.DeadlineExceeded}},
+		{"connect_timeout", bg, connectTimeout, false, []error{store.ErrUnavailable, context.DeadlineExceeded}},
+		{"another internal timeout", bg, fmt.Errorf("timeout: %w", context.DeadlineExceeded), false, []error{store.ErrUnavailable, context.DeadlineExceeded}},
 		{"query canceled by our context", canceled, pgErr("57014", ""), false, []error{context.Canceled}},
+		{"connect error, then our context expired", expired, connectErr, false, []error{context.DeadlineExceeded}},
 		{"conn closed by our context", canceled, pgconn.ErrConnClosed, false, []error{context.Canceled}},
 		{"not found passes", bg, store.ErrNotFound, false, []error{store.ErrNotFound}},
 		{"not found passes a done context", canceled, store.ErrNotFound, false, []error{store.ErrNotFound}},

@@ -282,11 +282,12 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 }
 
 // mapError turns a pgx error into what the store.Store contract promises:
-// the store's own sentinel errors pass as they are; a done context gives an
-// error wrapping the context's error; a closed store or an unreachable
-// database gives one wrapping store.ErrUnavailable; a unique violation of
-// the username gives store.ErrUsernameTaken. Anything else is wrapped with
-// the operation's name.
+// the store's own sentinel errors pass as they are; when the caller's
+// context is done, an error wrapping the context's error; a closed store or
+// an unreachable database (connect_timeout included) gives one wrapping
+// store.ErrUnavailable; a unique violation of the username gives
+// store.ErrUsernameTaken. Anything else is wrapped with the operation's
+// name.
 func mapError(ctx context.Context, op string, err error, closed bool) error {
 	switch {
 	case err == nil:
@@ -295,13 +296,17 @@ func mapError(ctx context.Context, op string, err error, closed bool) error {
 		errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrConflict),
 		errors.Is(err, store.ErrUnavailable):
 		return err
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("postgres: %s: %w", op, err)
-	case ctx != nil && ctx.Err() != nil:
-		// The context ended the call (pgx may report it as a closed
-		// connection or a cancelled query).
+	case ctx.Err() != nil:
+		// The caller's context ended the call (pgx may report that as a
+		// closed connection or a cancelled query, too).
+		if errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("postgres: %s: %w", op, err)
+		}
 		return fmt.Errorf("postgres: %s: %w: %w", op, ctx.Err(), err)
-	case closed || isUnavailable(err):
+	case closed || isUnavailable(err),
+		// A context error while the caller's context is live is pgx's
+		// own timeout: connect_timeout.
+		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return fmt.Errorf("postgres: %s: %w: %w", op, store.ErrUnavailable, err)
 	}
 	var pe *pgconn.PgError

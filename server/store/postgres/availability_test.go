@@ -1,0 +1,356 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server/store"
+	"sessionguard/server/store/postgres/pgtest"
+)
+
+// calls are a few reads and writes, each returning only its error.
+func calls(s *Store, acct store.Account, ses store.Session) []struct {
+	name string
+	call func(context.Context) error
+} {
+	var n atomic.Int64
+	return []struct {
+		name string
+		call func(context.Context) error
+	}{
+		{"Ping", s.Ping},
+		{"Account", func(ctx context.Context) error { _, err := s.Account(ctx, acct.ID); return err }},
+		{"SessionByAccessHash", func(ctx context.Context) error { _, err := s.SessionByAccessHash(ctx, ses.AccessHash); return err }},
+		{"ListSessions", func(ctx context.Context) error {
+			_, err := s.ListSessions(ctx, acct.ID, "", time.Now(), nil, 50)
+			return err
+		}},
+		{"TouchSession", func(ctx context.Context) error {
+			now := time.Now()
+			return s.TouchSession(ctx, ses.ID, store.Touch{LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+		}},
+		{"RotateRefreshToken", func(ctx context.Context) error {
+			now := time.Now()
+			return s.RotateRefreshToken(ctx, store.Rotation{SessionID: ses.ID,
+				New:        store.RefreshToken{Hash: accessHash(fmt.Sprint("rt ", n.Add(1), now)), IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+				AccessHash: ses.AccessHash, AccessExpiresAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+		}},
+		{"AppendAudit", func(ctx context.Context) error {
+			_, err := s.AppendAudit(ctx, acct.ID, auditEventForBench())
+			return err
+		}},
+		{"ChangePassword", func(ctx context.Context) error {
+			_, _, err := s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: acct.PasswordHash})
+			return err
+		}},
+	}
+}
+
+// seedOne creates an account with one session.
+func seedOne(t *testing.T, s *Store) (store.Account, store.Session) {
+	t.Helper()
+	now := time.Now()
+	acct := store.Account{ID: "acc_1", Username: "ana", PasswordHash: "$argon2id$x", CreatedAt: now}
+	ses := store.Session{ID: "ses_1", AccountID: acct.ID, CreatedAt: now, LastSeenAt: now, AuthTime: now,
+		ExpiresAt: now.Add(time.Hour), AbsoluteExpiresAt: now.Add(time.Hour), AccessHash: accessHash("ses_1"), AccessExpiresAt: now}
+	if err := s.CreateAccount(t.Context(), acct); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(t.Context(), ses, store.RefreshToken{Hash: accessHash("rt_1"), IssuedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	return acct, ses
+}
+
+// TestRecoversAfterRestart stops PostgreSQL under an open Store: calls fail
+// promptly with ErrUnavailable, and once PostgreSQL is back they work
+// again, on the same Store.
+func TestRecoversAfterRestart(t *testing.T) {
+	c := pgtest.NewCluster(t, pgtest.Options{})
+	url, err := pgtest.CreateDatabase(t.Context(), c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenOptions(t.Context(), url, Options{MaxConns: 4, ConnectTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, ses := seedOne(t, s)
+	cs := calls(s, acct, ses)
+
+	// Fill the pool with connections, which the restart will break.
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for _, c := range cs {
+				if err := c.call(t.Context()); err != nil {
+					t.Errorf("%s before the restart: %v", c.name, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		start := time.Now()
+		err := c.call(ctx)
+		cancel()
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s while PostgreSQL is down: %v, want ErrUnavailable", c.name, err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("%s while PostgreSQL is down took %v", c.name, d)
+		}
+	}
+
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Connections broken by the restart and not yet noticed may fail one
+	// call each (with ErrUnavailable); after that every call works.
+	deadline := time.Now().Add(10 * time.Second)
+	failures := 0
+	for _, c := range cs {
+		for {
+			err := c.call(t.Context())
+			if err == nil {
+				break
+			}
+			failures++
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("%s after the restart: %v", c.name, err)
+			}
+		}
+	}
+	t.Logf("%d calls failed after the restart before all worked", failures)
+	for range 4 {
+		wg.Go(func() {
+			for _, c := range cs {
+				if err := c.call(t.Context()); err != nil {
+					t.Errorf("%s after the restart: %v", c.name, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestConnectTimeout: a server that accepts TCP connections and never
+// answers does not hang calls beyond the connect timeout.
+func TestConnectTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	url := fmt.Sprintf("postgres://postgres@%s/x?sslmode=disable", l.Addr())
+	cases := []struct {
+		name string
+		url  string
+		o    Options
+		max  time.Duration
+	}{
+		{"Options.ConnectTimeout", url, Options{ConnectTimeout: 300 * time.Millisecond}, 3 * time.Second},
+		{"connect_timeout in the URL", url + "&connect_timeout=1", Options{}, 4 * time.Second},
+	}
+	for _, tc := range cases {
+		start := time.Now()
+		s, err := OpenOptions(t.Context(), tc.url, tc.o)
+		if err == nil {
+			s.Close()
+			t.Fatalf("%s: Open on a silent server succeeded", tc.name)
+		}
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s: Open on a silent server: %v, want ErrUnavailable", tc.name, err)
+		}
+		if d := time.Since(start); d > tc.max {
+			t.Errorf("%s: Open on a silent server took %v", tc.name, d)
+		}
+	}
+}
+
+// TestCloseWhileBusy closes the store under running requests: each fails
+// or succeeds, none hangs or panics, and those after Close fail with
+// ErrUnavailable.
+func TestCloseWhileBusy(t *testing.T) {
+	s := openTemp(t)
+	acct, ses := seedOne(t, s)
+	cs := calls(s, acct, ses)
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			c := cs[i%len(cs)]
+			for {
+				if err := c.call(t.Context()); err != nil && !errors.Is(err, store.ErrConflict) {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	for range 8 {
+		if err := <-done; !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("request after Close: %v, want ErrUnavailable", err)
+		}
+	}
+}
+
+// TestNoDeadlocks runs every kind of write on one account at once from two
+// replicas, with retrying turned off so that a deadlock or serialization
+// failure would surface: the lock order (account row, then sessions by ID,
+// then child rows) must leave PostgreSQL nothing to break.
+func TestNoDeadlocks(t *testing.T) {
+	defer func(n int) { maxAttempts = n }(maxAttempts)
+	maxAttempts = 1
+	url := pgtest.NewDatabase(t)
+	a, b := openURL(t, url), openURL(t, url)
+	ctx := t.Context()
+	acct, _ := seedOne(t, a)
+	base := time.Now().Truncate(time.Microsecond)
+	const nSessions = 12
+	sessionOf := func(i int) string { return fmt.Sprintf("ses_dl_%02d", i%nSessions) }
+	for i := range nSessions {
+		ses := store.Session{ID: sessionOf(i), AccountID: acct.ID, CreatedAt: base, LastSeenAt: base.Add(time.Duration(i) * time.Second),
+			AuthTime: base, ExpiresAt: base.Add(time.Hour), AbsoluteExpiresAt: base.Add(time.Hour),
+			AccessHash: accessHash(sessionOf(i)), AccessExpiresAt: base}
+		if err := a.CreateSession(ctx, ses, store.RefreshToken{Hash: accessHash("rt " + ses.ID), IssuedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seq int64
+	var seqMu sync.Mutex
+	unique := func(what string) []byte {
+		seqMu.Lock()
+		defer seqMu.Unlock()
+		seq++
+		return accessHash(fmt.Sprint(what, seq))
+	}
+	ops := []func(s *Store, i int) error{
+		func(s *Store, i int) error { // password change with revocation of the others
+			cur, err := s.Account(ctx, acct.ID)
+			if err != nil {
+				return err
+			}
+			_, _, err = s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: cur.PasswordHash,
+				NewHash: fmt.Sprint("hash ", i), KeepSessionID: sessionOf(i),
+				Revoke: &store.Revocation{At: base, Reason: api.ReasonPasswordChanged}})
+			return err
+		},
+		func(s *Store, i int) error {
+			_, err := s.RevokeOtherSessions(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogoutOthers})
+			return err
+		},
+		func(s *Store, i int) error {
+			_, err := s.RevokeSession(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogout})
+			return err
+		},
+		func(s *Store, i int) error {
+			now := base.Add(time.Duration(i) * time.Millisecond)
+			return s.RotateRefreshToken(ctx, store.Rotation{SessionID: sessionOf(i),
+				New:        store.RefreshToken{Hash: unique("rt"), IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
+				AccessHash: unique("at"), AccessExpiresAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
+		},
+		func(s *Store, i int) error {
+			return s.TouchSession(ctx, sessionOf(i), store.Touch{LastSeenAt: base.Add(time.Duration(i) * time.Second), ExpiresAt: base.Add(time.Hour)})
+		},
+		func(s *Store, i int) error { // a new session
+			id := fmt.Sprintf("ses_new_%d_%p", i, s)
+			return s.CreateSession(ctx, store.Session{ID: id, AccountID: acct.ID, CreatedAt: base, LastSeenAt: base, AuthTime: base,
+				ExpiresAt: base.Add(time.Hour), AbsoluteExpiresAt: base.Add(time.Hour), AccessHash: unique("new at"), AccessExpiresAt: base},
+				store.RefreshToken{Hash: unique("new rt"), IssuedAt: base, ExpiresAt: base.Add(time.Hour)})
+		},
+		func(s *Store, i int) error { // an MFA token, sweeping expired ones
+			return s.CreateMFAToken(ctx, store.MFAToken{Hash: unique("mfa"), AccountID: acct.ID,
+				CreatedAt: base.Add(time.Duration(i) * time.Second), ExpiresAt: base.Add(time.Duration(i+3) * time.Second)})
+		},
+		func(s *Store, i int) error { // two-step verification on and off
+			if err := s.SetTOTPPending(ctx, acct.ID, "SECRET"); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			if err := s.EnableTOTP(ctx, acct.ID, "SECRET", int64(i), [][]byte{unique("code"), unique("code")}); err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
+			if _, err := s.UseTOTPStep(ctx, acct.ID, int64(i)); err != nil {
+				return err
+			}
+			_, err := s.DisableTOTP(ctx, acct.ID)
+			return err
+		},
+		func(s *Store, i int) error { // remembered logins
+			h := unique("rem")
+			if err := s.CreateRemembered(ctx, store.Remembered{Hash: h, AccountID: acct.ID, DeviceID: fmt.Sprint("dev", i%3),
+				CreatedAt: base, ExpiresAt: base.Add(time.Hour), AuthTime: base}); err != nil {
+				return err
+			}
+			if _, err := s.DeleteRememberedExcept(ctx, acct.ID, "dev0"); err != nil {
+				return err
+			}
+			_, err := s.ConsumeRemembered(ctx, h, base)
+			return err
+		},
+	}
+	const rounds = 40
+	var wg sync.WaitGroup
+	errs := make(chan error, len(ops)*2*rounds)
+	for k, op := range ops {
+		for r, s := range []*Store{a, b} {
+			wg.Go(func() {
+				for i := range rounds {
+					err := op(s, i*7+k+r)
+					switch {
+					case err == nil, errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrRevoked), errors.Is(err, store.ErrNotFound):
+					default:
+						errs <- fmt.Errorf("op %d on replica %d: %w", k, r, err)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

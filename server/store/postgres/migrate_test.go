@@ -1,0 +1,191 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"sessionguard/server/store/postgres/pgtest"
+)
+
+// TestMigrateConcurrentReplicas starts several replicas on one new
+// database at the same moment: each Open migrates, the advisory lock lets
+// one of them create the schema, and the others find it done.
+func TestMigrateConcurrentReplicas(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	const replicas = 8
+	var (
+		wg     sync.WaitGroup
+		start  = make(chan struct{})
+		stores [replicas]*Store
+		errs   [replicas]error
+	)
+	for i := range replicas {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = Open(t.Context(), url)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("replica %d: Open: %v", i, err)
+			continue
+		}
+		defer stores[i].Close()
+	}
+	if t.Failed() {
+		return
+	}
+	checkMigrated(t, stores[0])
+}
+
+// checkMigrated checks that s's database is at LatestVersion with one
+// schema_migrations row per migration.
+func checkMigrated(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := t.Context()
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != LatestVersion() {
+		t.Errorf("schema_migrations has %d rows, want %d", n, LatestVersion())
+	}
+	if v, err := s.Version(ctx); err != nil || v != LatestVersion() {
+		t.Errorf("Version = %d, %v; want %d", v, err, LatestVersion())
+	}
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.NewDatabase(t)
+	from, to, err := MigrateURL(ctx, url)
+	if err != nil {
+		t.Fatalf("MigrateURL: %v", err)
+	}
+	if from != 0 || to != LatestVersion() || to < 1 {
+		t.Errorf("MigrateURL on a new database: %d → %d, want 0 → %d", from, to, LatestVersion())
+	}
+	from, to, err = MigrateURL(ctx, url)
+	if err != nil || from != LatestVersion() || to != LatestVersion() {
+		t.Errorf("MigrateURL again: %d → %d, %v; want %d → %d", from, to, err, LatestVersion(), LatestVersion())
+	}
+	for range 2 {
+		s, err := Open(ctx, url)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Errorf("Migrate on an up-to-date database: %v", err)
+		}
+		checkMigrated(t, s)
+		s.Close()
+	}
+}
+
+func TestVersionOfNewDatabase(t *testing.T) {
+	s, err := open(t.Context(), pgtest.NewDatabase(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.Version(t.Context()); err != nil || v != 0 {
+		t.Errorf("Version of a new database = %d, %v; want 0", v, err)
+	}
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.NewDatabase(t)
+	s := openURL(t, url)
+	if _, err := s.pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')`, LatestVersion()+1); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(ctx, url); !errors.Is(err, ErrSchemaTooNew) {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
+	}
+}
+
+// TestMigrateWaitsForTheLock: while another session holds the migration
+// lock, Open waits (here until its context ends); once the lock is free it
+// migrates.
+func TestMigrateWaitsForTheLock(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	holder, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.Background())
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_lock($1)`, migrateLockKey); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	if s, err := Open(ctx, url); !errors.Is(err, context.DeadlineExceeded) {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("Open while the migration lock is held: %v, want context.DeadlineExceeded", err)
+	}
+	if _, err := holder.Exec(t.Context(), `SELECT pg_advisory_unlock($1)`, migrateLockKey); err != nil {
+		t.Fatal(err)
+	}
+	checkMigrated(t, openURL(t, url))
+}
+
+func TestParseMigrations(t *testing.T) {
+	good := fstest.MapFS{
+		"m/0002_b.sql":  {Data: []byte("B")},
+		"m/0001_a.sql":  {Data: []byte("A")},
+		"m/README.txt":  {Data: []byte("ignored")},
+		"m/0010_c.sql":  {Data: []byte("C")},
+		"m/sub/x.sql":   {Data: []byte("ignored")},
+		"other/9_z.sql": {Data: []byte("ignored")},
+	}
+	ms, err := parseMigrations(good, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range ms {
+		got = append(got, m.name+"="+m.sql)
+	}
+	if want := "0001_a=A 0002_b=B 0010_c=C"; strings.Join(got, " ") != want {
+		t.Errorf("parseMigrations = %v, want %s", got, want)
+	}
+	bad := []struct {
+		name string
+		fsys fstest.MapFS
+	}{
+		{"no number", fstest.MapFS{"m/init.sql": {}}},
+		{"no underscore", fstest.MapFS{"m/0001.sql": {}}},
+		{"zero", fstest.MapFS{"m/0000_x.sql": {}}},
+		{"shared version", fstest.MapFS{"m/0001_a.sql": {}, "m/1_b.sql": {}}},
+	}
+	for _, tc := range bad {
+		if _, err := parseMigrations(tc.fsys, "m"); err == nil {
+			t.Errorf("parseMigrations(%s) succeeded", tc.name)
+		}
+	}
+	// The embedded set parses, starts at 1 and has no holes.
+	ms, err = loadMigrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			t.Errorf("embedded migration %s has version %d, want %d", m.name, m.version, i+1)
+		}
+	}
+}
