@@ -513,3 +513,83 @@ func raceRevokeOthersDuringSignIns(t *testing.T, e *raceEnv) {
 		e.must("GET", "/v1/me", ctrl.AccessToken, nil).wantOK(t, 200, nil)
 	}
 }
+
+// faultStore fails one write, once, as a crash (or a failed write) right
+// after the revoke it follows had committed would: the request gets no
+// answer (here a 503) and the client retries it.
+type faultStore struct {
+	store.Store
+	mu         sync.Mutex
+	auditType  string // fail AppendAudit of this event type
+	remembered bool   // fail DeleteRememberedForDevice
+}
+
+var errInjected = fmt.Errorf("%w: injected fault", store.ErrUnavailable)
+
+func (f *faultStore) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
+	f.mu.Lock()
+	fail := f.auditType != "" && e.Type == f.auditType
+	if fail {
+		f.auditType = ""
+	}
+	f.mu.Unlock()
+	if fail {
+		return 0, errInjected
+	}
+	return f.Store.AppendAudit(ctx, accountID, e)
+}
+
+func (f *faultStore) DeleteRememberedForDevice(ctx context.Context, accountID, deviceID string) (int, error) {
+	f.mu.Lock()
+	fail := f.remembered
+	f.remembered = false
+	f.mu.Unlock()
+	if fail {
+		return 0, errInjected
+	}
+	return f.Store.DeleteRememberedForDevice(ctx, accountID, deviceID)
+}
+
+// A remote log out whose revoke committed but whose later writes (the
+// device's saved logins, the audit event) were lost is finished by the
+// client's retry: the retry is acknowledged only with the saved login gone
+// and the event written, once.
+func TestRetriedRemoteLogoutFinishesLostWrites(t *testing.T) {
+	faults := []struct {
+		name string
+		set  func(f *faultStore)
+	}{
+		{"audit event lost", func(f *faultStore) { f.auditType = api.AuditSessionRevoked }},
+		{"saved-login removal lost", func(f *faultStore) { f.remembered = true }},
+	}
+	for _, kind := range raceStores {
+		t.Run(kind.name, func(t *testing.T) {
+			open := kind.prepare(t)
+			for _, fault := range faults {
+				t.Run(fault.name, func(t *testing.T) {
+					fs := &faultStore{Store: open(t)}
+					e := newRaceEnv(t, fs)
+					e.signUp("ana")
+					phone := e.login("ana", "Phone")
+					var saved api.LogoutResponse
+					e.must("POST", "/v1/logout", e.login("ana", "Laptop").AccessToken,
+						api.LogoutRequest{Remember: true}).wantOK(t, 200, &saved)
+					laptop := e.login("ana", "Laptop")
+
+					fault.set(fs)
+					e.must("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantError(t, 503, api.CodeUnavailable)
+					// The revoke itself committed.
+					e.must("GET", "/v1/me", laptop.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
+					for range 2 { // the retry, and a second one
+						e.must("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantOK(t, 200, nil)
+					}
+					e.must("POST", "/v1/login/remembered", "", api.RememberedLoginRequest{Credential: saved.RememberedCredential,
+						Device: device("Laptop")}).wantError(t, 401, api.CodeInvalidCredentials)
+					if n := e.auditCount("ana", api.AuditSessionRevoked); n != 1 {
+						t.Fatalf("%d session.revoked events, want exactly 1", n)
+					}
+				})
+			}
+		})
+	}
+}

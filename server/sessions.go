@@ -158,12 +158,25 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) err
 // (log out) or another of the account's (remote log out, which also ends
 // that device's remembered logins). Ending an already ended session is not
 // an error and is not audited twice.
+//
+// The revoke, the removal of saved logins and the audit event are separate
+// writes, so a crash (or a failed write) between them leaves a revoke
+// without the rest and the client without an answer. When the client
+// retries, the session is found ended by this caller for this reason: the
+// retry then does the rest again (removal is idempotent; the event is
+// written only if it is missing), so an acknowledged revoke is always
+// complete and audited.
 func (s *Server) endSession(ctx context.Context, c *caller, target store.Session, reason string, now time.Time) error {
 	self := c.session
 	rev := store.Revocation{At: now, Reason: reason, BySessionID: self.ID, ByDeviceName: self.Device.Name}
 	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, rev)
+	retry := false
 	if errors.Is(err, store.ErrRevoked) {
-		return nil
+		r := ended.Revoked
+		if r == nil || r.BySessionID != self.ID || r.Reason != reason {
+			return nil // ended by someone else, or otherwise: not ours to finish
+		}
+		retry, err = true, nil
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		return errNotFound("No such session on this account.")
@@ -181,11 +194,47 @@ func (s *Server) endSession(ctx context.Context, c *caller, target store.Session
 		ev.Type, ev.Detail = api.AuditSessionRevoked, "Logged out remotely"
 		ev.TargetSessionID, ev.TargetDeviceName = target.ID, target.Device.Name
 	}
+	if retry {
+		done, err := s.audited(ctx, self.AccountID, ev, ended.Revoked.At)
+		if err != nil || done {
+			return err
+		}
+		ev.At = ended.Revoked.At
+	}
 	if err := s.audit(ctx, self.AccountID, ev); err != nil {
 		return err
 	}
 	s.sessionsEnded(self.AccountID, []store.Session{ended})
 	return nil
+}
+
+// audited reports whether the account's log holds an event like ev (same
+// type, session and target) written at or after since. It reads the log
+// newest first and stops a minute before since, as events written around
+// the same time may be stamped slightly out of order.
+func (s *Server) audited(ctx context.Context, accountID string, ev api.AuditEvent, since time.Time) (bool, error) {
+	const page = 100
+	since = since.Add(-time.Minute)
+	var before int64
+	for {
+		recs, err := s.store.ListAudit(ctx, accountID, before, page)
+		if err != nil {
+			return false, storeErr(err)
+		}
+		for _, r := range recs {
+			e := r.Event
+			if e.At.Before(since) {
+				return false, nil
+			}
+			if e.Type == ev.Type && e.SessionID == ev.SessionID && e.TargetSessionID == ev.TargetSessionID {
+				return true, nil
+			}
+		}
+		if len(recs) < page {
+			return false, nil
+		}
+		before = recs[len(recs)-1].Seq
+	}
 }
 
 func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) error {
