@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"sessionguard/api"
 	"sessionguard/server/store"
 	"sessionguard/server/store/postgres/pgtest"
@@ -96,7 +98,26 @@ func benchStore(b *testing.B, n int) (*Store, store.Account, [][]byte) {
 	if err := s.CreateAccount(b.Context(), acct); err != nil {
 		b.Fatal(err)
 	}
-	return s, acct, seedSessions(b, s, acct.ID, n, base)
+	hashes := seedSessions(b, s, acct.ID, n, base)
+	warm(b, s)
+	return s, acct, hashes
+}
+
+// warm opens every connection the pool may have, so that no benchmark
+// times connection set-up.
+func warm(b *testing.B, s *Store) {
+	b.Helper()
+	conns := make([]*pgxpool.Conn, s.pool.Config().MaxConns)
+	for i := range conns {
+		c, err := s.pool.Acquire(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for _, c := range conns {
+		c.Release()
+	}
 }
 
 // BenchmarkSessionByAccessHash is the store's share of every authenticated
@@ -131,6 +152,7 @@ func BenchmarkSessionByAccessHashParallel(b *testing.B) {
 	s, _, hashes := benchStore(b, 1000)
 	ctx := b.Context()
 	b.ReportAllocs()
+	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -150,6 +172,7 @@ func BenchmarkSessionByAccessHashUnderWrites(b *testing.B) {
 	ctx := b.Context()
 	stop := make(chan struct{})
 	done := make(chan int)
+	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
 	go func() {
 		n := 0
 		defer func() { done <- n }()

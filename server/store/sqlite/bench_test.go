@@ -109,6 +109,7 @@ func BenchmarkSessionByAccessHashParallel(b *testing.B) {
 	s, _, hashes := benchStore(b, 1000)
 	ctx := b.Context()
 	b.ReportAllocs()
+	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -128,6 +129,7 @@ func BenchmarkSessionByAccessHashUnderWrites(b *testing.B) {
 	ctx := b.Context()
 	stop := make(chan struct{})
 	done := make(chan int)
+	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
 	go func() {
 		n := 0
 		defer func() { done <- n }()
