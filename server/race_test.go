@@ -22,6 +22,8 @@ import (
 	"sessionguard/server"
 	"sessionguard/server/servertest"
 	"sessionguard/server/store"
+	"sessionguard/server/store/postgres"
+	"sessionguard/server/store/postgres/pgtest"
 	"sessionguard/server/store/sqlite"
 )
 
@@ -33,13 +35,28 @@ type raceStore struct {
 	prepare func(t *testing.T) (open func(t *testing.T) store.Store)
 }
 
-// raceStores lists the stores. A PostgreSQL row is one more entry: start a
-// pgtest.NewCluster(t, pgtest.Options{}) in prepare and open
-// postgres.Open(ctx, url) on a pgtest.CreateDatabase for each test.
+// raceStores lists the stores.
 var raceStores = []raceStore{
 	{"sqlite", func(*testing.T) func(*testing.T) store.Store {
 		return func(t *testing.T) store.Store {
 			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessiond.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+	}},
+	// A private throwaway PostgreSQL server (closed when the store kind's
+	// tests end, so goleak sees nothing left), a new database per test.
+	{"postgres", func(t *testing.T) func(*testing.T) store.Store {
+		c := pgtest.NewCluster(t, pgtest.Options{})
+		return func(t *testing.T) store.Store {
+			ctx := context.Background()
+			u, err := pgtest.CreateDatabase(ctx, c.URL("postgres"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := postgres.Open(ctx, u)
 			if err != nil {
 				t.Fatal(err)
 			}
