@@ -41,6 +41,14 @@ mobile-vet:
 unit:
 	SESSIONGUARD_REQUIRE_POSTGRES=1 scripts/with-keyring.sh $(GO) test -race -count=1 ./...
 
+## crash: the real sessiond killed with SIGKILL under concurrent load, four
+## rounds on SQLite and on a throwaway PostgreSQL, checking that nothing it
+## acknowledged is lost or undone (cmd/sgcrash; SEED=N replays a run)
+.PHONY: crash
+crash:
+	@scripts/deps.sh base postgres
+	$(GO) run ./cmd/sgcrash $(if $(SEED),--seed $(SEED))
+
 ## fuzz: run each request-decoder fuzz target for a short while
 FUZZTIME ?= 20s
 fuzz:
