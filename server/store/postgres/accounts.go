@@ -11,7 +11,7 @@ import (
 // CreateAccount inserts a, or returns store.ErrUsernameTaken. The unique
 // index on usernames decides between concurrent callers.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
-	return s.run(ctx, "create account", func() error {
+	return s.run(ctx, "create account", func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			a.ID, a.Username, a.PasswordHash, a.CreatedAt, a.MFAEnabled, a.TOTPSecret, a.TOTPPendingSecret)
 		return err
@@ -21,7 +21,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 // AccountByUsername finds an account by its lower-case username.
 func (s *Store) AccountByUsername(ctx context.Context, username string) (store.Account, error) {
 	var a store.Account
-	err := s.run(ctx, "account by username", func() (err error) {
+	err := s.run(ctx, "account by username", func(ctx context.Context) (err error) {
 		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE username = $1`, username))
 		return notFound(err)
 	})
@@ -31,7 +31,7 @@ func (s *Store) AccountByUsername(ctx context.Context, username string) (store.A
 // Account finds an account by ID.
 func (s *Store) Account(ctx context.Context, id string) (store.Account, error) {
 	var a store.Account
-	err := s.run(ctx, "account", func() (err error) {
+	err := s.run(ctx, "account", func(ctx context.Context) (err error) {
 		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
 		return notFound(err)
 	})
@@ -50,7 +50,7 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 		ended     []store.Session
 		forgotten int
 	)
-	err := s.tx(ctx, "change password", func(tx pgx.Tx) error {
+	err := s.tx(ctx, "change password", func(ctx context.Context, tx pgx.Tx) error {
 		ended, forgotten = nil, 0
 		var hash string
 		if err := tx.QueryRow(ctx, `SELECT password_hash FROM accounts WHERE id = $1 FOR UPDATE`, c.AccountID).Scan(&hash); err != nil {

@@ -13,7 +13,7 @@ import (
 func (s *Store) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
 	var seq int64
 	l := e.Location
-	err := s.run(ctx, "append audit", func() error {
+	err := s.run(ctx, "append audit", func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, `INSERT INTO audit_events (account_id, id, at, type, ip,
 				loc_city, loc_region, loc_country, loc_country_code,
 				session_id, device_name, target_session_id, target_device_name, detail)
@@ -42,7 +42,7 @@ func (s *Store) ListAudit(ctx context.Context, accountID string, beforeSeq int64
 		beforeSeq = math.MaxInt64
 	}
 	var out []store.AuditRecord
-	err := s.run(ctx, "list audit", func() error {
+	err := s.run(ctx, "list audit", func(ctx context.Context) error {
 		rows, err := s.pool.Query(ctx, listAuditSQL, accountID, beforeSeq, limit)
 		if err != nil {
 			return err

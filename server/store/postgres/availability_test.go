@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"sessionguard/api"
 	"sessionguard/server/store"
 	"sessionguard/server/store/postgres/pgtest"
@@ -352,5 +354,137 @@ func TestNoDeadlocks(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// freezer is a TCP proxy to a PostgreSQL server that can stop passing bytes
+// on while keeping every connection open, as a network partition or a
+// frozen host does.
+type freezer struct {
+	l        net.Listener
+	upstream string
+	mu       sync.Mutex
+	cond     *sync.Cond
+	frozen   bool
+	closed   bool
+	conns    []net.Conn
+	wg       sync.WaitGroup
+}
+
+func newFreezer(t *testing.T, upstream string) *freezer {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &freezer{l: l, upstream: upstream}
+	f.cond = sync.NewCond(&f.mu)
+	f.wg.Go(f.accept)
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *freezer) accept() {
+	for {
+		c, err := f.l.Accept()
+		if err != nil {
+			return
+		}
+		u, err := net.Dial("tcp", f.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		f.mu.Lock()
+		f.conns = append(f.conns, c, u)
+		f.mu.Unlock()
+		f.wg.Go(func() { f.pipe(u, c) })
+		f.wg.Go(func() { f.pipe(c, u) })
+	}
+}
+
+// pipe copies src to dst, holding what it reads while frozen.
+func (f *freezer) pipe(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		f.mu.Lock()
+		for f.frozen && !f.closed {
+			f.cond.Wait()
+		}
+		f.mu.Unlock()
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				src.Close()
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+	}
+}
+
+func (f *freezer) setFrozen(v bool) {
+	f.mu.Lock()
+	f.frozen = v
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+func (f *freezer) close() {
+	f.l.Close()
+	f.mu.Lock()
+	f.closed = true
+	f.cond.Broadcast()
+	for _, c := range f.conns {
+		c.Close()
+	}
+	f.mu.Unlock()
+	f.wg.Wait()
+}
+
+// TestCallTimeout: when the database stops answering on open connections,
+// calls give ErrUnavailable after the call timeout instead of hanging, and
+// work again once it answers.
+func TestCallTimeout(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFreezer(t, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)))
+	proxied := fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, f.l.Addr(), cfg.Database)
+	s, err := OpenOptions(t.Context(), proxied, Options{MaxConns: 2, ConnectTimeout: 500 * time.Millisecond, CallTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	acct, ses := seedOne(t, s)
+	cs := calls(s, acct, ses)
+
+	f.setFrozen(true)
+	for _, c := range cs {
+		start := time.Now()
+		err := c.call(t.Context())
+		if !errors.Is(err, store.ErrUnavailable) {
+			t.Errorf("%s while the database does not answer: %v, want ErrUnavailable", c.name, err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("%s while the database does not answer took %v", c.name, d)
+		}
+	}
+	f.setFrozen(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for _, c := range cs {
+		for {
+			err := c.call(t.Context())
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, store.ErrUnavailable) || time.Now().After(deadline) {
+				t.Fatalf("%s once the database answers again: %v", c.name, err)
+			}
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		return err
 	}
 	var conn *pgxpool.Conn
-	err = s.run(ctx, "migrate", func() (err error) {
+	err = s.run(ctx, "migrate", func(ctx context.Context) (err error) {
 		conn, err = s.pool.Acquire(ctx)
 		return err
 	})
@@ -177,7 +177,7 @@ func version(ctx context.Context, q querier) (int, error) {
 // applied, 0 for a new database.
 func (s *Store) Version(ctx context.Context) (int, error) {
 	var v int
-	err := s.run(ctx, "schema version", func() (err error) {
+	err := s.run(ctx, "schema version", func(ctx context.Context) (err error) {
 		v, err = version(ctx, s.pool)
 		return err
 	})

@@ -89,6 +89,11 @@ import (
 // fail with store.ErrUnavailable rather than hang while the server is away.
 const DefaultConnectTimeout = 5 * time.Second
 
+// DefaultCallTimeout bounds each call of a Store unless
+// Options.CallTimeout says otherwise. It is far above what any call takes
+// on a healthy database.
+const DefaultCallTimeout = 30 * time.Second
+
 // ApplicationName is the application_name the Store's connections report
 // (in pg_stat_activity) unless the URL sets one.
 const ApplicationName = "sessiond"
@@ -111,12 +116,20 @@ type Options struct {
 	// ConnectTimeout bounds each connection attempt. 0 keeps the URL's
 	// connect_timeout, else DefaultConnectTimeout.
 	ConnectTimeout time.Duration
+	// CallTimeout bounds each call (every statement and retry of it), so
+	// that a database that stopped answering on an open connection (a
+	// network partition, a frozen host) gives store.ErrUnavailable rather
+	// than a hang. 0 means DefaultCallTimeout; a negative value, none. (The
+	// migrations Open runs are not bounded: they may wait for another
+	// replica's.)
+	CallTimeout time.Duration
 }
 
 // Store is a store.Store on a PostgreSQL database, safe for concurrent use
 // by many goroutines and by many processes sharing the database.
 type Store struct {
-	pool *pgxpool.Pool
+	pool        *pgxpool.Pool
+	callTimeout time.Duration
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -156,7 +169,10 @@ func open(ctx context.Context, url string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, callTimeout: o.CallTimeout}
+	if s.callTimeout == 0 {
+		s.callTimeout = DefaultCallTimeout
+	}
 	if err := s.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -201,7 +217,7 @@ func poolConfig(url string, o Options) (*pgxpool.Config, error) {
 
 // Ping checks that the database is reachable.
 func (s *Store) Ping(ctx context.Context) error {
-	return s.run(ctx, "ping", func() error { return s.pool.Ping(ctx) })
+	return s.run(ctx, "ping", s.pool.Ping)
 }
 
 // Close closes the pool's connections, waiting for calls in progress to
@@ -215,20 +231,29 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// run calls fn, again on transient failures, and wraps its error.
-func (s *Store) run(ctx context.Context, op string, fn func() error) error {
-	return s.wrap(ctx, op, retry(ctx, fn))
+// run calls fn with ctx bounded by the call timeout, again on transient
+// failures, and wraps its error. fn must use the context it is given.
+func (s *Store) run(ctx context.Context, op string, fn func(context.Context) error) error {
+	cctx := ctx
+	if s.callTimeout > 0 {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(ctx, s.callTimeout)
+		defer cancel()
+	}
+	// Errors are judged against the caller's ctx: the call timeout
+	// expiring while it is live means the database is not answering.
+	return s.wrap(ctx, op, retry(cctx, func() error { return fn(cctx) }))
 }
 
 // tx runs fn in a transaction, committed if fn returns nil and rolled back
-// otherwise, and runs it all again on transient failures. fn must
-// therefore set its results afresh on every call.
-func (s *Store) tx(ctx context.Context, op string, fn func(pgx.Tx) error) error {
-	return s.run(ctx, op, func() error {
+// otherwise, and runs it all again on transient failures. fn must use the
+// context it is given, and set its results afresh on every call.
+func (s *Store) tx(ctx context.Context, op string, fn func(context.Context, pgx.Tx) error) error {
+	return s.run(ctx, op, func(ctx context.Context) error {
 		if s.closed.Load() {
 			return errClosed
 		}
-		return pgx.BeginFunc(ctx, s.pool, fn)
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(ctx, tx) })
 	})
 }
 

@@ -15,7 +15,7 @@ import (
 func (s *Store) SetTOTPPending(ctx context.Context, accountID, secret string) error {
 	const op = "set pending TOTP secret"
 	var n int64
-	err := s.run(ctx, op, func() error {
+	err := s.run(ctx, op, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, `UPDATE accounts SET totp_pending_secret = $2 WHERE id = $1 AND NOT mfa_enabled`,
 			accountID, secret)
 		n = tag.RowsAffected()
@@ -35,7 +35,7 @@ func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step i
 	for i, h := range recoveryHashes {
 		hashes[i] = nonNil(h)
 	}
-	return s.tx(ctx, "enable TOTP", func(tx pgx.Tx) error {
+	return s.tx(ctx, "enable TOTP", func(ctx context.Context, tx pgx.Tx) error {
 		var (
 			on      bool
 			pending string
@@ -70,7 +70,7 @@ func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step i
 // row FOR UPDATE. It reports whether verification was on.
 func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error) {
 	var wasOn bool
-	err := s.tx(ctx, "disable TOTP", func(tx pgx.Tx) error {
+	err := s.tx(ctx, "disable TOTP", func(ctx context.Context, tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT mfa_enabled FROM accounts WHERE id = $1 FOR UPDATE`, accountID).Scan(&wasOn); err != nil {
 			return notFound(err)
 		}
@@ -96,7 +96,7 @@ func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error)
 // whether it was.
 func (s *Store) UseTOTPStep(ctx context.Context, accountID string, step int64) (bool, error) {
 	var n int64
-	err := s.run(ctx, "use TOTP step", func() error {
+	err := s.run(ctx, "use TOTP step", func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, `UPDATE accounts SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2`,
 			accountID, step)
 		n = tag.RowsAffected()
@@ -115,7 +115,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, accountID string, step int64) (
 // reports whether there was one.
 func (s *Store) UseRecoveryCode(ctx context.Context, accountID string, h []byte) (bool, error) {
 	var n int64
-	err := s.run(ctx, "use recovery code", func() error {
+	err := s.run(ctx, "use recovery code", func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = $1 AND hash = $2`, accountID, nonNil(h))
 		n = tag.RowsAffected()
 		return err
@@ -126,7 +126,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, accountID string, h []byte)
 // RecoveryCodesLeft counts the account's unused recovery codes.
 func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, error) {
 	var n int
-	err := s.run(ctx, "count recovery codes", func() error {
+	err := s.run(ctx, "count recovery codes", func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE account_id = $1`, accountID).Scan(&n)
 	})
 	return n, err
@@ -138,7 +138,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, e
 // before they delete tokens, so the two never wait for each other's rows.
 func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	d := t.Device
-	return s.tx(ctx, "create MFA token", func(tx pgx.Tx) error {
+	return s.tx(ctx, "create MFA token", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			nonNil(t.Hash), t.AccountID, d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
 			t.Remember, t.CreatedAt, t.ExpiresAt); err != nil {
@@ -153,7 +153,7 @@ func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 // MFAToken finds the token with hash h if it has not expired at now.
 func (s *Store) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
 	var t store.MFAToken
-	err := s.run(ctx, "MFA token", func() (err error) {
+	err := s.run(ctx, "MFA token", func(ctx context.Context) (err error) {
 		t, err = scanMFAToken(s.pool.QueryRow(ctx, `SELECT `+mfaTokenCols+` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
 			nonNil(h), now))
 		return notFound(err)
@@ -167,7 +167,7 @@ func (s *Store) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MF
 // expired token is deleted too: it can never be used again.
 func (s *Store) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
 	var t store.MFAToken
-	err := s.run(ctx, "consume MFA token", func() (err error) {
+	err := s.run(ctx, "consume MFA token", func(ctx context.Context) (err error) {
 		t, err = scanMFAToken(s.pool.QueryRow(ctx, `DELETE FROM mfa_tokens WHERE hash = $1 RETURNING `+mfaTokenCols, nonNil(h)))
 		return notFound(err)
 	})
@@ -185,7 +185,7 @@ func (s *Store) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (s
 // never deleted, so the answer cannot go stale), else store.ErrConflict.
 func (s *Store) conflictOrNotFound(ctx context.Context, op, accountID string) error {
 	var exists bool
-	err := s.run(ctx, op, func() error {
+	err := s.run(ctx, op, func(ctx context.Context) error {
 		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM accounts WHERE id = $1)`, accountID).Scan(&exists)
 	})
 	switch {

@@ -43,7 +43,7 @@ var revokeOthersSQL = `WITH target AS (
 // belonging to s whatever rt.SessionID says, in one transaction: a token
 // hash already in use stores neither.
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken) error {
-	return s.tx(ctx, "create session", func(tx pgx.Tx) error {
+	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 			sessionArgs(ses)...); err != nil {
@@ -69,7 +69,7 @@ func (s *Store) SessionByAccessHash(ctx context.Context, h []byte) (store.Sessio
 
 func (s *Store) oneSession(ctx context.Context, op, query string, args ...any) (store.Session, error) {
 	var ses store.Session
-	err := s.run(ctx, op, func() (err error) {
+	err := s.run(ctx, op, func(ctx context.Context) (err error) {
 		ses, err = scanSession(s.pool.QueryRow(ctx, query, args...))
 		return notFound(err)
 	})
@@ -97,7 +97,7 @@ func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error 
 // with args from $2, and explains it if it changed nothing.
 func (s *Store) updateLive(ctx context.Context, op, id, query string, args ...any) error {
 	var n int64
-	err := s.run(ctx, op, func() error {
+	err := s.run(ctx, op, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, query, append([]any{id}, args...)...)
 		n = tag.RowsAffected()
 		return err
@@ -105,7 +105,7 @@ func (s *Store) updateLive(ctx context.Context, op, id, query string, args ...an
 	if err != nil || n > 0 {
 		return err
 	}
-	return s.run(ctx, op, func() error { return whyUnchanged(ctx, s.pool, id) })
+	return s.run(ctx, op, func(ctx context.Context) error { return whyUnchanged(ctx, s.pool, id) })
 }
 
 // whyUnchanged explains a write to a live session that changed nothing:
@@ -131,7 +131,7 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 		return nil, nil
 	}
 	var out []store.Session
-	err := s.run(ctx, "list sessions", func() error {
+	err := s.run(ctx, "list sessions", func(ctx context.Context) error {
 		var (
 			rows pgx.Rows
 			err  error
@@ -157,7 +157,7 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation) (store.Session, error) {
 	const op = "revoke session"
 	var got []store.Session
-	err := s.run(ctx, op, func() error {
+	err := s.run(ctx, op, func(ctx context.Context) error {
 		rows, err := s.pool.Query(ctx, `UPDATE sessions
 			SET revoked_at = $3, revoke_reason = $4, revoked_by_session = $5, revoked_by_device_name = $6
 			WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
@@ -192,7 +192,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 // calls never both end the same session (see revokeOthersSQL).
 func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
 	var out []store.Session
-	err := s.run(ctx, "revoke other sessions", func() error {
+	err := s.run(ctx, "revoke other sessions", func(ctx context.Context) error {
 		rows, err := s.pool.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID)
 		if err != nil {
 			return err

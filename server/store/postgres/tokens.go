@@ -12,7 +12,7 @@ import (
 // RefreshToken finds a refresh token record by hash.
 func (s *Store) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {
 	var rt store.RefreshToken
-	err := s.run(ctx, "refresh token", func() error {
+	err := s.run(ctx, "refresh token", func(ctx context.Context) error {
 		return notFound(s.pool.QueryRow(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = $1`, nonNil(h)).
 			Scan(&rt.Hash, &rt.SessionID, &rt.IssuedAt, &rt.ExpiresAt, &rt.RotatedAt))
 	})
@@ -33,7 +33,7 @@ func (s *Store) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken,
 func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) error {
 	const op = "rotate refresh token"
 	nt := rot.New
-	return s.tx(ctx, op, func(tx pgx.Tx) error {
+	return s.tx(ctx, op, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE sessions
 			SET access_hash = $2, access_expires_at = $3, last_seen_at = $4, expires_at = $5
 			WHERE id = $1 AND revoked_at IS NULL`,
@@ -58,7 +58,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) erro
 
 // CreateRemembered inserts a remembered-login credential.
 func (s *Store) CreateRemembered(ctx context.Context, r store.Remembered) error {
-	return s.run(ctx, "create remembered login", func() error {
+	return s.run(ctx, "create remembered login", func(ctx context.Context) error {
 		_, err := s.pool.Exec(ctx, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			nonNil(r.Hash), r.AccountID, r.DeviceID, r.DeviceName, r.CreatedAt, r.ExpiresAt, r.AuthTime)
 		return err
@@ -83,7 +83,7 @@ func (s *Store) ConsumeRemembered(ctx context.Context, h []byte, now time.Time) 
 // DeleteRemembered deletes and returns the credential with hash h.
 func (s *Store) DeleteRemembered(ctx context.Context, h []byte) (store.Remembered, error) {
 	var r store.Remembered
-	err := s.run(ctx, "delete remembered login", func() (err error) {
+	err := s.run(ctx, "delete remembered login", func(ctx context.Context) (err error) {
 		r, err = scanRemembered(s.pool.QueryRow(ctx, `DELETE FROM remembered_logins WHERE hash = $1 RETURNING `+rememberedCols, nonNil(h)))
 		return notFound(err)
 	})
@@ -112,7 +112,7 @@ func (s *Store) DeleteRememberedExcept(ctx context.Context, accountID, exceptDev
 // affected runs a statement and returns how many rows it changed.
 func (s *Store) affected(ctx context.Context, op, query string, args ...any) (int, error) {
 	var n int64
-	err := s.run(ctx, op, func() error {
+	err := s.run(ctx, op, func(ctx context.Context) error {
 		tag, err := s.pool.Exec(ctx, query, args...)
 		n = tag.RowsAffected()
 		return err
