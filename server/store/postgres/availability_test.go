@@ -228,9 +228,11 @@ func TestCloseWhileBusy(t *testing.T) {
 		}()
 	}
 	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	t.Logf("Close took %v", time.Since(start))
 	for range 8 {
 		if err := <-done; !errors.Is(err, store.ErrUnavailable) {
 			t.Errorf("request after Close: %v, want ErrUnavailable", err)

@@ -39,11 +39,14 @@
 //     re-checked and skipped, never ended twice.
 //   - Audit sequence numbers come from an identity column's sequence.
 //
-// Lock order is account row, then session rows by id, then child rows, so
-// deadlocks should not happen; should PostgreSQL report one anyway (40P01),
-// or a serialization failure (40001), the whole transaction is retried a
-// few times with a short backoff, as is any call that failed before it sent
-// anything to the server (pgconn.SafeToRetry).
+// A transaction that locks several rows takes the account row first (if
+// at all), sessions in id order, and inserts a child row (which key-share
+// locks its parent) before it deletes any of its siblings (CreateMFAToken),
+// so deadlocks should not happen; TestNoDeadlocks runs every kind of write
+// on one account from two replicas with retries off. Should PostgreSQL
+// report one anyway (40P01), or a serialization failure (40001), the whole
+// transaction is retried a few times with a short backoff, as is any call
+// that failed before it sent anything to the server (pgconn.SafeToRetry).
 //
 // # Errors and availability
 //
@@ -53,10 +56,17 @@
 // expired context stays errors.Is(err, context.Canceled) or
 // context.DeadlineExceeded. After Close every call gives ErrUnavailable.
 // Connection attempts time out after DefaultConnectTimeout unless the URL
-// sets connect_timeout, and pgxpool pings a connection idle for more than a
-// second before handing it out, so after PostgreSQL restarts the Store
-// recovers by itself: calls fail with ErrUnavailable while it is down and
-// work again once it is back.
+// sets connect_timeout, each call after DefaultCallTimeout (see Options),
+// and pgxpool pings a connection idle for more than a second before handing
+// it out, so after PostgreSQL restarts the Store recovers by itself: calls
+// fail with ErrUnavailable while it is down and work again once it is back.
+//
+// # Connection URL
+//
+// Open takes what pgx takes: a postgres:// URL or key=value DSN, with
+// pgxpool's pool_max_conns and the like, and pgx's default_query_exec_mode
+// (exec or simple_protocol suit PgBouncer's transaction pooling; the
+// default caches prepared statements per connection).
 //
 // # Time
 //

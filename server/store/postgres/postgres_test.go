@@ -55,6 +55,17 @@ func TestContractReplicas(t *testing.T) {
 	})
 }
 
+// TestContractQueryExecModes runs the suite without pgx's per-connection
+// statement cache, as behind PgBouncer's transaction pooling.
+func TestContractQueryExecModes(t *testing.T) {
+	for _, mode := range []string{"exec", "simple_protocol"} {
+		t.Run(mode, func(t *testing.T) {
+			url := pgtest.NewDatabase(t) + "&default_query_exec_mode=" + mode
+			storetest.Run(t, func(t *testing.T) store.Store { return openURL(t, url) })
+		})
+	}
+}
+
 func TestPersistence(t *testing.T) {
 	storetest.RunPersistence(t, func(t *testing.T, url string) store.Store {
 		s, err := Open(t.Context(), url)

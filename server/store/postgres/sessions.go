@@ -188,8 +188,9 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 }
 
 // RevokeOtherSessions ends every live session of the account but keepID,
-// returning the sessions it ended ordered like ListSessions. Concurrent
-// calls never both end the same session (see revokeOthersSQL).
+// returning the sessions it ended ordered like ListSessions. It locks
+// them in ID order first, so concurrent calls never both end the same
+// session and never deadlock (see the package doc).
 func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
 	var out []store.Session
 	err := s.run(ctx, "revoke other sessions", func(ctx context.Context) error {
