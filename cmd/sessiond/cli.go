@@ -19,16 +19,19 @@ import (
 
 	"sessionguard/server"
 	"sessionguard/server/geo"
-	"sessionguard/server/store/sqlite"
 )
 
 const usage = `sessiond — Sessionguard's account server
 
 Usage:
   sessiond serve   [flags]                 run the API
-  sessiond migrate --db PATH               create or upgrade the database
-  sessiond user add --db PATH --username NAME   add an account (password on stdin)
-  sessiond demo    --db PATH               add the demo account with simulated devices
+  sessiond migrate --db DB                 create or upgrade the database
+  sessiond user add --db DB --username NAME   add an account (password on stdin)
+  sessiond demo    --db DB                 add the demo account with simulated devices
+
+DB is a SQLite file path or a postgres:// URL (default: $SESSIOND_DB, else
+sessiond.db in the user's data directory). Several "serve" replicas on one
+PostgreSQL database share live events through LISTEN/NOTIFY.
 
 Run "sessiond COMMAND -h" for a command's flags.
 `
@@ -47,7 +50,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "user":
 		if len(args) < 2 || args[1] != "add" {
-			fmt.Fprint(stderr, "usage: sessiond user add --db PATH --username NAME (password on stdin)\n")
+			fmt.Fprint(stderr, "usage: sessiond user add --db DB --username NAME (password on stdin)\n")
 			return 2
 		}
 		err = cmdUserAdd(ctx, args[2:], stdin, stdout, stderr)
@@ -93,16 +96,6 @@ func defaultDBPath() string {
 	return filepath.Join(dir, "sessionguard", "sessiond.db")
 }
 
-func openStore(ctx context.Context, path string) (*sqlite.Store, error) {
-	if strings.HasPrefix(path, "postgres://") || strings.HasPrefix(path, "postgresql://") {
-		return nil, usageError{"PostgreSQL is not supported by this build yet; use a SQLite file path"}
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, path)
-}
-
 // prefixList is a repeatable CIDR flag.
 type prefixList []netip.Prefix
 
@@ -143,7 +136,7 @@ func parse(fs *flag.FlagSet, args []string) error {
 func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", "127.0.0.1:8420", "listen address")
-	db := fs.String("db", defaultDBPath(), "SQLite database file")
+	db := fs.String("db", defaultDB(), dbFlagHelp)
 	var cfg server.Config
 	fs.BoolVar(&cfg.OpenRegistration, "open-registration", false, "allow anyone to create an account")
 	fs.DurationVar(&cfg.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime")
@@ -187,6 +180,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	srv := server.New(st, cfg)
+	leave, err := st.connectReplicas(ctx, srv, log)
+	if err != nil {
+		return err
+	}
+	defer leave()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -211,7 +209,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 			errc <- hs.Serve(ln)
 		}
 	}()
-	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", *db,
+	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", st.name,
 		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB)
 	select {
 	case err := <-errc:
@@ -230,7 +228,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
-	db := fs.String("db", defaultDBPath(), "SQLite database file")
+	db := fs.String("db", defaultDB(), dbFlagHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -239,17 +237,17 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	v, err := st.Version(ctx)
+	v, err := st.version(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s is at schema version %d\n", *db, v)
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", st.name, v)
 	return nil
 }
 
 func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := newFlags("user add", stderr)
-	db := fs.String("db", defaultDBPath(), "SQLite database file")
+	db := fs.String("db", defaultDB(), dbFlagHelp)
 	username := fs.String("username", "", "the new account's username")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -280,7 +278,7 @@ func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, std
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	db := fs.String("db", defaultDBPath(), "SQLite database file")
+	db := fs.String("db", defaultDB(), dbFlagHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -54,7 +54,8 @@ func TestCommands(t *testing.T) {
 		{"bad log format", "", []string{"serve", "--db", db, "--log-format", "xml"}, 2, "", "--log-format"},
 		{"missing geoip db", "", []string{"serve", "--db", db, "--geoip-db", filepath.Join(t.TempDir(), "nope.mmdb")}, 1, "", "nope.mmdb: no such file"},
 		{"geoip db not a database", "", []string{"serve", "--db", db, "--geoip-db", db}, 1, "", "GeoIP2/GeoLite2 City"},
-		{"postgres not yet", "", []string{"migrate", "--db", "postgres://x"}, 2, "", "PostgreSQL"},
+		{"postgres URL not valid", "", []string{"migrate", "--db", "postgres://%zz"}, 2, "", "not a valid postgres:// URL"},
+		{"postgres unreachable", "", []string{"migrate", "--db", "postgres://sg:secret@127.0.0.1:1/sg?connect_timeout=2"}, 1, "", "opening postgres://sg:xxxxx@127.0.0.1:1/sg"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"sessionguard/api"
@@ -117,8 +118,18 @@ func (b *Bus) Publish(e server.Event) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), b.cfg.PublishTimeout)
 	defer cancel()
-	if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, string(payload)); err != nil {
+	for attempt := 1; ; attempt++ {
+		_, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", Channel, string(payload))
+		if err == nil {
+			return
+		}
+		// A pooled connection PostgreSQL dropped (a restart, say) fails
+		// without running the statement: try another one.
+		if attempt < 3 && notRun(err) && ctx.Err() == nil {
+			continue
+		}
 		b.cfg.Logger.Warn("pgbus: publish failed", "event", e.Name, "err", err)
+		return
 	}
 }
 
@@ -182,6 +193,8 @@ func (b *Bus) listen(ctx context.Context) {
 			break
 		}
 		b.setListening(false, err)
+		// The publishing connections were most likely cut too.
+		b.pool.Reset()
 		// Events may have been missed: make the streams reconnect, and
 		// refuse new ones until LISTEN is back (Ready).
 		b.recv.CloseStreams()
@@ -232,4 +245,20 @@ func (b *Bus) listenOnce(ctx context.Context, connected func()) error {
 		e.Data = raw.Data
 		b.recv.Deliver(e)
 	}
+}
+
+// notRun reports whether err says the statement never ran: it was not sent,
+// or the server had ended the session (shut down, crashed, starting up).
+func notRun(err error) bool {
+	if pgconn.SafeToRetry(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "57P01", "57P02", "57P03": // admin_shutdown, crash_shutdown, cannot_connect_now
+			return true
+		}
+	}
+	return false
 }
