@@ -89,6 +89,9 @@ func TestCrashCatchesLostData(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills sessiond")
 	}
+	real := sessiondBin(t)
+	// The tool keeps a failed run's work directory: keep it in the test's.
+	t.Setenv("TMPDIR", t.TempDir())
 	amnesiac := filepath.Join(t.TempDir(), "amnesiac-sessiond")
 	script := `#!/bin/sh
 # Forgets everything at each start: the --db file and its WAL are removed.
@@ -97,7 +100,7 @@ for a; do
 	if [ "$prev" = --db ]; then rm -f "$a" "$a-wal" "$a-shm"; fi
 	prev=$a
 done
-exec '` + sessiondBin(t) + `' "$@"
+exec '` + real + `' "$@"
 `
 	if err := os.WriteFile(amnesiac, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
