@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"flag"
 	"fmt"
 	"log"
@@ -19,14 +20,20 @@ import (
 	"sessionguard/ui"
 )
 
+// iconPNG is the app icon (FyneApp.toml's Icon), for builds that carry no
+// Fyne metadata of their own.
+//
+//go:embed Icon.png
+var iconPNG []byte
+
 func main() {
 	serverURL := flag.String("server", "", "sessiond address, e.g. https://sessions.example.com (default: the saved choice, or this device's own server)")
 	dataDir := flag.String("data-dir", "", "where the app keeps its files (default: the app's storage)")
 	demo := flag.Bool("demo", false, "start with the demo account and simulated devices on this device's server")
-	version := flag.Bool("version", false, "print the version and exit")
+	version := flag.Bool("version", false, "print the name, version and build, and exit")
 	flag.Parse()
 	if *version {
-		fmt.Println("Sessionguard", launch.Version)
+		fmt.Println(launch.Compiled())
 		return
 	}
 	if *demo {
@@ -34,11 +41,15 @@ func main() {
 	}
 
 	fa := fyneapp.NewWithID(launch.AppID)
+	meta, fromFyne := launch.Resolve(fa.Metadata())
+	if !fromFyne { // a plain go build started away from FyneApp.toml
+		fyneapp.SetMetadata(meta.Fyne(fyne.NewStaticResource("Icon.png", iconPNG)))
+	}
 	dir := *dataDir
 	if dir == "" {
 		dir = fa.Storage().RootURI().Path()
 	}
-	l, err := launch.New(launch.Config{DataDir: dir, Prefs: fa.Preferences(), Server: *serverURL, Version: launch.Version})
+	l, err := launch.New(launch.Config{DataDir: dir, Prefs: fa.Preferences(), Server: *serverURL, Version: meta.Version})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -59,7 +70,7 @@ func main() {
 		return c, info(false), nil
 	}
 	info = func(first bool) ui.Info {
-		return ui.Info{Version: launch.Version, Server: l.URL(), Embedded: l.Embedded(), DataDir: dir,
+		return ui.Info{Name: meta.Name, Version: meta.Version, Build: meta.Build, Server: l.URL(), Embedded: l.Embedded(), DataDir: dir,
 			FirstRun: first, UseServer: useServer,
 			TryDemo: func() (string, string, error) { return l.SeedDemo(ctx) }}
 	}

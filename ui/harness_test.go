@@ -43,6 +43,7 @@ import (
 	"sessionguard/api"
 	"sessionguard/app"
 	"sessionguard/client"
+	"sessionguard/launch"
 	"sessionguard/platform"
 	"sessionguard/server"
 	"sessionguard/server/servertest"
@@ -540,7 +541,8 @@ func waitUIGoroutines(t *testing.T) bool {
 
 // defaultInfo is what main passes for this device's own server.
 func (e *env) defaultInfo() Info {
-	return Info{Version: "1.0.0", Server: e.b.url, Embedded: true, DataDir: "/home/ana/.local/share/sessionguard"}
+	m := launch.Compiled() // what main shows for a build without Fyne metadata
+	return Info{Name: m.Name, Version: m.Version, Build: m.Build, Server: e.b.url, Embedded: true, DataDir: "/home/ana/.local/share/sessionguard"}
 }
 
 // screen is one window showing the UI for one device.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image/color"
+	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -150,31 +151,44 @@ func (u *UI) showResetReport(rep app.ResetReport, err error) {
 	u.showDialog(dialog.NewCustom("App data cleared", "OK", wrapped(resetSummary(rep, err)), u.win))
 }
 
-// aboutScreen shows version, server and where data is kept.
+// aboutScreen shows the app's name, version and build, the server and
+// where data is kept.
 type aboutScreen struct {
 	root    fyne.CanvasObject
 	ui      *UI
+	title   *widget.Label
 	details *widget.Form
 }
 
 func newAboutScreen(u *UI) *aboutScreen {
 	a := &aboutScreen{ui: u, details: widget.NewForm()}
-	title := widget.NewLabelWithStyle("Sessionguard", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	title.SizeName = theme.SizeNameHeadingText
+	a.title = widget.NewLabelWithStyle("Sessionguard", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	a.title.SizeName = theme.SizeNameHeadingText
 	a.root = container.NewVScroll(column(container.NewPadded(container.NewVBox(
-		header("About", u.back, nil), title,
+		header("About", u.back, nil), a.title,
 		wrapped("See every place your account is logged in, and end any of them from wherever you are."),
 		a.details))))
 	return a
 }
 
 func (a *aboutScreen) update(app.Snapshot) fyne.CanvasObject {
-	server := a.ui.info.Server
-	if a.ui.info.Embedded {
+	in := a.ui.info
+	if in.Name != "" {
+		a.title.SetText(in.Name)
+	}
+	server := in.Server
+	if in.Embedded {
 		server = "This device (" + server + ")"
 	}
+	build := ""
+	if in.Build > 0 {
+		build = strconv.Itoa(in.Build)
+	}
 	a.details.Items = nil
-	for _, kv := range [][2]string{{"Version", a.ui.info.Version}, {"Server", server}, {"Data", a.ui.info.DataDir}} {
+	for _, kv := range [][2]string{{"Version", in.Version}, {"Build", build}, {"Server", server}, {"Data", in.DataDir}} {
+		if kv[1] == "" {
+			continue
+		}
 		v := widget.NewLabel(kv[1])
 		v.Wrapping = fyne.TextWrapBreak
 		a.details.Append(kv[0], v)

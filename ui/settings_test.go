@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/app"
+	"sessionguard/launch"
 )
 
 // signedIn is a window signed in to ana on the laptop, live.
@@ -259,14 +261,51 @@ func TestOfflineBanner(t *testing.T) {
 	}
 }
 
+// TestAbout checks About shows the app's name, version and build as
+// FyneApp.toml declares them (launch.Compiled is kept equal to it by
+// launch's tests), the server and the data folder.
 func TestAbout(t *testing.T) {
 	_, e, _, s := signedIn(t)
 	s.tap("Settings")
 	s.tap("About")
 	info := e.defaultInfo()
-	for _, want := range []string{"Version", "1.0.0", "Server", "This device (" + info.Server + ")", "Data", info.DataDir} {
+	m := launch.Compiled()
+	if info.Name != m.Name || info.Version != m.Version || info.Build != m.Build || m.Build < 1 {
+		t.Fatalf("test info %+v does not carry the app's metadata %+v", info, m)
+	}
+	for _, want := range []string{"Version", m.Version, "Build", strconv.Itoa(m.Build),
+		"Server", "This device (" + info.Server + ")", "Data", info.DataDir} {
 		s.waitText(want)
 	}
+	s.do(func() {
+		for _, want := range []string{m.Name, m.Version, strconv.Itoa(m.Build)} {
+			if got := drawn(s.label(want)); got != want {
+				t.Errorf("About draws %q, want %q", got, want)
+			}
+		}
+	})
+}
+
+// TestAboutShowsPackagedMetadata: what main passes (Fyne's metadata from
+// fyne package) is what About shows, not a constant.
+func TestAboutShowsPackagedMetadata(t *testing.T) {
+	b := newBackend(t)
+	e := newEnv(t, b)
+	b.account("ana")
+	info := e.defaultInfo()
+	info.Name, info.Version, info.Build = "Sessionguard Beta", "2.3.4", 57
+	s := e.open(b.device(laptop), info)
+	s.logIn("ana")
+	s.tap("Settings")
+	s.tap("About")
+	s.waitText("Sessionguard Beta")
+	s.do(func() {
+		for _, want := range []string{"Sessionguard Beta", "2.3.4", "57"} {
+			if got := drawn(s.label(want)); got != want {
+				t.Errorf("About draws %q, want %q", got, want)
+			}
+		}
+	})
 }
 
 func TestServerEntryShowsRemoteServer(t *testing.T) {

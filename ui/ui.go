@@ -48,7 +48,10 @@ type Core interface {
 // Info is what the About and Server screens show, and the hooks main
 // provides for choosing a server.
 type Info struct {
+	// Name, Version and Build are the app's metadata (FyneApp.toml).
+	Name    string
 	Version string
+	Build   int
 	// Server is the address in use; Embedded says it is this device's own.
 	Server   string
 	Embedded bool
