@@ -31,6 +31,13 @@ func contractStores() []storeUnderTest {
 			}
 			return s
 		}},
+		{name: "AppStorage(phones)", open: func(t *testing.T) SecretStore {
+			s, err := OpenAppStorageSecretStore(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}},
 		{name: "Keyring/fake", open: func(*testing.T) SecretStore {
 			return newKeyring("io.sessionguard.test", NewMemoryPrefs(), newFakeBackend(), time.Second)
 		}},
