@@ -3,8 +3,13 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sessionguard/api"
@@ -45,17 +50,37 @@ func (s *Server) publish(e Event) { s.bus.Publish(e) }
 // subscriber is one open event stream.
 type subscriber struct {
 	accountID, sessionID string
-	ch                   chan frame
+	ch                   chan *frame // 8 bytes a slot: one encoded frame is shared by every stream it goes to
 	done                 chan struct{}
 	once                 sync.Once
+	// conn is the connection of a stream served by serveStream, set by
+	// hub.adopt; guarded by hub.mu like every call of wake.
+	conn net.Conn
 }
 
-func (sub *subscriber) stop() { sub.once.Do(func() { close(sub.done) }) }
+// stop ends the stream (its goroutine writes nothing more).
+func (sub *subscriber) stop() {
+	sub.once.Do(func() { close(sub.done) })
+	sub.wake()
+}
+
+// wake makes serveStream look at the queue now: its pending Read returns
+// at once, because the deadline passed.
+func (sub *subscriber) wake() {
+	if sub.conn != nil {
+		_ = sub.conn.SetReadDeadline(aLongTimeAgo)
+	}
+}
+
+// aLongTimeAgo is a read deadline that has passed.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // frame is an encoded SSE event; last closes the stream after it.
 type frame struct {
-	data []byte
-	last bool
+	name  string
+	data  []byte // the SSE bytes
+	chunk []byte // the same as one HTTP/1.1 chunk, for taken-over connections
+	last  bool
 }
 
 // hub fans events out to this process's streams.
@@ -63,6 +88,12 @@ type hub struct {
 	mu     sync.Mutex
 	subs   map[string]map[*subscriber]struct{} // by account
 	closed bool
+	// detach serves HTTP/1.1 streams on connections taken over from
+	// net/http (Server.DetachStreams).
+	detach atomic.Bool
+	// owned counts the streams running on connections taken over from
+	// net/http (serveStream), which http.Server.Shutdown does not wait for.
+	owned sync.WaitGroup
 }
 
 func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
@@ -71,7 +102,7 @@ func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
 func (h *hub) Publish(e Event) { h.deliver(e) }
 
 func (h *hub) subscribe(accountID, sessionID string) *subscriber {
-	sub := &subscriber{accountID: accountID, sessionID: sessionID, ch: make(chan frame, 32), done: make(chan struct{})}
+	sub := &subscriber{accountID: accountID, sessionID: sessionID, ch: make(chan *frame, 32), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -102,7 +133,8 @@ func (h *hub) unsubscribe(sub *subscriber) {
 // closed rather than waited for: its client reconnects and re-reads state,
 // and a revoked session's reconnect is refused.
 func (h *hub) deliver(e Event) {
-	f := frame{data: encodeSSE(e.Name, e.Data), last: e.Name == api.EventSessionRevoked}
+	data := encodeSSE(e.Name, e.Data)
+	f := &frame{name: e.Name, data: data, chunk: chunked(data), last: e.Name == api.EventSessionRevoked}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[e.AccountID] {
@@ -111,18 +143,54 @@ func (h *hub) deliver(e Event) {
 		}
 		select {
 		case sub.ch <- f:
+			sub.wake()
 		default:
 			sub.stop()
 		}
 	}
 }
 
+// close ends every stream and refuses new ones. It returns once the
+// streams on taken-over connections have ended (or after closeWait), as
+// http.Server.Shutdown does for the others.
 func (h *hub) close() {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	h.closed = true
 	h.stopAllLocked()
+	h.mu.Unlock()
+	ended := make(chan struct{})
+	go func() { h.owned.Wait(); close(ended) }()
+	t := time.NewTimer(closeWait)
+	defer t.Stop()
+	select {
+	case <-ended:
+	case <-t.C:
+	}
 }
+
+// reserve counts a stream that is about to be detached, unless the hub is
+// closed; Close then waits for it. Counting under mu orders it before
+// close's Wait.
+func (h *hub) reserve() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	h.owned.Add(1)
+	return true
+}
+
+// attach records that sub now runs on conn, so wake can reach it.
+func (h *hub) attach(sub *subscriber, conn net.Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	sub.conn = conn
+}
+
+// closeWait bounds how long Close waits for streams to end (a stream
+// blocked writing to a client that reads nothing may never end).
+const closeWait = 5 * time.Second
 
 // stopAll ends every open stream; new ones may still open.
 func (h *hub) stopAll() {
@@ -139,6 +207,21 @@ func (h *hub) stopAllLocked() {
 	}
 }
 
+// chunked returns b as one HTTP/1.1 chunk: hex length, CRLF, b, CRLF.
+func chunked(b []byte) []byte {
+	c := make([]byte, 0, len(b)+12)
+	c = strconv.AppendInt(c, int64(len(b)), 16)
+	c = append(c, "\r\n"...)
+	c = append(c, b...)
+	return append(c, "\r\n"...)
+}
+
+var (
+	keepAlive      = []byte(": keep-alive\n\n")
+	keepAliveChunk = chunked(keepAlive)
+	lastChunk      = []byte("0\r\n\r\n") // ends a chunked body
+)
+
 func encodeSSE(name string, data any) []byte {
 	var b bytes.Buffer
 	b.WriteString("event: ")
@@ -150,11 +233,35 @@ func encodeSSE(name string, data any) []byte {
 	return b.Bytes()
 }
 
+// DetachStreams makes the server take each HTTP/1.1 event stream over
+// from net/http once it is open (a hijacked connection) and serve it on one
+// small goroutine that waits in the network poller. An idle stream then
+// costs about 7 KiB instead of about 40 KiB (net/http's connection buffers,
+// its background-read goroutine and the handler's stack; see
+// docs/PERFORMANCE.md), which is what lets one sessiond hold tens of
+// thousands of devices. The wire format is unchanged (the same chunked
+// response), and so is every event, keep-alive and closing rule.
+//
+// The difference is for whoever runs the http.Server: it no longer sees
+// those connections, so http.Server.Close, Shutdown and httptest's
+// CloseClientConnections do not end them. Server.Close does (and waits for
+// them), so call it before Shutdown, as sessiond does. HTTP/2 streams are
+// always served by net/http. Call DetachStreams before serving.
+func (s *Server) DetachStreams() { s.hub.detach.Store(true) }
+
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	self := callerFrom(r.Context()).session
 	rc := http.NewResponseController(w)
 	sub := s.hub.subscribe(self.AccountID, self.ID)
-	defer s.hub.unsubscribe(sub)
+	handedOver, reserved := false, false
+	defer func() {
+		if !handedOver {
+			s.hub.unsubscribe(sub)
+			if reserved {
+				s.hub.owned.Done()
+			}
+		}
+	}()
 	// The session may have been revoked between authentication and
 	// subscribing; look again now that no event can be missed.
 	now, err := s.store.Session(r.Context(), self.ID)
@@ -171,6 +278,13 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 			return errStreamsUnavailable(err)
 		}
 	}
+	// Detached, an HTTP/1.1 stream leaves net/http once its headers are
+	// out (DetachStreams); otherwise, and over HTTP/2, the loop below
+	// serves it.
+	detach := s.hub.detach.Load() && r.ProtoMajor == 1 && r.ProtoMinor == 1
+	if detach {
+		reserved = s.hub.reserve()
+	}
 	_ = rc.SetWriteDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -184,6 +298,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	s.metrics.streams.Inc()
+	if reserved {
+		if conn, _, err := rc.Hijack(); err == nil {
+			s.hub.attach(sub, conn)
+			handedOver = true
+			go s.serveStream(conn, sub)
+			return nil
+		}
+	}
 	defer s.metrics.streams.Dec()
 	tick := time.NewTicker(s.cfg.KeepAlive)
 	defer tick.Stop()
@@ -194,14 +316,14 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-sub.done:
 			return nil
 		case <-tick.C:
-			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
+			if _, err := w.Write(keepAlive); err != nil {
 				return nil
 			}
 		case f := <-sub.ch:
 			if _, err := w.Write(f.data); err != nil {
 				return nil
 			}
-			s.metrics.events.WithLabelValues(eventName(f.data)).Inc()
+			s.metrics.events.WithLabelValues(f.name).Inc()
 			if f.last {
 				_ = rc.Flush()
 				return nil
@@ -213,7 +335,66 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func eventName(frame []byte) string {
-	line, _, _ := bytes.Cut(frame, []byte("\n"))
-	return string(bytes.TrimPrefix(line, []byte("event: ")))
+// serveStream runs an event stream on a connection taken over from
+// net/http once the response headers and first chunk were sent: each event
+// goes out as one chunk; the body ends (and the connection closes) when
+// the stream does. Its one goroutine waits in a Read of the connection,
+// which returns when the client leaves (as net/http's background read
+// notices), when the read deadline, set to the next keep-alive, passes, or
+// at once when the hub queues a frame or stops the stream (wake).
+func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
+	defer s.hub.owned.Done()
+	defer s.hub.unsubscribe(sub)
+	defer s.metrics.streams.Dec()
+	defer conn.Close()
+	buf := make([]byte, 16)
+	next := time.Now().Add(s.cfg.KeepAlive)
+	for {
+		// A frame queued or a stop before this deadline is set is seen by
+		// the checks below; one after it moves the deadline to the past.
+		_ = conn.SetReadDeadline(next)
+		if s.writeQueued(conn, sub) {
+			return
+		}
+		select {
+		case <-sub.done:
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = conn.Write(lastChunk)
+			return
+		default:
+		}
+		_, err := conn.Read(buf) // a client sends nothing more; any bytes are ignored
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return // the client went away
+		}
+		if now := time.Now(); !now.Before(next) {
+			if _, err := conn.Write(keepAliveChunk); err != nil {
+				return
+			}
+			next = now.Add(s.cfg.KeepAlive)
+		}
+	}
+}
+
+// writeQueued writes the frames queued for sub and reports whether the
+// stream ended (after a last frame, or on a write error).
+func (s *Server) writeQueued(conn net.Conn, sub *subscriber) bool {
+	for {
+		select {
+		case f := <-sub.ch:
+			if _, err := conn.Write(f.chunk); err != nil {
+				return true
+			}
+			s.metrics.events.WithLabelValues(f.name).Inc()
+			if f.last {
+				_, _ = conn.Write(lastChunk)
+				return true
+			}
+		default:
+			return false
+		}
+	}
 }
