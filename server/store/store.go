@@ -58,6 +58,50 @@ type PasswordChange struct {
 	// KeepSessionID (live: not revoked and ExpiresAt after Revoke.At).
 	Revoke        *Revocation
 	KeepSessionID string
+	// Audit, when not nil, makes the event that records the change, from
+	// the sessions it ended and the number of remembered logins it
+	// deleted; it is appended to the account's log in the change's
+	// transaction (see AuditFunc). A refused change does not call it.
+	Audit AuditFunc
+}
+
+// AuditFunc makes the audit event that records a change, inside the
+// transaction that makes the change, from what only that transaction
+// knows: ended are the sessions it ended, in the order the call returns
+// them (possibly none), and forgotten is how many remembered logins it
+// deleted. The store stores the event as AppendAudit does, under the
+// account the call is about, in the same transaction, after the change's
+// other writes: the event commits with the change or not at all.
+//
+// A store may call it more than once for one call (it may run a
+// transaction again after a transient failure; only the attempt that
+// commits counts), and calls it while the transaction holds its locks (for
+// SQLite, the only write connection): it must be quick, free of side
+// effects, and must not call the Store.
+type AuditFunc func(ended []Session, forgotten int) api.AuditEvent
+
+// RevokeEffects are the writes that go with a revocation: RevokeSession
+// and RevokeOtherSessions make them in the transaction that ends the
+// sessions, so that they commit with the revocation or not at all. The
+// zero value asks for none.
+type RevokeEffects struct {
+	// Forget deletes remembered logins of the account. RevokeSession
+	// deletes those of the ended session's device (the DeviceID equal to
+	// its Device.ID, as stored). RevokeOtherSessions deletes those of
+	// every device but KeepDeviceID (of every device when KeepDeviceID is
+	// empty), whether or not it ended a session of the device, and does
+	// so even when it ends no session.
+	Forget bool
+	// KeepDeviceID is the device whose remembered logins
+	// RevokeOtherSessions keeps when Forget is set; RevokeSession ignores
+	// it.
+	KeepDeviceID string
+	// Audit, when not nil, makes the event that records the revocation
+	// (see AuditFunc): RevokeSession passes it the one session it ended,
+	// RevokeOtherSessions the sessions it ended (none possibly: it writes
+	// the event anyway). A call refused with an error (ErrNotFound,
+	// ErrRevoked, ...) writes no event and deletes nothing.
+	Audit AuditFunc
 }
 
 // MFAToken is a half-finished sign-in: the password was right and the
@@ -179,9 +223,10 @@ type Store interface {
 	// is still c.OldHash (else ErrConflict; ErrNotFound for an unknown
 	// account) and, in the same transaction, deletes every remembered
 	// login and every MFA token of the account and, when c.Revoke is set,
-	// ends every live session but c.KeepSessionID. It returns the sessions
-	// it ended, ordered like ListSessions, and how many remembered logins
-	// it deleted.
+	// ends every live session but c.KeepSessionID and, when c.Audit is
+	// set, appends the event it makes. It returns the sessions it ended,
+	// ordered like ListSessions, and how many remembered logins it
+	// deleted.
 	ChangePassword(ctx context.Context, c PasswordChange) (ended []Session, forgotten int, err error)
 
 	// SetTOTPPending stores secret as the account's pending TOTP secret,
@@ -229,8 +274,10 @@ type Store interface {
 	ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (MFAToken, error)
 
 	// CreateSession inserts s with its first refresh token (stored under
-	// s.ID whatever rt.SessionID says); a duplicate token hash stores nothing.
-	CreateSession(ctx context.Context, s Session, rt RefreshToken) error
+	// s.ID whatever rt.SessionID says) and appends the audit events, in
+	// order, to the log of s.AccountID (as AppendAudit does), all in one
+	// transaction: a duplicate token hash stores nothing, no event either.
+	CreateSession(ctx context.Context, s Session, rt RefreshToken, audit ...api.AuditEvent) error
 	// Session finds a session by ID (revoked ones too).
 	Session(ctx context.Context, id string) (Session, error)
 	// SessionByAccessHash finds the session whose current access token
@@ -247,14 +294,21 @@ type Store interface {
 	// revoked, ExpiresAt after now), excluding excludeID, ordered by
 	// LastSeenAt then ID, both descending, starting after the cursor if any.
 	ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *SessionCursor, limit int) ([]Session, error)
-	// RevokeSession ends one live session of the account. It returns the
-	// revoked session, ErrNotFound if the account has no such session, or
-	// ErrRevoked (with the session as it is) if it was already revoked.
-	RevokeSession(ctx context.Context, accountID, id string, r Revocation) (Session, error)
+	// RevokeSession ends one live session of the account and, in the same
+	// transaction, makes the writes fx asks for (at most one RevokeEffects;
+	// more panics). It returns the revoked session, ErrNotFound if the
+	// account has no such session, or ErrRevoked (with the session as it
+	// is) if it was already revoked; refused, it writes nothing at all. Of
+	// concurrent calls for one session exactly one succeeds, so exactly
+	// one writes its effects.
+	RevokeSession(ctx context.Context, accountID, id string, r Revocation, fx ...RevokeEffects) (Session, error)
 	// RevokeOtherSessions ends every live session of the account but keepID
-	// (live: not revoked and ExpiresAt after r.At), returning the sessions
-	// it ended.
-	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation) ([]Session, error)
+	// (live: not revoked and ExpiresAt after r.At) and, in the same
+	// transaction, makes the writes fx asks for (at most one
+	// RevokeEffects; more panics). It returns the sessions it ended,
+	// ordered like ListSessions. Concurrent calls never both end one
+	// session; each writes its own effects.
+	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation, fx ...RevokeEffects) ([]Session, error)
 
 	// RefreshToken finds a refresh token record by hash.
 	RefreshToken(ctx context.Context, h []byte) (RefreshToken, error)

@@ -39,12 +39,14 @@ func (s *Store) Account(ctx context.Context, id string) (store.Account, error) {
 }
 
 // ChangePassword stores c.NewHash if the account's hash is still c.OldHash
-// and, in the same transaction, deletes the account's remembered logins and
-// MFA tokens and, when c.Revoke is set, ends every live session but
-// c.KeepSessionID. It returns store.ErrConflict if the hash changed,
-// store.ErrNotFound for an unknown account; either way nothing is written.
-// The account row is locked FOR UPDATE first, so concurrent changes from
-// one hash queue and all but the first find it changed.
+// and, in the same transaction, when c.Revoke is set ends every live
+// session but c.KeepSessionID, deletes the account's remembered logins and
+// MFA tokens and, when c.Audit is set, appends its event. It returns
+// store.ErrConflict if the hash changed, store.ErrNotFound for an unknown
+// account; either way nothing is written. The account row is locked FOR
+// UPDATE first, so concurrent changes from one hash queue and all but the
+// first find it changed; then sessions (in ID order) and remembered logins
+// (in hash order), as the package doc says.
 func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]store.Session, int, error) {
 	var (
 		ended     []store.Session
@@ -62,13 +64,6 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 		if _, err := tx.Exec(ctx, `UPDATE accounts SET password_hash = $2 WHERE id = $1`, c.AccountID, c.NewHash); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `DELETE FROM remembered_logins WHERE account_id = $1`, c.AccountID)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM mfa_tokens WHERE account_id = $1`, c.AccountID); err != nil {
-			return err
-		}
 		if r := c.Revoke; r != nil {
 			rows, err := tx.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, c.AccountID, c.KeepSessionID)
 			if err != nil {
@@ -79,7 +74,16 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 			}
 			sortLikeList(ended)
 		}
-		forgotten = int(tag.RowsAffected())
+		var err error
+		if forgotten, err = countTx(ctx, tx, forgetAllSQL, c.AccountID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM mfa_tokens WHERE account_id = $1`, c.AccountID); err != nil {
+			return err
+		}
+		if c.Audit != nil {
+			return appendAuditTx(ctx, tx, c.AccountID, c.Audit(ended, forgotten))
+		}
 		return nil
 	})
 	if err != nil {

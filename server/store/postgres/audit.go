@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 
+	"github.com/jackc/pgx/v5"
+
 	"sessionguard/api"
 	"sessionguard/server/store"
 )
@@ -12,20 +14,36 @@ import (
 // next value of the table's identity sequence.
 func (s *Store) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
 	var seq int64
-	l := e.Location
 	err := s.run(ctx, "append audit", func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx, `INSERT INTO audit_events (account_id, id, at, type, ip,
-				loc_city, loc_region, loc_country, loc_country_code,
-				session_id, device_name, target_session_id, target_device_name, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			RETURNING seq`,
-			accountID, e.ID, e.At, e.Type, e.IP, l.City, l.Region, l.Country, l.CountryCode,
-			e.SessionID, e.DeviceName, e.TargetSessionID, e.TargetDeviceName, e.Detail).Scan(&seq)
+		return s.pool.QueryRow(ctx, appendAuditSQL+` RETURNING seq`, auditArgs(accountID, e)...).Scan(&seq)
 	})
 	if err != nil {
 		return 0, err
 	}
 	return seq, nil
+}
+
+const appendAuditSQL = `INSERT INTO audit_events (account_id, id, at, type, ip,
+		loc_city, loc_region, loc_country, loc_country_code,
+		session_id, device_name, target_session_id, target_device_name, detail)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`
+
+// auditArgs are the arguments of appendAuditSQL for e.
+func auditArgs(accountID string, e api.AuditEvent) []any {
+	l := e.Location
+	return []any{accountID, e.ID, e.At, e.Type, e.IP, l.City, l.Region, l.Country, l.CountryCode,
+		e.SessionID, e.DeviceName, e.TargetSessionID, e.TargetDeviceName, e.Detail}
+}
+
+// appendAuditTx appends events to the account's log inside tx. The
+// audit log has no foreign key, so this takes no lock on other rows.
+func appendAuditTx(ctx context.Context, tx pgx.Tx, accountID string, events ...api.AuditEvent) error {
+	for _, e := range events {
+		if _, err := tx.Exec(ctx, appendAuditSQL, auditArgs(accountID, e)...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 const listAuditSQL = `SELECT ` + auditCols + ` FROM audit_events

@@ -37,13 +37,22 @@
 //     updating them: always in the same order, so concurrent calls queue
 //     rather than deadlock, and a session another call ended meanwhile is
 //     re-checked and skipped, never ended twice.
+//   - A revocation's effects (store.RevokeEffects) and ChangePassword's
+//     deletions run in the transaction that ends the sessions, after it:
+//     remembered logins are deleted after locking them with SELECT …
+//     ORDER BY hash FOR UPDATE (DeleteRememberedForDevice and
+//     DeleteRememberedExcept do the same), and the audit event is
+//     inserted last (audit_events has no foreign key, so that locks
+//     nothing else). CreateSession inserts its audit events with the
+//     session.
 //   - Audit sequence numbers come from an identity column's sequence.
 //
 // A transaction that locks several rows takes the account row first (if
-// at all), sessions in id order, and inserts a child row (which key-share
-// locks its parent) before it deletes any of its siblings (CreateMFAToken),
-// so deadlocks should not happen; TestNoDeadlocks runs every kind of write
-// on one account from two replicas with retries off. Should PostgreSQL
+// at all), then sessions in id order, then remembered logins in hash
+// order, and inserts a child row (which key-share locks its parent)
+// before it deletes any of its siblings (CreateMFAToken), so deadlocks
+// should not happen; TestNoDeadlocks runs every kind of write on one
+// account from two replicas with retries off. Should PostgreSQL
 // report one anyway (40P01), or a serialization failure (40001), the whole
 // transaction is retried a few times with a short backoff, as is any call
 // that failed before it sent anything to the server (pgconn.SafeToRetry).

@@ -75,8 +75,8 @@ func (r *replicas) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time)
 	return r.pick().ConsumeMFAToken(ctx, h, now)
 }
 
-func (r *replicas) CreateSession(ctx context.Context, s store.Session, rt store.RefreshToken) error {
-	return r.pick().CreateSession(ctx, s, rt)
+func (r *replicas) CreateSession(ctx context.Context, s store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
+	return r.pick().CreateSession(ctx, s, rt, audit...)
 }
 
 func (r *replicas) Session(ctx context.Context, id string) (store.Session, error) {
@@ -99,12 +99,12 @@ func (r *replicas) ListSessions(ctx context.Context, accountID, excludeID string
 	return r.pick().ListSessions(ctx, accountID, excludeID, now, after, limit)
 }
 
-func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation) (store.Session, error) {
-	return r.pick().RevokeSession(ctx, accountID, id, rev)
+func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
+	return r.pick().RevokeSession(ctx, accountID, id, rev, fx...)
 }
 
-func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID string, rev store.Revocation) ([]store.Session, error) {
-	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev)
+func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID string, rev store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
+	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev, fx...)
 }
 
 func (r *replicas) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {

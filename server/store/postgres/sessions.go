@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"sessionguard/api"
 	"sessionguard/server/store"
 )
 
@@ -40,18 +41,20 @@ var revokeOthersSQL = `WITH target AS (
 	RETURNING ` + qualified("s", sessionCols)
 
 // CreateSession inserts s with its first refresh token, which is stored as
-// belonging to s whatever rt.SessionID says, in one transaction: a token
-// hash already in use stores neither.
-func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken) error {
+// belonging to s whatever rt.SessionID says, and appends the audit events,
+// in one transaction: a token hash already in use stores none of them.
+func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
 			sessionArgs(ses)...); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
-			nonNil(rt.Hash), ses.ID, rt.IssuedAt, rt.ExpiresAt, rt.RotatedAt)
-		return err
+		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
+			nonNil(rt.Hash), ses.ID, rt.IssuedAt, rt.ExpiresAt, rt.RotatedAt); err != nil {
+			return err
+		}
+		return appendAuditTx(ctx, tx, ses.AccountID, audit...)
 	})
 }
 
@@ -150,23 +153,40 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 	return out, err
 }
 
-// RevokeSession ends one live session of the account. It returns the
-// revoked session, store.ErrNotFound if the account has no such session,
-// or store.ErrRevoked with the session as it is if it was already revoked.
-// It is one conditional UPDATE, so of concurrent callers exactly one wins.
-func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation) (store.Session, error) {
+// RevokeSession ends one live session of the account and makes the writes
+// fx asks for, in one transaction. It returns the revoked session,
+// store.ErrNotFound if the account has no such session, or
+// store.ErrRevoked with the session as it is if it was already revoked;
+// either way it writes nothing. Its UPDATE is conditional on the session
+// being live, so of concurrent callers exactly one wins; the winner holds
+// the session row until it commits, then deletes remembered logins in hash
+// order (see the package doc).
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
 	const op = "revoke session"
+	e := oneEffects(fx)
 	var got []store.Session
-	err := s.run(ctx, op, func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, `UPDATE sessions
+	err := s.tx(ctx, op, func(ctx context.Context, tx pgx.Tx) error {
+		got = nil
+		rows, err := tx.Query(ctx, `UPDATE sessions
 			SET revoked_at = $3, revoke_reason = $4, revoked_by_session = $5, revoked_by_device_name = $6
 			WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
 			RETURNING `+sessionCols, id, accountID, r.At, r.Reason, r.BySessionID, r.ByDeviceName)
 		if err != nil {
 			return err
 		}
-		got, err = collectSessions(rows, 1)
-		return err
+		if got, err = collectSessions(rows, 1); err != nil || len(got) == 0 {
+			return err // nothing changed: the empty transaction commits nothing
+		}
+		forgotten := 0
+		if e.Forget {
+			if forgotten, err = countTx(ctx, tx, forgetDeviceSQL, accountID, got[0].Device.ID); err != nil {
+				return err
+			}
+		}
+		if e.Audit != nil {
+			return appendAuditTx(ctx, tx, accountID, e.Audit(got, forgotten))
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Session{}, err
@@ -187,25 +207,57 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 	return ses, store.ErrRevoked
 }
 
-// RevokeOtherSessions ends every live session of the account but keepID,
-// returning the sessions it ended ordered like ListSessions. It locks
-// them in ID order first, so concurrent calls never both end the same
-// session and never deadlock (see the package doc).
-func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
+// RevokeOtherSessions ends every live session of the account but keepID
+// and makes the writes fx asks for, in one transaction, returning the
+// sessions it ended ordered like ListSessions. It locks the sessions in
+// ID order first, then the remembered logins it deletes in hash order, so
+// concurrent calls never both end the same session and never deadlock (see
+// the package doc).
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
+	e := oneEffects(fx)
 	var out []store.Session
-	err := s.run(ctx, "revoke other sessions", func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID)
+	err := s.tx(ctx, "revoke other sessions", func(ctx context.Context, tx pgx.Tx) error {
+		out = nil
+		rows, err := tx.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID)
 		if err != nil {
 			return err
 		}
-		out, err = collectSessions(rows, 8)
-		return err
+		if out, err = collectSessions(rows, 8); err != nil {
+			return err
+		}
+		sortLikeList(out)
+		forgotten := 0
+		switch {
+		case !e.Forget:
+		case e.KeepDeviceID == "":
+			forgotten, err = countTx(ctx, tx, forgetAllSQL, accountID)
+		default:
+			forgotten, err = countTx(ctx, tx, forgetExceptSQL, accountID, e.KeepDeviceID)
+		}
+		if err != nil {
+			return err
+		}
+		if e.Audit != nil {
+			return appendAuditTx(ctx, tx, accountID, e.Audit(out, forgotten))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	sortLikeList(out)
 	return out, nil
+}
+
+// oneEffects returns the RevokeEffects a call was given (the zero value
+// for none); the contract allows at most one.
+func oneEffects(fx []store.RevokeEffects) store.RevokeEffects {
+	switch len(fx) {
+	case 0:
+		return store.RevokeEffects{}
+	case 1:
+		return fx[0]
+	}
+	panic("postgres: more than one store.RevokeEffects")
 }
 
 // errChanged reports a session that a conditional write left alone

@@ -95,18 +95,41 @@ func (s *Store) DeleteRemembered(ctx context.Context, h []byte) (store.Remembere
 
 // DeleteRememberedForDevice deletes the account's credentials for one device.
 func (s *Store) DeleteRememberedForDevice(ctx context.Context, accountID, deviceID string) (int, error) {
-	return s.affected(ctx, "delete remembered logins", `DELETE FROM remembered_logins WHERE account_id = $1 AND device_id = $2`,
-		accountID, deviceID)
+	return s.affected(ctx, "delete remembered logins", forgetDeviceSQL, accountID, deviceID)
 }
 
 // DeleteRememberedExcept deletes the account's credentials of every device
 // but exceptDeviceID (empty: all of them).
 func (s *Store) DeleteRememberedExcept(ctx context.Context, accountID, exceptDeviceID string) (int, error) {
 	if exceptDeviceID == "" {
-		return s.affected(ctx, "delete remembered logins", `DELETE FROM remembered_logins WHERE account_id = $1`, accountID)
+		return s.affected(ctx, "delete remembered logins", forgetAllSQL, accountID)
 	}
-	return s.affected(ctx, "delete remembered logins", `DELETE FROM remembered_logins WHERE account_id = $1 AND device_id <> $2`,
-		accountID, exceptDeviceID)
+	return s.affected(ctx, "delete remembered logins", forgetExceptSQL, accountID, exceptDeviceID)
+}
+
+// Statements deleting several remembered logins of account $1 lock them in
+// hash order first, so that two of them never wait for each other's rows
+// in opposite orders (see the package doc), whatever plans PostgreSQL
+// picks: all of them, those of device $2, those of every device but $2.
+var (
+	forgetAllSQL    = forgetSQL(``)
+	forgetDeviceSQL = forgetSQL(` AND device_id = $2`)
+	forgetExceptSQL = forgetSQL(` AND device_id <> $2`)
+)
+
+func forgetSQL(cond string) string {
+	return `WITH target AS (
+		SELECT hash FROM remembered_logins WHERE account_id = $1` + cond + `
+		ORDER BY hash
+		FOR UPDATE
+	)
+	DELETE FROM remembered_logins AS r USING target WHERE r.hash = target.hash`
+}
+
+// countTx runs a statement in tx and returns how many rows it changed.
+func countTx(ctx context.Context, tx pgx.Tx, query string, args ...any) (int, error) {
+	tag, err := tx.Exec(ctx, query, args...)
+	return int(tag.RowsAffected()), err
 }
 
 // affected runs a statement and returns how many rows it changed.

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"math"
 
 	"sessionguard/api"
@@ -10,9 +11,7 @@ import (
 
 // AppendAudit adds an event to the account's log and returns its Seq.
 func (s *Store) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
-	res, err := s.st.appendAudit.ExecContext(ctx, accountID, e.ID, micros(e.At), e.Type, e.IP,
-		e.Location.City, e.Location.Region, e.Location.Country, e.Location.CountryCode,
-		e.SessionID, e.DeviceName, e.TargetSessionID, e.TargetDeviceName, e.Detail)
+	res, err := s.st.appendAudit.ExecContext(ctx, auditArgs(accountID, e)...)
 	if err != nil {
 		return 0, s.wrap("append audit", err)
 	}
@@ -57,4 +56,25 @@ func (s *Store) ListAudit(ctx context.Context, accountID string, beforeSeq int64
 		return nil, s.wrap("list audit", err)
 	}
 	return out, nil
+}
+
+// appendAuditTx appends events to the account's log inside tx.
+func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, op, accountID string, events ...api.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, s.st.appendAudit)
+	for _, e := range events {
+		if _, err := st.ExecContext(ctx, auditArgs(accountID, e)...); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// auditArgs are the arguments of appendAudit for e.
+func auditArgs(accountID string, e api.AuditEvent) []any {
+	return []any{accountID, e.ID, micros(e.At), e.Type, e.IP,
+		e.Location.City, e.Location.Region, e.Location.Country, e.Location.CountryCode,
+		e.SessionID, e.DeviceName, e.TargetSessionID, e.TargetDeviceName, e.Detail}
 }

@@ -11,8 +11,8 @@ import (
 
 // ChangePassword stores c.NewHash if the account's hash is still c.OldHash
 // and, in the same IMMEDIATE transaction, deletes the account's remembered
-// logins and MFA tokens and, when c.Revoke is set, ends every live session
-// but c.KeepSessionID. It returns store.ErrConflict if the hash changed,
+// logins and MFA tokens, when c.Revoke is set ends every live session but
+// c.KeepSessionID, and when c.Audit is set appends its event. It returns store.ErrConflict if the hash changed,
 // store.ErrNotFound for an unknown account; either way nothing is written.
 func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]store.Session, int, error) {
 	const op = "change password"
@@ -50,6 +50,11 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 			return nil, 0, s.wrap(op, err)
 		}
 		sortLikeList(ended)
+	}
+	if c.Audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, c.AccountID, c.Audit(ended, int(forgotten))); err != nil {
+			return nil, 0, err
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, 0, s.wrap(op, err)

@@ -9,12 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"sessionguard/api"
 	"sessionguard/server/store"
 )
 
 // CreateSession inserts s with its first refresh token, which is stored as
-// belonging to s whatever rt.SessionID says.
-func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken) error {
+// belonging to s whatever rt.SessionID says, and appends the audit events
+// to the account's log, in one IMMEDIATE transaction.
+func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("create session", err)
@@ -41,6 +43,9 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 	if _, err := tx.StmtContext(ctx, s.st.insertRefresh).ExecContext(ctx,
 		nonNil(rt.Hash), ses.ID, micros(rt.IssuedAt), micros(rt.ExpiresAt), nullMicros(rt.RotatedAt)); err != nil {
 		return s.wrap("create session", err)
+	}
+	if err := s.appendAuditTx(ctx, tx, "create session", ses.AccountID, audit...); err != nil {
+		return err
 	}
 	return s.wrap("create session", tx.Commit())
 }
@@ -141,48 +146,114 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 	return out, nil
 }
 
-// RevokeSession ends one live session of the account. It returns the
-// revoked session, store.ErrNotFound if the account has no such session, or
-// store.ErrRevoked with the session as it is if it was already revoked.
-// It is a single UPDATE, so of concurrent callers exactly one wins.
-func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation) (store.Session, error) {
-	rows, err := s.st.revokeSession.QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, id, accountID)
+// RevokeSession ends one live session of the account and makes the writes
+// fx asks for, in one IMMEDIATE transaction. It returns the revoked
+// session, store.ErrNotFound if the account has no such session, or
+// store.ErrRevoked with the session as it is if it was already revoked;
+// either way it writes nothing. Its UPDATE is conditional on the session
+// being live, so of concurrent callers exactly one wins.
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
+	const op = "revoke session"
+	e := oneEffects(fx)
+	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return store.Session{}, s.wrap("revoke session", err)
+		return store.Session{}, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.StmtContext(ctx, s.st.revokeSession).QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, id, accountID)
+	if err != nil {
+		return store.Session{}, s.wrap(op, err)
 	}
 	got, err := collectSessions(rows, 1)
 	if err != nil {
-		return store.Session{}, s.wrap("revoke session", err)
+		return store.Session{}, s.wrap(op, err)
 	}
 	if len(got) == 1 {
+		forgotten := 0
+		if e.Forget {
+			if forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemDevice, accountID, got[0].Device.ID); err != nil {
+				return store.Session{}, err
+			}
+		}
+		if e.Audit != nil {
+			if err := s.appendAuditTx(ctx, tx, op, accountID, e.Audit(got, forgotten)); err != nil {
+				return store.Session{}, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return store.Session{}, s.wrap(op, err)
+		}
 		return got[0], nil
 	}
 	// Nothing changed: no such session of this account, or already revoked
 	// (committed before our UPDATE ran, so visible to every reader now).
+	if err := tx.Rollback(); err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
 	ses, err := scanSession(s.st.sessionOfAccount.QueryRowContext(ctx, id, accountID))
 	if err != nil {
-		return store.Session{}, s.notFound("revoke session", err)
+		return store.Session{}, s.notFound(op, err)
 	}
 	if ses.Revoked == nil {
-		return store.Session{}, s.wrap("revoke session", errors.New("session changed concurrently"))
+		return store.Session{}, s.wrap(op, errors.New("session changed concurrently"))
 	}
 	return ses, store.ErrRevoked
 }
 
-// RevokeOtherSessions ends every live session of the account but keepID,
-// returning the sessions it ended ordered like ListSessions. It is a single
-// UPDATE: concurrent callers never both count the same session.
-func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation) ([]store.Session, error) {
-	rows, err := s.st.revokeOthers.QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID, micros(r.At))
+// RevokeOtherSessions ends every live session of the account but keepID
+// and makes the writes fx asks for, in one IMMEDIATE transaction,
+// returning the sessions it ended ordered like ListSessions. Transactions
+// take the only write connection one at a time, so concurrent callers
+// never both count the same session.
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
+	const op = "revoke other sessions"
+	e := oneEffects(fx)
+	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, s.wrap("revoke other sessions", err)
+		return nil, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.StmtContext(ctx, s.st.revokeOthers).QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID, micros(r.At))
+	if err != nil {
+		return nil, s.wrap(op, err)
 	}
 	out, err := collectSessions(rows, 8)
 	if err != nil {
-		return nil, s.wrap("revoke other sessions", err)
+		return nil, s.wrap(op, err)
 	}
 	sortLikeList(out)
+	forgotten := 0
+	if e.Forget {
+		if e.KeepDeviceID == "" {
+			forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemAll, accountID)
+		} else {
+			forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemExcept, accountID, e.KeepDeviceID)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if e.Audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, accountID, e.Audit(out, forgotten)); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.wrap(op, err)
+	}
 	return out, nil
+}
+
+// oneEffects returns the RevokeEffects a call was given (the zero value
+// for none); the contract allows at most one.
+func oneEffects(fx []store.RevokeEffects) store.RevokeEffects {
+	switch len(fx) {
+	case 0:
+		return store.RevokeEffects{}
+	case 1:
+		return fx[0]
+	}
+	panic("sqlite: more than one store.RevokeEffects")
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then

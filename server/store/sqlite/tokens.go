@@ -106,6 +106,18 @@ func (s *Store) DeleteRememberedExcept(ctx context.Context, accountID, exceptDev
 
 func (s *Store) affected(ctx context.Context, op string, st *sql.Stmt, args ...any) (int, error) {
 	res, err := st.ExecContext(ctx, args...)
+	return s.rowsAffected(op, res, err)
+}
+
+// affectedTx is affected inside tx.
+func (s *Store) affectedTx(ctx context.Context, tx *sql.Tx, op string, st *sql.Stmt, args ...any) (int, error) {
+	res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return s.rowsAffected(op, res, err)
+}
+
+// rowsAffected reads how many rows a statement that returned res and err
+// changed.
+func (s *Store) rowsAffected(op string, res sql.Result, err error) (int, error) {
 	if err != nil {
 		return 0, s.wrap(op, err)
 	}
