@@ -18,10 +18,13 @@ import (
 	"sessionguard/api"
 	"sessionguard/server"
 	"sessionguard/server/servertest"
+	"sessionguard/server/store/postgres/pgtest"
 	"sessionguard/server/store/sqlite"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain checks for leaked goroutines and closes the PostgreSQL server
+// the package's tests share (started on first use by pgtest.NewDatabase).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.M(m)) }
 
 // syncBuffer is a goroutine-safe log sink.
 type syncBuffer struct {

@@ -88,16 +88,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if acct.MFAEnabled {
 		return s.startMFA(w, r, acct, req, now)
 	}
-	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, now)
+	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, now,
+		api.AuditEvent{Type: api.AuditLoginSucceeded, IP: ipString(ip), DeviceName: req.Device.Name,
+			Detail: rememberDetail(req.Remember)})
 	if err != nil {
 		return err
 	}
 	s.metrics.logins.WithLabelValues("succeeded").Inc()
-	if err := s.audit(ctx, acct.ID, api.AuditEvent{Type: api.AuditLoginSucceeded, IP: ipString(ip),
-		Location: login.Session.Location, SessionID: login.Session.ID, DeviceName: req.Device.Name,
-		Detail: rememberDetail(req.Remember)}); err != nil {
-		return err
-	}
 	s.announceSession(acct.ID, *login.Session)
 	writeJSON(w, http.StatusOK, login)
 	return nil
@@ -110,8 +107,11 @@ func rememberDetail(remember bool) string {
 	return "Password"
 }
 
-// startSession creates a session with fresh tokens.
-func (s *Server) startSession(ctx context.Context, acct store.Account, dev api.Device, ip netip.Addr, remember bool, now, authTime time.Time) (api.Login, error) {
+// startSession creates a session with fresh tokens and writes the audit
+// events of the sign-in with it, in one store write: a session exists if
+// and only if its sign-in is audited. The events are about the new
+// session: startSession sets their SessionID and Location and stamps them.
+func (s *Server) startSession(ctx context.Context, acct store.Account, dev api.Device, ip netip.Addr, remember bool, now, authTime time.Time, audit ...api.AuditEvent) (api.Login, error) {
 	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
 	sess := store.Session{
 		ID: newID("ses_"), AccountID: acct.ID, Device: dev, IP: ipString(ip), Location: s.locate(ip),
@@ -125,7 +125,11 @@ func (s *Server) startSession(ctx context.Context, acct store.Account, dev api.D
 	}
 	sess.ExpiresAt = s.expiry(sess, now)
 	rt := store.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, IssuedAt: now, ExpiresAt: sess.ExpiresAt}
-	if err := s.store.CreateSession(ctx, sess, rt); err != nil {
+	for i, e := range audit {
+		e.SessionID, e.Location = sess.ID, sess.Location
+		audit[i] = s.stamp(e)
+	}
+	if err := s.store.CreateSession(ctx, sess, rt, audit...); err != nil {
 		return api.Login{}, storeErr(err)
 	}
 	a, v := accountView(acct), sessionView(sess, sess.ID)
@@ -176,16 +180,13 @@ func (s *Server) handleRememberedLogin(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return storeErr(err)
 	}
-	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, rem.AuthTime)
+	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, rem.AuthTime,
+		api.AuditEvent{Type: api.AuditRememberedLoginUsed, IP: ipString(ip), DeviceName: req.Device.Name,
+			Detail: "Signed in with saved login info"})
 	if err != nil {
 		return err
 	}
 	s.metrics.logins.WithLabelValues("remembered").Inc()
-	if err := s.audit(ctx, acct.ID, api.AuditEvent{Type: api.AuditRememberedLoginUsed, IP: ipString(ip),
-		Location: login.Session.Location, SessionID: login.Session.ID, DeviceName: req.Device.Name,
-		Detail: "Signed in with saved login info"}); err != nil {
-		return err
-	}
 	s.announceSession(acct.ID, *login.Session)
 	writeJSON(w, http.StatusOK, login)
 	return nil
@@ -265,24 +266,24 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 }
 
 // refreshReuse handles a rotated refresh token presented after the grace:
-// the token was copied, so the whole session is ended.
+// the token was copied, so the whole session is ended, and audited in the
+// same store write. (The device's saved logins stay: they are separate,
+// single-use credentials bound to the install, not the token that leaked.)
 func (s *Server) refreshReuse(ctx context.Context, r *http.Request, sess store.Session, now time.Time) error {
+	ip := s.clientIP(r)
 	rev := store.Revocation{At: now, Reason: api.ReasonRefreshTokenReuse}
-	ended, err := s.store.RevokeSession(ctx, sess.AccountID, sess.ID, rev)
+	ev := api.AuditEvent{Type: api.AuditRefreshReuseDetected, IP: ipString(ip), Location: s.locate(ip),
+		SessionID: sess.ID, DeviceName: sess.Device.Name, TargetSessionID: sess.ID, TargetDeviceName: sess.Device.Name,
+		Detail: "An old refresh token was used again; the session was ended"}
+	fx := store.RevokeEffects{Audit: func([]store.Session, int) api.AuditEvent { return s.stamp(ev) }}
+	ended, err := s.store.RevokeSession(ctx, sess.AccountID, sess.ID, rev, fx)
 	if errors.Is(err, store.ErrRevoked) {
 		return errSessionRevoked(ended)
 	}
 	if err != nil {
 		return storeErr(err)
 	}
-	ip := s.clientIP(r)
 	s.log.Warn("refresh token reuse: session revoked", "session", sess.ID, "ip", ipString(ip))
-	if err := s.audit(ctx, sess.AccountID, api.AuditEvent{Type: api.AuditRefreshReuseDetected, IP: ipString(ip),
-		Location: s.locate(ip), SessionID: sess.ID, DeviceName: sess.Device.Name,
-		TargetSessionID: sess.ID, TargetDeviceName: sess.Device.Name,
-		Detail: "An old refresh token was used again; the session was ended"}); err != nil {
-		return err
-	}
 	s.sessionsEnded(sess.AccountID, []store.Session{ended})
 	return errSessionRevoked(ended)
 }

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,41 +28,30 @@ import (
 	"sessionguard/server/store/sqlite"
 )
 
-// raceStore is one kind of store the races run on. prepare runs once per
-// kind (e.g. to start a database server) and returns how to open a fresh,
-// empty store for one test; the test server closes it.
+// raceStore is one kind of store the races run on: open returns a fresh,
+// empty store for one test, which the test server closes.
 type raceStore struct {
-	name    string
-	prepare func(t *testing.T) (open func(t *testing.T) store.Store)
+	name string
+	open func(t *testing.T) store.Store
 }
 
 // raceStores lists the stores.
 var raceStores = []raceStore{
-	{"sqlite", func(*testing.T) func(*testing.T) store.Store {
-		return func(t *testing.T) store.Store {
-			st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessiond.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
+	{"sqlite", func(t *testing.T) store.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessiond.db"))
+		if err != nil {
+			t.Fatal(err)
 		}
+		return st
 	}},
-	// A private throwaway PostgreSQL server (closed when the store kind's
-	// tests end, so goleak sees nothing left), a new database per test.
-	{"postgres", func(t *testing.T) func(*testing.T) store.Store {
-		c := pgtest.NewCluster(t, pgtest.Options{})
-		return func(t *testing.T) store.Store {
-			ctx := context.Background()
-			u, err := pgtest.CreateDatabase(ctx, c.URL("postgres"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := postgres.Open(ctx, u)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
+	// A new database per test on the PostgreSQL server the package's tests
+	// share (TestMain closes it, so goleak sees nothing left).
+	{"postgres", func(t *testing.T) store.Store {
+		st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+		if err != nil {
+			t.Fatal(err)
 		}
+		return st
 	}},
 }
 
@@ -83,9 +73,8 @@ var raceScenarios = []struct {
 func TestRaces(t *testing.T) {
 	for _, kind := range raceStores {
 		t.Run(kind.name, func(t *testing.T) {
-			open := kind.prepare(t)
 			for _, sc := range raceScenarios {
-				t.Run(sc.name, func(t *testing.T) { sc.run(t, newRaceEnv(t, open(t))) })
+				t.Run(sc.name, func(t *testing.T) { sc.run(t, newRaceEnv(t, kind.open(t))) })
 			}
 		})
 	}
@@ -531,60 +520,74 @@ func raceRevokeOthersDuringSignIns(t *testing.T, e *raceEnv) {
 	}
 }
 
-// faultStore fails one write, once, as a crash (or a failed write) right
-// after the revoke it follows had committed would: the request gets no
-// answer (here a 503) and the client retries it.
+// faultStore makes the next remote log out fail, once, in one of two ways
+// a crash or a lost connection would: inside its store write, after the
+// revoke and the saved-login removal ran and before the audit event and the
+// commit (so nothing is written), or after the write committed (so the
+// answer is lost). Either way the request gets no answer (here a 503) and
+// the client retries it.
 type faultStore struct {
 	store.Store
-	mu         sync.Mutex
-	auditType  string // fail AppendAudit of this event type
-	remembered bool   // fail DeleteRememberedForDevice
+	mu    sync.Mutex
+	fault string // faultInWrite, faultAfterCommit or ""
 }
+
+const (
+	faultInWrite     = "in write"
+	faultAfterCommit = "after commit"
+)
 
 var errInjected = fmt.Errorf("%w: injected fault", store.ErrUnavailable)
 
-func (f *faultStore) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
+func (f *faultStore) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
 	f.mu.Lock()
-	fail := f.auditType != "" && e.Type == f.auditType
-	if fail {
-		f.auditType = ""
+	fault := ""
+	if r.Reason == api.ReasonRemoteLogout {
+		fault, f.fault = f.fault, ""
 	}
 	f.mu.Unlock()
-	if fail {
-		return 0, errInjected
+	switch fault {
+	case faultInWrite:
+		// The event is made inside the transaction, after the revoke and
+		// the deletions: cancelling there fails the rest, so it rolls back.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		cut := fx[0]
+		cut.Audit = func(ended []store.Session, forgotten int) api.AuditEvent {
+			cancel()
+			return fx[0].Audit(ended, forgotten)
+		}
+		if _, err := f.Store.RevokeSession(ctx, accountID, id, r, cut); err == nil {
+			return store.Session{}, errors.New("the write committed despite the fault")
+		}
+		return store.Session{}, errInjected
+	case faultAfterCommit:
+		if _, err := f.Store.RevokeSession(ctx, accountID, id, r, fx...); err != nil {
+			return store.Session{}, err
+		}
+		return store.Session{}, errInjected
 	}
-	return f.Store.AppendAudit(ctx, accountID, e)
+	return f.Store.RevokeSession(ctx, accountID, id, r, fx...)
 }
 
-func (f *faultStore) DeleteRememberedForDevice(ctx context.Context, accountID, deviceID string) (int, error) {
-	f.mu.Lock()
-	fail := f.remembered
-	f.remembered = false
-	f.mu.Unlock()
-	if fail {
-		return 0, errInjected
-	}
-	return f.Store.DeleteRememberedForDevice(ctx, accountID, deviceID)
-}
-
-// A remote log out whose revoke committed but whose later writes (the
-// device's saved logins, the audit event) were lost is finished by the
-// client's retry: the retry is acknowledged only with the saved login gone
-// and the event written, once.
-func TestRetriedRemoteLogoutFinishesLostWrites(t *testing.T) {
+// A remote log out is one store write: if it fails inside, nothing of it
+// is left (the session still works, the saved login too), and if its
+// answer is lost after it committed, all of it is there. Either way the
+// client's retries are acknowledged with the session ended, the device's
+// saved login gone and exactly one event written.
+func TestRetriedRemoteLogoutAfterFailedWrite(t *testing.T) {
 	faults := []struct {
-		name string
-		set  func(f *faultStore)
+		fault     string
+		committed bool
 	}{
-		{"audit event lost", func(f *faultStore) { f.auditType = api.AuditSessionRevoked }},
-		{"saved-login removal lost", func(f *faultStore) { f.remembered = true }},
+		{faultInWrite, false},
+		{faultAfterCommit, true},
 	}
 	for _, kind := range raceStores {
 		t.Run(kind.name, func(t *testing.T) {
-			open := kind.prepare(t)
-			for _, fault := range faults {
-				t.Run(fault.name, func(t *testing.T) {
-					fs := &faultStore{Store: open(t)}
+			for _, tc := range faults {
+				t.Run(tc.fault, func(t *testing.T) {
+					fs := &faultStore{Store: kind.open(t)}
 					e := newRaceEnv(t, fs)
 					e.signUp("ana")
 					phone := e.login("ana", "Phone")
@@ -593,13 +596,27 @@ func TestRetriedRemoteLogoutFinishesLostWrites(t *testing.T) {
 						api.LogoutRequest{Remember: true}).wantOK(t, 200, &saved)
 					laptop := e.login("ana", "Laptop")
 
-					fault.set(fs)
+					fs.mu.Lock()
+					fs.fault = tc.fault
+					fs.mu.Unlock()
 					e.must("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantError(t, 503, api.CodeUnavailable)
-					// The revoke itself committed.
-					e.must("GET", "/v1/me", laptop.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
+					me := e.must("GET", "/v1/me", laptop.AccessToken, nil)
+					events := e.auditCount("ana", api.AuditSessionRevoked)
+					if tc.committed {
+						me.wantError(t, 401, api.CodeSessionRevoked)
+						if events != 1 {
+							t.Fatalf("%d session.revoked events after the committed write, want 1", events)
+						}
+					} else {
+						me.wantOK(t, 200, nil) // nothing of the failed write is left
+						if events != 0 {
+							t.Fatalf("%d session.revoked events after the failed write, want 0", events)
+						}
+					}
 					for range 2 { // the retry, and a second one
 						e.must("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantOK(t, 200, nil)
 					}
+					e.must("GET", "/v1/me", laptop.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
 					e.must("POST", "/v1/login/remembered", "", api.RememberedLoginRequest{Credential: saved.RememberedCredential,
 						Device: device("Laptop")}).wantError(t, 401, api.CodeInvalidCredentials)
 					if n := e.auditCount("ana", api.AuditSessionRevoked); n != 1 {

@@ -72,11 +72,18 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	change := store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: hash, KeepSessionID: self.ID}
+	// The change, the sessions and saved logins it ends and its event go
+	// in one store write.
+	change := store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: hash, KeepSessionID: self.ID,
+		Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
+			e := ev
+			e.Type, e.Detail = api.AuditPasswordChanged, passwordChangedDetail(req.LogOutOtherDevices, len(ended), forgotten)
+			return s.stamp(e)
+		}}
 	if req.LogOutOtherDevices {
 		change.Revoke = &store.Revocation{At: now, Reason: api.ReasonPasswordChanged, BySessionID: self.ID, ByDeviceName: self.Device.Name}
 	}
-	ended, forgotten, err := s.store.ChangePassword(ctx, change)
+	ended, _, err := s.store.ChangePassword(ctx, change)
 	if errors.Is(err, store.ErrConflict) {
 		// Another change won between our read and our write: the
 		// password this request proved is no longer the account's.
@@ -84,10 +91,6 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	}
 	if err != nil {
 		return storeErr(err)
-	}
-	ev.Type, ev.Detail = api.AuditPasswordChanged, passwordChangedDetail(req.LogOutOtherDevices, len(ended), forgotten)
-	if err := s.audit(ctx, self.AccountID, ev); err != nil {
-		return err
 	}
 	// The other devices learn of the change first; those logged out then
 	// get session.revoked, which closes their streams.
@@ -275,27 +278,28 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 		}
 		return storeErr(err)
 	}
-	login, err := s.startSession(ctx, acct, pending.Device, ip, pending.Remember, now, now)
-	if err != nil {
-		return err
-	}
-	s.metrics.logins.WithLabelValues("succeeded").Inc()
-	ev := api.AuditEvent{IP: ipString(ip), Location: login.Session.Location, SessionID: login.Session.ID,
-		DeviceName: pending.Device.Name}
+	// The events are written with the session (startSession sets their
+	// session and location): the recovery code's use, then the sign-in.
+	ev := api.AuditEvent{IP: ipString(ip), DeviceName: pending.Device.Name}
+	var events []api.AuditEvent
 	detail := "Password and two-step code"
 	if factor == factorRecovery {
 		detail = "Password and recovery code"
-		if err := s.auditRecoveryCodeUsed(ctx, acct.ID, ev, "to sign in"); err != nil {
+		used, err := s.recoveryCodeUsedEvent(ctx, acct.ID, ev, "to sign in")
+		if err != nil {
 			return err
 		}
+		events = append(events, used)
 	}
 	if pending.Remember {
 		detail += "; stays signed in"
 	}
 	ev.Type, ev.Detail = api.AuditLoginSucceeded, detail
-	if err := s.audit(ctx, acct.ID, ev); err != nil {
+	login, err := s.startSession(ctx, acct, pending.Device, ip, pending.Remember, now, now, append(events, ev)...)
+	if err != nil {
 		return err
 	}
+	s.metrics.logins.WithLabelValues("succeeded").Inc()
 	s.announceSession(acct.ID, *login.Session)
 	writeJSON(w, http.StatusOK, login)
 	return nil
@@ -304,11 +308,21 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 // auditRecoveryCodeUsed records the use of a recovery code, saying how
 // many are left.
 func (s *Server) auditRecoveryCodeUsed(ctx context.Context, accountID string, ev api.AuditEvent, purpose string) error {
+	used, err := s.recoveryCodeUsedEvent(ctx, accountID, ev, purpose)
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, accountID, used)
+}
+
+// recoveryCodeUsedEvent is ev as the event of a recovery code's use,
+// saying how many are left.
+func (s *Server) recoveryCodeUsedEvent(ctx context.Context, accountID string, ev api.AuditEvent, purpose string) (api.AuditEvent, error) {
 	left, err := s.store.RecoveryCodesLeft(ctx, accountID)
 	if err != nil {
-		return storeErr(err)
+		return api.AuditEvent{}, storeErr(err)
 	}
 	ev.Type = api.AuditRecoveryCodeUsed
 	ev.Detail = fmt.Sprintf("Recovery code used %s; %s left", purpose, plural(left, "code"))
-	return s.audit(ctx, accountID, ev)
+	return ev, nil
 }

@@ -156,85 +156,40 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) err
 
 // endSession revokes one session on the caller's behalf: the caller's own
 // (log out) or another of the account's (remote log out, which also ends
-// that device's remembered logins). Ending an already ended session is not
-// an error and is not audited twice.
-//
-// The revoke, the removal of saved logins and the audit event are separate
-// writes, so a crash (or a failed write) between them leaves a revoke
-// without the rest and the client without an answer. When the client
-// retries, the session is found ended by this caller for this reason: the
-// retry then does the rest again (removal is idempotent; the event is
-// written only if it is missing), so an acknowledged revoke is always
-// complete and audited.
+// that device's remembered logins). The revoke, the removal of saved logins
+// and the audit event are one store write, so they commit together or not
+// at all. Ending an already ended session is not an error and writes
+// nothing: a client retrying a revoke whose answer it lost finds it
+// complete (or never made, and makes it now).
 func (s *Server) endSession(ctx context.Context, c *caller, target store.Session, reason string, now time.Time) error {
 	self := c.session
 	rev := store.Revocation{At: now, Reason: reason, BySessionID: self.ID, ByDeviceName: self.Device.Name}
-	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, rev)
-	retry := false
-	if errors.Is(err, store.ErrRevoked) {
-		r := ended.Revoked
-		if r == nil || r.BySessionID != self.ID || r.Reason != reason {
-			return nil // ended by someone else, or otherwise: not ours to finish
-		}
-		retry, err = true, nil
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return errNotFound("No such session on this account.")
-	}
-	if err != nil {
-		return storeErr(err)
-	}
 	ev := api.AuditEvent{IP: ipString(c.ip), Location: s.locate(c.ip), SessionID: self.ID, DeviceName: self.Device.Name}
+	var fx store.RevokeEffects
 	if reason == api.ReasonLogout {
 		ev.Type, ev.Detail = api.AuditLogout, "Logged out"
 	} else {
-		if _, err := s.store.DeleteRememberedForDevice(ctx, self.AccountID, target.Device.ID); err != nil {
-			return storeErr(err)
-		}
+		fx.Forget = true
 		ev.Type, ev.Detail = api.AuditSessionRevoked, "Logged out remotely"
-		ev.TargetSessionID, ev.TargetDeviceName = target.ID, target.Device.Name
 	}
-	if retry {
-		done, err := s.audited(ctx, self.AccountID, ev, ended.Revoked.At)
-		if err != nil || done {
-			return err
+	fx.Audit = func(ended []store.Session, _ int) api.AuditEvent {
+		e := ev
+		if reason != api.ReasonLogout {
+			e.TargetSessionID, e.TargetDeviceName = ended[0].ID, ended[0].Device.Name
 		}
-		ev.At = ended.Revoked.At
+		return s.stamp(e)
 	}
-	if err := s.audit(ctx, self.AccountID, ev); err != nil {
-		return err
+	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, rev, fx)
+	switch {
+	case errors.Is(err, store.ErrRevoked):
+		return nil // ended before, with its effects, by this caller or another
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("No such session on this account.")
+	case err != nil:
+		return storeErr(err)
 	}
 	s.sessionsEnded(self.AccountID, []store.Session{ended})
 	return nil
-}
-
-// audited reports whether the account's log holds an event like ev (same
-// type, session and target) written at or after since. It reads the log
-// newest first and stops a minute before since, as events written around
-// the same time may be stamped slightly out of order.
-func (s *Server) audited(ctx context.Context, accountID string, ev api.AuditEvent, since time.Time) (bool, error) {
-	const page = 100
-	since = since.Add(-time.Minute)
-	var before int64
-	for {
-		recs, err := s.store.ListAudit(ctx, accountID, before, page)
-		if err != nil {
-			return false, storeErr(err)
-		}
-		for _, r := range recs {
-			e := r.Event
-			if e.At.Before(since) {
-				return false, nil
-			}
-			if e.Type == ev.Type && e.SessionID == ev.SessionID && e.TargetSessionID == ev.TargetSessionID {
-				return true, nil
-			}
-		}
-		if len(recs) < page {
-			return false, nil
-		}
-		before = recs[len(recs)-1].Seq
-	}
 }
 
 func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) error {
@@ -251,21 +206,22 @@ func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	rev := store.Revocation{At: now, Reason: api.ReasonLogoutOthers, BySessionID: self.ID, ByDeviceName: self.Device.Name}
-	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, rev)
+	ev := api.AuditEvent{Type: api.AuditSessionsRevokedOthers, IP: ipString(c.ip), Location: s.locate(c.ip),
+		SessionID: self.ID, DeviceName: self.Device.Name}
+	// The other devices' sessions, their saved logins and the event go in
+	// one store write.
+	fx := store.RevokeEffects{Forget: true, KeepDeviceID: self.Device.ID,
+		Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
+			e := ev
+			e.Detail = fmt.Sprintf("Logged out of %s", plural(len(ended), "other device"))
+			if forgotten > 0 {
+				e.Detail += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
+			}
+			return s.stamp(e)
+		}}
+	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, rev, fx)
 	if err != nil {
 		return storeErr(err)
-	}
-	forgotten, err := s.store.DeleteRememberedExcept(ctx, self.AccountID, self.Device.ID)
-	if err != nil {
-		return storeErr(err)
-	}
-	detail := fmt.Sprintf("Logged out of %s", plural(len(ended), "other device"))
-	if forgotten > 0 {
-		detail += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
-	}
-	if err := s.audit(ctx, self.AccountID, api.AuditEvent{Type: api.AuditSessionsRevokedOthers, IP: ipString(c.ip),
-		Location: s.locate(c.ip), SessionID: self.ID, DeviceName: self.Device.Name, Detail: detail}); err != nil {
-		return err
 	}
 	s.sessionsEnded(self.AccountID, ended)
 	writeJSON(w, http.StatusOK, api.RevokedCount{Revoked: len(ended)})
@@ -289,18 +245,24 @@ func (s *Server) sessionsEnded(accountID string, ended []store.Session) {
 	}
 }
 
-// audit appends an event to the account's log, stamping its id and (unless
-// set) its time. A failure is returned: an action is only acknowledged once
-// it is audited.
+// audit appends an event to the account's log, stamped (see stamp). A
+// failure is returned: an action is only acknowledged once it is audited.
+// An action that changes something writes its event with the change
+// instead, in the same store call, so the two commit together.
 func (s *Server) audit(ctx context.Context, accountID string, e api.AuditEvent) error {
+	if _, err := s.store.AppendAudit(ctx, accountID, s.stamp(e)); err != nil {
+		return storeErr(err)
+	}
+	return nil
+}
+
+// stamp gives an audit event its id and, unless set, its time.
+func (s *Server) stamp(e api.AuditEvent) api.AuditEvent {
 	e.ID = newID("evt_")
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	if _, err := s.store.AppendAudit(ctx, accountID, e); err != nil {
-		return storeErr(err)
-	}
-	return nil
+	return e
 }
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
