@@ -25,7 +25,7 @@ type backend interface {
 
 func newBackend(name string, c *config, tmp string) backend {
 	if name == "postgres" {
-		return &postgresBackend{serverURL: c.PostgresURL}
+		return &postgresBackend{serverURL: c.PostgresURL, workers: c.SeedWorkers}
 	}
 	return &sqliteBackend{dir: filepath.Join(tmp, "sqlite")}
 }

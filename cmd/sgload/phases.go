@@ -48,6 +48,12 @@ type memSample struct {
 	GoSys      float64 `json:"go_sys"`
 	Goroutines float64 `json:"goroutines"`
 	Streams    float64 `json:"streams"`
+	// HeapUnused is heap memory the Go runtime holds but neither uses nor
+	// has returned to the OS (heap idle - released): part of RSS.
+	HeapUnused float64 `json:"heap_unused"`
+	// Runtime is the rest of what the Go runtime took from the OS for
+	// itself: GC metadata, spans, caches, buckets and so on.
+	Runtime float64 `json:"runtime_other"`
 }
 
 func (r *runner) memory(ctx context.Context) (memSample, error) {
@@ -61,7 +67,10 @@ func (r *runner) memory(ctx context.Context) (memSample, error) {
 	}
 	return memSample{RSS: p.RSS, HWM: p.HWM, HeapInuse: m["go_memstats_heap_inuse_bytes"],
 		StackInuse: m["go_memstats_stack_inuse_bytes"], GoSys: m["go_memstats_sys_bytes"],
-		Goroutines: m["go_goroutines"], Streams: m["sessiond_event_streams"]}, nil
+		Goroutines: m["go_goroutines"], Streams: m["sessiond_event_streams"],
+		HeapUnused: m["go_memstats_heap_idle_bytes"] - m["go_memstats_heap_released_bytes"],
+		Runtime: m["go_memstats_gc_sys_bytes"] + m["go_memstats_mspan_sys_bytes"] + m["go_memstats_mcache_sys_bytes"] +
+			m["go_memstats_buck_hash_sys_bytes"] + m["go_memstats_other_sys_bytes"]}, nil
 }
 
 // rssPeak samples sessiond's RSS every 100 ms until stopped.

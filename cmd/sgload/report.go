@@ -49,12 +49,12 @@ func writeReport(w io.Writer, r *results) {
 
 	p("### sessiond memory")
 	p("")
-	p("| store | state | RSS | Go heap in use | goroutine stacks | goroutines | RSS per stream | heap + stacks per stream |")
-	p("|---|---|---:|---:|---:|---:|---:|---:|")
+	p("| store | state | RSS | Go heap in use | goroutine stacks | heap kept, unused | Go runtime | goroutines | RSS per stream | heap + stacks per stream |")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, b := range r.Backends {
 		row := func(state string, m memSample, per, heapPer string) {
-			p("| %s | %s | %s | %s | %s | %.0f | %s | %s |", b.Store, state, mib(m.RSS), mib(int64(m.HeapInuse)),
-				mib(int64(m.StackInuse)), m.Goroutines, per, heapPer)
+			p("| %s | %s | %s | %s | %s | %s | %s | %.0f | %s | %s |", b.Store, state, mib(m.RSS), mib(int64(m.HeapInuse)),
+				mib(int64(m.StackInuse)), mib(int64(m.HeapUnused)), mib(int64(m.Runtime)), m.Goroutines, per, heapPer)
 		}
 		row("idle after start", b.Idle, "", "")
 		row("after GET /v1/me and lists, no streams", b.BeforeStreams, "", "")

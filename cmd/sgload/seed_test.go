@@ -1,0 +1,96 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"sessionguard/api"
+	"sessionguard/server"
+	"sessionguard/server/passwd"
+	"sessionguard/server/store/sqlite"
+)
+
+// TestSeededSessionsWorkOnARealServer proves the tokens sgload makes and
+// the records it writes are what sessiond's own sign-in makes: a seeded
+// access token authenticates, opens a stream, and a controller session may
+// revoke a stream session without step-up; the seeded password signs in.
+func TestSeededSessionsWorkOnARealServer(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "sessiond.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fast := passwd.Fast
+	hash, err := (passwd.Hasher{Params: fast}).Hash(loadPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := seedDB(ctx, st, layout{MeSessions: 2, ListSessions: 30, AuditEvents: 40, StreamSessions: 6,
+		StreamsPerAccount: 3, PasswordHash: hash, Workers: 4, SessionLife: time.Hour}, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data.Sessions != 2+30+6+2 || data.Accounts != 3+2 || len(data.Controllers) != 2 {
+		t.Fatalf("seeded %d sessions on %d accounts with %d controllers", data.Sessions, data.Accounts, len(data.Controllers))
+	}
+	srv := server.New(st, server.Config{Password: &fast})
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	defer srv.Close()
+	c := hs.Client()
+
+	var me api.MeResponse
+	if err := call(ctx, c, "GET", hs.URL+"/v1/me", data.Me[1].Token, nil, &me); err != nil {
+		t.Fatalf("a seeded token does not authenticate: %v", err)
+	}
+	if me.Account.Username != userMe || me.Session.ID != data.Me[1].ID {
+		t.Fatalf("GET /v1/me = %+v", me)
+	}
+	if err := call(ctx, c, "GET", hs.URL+"/v1/me", newToken(prefixAccess), nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("an unknown token: %v, want 401", err)
+	}
+
+	var page listPage
+	if err := call(ctx, c, "GET", hs.URL+"/v1/sessions?limit=200", data.Big.Token, nil, &page); err != nil || len(page.Sessions) != 30 {
+		t.Fatalf("sessions page: %d, %v", len(page.Sessions), err)
+	}
+	if err := call(ctx, c, "GET", hs.URL+"/v1/audit?limit=200", data.Big.Token, nil, &page); err != nil || len(page.Events) != 40 {
+		t.Fatalf("audit page: %d, %v", len(page.Events), err)
+	}
+
+	victim := data.Streams[4]
+	s, err := openStream(ctx, strings.TrimPrefix(hs.URL, "http://"), victim, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctrl := data.Controllers[victim.AccountID]
+	if err := call(ctx, c, "DELETE", hs.URL+"/v1/sessions/"+victim.ID, ctrl.Token, nil, nil); err != nil {
+		t.Fatalf("the controller cannot revoke without step-up: %v", err)
+	}
+	select {
+	case <-s.revoked:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no session.revoked on the seeded stream")
+	}
+	<-s.closed
+	if s.readErr != nil {
+		t.Fatalf("the stream failed instead of ending: %v", s.readErr)
+	}
+
+	var l api.Login
+	req := api.LoginRequest{Username: data.LoginUser, Password: loadPassword, Device: api.Device{ID: "d", Name: "Test"}}
+	if err := call(ctx, c, "POST", hs.URL+"/v1/login", "", req, &l); err != nil || l.AccessToken == "" {
+		t.Fatalf("sign-in with the seeded password: %v", err)
+	}
+	if !strings.HasPrefix(l.AccessToken, prefixAccess) || len(l.AccessToken) != len(data.Me[0].Token) {
+		t.Fatalf("the server's token %q and sgload's %q differ in form", l.AccessToken, data.Me[0].Token)
+	}
+}

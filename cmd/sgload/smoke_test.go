@@ -1,0 +1,94 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sessionguard/server/store/postgres/pgtest"
+)
+
+// TestSmoke runs the whole tool, small, against a real sessiond it builds,
+// on SQLite and (where PostgreSQL is installed, as make test ensures) on
+// PostgreSQL, so sgload cannot rot. It checks that every phase ran and
+// counted what it should; the figures themselves belong in
+// docs/PERFORMANCE.md, not in assertions.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs sessiond")
+	}
+	stores := "sqlite"
+	if _, err := pgtest.BinDir(); err == nil || os.Getenv(pgtest.EnvURL) != "" {
+		stores += ",postgres"
+	} else if os.Getenv(pgtest.EnvRequire) == "1" {
+		t.Fatalf("PostgreSQL is required ($%s=1): %v", pgtest.EnvRequire, err)
+	} else {
+		t.Logf("PostgreSQL not installed: SQLite only (%v)", err)
+	}
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "results.json")
+	args := []string{"--db", stores, "--streams", "20,50", "--revokes", "20", "--me-requests", "200",
+		"--me-warmup", "20", "--me-concurrency", "4", "--list-sessions", "300", "--audit-events", "500",
+		"--page-repeats", "3", "--logins", "2", "--login-concurrency", "2", "--settle", "50ms",
+		"--phase-timeout", "2m", "--json", jsonPath}
+	if u := os.Getenv(pgtest.EnvURL); u != "" {
+		args = append(args, "--postgres-url", u)
+	}
+	var out, errs bytes.Buffer
+	if code := run(context.Background(), args, &out, &errs); code != 0 {
+		t.Fatalf("sgload exited %d:\n%s", code, errs.String())
+	}
+	for _, want := range []string{"### Authenticated requests", "### Revoke", "### sessiond memory",
+		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 50 | 20 |"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res results
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if want := len(strings.Split(stores, ",")); len(res.Backends) != want {
+		t.Fatalf("%d stores measured, want %d", len(res.Backends), want)
+	}
+	for _, be := range res.Backends {
+		if be.Me.Latency.N != 200 || be.Login.Latency.N != 2 || len(be.Levels) != 2 || len(be.Pages) != 4 {
+			t.Errorf("%s: %d requests, %d sign-ins, %d levels, %d page rows", be.Store, be.Me.Latency.N,
+				be.Login.Latency.N, len(be.Levels), len(be.Pages))
+		}
+		for _, l := range be.Levels {
+			if l.Revoke.N != 20 || l.ClosedAfter != 20 || l.Mem.Streams != float64(l.Streams) {
+				t.Errorf("%s at %d streams: %d revokes, %d closed, sessiond counted %v streams", be.Store,
+					l.Streams, l.Revoke.N, l.ClosedAfter, l.Mem.Streams)
+			}
+		}
+		if be.Pages[1].WalkItems != 300 || be.Pages[3].WalkItems != 500 {
+			t.Errorf("%s: walked %d sessions and %d audit events", be.Store, be.Pages[1].WalkItems, be.Pages[3].WalkItems)
+		}
+		if be.Idle.RSS <= 0 || be.Me.CPU.Server <= 0 {
+			t.Errorf("%s: no /proc readings of sessiond (RSS %d, CPU %v)", be.Store, be.Idle.RSS, be.Me.CPU.Server)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--db", "mysql"}, {"--streams", "100,50"}, {"--streams", "10", "--revokes", "20"},
+		{"--me-requests", "0"}, {"stray"},
+	} {
+		var out, errs bytes.Buffer
+		if code := run(context.Background(), args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "sgload") && !strings.Contains(errs.String(), "flag") {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and a message", args, code, errs.String())
+		}
+	}
+}
