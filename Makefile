@@ -49,6 +49,18 @@ crash:
 	@scripts/deps.sh base postgres
 	$(GO) run ./cmd/sgcrash $(if $(SEED),--seed $(SEED))
 
+## load: the figures of docs/PERFORMANCE.md: cmd/sgload seeds SQLite and a
+## throwaway PostgreSQL, runs the real sessiond on loopback and measures
+## GET /v1/me, large list pages, revoke -> session.revoked with 1,000 and
+## 10,000 open streams, memory and sign-in cost (about 5 minutes; the report
+## goes to build/load/, LOAD_ARGS adds sgload flags)
+.PHONY: load
+load:
+	@scripts/deps.sh base postgres
+	@mkdir -p build/load
+	$(GO) run ./cmd/sgload --db sqlite,postgres --out build/load/report.md --json build/load/results.json $(LOAD_ARGS)
+	@cat build/load/report.md
+
 ## fuzz: run each request-decoder fuzz target for a short while
 FUZZTIME ?= 20s
 fuzz:
