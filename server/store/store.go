@@ -61,7 +61,7 @@ type PasswordChange struct {
 	// Audit, when not nil, makes the event that records the change, from
 	// the sessions it ended and the number of remembered logins it
 	// deleted; it is appended to the account's log in the change's
-	// transaction (see AuditFunc). A refused change does not call it.
+	// transaction (see AuditFunc). A refused change writes no event.
 	Audit AuditFunc
 }
 

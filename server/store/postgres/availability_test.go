@@ -243,7 +243,11 @@ func TestCloseWhileBusy(t *testing.T) {
 // TestNoDeadlocks runs every kind of write on one account at once from two
 // replicas, with retrying turned off so that a deadlock or serialization
 // failure would surface: the lock order (account row, then sessions by ID,
-// then child rows) must leave PostgreSQL nothing to break.
+// then remembered logins by hash, then other child rows) must leave
+// PostgreSQL nothing to break. Revocations and password changes run with
+// their effects (saved-login removal, audit event), sessions share devices
+// with remembered logins, and a revoked session may be expired, so a
+// revocation's deletions overlap ChangePassword's and each other's.
 func TestNoDeadlocks(t *testing.T) {
 	defer func(n int) { maxAttempts = n }(maxAttempts)
 	maxAttempts = 1
@@ -254,9 +258,21 @@ func TestNoDeadlocks(t *testing.T) {
 	base := time.Now().Truncate(time.Microsecond)
 	const nSessions = 12
 	sessionOf := func(i int) string { return fmt.Sprintf("ses_dl_%02d", i%nSessions) }
+	deviceOf := func(i int) string { return fmt.Sprint("dev", i%3) }
+	audit := func(i int) store.AuditFunc {
+		return func(ended []store.Session, forgotten int) api.AuditEvent {
+			return api.AuditEvent{ID: fmt.Sprint("evt_", i), At: base, Type: api.AuditSessionRevoked,
+				Detail: fmt.Sprint(len(ended), " ended, ", forgotten, " forgotten")}
+		}
+	}
 	for i := range nSessions {
-		ses := store.Session{ID: sessionOf(i), AccountID: acct.ID, CreatedAt: base, LastSeenAt: base.Add(time.Duration(i) * time.Second),
-			AuthTime: base, ExpiresAt: base.Add(time.Hour), AbsoluteExpiresAt: base.Add(time.Hour),
+		expires := base.Add(time.Hour)
+		if i%4 == 3 { // not live for RevokeOtherSessions and ChangePassword, yet RevokeSession ends it
+			expires = base
+		}
+		ses := store.Session{ID: sessionOf(i), AccountID: acct.ID, Device: api.Device{ID: deviceOf(i)},
+			CreatedAt: base, LastSeenAt: base.Add(time.Duration(i) * time.Second),
+			AuthTime: base, ExpiresAt: expires, AbsoluteExpiresAt: base.Add(time.Hour),
 			AccessHash: accessHash(sessionOf(i)), AccessExpiresAt: base}
 		if err := a.CreateSession(ctx, ses, store.RefreshToken{Hash: accessHash("rt " + ses.ID), IssuedAt: base, ExpiresAt: base.Add(time.Hour)}); err != nil {
 			t.Fatal(err)
@@ -278,15 +294,17 @@ func TestNoDeadlocks(t *testing.T) {
 			}
 			_, _, err = s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: cur.PasswordHash,
 				NewHash: fmt.Sprint("hash ", i), KeepSessionID: sessionOf(i),
-				Revoke: &store.Revocation{At: base, Reason: api.ReasonPasswordChanged}})
+				Revoke: &store.Revocation{At: base, Reason: api.ReasonPasswordChanged}, Audit: audit(i)})
 			return err
 		},
 		func(s *Store, i int) error {
-			_, err := s.RevokeOtherSessions(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogoutOthers})
+			_, err := s.RevokeOtherSessions(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogoutOthers},
+				store.RevokeEffects{Forget: true, KeepDeviceID: deviceOf(i), Audit: audit(i)})
 			return err
 		},
 		func(s *Store, i int) error {
-			_, err := s.RevokeSession(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogout})
+			_, err := s.RevokeSession(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonRemoteLogout},
+				store.RevokeEffects{Forget: true, Audit: audit(i)})
 			return err
 		},
 		func(s *Store, i int) error {
@@ -300,9 +318,11 @@ func TestNoDeadlocks(t *testing.T) {
 		},
 		func(s *Store, i int) error { // a new session
 			id := fmt.Sprintf("ses_new_%d_%p", i, s)
-			return s.CreateSession(ctx, store.Session{ID: id, AccountID: acct.ID, CreatedAt: base, LastSeenAt: base, AuthTime: base,
+			return s.CreateSession(ctx, store.Session{ID: id, AccountID: acct.ID, Device: api.Device{ID: deviceOf(i)},
+				CreatedAt: base, LastSeenAt: base, AuthTime: base,
 				ExpiresAt: base.Add(time.Hour), AbsoluteExpiresAt: base.Add(time.Hour), AccessHash: unique("new at"), AccessExpiresAt: base},
-				store.RefreshToken{Hash: unique("new rt"), IssuedAt: base, ExpiresAt: base.Add(time.Hour)})
+				store.RefreshToken{Hash: unique("new rt"), IssuedAt: base, ExpiresAt: base.Add(time.Hour)},
+				api.AuditEvent{ID: id, At: base, Type: api.AuditLoginSucceeded, SessionID: id})
 		},
 		func(s *Store, i int) error { // an MFA token, sweeping expired ones
 			return s.CreateMFAToken(ctx, store.MFAToken{Hash: unique("mfa"), AccountID: acct.ID,
@@ -328,6 +348,9 @@ func TestNoDeadlocks(t *testing.T) {
 				return err
 			}
 			if _, err := s.DeleteRememberedExcept(ctx, acct.ID, "dev0"); err != nil {
+				return err
+			}
+			if _, err := s.DeleteRememberedForDevice(ctx, acct.ID, deviceOf(i+1)); err != nil {
 				return err
 			}
 			_, err := s.ConsumeRemembered(ctx, h, base)

@@ -69,6 +69,15 @@ func (f *fixture) account() store.Account {
 // a first refresh token.
 func (f *fixture) session(acct store.Account, mod func(*store.Session)) (store.Session, store.RefreshToken) {
 	f.t.Helper()
+	s, rt := f.newSession(acct, mod)
+	if err := f.s.CreateSession(f.ctx, s, rt); err != nil {
+		f.t.Fatalf("CreateSession(%s): %v", s.ID, err)
+	}
+	return s, rt
+}
+
+// newSession is session without storing it.
+func (f *fixture) newSession(acct store.Account, mod func(*store.Session)) (store.Session, store.RefreshToken) {
 	id := f.id("ses")
 	s := store.Session{
 		ID:        id,
@@ -100,9 +109,6 @@ func (f *fixture) session(acct store.Account, mod func(*store.Session)) (store.S
 		SessionID: s.ID,
 		IssuedAt:  s.CreatedAt,
 		ExpiresAt: s.AbsoluteExpiresAt,
-	}
-	if err := f.s.CreateSession(f.ctx, s, rt); err != nil {
-		f.t.Fatalf("CreateSession(%s): %v", s.ID, err)
 	}
 	return s, rt
 }

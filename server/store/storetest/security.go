@@ -89,7 +89,9 @@ func testChangePassword(f *fixture) {
 		tok := f.mfaToken(acct, t0, t0.Add(5*time.Minute))
 		foreignTok := f.mfaToken(other, t0, t0.Add(5*time.Minute))
 
-		c := store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "$argon2id$new$" + acct.ID, KeepSessionID: self.ID}
+		rec := f.recorder(api.AuditPasswordChanged)
+		c := store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "$argon2id$new$" + acct.ID, KeepSessionID: self.ID,
+			Audit: rec.fn}
 		r := store.Revocation{At: t0.Add(10 * time.Minute), Reason: api.ReasonPasswordChanged, BySessionID: self.ID, ByDeviceName: self.Device.Name}
 		if tc.revoke {
 			c.Revoke = &r
@@ -110,6 +112,9 @@ func testChangePassword(f *fixture) {
 		f.checkSession(tc.name+": a session revoked before", gone)
 		f.checkSession(tc.name+": an expired session", expired)
 		f.checkSession(tc.name+": other account's session", foreign)
+		// The event, made from what the transaction did, is written with it.
+		f.checkLog(tc.name, acct.ID, rec.want(ids(ended), len(rems)))
+		f.checkLog(tc.name+": other account", other.ID)
 		if tc.revoke {
 			check(f.t, tc.name+": ended sessions", ended, []store.Session{revoked(live1, r), revoked(live2, r)})
 			f.checkSession(tc.name+": other session 1", revoked(live1, r))
@@ -141,13 +146,15 @@ func testChangePasswordRefused(f *fixture) {
 		{"unknown account", store.PasswordChange{AccountID: f.id("acc"), OldHash: acct.PasswordHash, NewHash: "new", Revoke: &r}, store.ErrNotFound},
 	}
 	for _, tc := range cases {
+		tc.c.Audit = f.recorder(api.AuditPasswordChanged).fn
 		ended, n, err := f.s.ChangePassword(f.ctx, tc.c)
 		is(f.t, tc.name, err, tc.want)
 		if len(ended) != 0 || n != 0 {
 			f.t.Errorf("%s: refused change reports %d ended, %d forgotten", tc.name, len(ended), n)
 		}
 	}
-	// Nothing changed.
+	// Nothing changed, no event.
+	f.checkLog("after refused changes", acct.ID)
 	check(f.t, "account after refused changes", f.mustAccount(acct.ID), acct)
 	f.checkSession("session after refused changes", otherSession)
 	f.mfaTokenPresent("MFA token after refused changes", true, tok)

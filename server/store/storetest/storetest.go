@@ -44,6 +44,7 @@ var contract = []struct {
 	{"Session/RoundTrip", testSessionRoundTrip},
 	{"Session/NotFound", testSessionNotFound},
 	{"Session/CreateIsAtomic", testCreateSessionAtomic},
+	{"Session/CreateWithAudit", testCreateSessionAudit},
 	{"Session/Touch", testTouchSession},
 	{"Session/SetAuthTime", testSetAuthTime},
 
@@ -54,6 +55,10 @@ var contract = []struct {
 
 	{"RevokeSession", testRevokeSession},
 	{"RevokeOtherSessions", testRevokeOtherSessions},
+	{"RevokeSession/Effects", testRevokeSessionEffects},
+	{"RevokeSession/EffectsRefused", testRevokeSessionEffectsRefused},
+	{"RevokeOtherSessions/Effects", testRevokeOthersEffects},
+	{"Effects/RollBack", testEffectsRollBack},
 
 	{"RefreshToken/Rotate", testRotateRefreshToken},
 	{"RefreshToken/RotateRevoked", testRotateRevoked},
@@ -75,6 +80,8 @@ var contract = []struct {
 
 	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
 	{"Concurrent/RevokeOtherSessions", testConcurrentRevokeOthers},
+	{"Concurrent/RevokeSessionEffects", testConcurrentRevokeSessionEffects},
+	{"Concurrent/RevokeOtherSessionsEffects", testConcurrentRevokeOthersEffects},
 	{"Concurrent/RotateRefreshToken", testConcurrentRotate},
 	{"Concurrent/RevokeWhileRotating", testConcurrentRevokeWhileRotating},
 	{"Concurrent/ConsumeRemembered", testConcurrentConsumeRemembered},
