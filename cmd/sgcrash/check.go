@@ -203,7 +203,6 @@ func (d *driver) get(ctx context.Context, path, token string, v any) error {
 type findings struct {
 	checks     int
 	violations []string
-	warnings   []string
 	// orphans are live sessions the tool never saw acknowledged: sign-ins
 	// cut by a kill after they committed.
 	orphans int
@@ -211,31 +210,30 @@ type findings struct {
 
 // auditFindings checks, for every account, the audit log (events, newest
 // first) and the live session IDs the server lists against the ledger's
-// sessions:
+// sessions and saved logins:
 //
 //   - every acknowledged sign-in has its login.succeeded event;
 //   - every revoked session's revocation has its event (logout,
 //     session.revoked, sessions.revoked_others by the revoking device, or
-//     refresh.reuse_detected), which is a violation when the revoke was
-//     acknowledged and a warning when it never was (a request cut by a kill
-//     after its revoke committed and before its event was written);
+//     refresh.reuse_detected), whether the revoke was acknowledged or cut
+//     by a kill after it took effect: a revoke and its event are one
+//     write, so one is never there without the other;
 //   - every session has at least as many sessions.revoked_others events as
 //     acknowledged log-outs of all others;
+//   - every acknowledged saved login has its remembered_login.created event;
 //   - the list holds every session still live and no revoked one; a listed
-//     session the tool never saw acknowledged needs its login.succeeded
-//     event too (a warning otherwise).
+//     session the tool never saw acknowledged (a sign-in cut by a kill
+//     after it committed) has its login.succeeded event too, as a session
+//     and its sign-in's event are one write.
 //
 // Refreshes are not audited (the contract has no event type for them).
-func auditFindings(sessions []*session, events map[string][]api.AuditEvent, live map[string][]string) findings {
+func auditFindings(sessions []*session, saved []*savedLogin, events map[string][]api.AuditEvent, live map[string][]string) findings {
 	var f findings
-	check := func(ok bool, violation bool, format string, args ...any) {
-		switch {
-		case ok:
+	check := func(ok bool, format string, args ...any) {
+		if ok {
 			f.checks++
-		case violation:
+		} else {
 			f.violations = append(f.violations, fmt.Sprintf(format, args...))
-		default:
-			f.warnings = append(f.warnings, fmt.Sprintf(format, args...))
 		}
 	}
 	has := func(acct string, match func(e api.AuditEvent) bool) int {
@@ -261,12 +259,12 @@ func auditFindings(sessions []*session, events map[string][]api.AuditEvent, live
 	for _, s := range sessions {
 		check(has(s.Account, func(e api.AuditEvent) bool {
 			return e.Type == api.AuditLoginSucceeded && e.SessionID == s.ID
-		}) > 0, true, "acknowledged sign-in %s (%s) has no %s event", s.ID, s.Device, api.AuditLoginSucceeded)
+		}) > 0, "acknowledged sign-in %s (%s) has no %s event", s.ID, s.Device, api.AuditLoginSucceeded)
 
 		if s.RevokedSeq != 0 {
-			check(!listed[s.ID], true, "revoked session %s (%s) is listed as live (%s)", s.ID, s.Device, s.Evidence)
+			check(!listed[s.ID], "revoked session %s (%s) is listed as live (%s)", s.ID, s.Device, s.Evidence)
 		} else {
-			check(listed[s.ID], true, "live session %s (%s) is missing from the session list", s.ID, s.Device)
+			check(listed[s.ID], "live session %s (%s) is missing from the session list", s.ID, s.Device)
 		}
 
 		if r := s.Revocation; r != nil {
@@ -294,14 +292,14 @@ func auditFindings(sessions []*session, events map[string][]api.AuditEvent, live
 					return e.Type == api.AuditSessionsRevokedOthers && e.DeviceName == r.ByDevice
 				}
 			default: // the tool never reuses a refresh token or changes a password
-				check(false, true, "session %s (%s) was revoked for %q, which nothing the tool did causes", s.ID, s.Device, r.Reason)
+				check(false, "session %s (%s) was revoked for %q, which nothing the tool did causes", s.ID, s.Device, r.Reason)
 				continue
 			}
 			how := "acknowledged"
 			if !acked {
 				how = "never acknowledged: a request cut by a kill after its revoke committed"
 			}
-			check(has(s.Account, match) > 0, acked, "revoke of session %s (%s, %s by %q) has no %s event (%s)",
+			check(has(s.Account, match) > 0, "revoke of session %s (%s, %s by %q) has no %s event (%s)",
 				s.ID, s.Device, r.Reason, r.ByDevice, what, how)
 		}
 
@@ -309,9 +307,14 @@ func auditFindings(sessions []*session, events map[string][]api.AuditEvent, live
 			n := has(s.Account, func(e api.AuditEvent) bool {
 				return e.Type == api.AuditSessionsRevokedOthers && e.SessionID == s.ID
 			})
-			check(n >= s.AckedOthers, true, "session %s (%s) had %d log-outs of all others acknowledged but %d %s events",
+			check(n >= s.AckedOthers, "session %s (%s) had %d log-outs of all others acknowledged but %d %s events",
 				s.ID, s.Device, s.AckedOthers, n, api.AuditSessionsRevokedOthers)
 		}
+	}
+	for _, sv := range saved {
+		check(has(sv.Account, func(e api.AuditEvent) bool {
+			return e.Type == api.AuditRememberedLoginCreated && e.SessionID == sv.SessionID
+		}) > 0, "acknowledged saved login of session %s (device %s) has no %s event", sv.SessionID, sv.DeviceID, api.AuditRememberedLoginCreated)
 	}
 	for acct, ids := range live {
 		for _, id := range ids {
@@ -321,7 +324,7 @@ func auditFindings(sessions []*session, events map[string][]api.AuditEvent, live
 			f.orphans++
 			check(has(acct, func(e api.AuditEvent) bool {
 				return e.Type == api.AuditLoginSucceeded && e.SessionID == id
-			}) > 0, false, "session %s of %s exists (its sign-in was cut by a kill) without a %s event", id, acct, api.AuditLoginSucceeded)
+			}) > 0, "session %s of %s exists (its sign-in was cut by a kill) without a %s event", id, acct, api.AuditLoginSucceeded)
 		}
 	}
 	return f

@@ -8,9 +8,9 @@ import (
 )
 
 // fakeWorld is a small record set: two sessions of one account, the
-// second logged out remotely by the first, and a third ended by the
-// first's log out of all others.
-func fakeWorld() ([]*session, map[string][]api.AuditEvent, map[string][]string) {
+// second logged out remotely by the first, a third ended by the first's log
+// out of all others, and the login a fourth saved when it logged out.
+func fakeWorld() ([]*session, []*savedLogin, map[string][]api.AuditEvent, map[string][]string) {
 	a := &session{ID: "ses_a", Account: "crash1", Device: "crash1 device 1", SignedIn: 2,
 		Pairs: []api.Tokens{{AccessToken: "a1", RefreshToken: "r1"}}, AckedOthers: 1}
 	b := &session{ID: "ses_b", Account: "crash1", Device: "crash1 device 2", SignedIn: 4,
@@ -19,14 +19,21 @@ func fakeWorld() ([]*session, map[string][]api.AuditEvent, map[string][]string) 
 	c := &session{ID: "ses_c", Account: "crash1", Device: "crash1 device 3", SignedIn: 6,
 		Pairs: []api.Tokens{{AccessToken: "a3", RefreshToken: "r3"}}, RevokedSeq: 12, Evidence: "log out of all others",
 		Revocation: &revocation{Reason: api.ReasonLogoutOthers, ByDevice: a.Device}}
+	d := &session{ID: "ses_d", Account: "crash1", Device: "crash1 device 4", SignedIn: 1,
+		Pairs: []api.Tokens{{AccessToken: "a4", RefreshToken: "r4"}}, RevokedSeq: 3, Evidence: "log out",
+		Revocation: &revocation{Reason: api.ReasonLogout, ByDevice: "crash1 device 4"}, AckedLogout: true}
+	saved := []*savedLogin{{Account: "crash1", DeviceID: "dev4", SessionID: d.ID, Credential: "sgr_4", Acked: 3}}
 	events := map[string][]api.AuditEvent{"crash1": {
 		{Type: api.AuditSessionsRevokedOthers, SessionID: a.ID, DeviceName: a.Device},
+		{Type: api.AuditRememberedLoginCreated, SessionID: d.ID, DeviceName: d.Device},
+		{Type: api.AuditLogout, SessionID: d.ID, DeviceName: d.Device},
+		{Type: api.AuditLoginSucceeded, SessionID: d.ID},
 		{Type: api.AuditSessionRevoked, SessionID: a.ID, DeviceName: a.Device, TargetSessionID: b.ID},
 		{Type: api.AuditLoginSucceeded, SessionID: c.ID},
 		{Type: api.AuditLoginSucceeded, SessionID: b.ID},
 		{Type: api.AuditLoginSucceeded, SessionID: a.ID},
 	}}
-	return []*session{a, b, c}, events, map[string][]string{"crash1": {a.ID}}
+	return []*session{a, b, c, d}, saved, events, map[string][]string{"crash1": {a.ID}}
 }
 
 // without drops the events matching drop.
@@ -48,7 +55,6 @@ func TestAuditFindings(t *testing.T) {
 		// plant changes the consistent world into one with a fault.
 		plant         func(ss []*session, ev map[string][]api.AuditEvent, live map[string][]string) map[string][]api.AuditEvent
 		wantViolation string // "" for none
-		wantWarning   string
 	}{
 		{name: "consistent", plant: func(_ []*session, ev map[string][]api.AuditEvent, _ map[string][]string) map[string][]api.AuditEvent {
 			return ev
@@ -75,12 +81,17 @@ func TestAuditFindings(t *testing.T) {
 				return ev
 			},
 			wantViolation: "has no logout event (acknowledged)"},
-		{name: "unacknowledged revoke without its event is a warning",
+		{name: "unacknowledged revoke that took effect without its event",
 			plant: func(ss []*session, ev map[string][]api.AuditEvent, _ map[string][]string) map[string][]api.AuditEvent {
 				ss[1].AckedRemoteBy = nil
 				return without(ev, func(e api.AuditEvent) bool { return e.Type == api.AuditSessionRevoked })
 			},
-			wantWarning: "never acknowledged"},
+			wantViolation: "never acknowledged: a request cut by a kill after its revoke committed"},
+		{name: "acknowledged saved login without its event",
+			plant: func(_ []*session, ev map[string][]api.AuditEvent, _ map[string][]string) map[string][]api.AuditEvent {
+				return without(ev, func(e api.AuditEvent) bool { return e.Type == api.AuditRememberedLoginCreated })
+			},
+			wantViolation: "acknowledged saved login of session ses_d"},
 		{name: "revoked session listed live",
 			plant: func(_ []*session, ev map[string][]api.AuditEvent, live map[string][]string) map[string][]api.AuditEvent {
 				live["crash1"] = append(live["crash1"], "ses_c")
@@ -104,18 +115,21 @@ func TestAuditFindings(t *testing.T) {
 				live["crash1"] = append(live["crash1"], "ses_orphan")
 				return ev
 			},
-			wantWarning: "ses_orphan"},
+			wantViolation: "session ses_orphan of crash1 exists (its sign-in was cut by a kill) without a login.succeeded event"},
+		{name: "unacknowledged sign-in that persisted with its event",
+			plant: func(_ []*session, ev map[string][]api.AuditEvent, live map[string][]string) map[string][]api.AuditEvent {
+				live["crash1"] = append(live["crash1"], "ses_orphan")
+				ev["crash1"] = append(ev["crash1"], api.AuditEvent{Type: api.AuditLoginSucceeded, SessionID: "ses_orphan"})
+				return ev
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ss, ev, live := fakeWorld()
+			ss, saved, ev, live := fakeWorld()
 			ev = tc.plant(ss, ev, live)
-			f := auditFindings(ss, ev, live)
+			f := auditFindings(ss, saved, ev, live)
 			if !matchOne(f.violations, tc.wantViolation) {
 				t.Errorf("violations = %q, want one containing %q", f.violations, tc.wantViolation)
-			}
-			if !matchOne(f.warnings, tc.wantWarning) {
-				t.Errorf("warnings = %q, want one containing %q", f.warnings, tc.wantWarning)
 			}
 			if f.checks == 0 {
 				t.Error("no check counted")
@@ -180,7 +194,7 @@ func TestLedgerRevokedTokenAccepted(t *testing.T) {
 	l := newLedger()
 	dev := l.newDevice("crash1")
 	lg := api.Login{Session: &api.Session{ID: "ses_a"}, AccessToken: "a", RefreshToken: "r"}
-	s := l.signedIn("crash1", dev, lg, l.next())
+	s := l.signedIn("crash1", dev, nil, lg, l.next())
 	sent := l.next()
 	l.accepted(s, sent, "an access token") // before any revoke: fine
 	l.revoked(s, l.next(), "revoke acknowledged", nil)
@@ -199,12 +213,12 @@ func TestLedgerRevokedTokenAccepted(t *testing.T) {
 func TestLedgerOthersRevoked(t *testing.T) {
 	l := newLedger()
 	login := func(id string) *session {
-		return l.signedIn("crash1", l.newDevice("crash1"), api.Login{Session: &api.Session{ID: id}}, l.next())
+		return l.signedIn("crash1", l.newDevice("crash1"), nil, api.Login{Session: &api.Session{ID: id}}, l.next())
 	}
 	caller, before := login("ses_caller"), login("ses_before")
 	sent := l.next()
 	during := login("ses_during") // acknowledged while the revoke was in flight
-	other := l.signedIn("crash2", l.newDevice("crash2"), api.Login{Session: &api.Session{ID: "ses_other"}}, 1)
+	other := l.signedIn("crash2", l.newDevice("crash2"), nil, api.Login{Session: &api.Session{ID: "ses_other"}}, 1)
 	l.othersRevoked(caller, sent, l.next())
 	for _, tc := range []struct {
 		s    *session
@@ -216,6 +230,62 @@ func TestLedgerOthersRevoked(t *testing.T) {
 	}
 	if caller.AckedOthers != 1 {
 		t.Errorf("AckedOthers = %d", caller.AckedOthers)
+	}
+}
+
+// A saved login must be gone after a remote log out (seen to take effect)
+// of a session its device signed in after saving it, or an acknowledged
+// log out of all others from another device sent after it was saved; a
+// new saved login of the device supersedes it.
+func TestLedgerSavedLogins(t *testing.T) {
+	tests := []struct {
+		name string
+		// then acts after the saved login (device "dev A" of "crash1") exists.
+		then func(l *ledger, owner, other *session)
+		want string // substring of mustBeForgotten's reason; "" for none
+	}{
+		{"nothing happened", func(*ledger, *session, *session) {}, ""},
+		{"remote log out of a later session of the device", func(l *ledger, _, other *session) {
+			id, saved := l.savedDevice("crash1", func(int) int { return 0 })
+			again := l.signedIn("crash1", api.Device{ID: id, Name: "again"}, saved, api.Login{Session: &api.Session{ID: "ses_again"}}, l.next())
+			l.revoked(again, l.next(), "probe", &revocation{Reason: api.ReasonRemoteLogout, ByDevice: other.Device})
+		}, "session ses_again (again) of its device was logged out remotely"},
+		{"the later session logged itself out", func(l *ledger, _, _ *session) {
+			id, saved := l.savedDevice("crash1", func(int) int { return 0 })
+			again := l.signedIn("crash1", api.Device{ID: id, Name: "again"}, saved, api.Login{Session: &api.Session{ID: "ses_again"}}, l.next())
+			l.revoked(again, l.next(), "probe", &revocation{Reason: api.ReasonLogout, ByDevice: "again"})
+		}, ""},
+		{"log out of all others from another device", func(l *ledger, _, other *session) {
+			l.othersRevoked(other, l.next(), l.next())
+		}, "a log out of all others from device dev B was acknowledged"},
+		{"log out of all others sent before the login was saved", func(l *ledger, _, other *session) {
+			l.othersRevoked(other, 1, l.next())
+		}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger()
+			owner := l.signedIn("crash1", api.Device{ID: "dev A", Name: "A"}, nil, api.Login{Session: &api.Session{ID: "ses_a"}}, l.next())
+			other := l.signedIn("crash1", api.Device{ID: "dev B", Name: "B"}, nil, api.Login{Session: &api.Session{ID: "ses_b"}}, l.next())
+			l.loggedOut(owner, l.next(), l.next(), "sgr_1")
+			tc.then(l, owner, other)
+			sv := l.savedLogins()[0]
+			if got := l.mustBeForgotten(sv); !strings.Contains(got, tc.want) || (tc.want == "") != (got == "") {
+				t.Fatalf("mustBeForgotten = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	l := newLedger()
+	s := l.signedIn("crash1", api.Device{ID: "dev A", Name: "A"}, nil, api.Login{Session: &api.Session{ID: "ses_a"}}, l.next())
+	l.loggedOut(s, l.next(), l.next(), "sgr_1")
+	id, saved := l.savedDevice("crash1", func(int) int { return 0 })
+	s2 := l.signedIn("crash1", api.Device{ID: id, Name: "A2"}, saved, api.Login{Session: &api.Session{ID: "ses_a2"}}, l.next())
+	if id, _ := l.savedDevice("crash1", func(int) int { return 0 }); id != "" {
+		t.Errorf("savedDevice offers %q, whose session is live", id)
+	}
+	l.loggedOut(s2, l.next(), l.next(), "sgr_2")
+	if all := l.savedLogins(); len(all) != 2 || !all[0].Superseded || all[1].Superseded {
+		t.Errorf("after a second saved login of the device: %+v", all)
 	}
 }
 

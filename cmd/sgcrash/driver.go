@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -55,10 +56,11 @@ type driver struct {
 }
 
 // retry is a revoke that was in flight at a kill, to be sent again after
-// the restart as a client would.
+// the restart as a client would (or not: some clients give up).
 type retry struct {
 	kind           string // kindRevoke, kindLogout or kindOthers
 	caller, target *session
+	remember       bool // a log out that saves the login
 }
 
 const password = "sgcrash-violet-harbor-lantern"
@@ -148,7 +150,29 @@ func (d *driver) createAccount(ctx context.Context, username string) error {
 // signIn signs in a new device of account; it reports whether the server
 // acknowledged it.
 func (d *driver) signIn(ctx context.Context, account string) (*session, bool) {
-	dev := d.l.newDevice(account)
+	return d.signInDevice(ctx, account, d.l.newDevice(account), nil)
+}
+
+// signInAgain signs in, with the password, a device of account that saved
+// its login and has no live session (a new device if there is none), so
+// that the device has a session and a saved login at once.
+func (d *driver) signInAgain(ctx context.Context, account string, rng *rand.Rand) (*session, bool) {
+	id, saved := d.l.savedDevice(account, rng.IntN)
+	if id == "" {
+		return d.signIn(ctx, account)
+	}
+	dev := d.l.newDevice(account) // a new name: names identify sessions
+	dev.ID = id
+	s, ok := d.signInDevice(ctx, account, dev, saved)
+	if ok {
+		d.l.count(kindResign)
+	}
+	return s, ok
+}
+
+// signInDevice signs dev in to account; saved are the device's saved
+// logins acknowledged before.
+func (d *driver) signInDevice(ctx context.Context, account string, dev api.Device, saved []*savedLogin) (*session, bool) {
 	a, _, ack, err := d.do(ctx, "POST", "/v1/login", "", api.LoginRequest{Username: account, Password: password, Device: dev})
 	if err != nil {
 		d.failed("sign-in", err)
@@ -163,7 +187,7 @@ func (d *driver) signIn(ctx context.Context, account string) (*session, bool) {
 		d.l.violate("sign-in of %s: incomplete answer %s", account, a.body)
 		return nil, false
 	}
-	return d.l.signedIn(account, dev, lg, ack), true
+	return d.l.signedIn(account, dev, saved, lg, ack), true
 }
 
 // sawRevoked records a session_revoked answer about s.
@@ -238,15 +262,19 @@ func (d *driver) revokeRemote(ctx context.Context, caller, target *session) bool
 	return false
 }
 
-// logout logs s (claimed) out.
-func (d *driver) logout(ctx context.Context, s *session) bool {
-	a, sent, ack, err := d.do(ctx, "POST", "/v1/logout", s.latest().AccessToken, api.LogoutRequest{})
+// logout logs s (claimed) out, saving the device's login if remember.
+func (d *driver) logout(ctx context.Context, s *session, remember bool) bool {
+	a, sent, ack, err := d.do(ctx, "POST", "/v1/logout", s.latest().AccessToken, api.LogoutRequest{Remember: remember})
 	switch {
 	case err != nil:
-		d.addRetry(retry{kind: kindLogout, caller: s})
+		d.addRetry(retry{kind: kindLogout, caller: s, remember: remember})
 		d.failed("log out", err)
 	case a.ok():
-		d.l.loggedOut(s, sent, ack)
+		var out api.LogoutResponse
+		if err := json.Unmarshal(a.body, &out); err != nil || remember != (out.RememberedCredential != "") {
+			d.l.violate("log out of %s (saving the login: %t): answer %s", s.ID, remember, a.body)
+		}
+		d.l.loggedOut(s, sent, ack, out.RememberedCredential)
 		return true
 	case a.code == api.CodeSessionRevoked:
 		d.sawRevoked(s, a, ack, "a log out")
@@ -280,24 +308,78 @@ func (d *driver) addRetry(r retry) {
 	d.mu.Unlock()
 }
 
-// retryPending sends every revoke cut by the kill again, as a client that
-// got no answer would; it returns how many it sent.
-func (d *driver) retryPending(ctx context.Context) int {
+// retryPending sends about half the revokes cut by the kill again, as a
+// client that got no answer would; the others are abandoned, as by a
+// client that gave up, so that whatever a cut request left behind stays
+// as it is. It returns how many it sent and how many it abandoned.
+func (d *driver) retryPending(ctx context.Context, rng *rand.Rand) (retried, abandoned int) {
 	d.mu.Lock()
 	pending := d.pending
 	d.pending = nil
 	d.mu.Unlock()
 	for _, r := range pending {
+		if rng.IntN(2) == 0 {
+			abandoned++
+			continue
+		}
+		retried++
 		switch r.kind {
 		case kindRevoke:
 			d.revokeRemote(ctx, r.caller, r.target)
 		case kindLogout:
-			d.logout(ctx, r.caller)
+			d.logout(ctx, r.caller, r.remember)
 		case kindOthers:
 			d.revokeOthers(ctx, r.caller)
 		}
 	}
-	return len(pending)
+	return retried, abandoned
+}
+
+// checkSaved presents every saved login still the latest of its device
+// (once: a saved login is single use), after the last restart: one that
+// an action the tool saw take effect removed (see mustBeForgotten) must
+// be refused; another may work or, if a request cut by a kill removed it,
+// be refused. It returns how many were refused as they must be, how many
+// worked and how many were refused otherwise. restart restarts sessiond,
+// whose per-IP limit on failed sign-ins the refusals may reach.
+func (d *driver) checkSaved(ctx context.Context, restart func() error) (gone, working, refused int, err error) {
+	d.l.mu.Lock()
+	saved := slices.Clone(d.l.saved)
+	d.l.mu.Unlock()
+	for _, sv := range saved {
+		if sv.Superseded {
+			continue
+		}
+		why := d.l.mustBeForgotten(sv)
+		dev := d.l.newDevice(sv.Account)
+		dev.ID = sv.DeviceID
+		req := api.RememberedLoginRequest{Credential: sv.Credential, Device: dev}
+		a, _, _, err := d.do(ctx, "POST", "/v1/login/remembered", "", req)
+		if err == nil && a.code == api.CodeRateLimited {
+			if err := restart(); err != nil {
+				return gone, working, refused, err
+			}
+			a, _, _, err = d.do(ctx, "POST", "/v1/login/remembered", "", req)
+		}
+		if err != nil {
+			return gone, working, refused, fmt.Errorf("checking saved logins: %w", err)
+		}
+		switch {
+		case a.ok() && why != "":
+			d.l.violate("the saved login of device %s (%s) still works although %s", sv.DeviceID, sv.Account, why)
+		case a.ok():
+			working++
+			d.l.pass(1)
+		case a.code == api.CodeInvalidCredentials && why != "":
+			gone++
+			d.l.pass(1)
+		case a.code == api.CodeInvalidCredentials:
+			refused++
+		default:
+			d.unexpected("sign-in with the saved login of device "+sv.DeviceID, a)
+		}
+	}
+	return gone, working, refused, nil
 }
 
 // maxLive bounds the live sessions per account the workers keep.
@@ -309,6 +391,10 @@ func (d *driver) step(ctx context.Context, rng *rand.Rand, account string) bool 
 	live := d.l.live(account)
 	x := rng.Float64()
 	if live < 2 || (x < 0.25 && live < maxLive) {
+		if rng.IntN(3) == 0 {
+			_, ok := d.signInAgain(ctx, account, rng)
+			return ok
+		}
 		_, ok := d.signIn(ctx, account)
 		return ok
 	}
@@ -330,7 +416,7 @@ func (d *driver) step(ctx context.Context, rng *rand.Rand, account string) bool 
 		}
 		return d.revokeRemote(ctx, s, t)
 	case x < 0.95:
-		return d.logout(ctx, s)
+		return d.logout(ctx, s, rng.IntN(2) == 0)
 	default:
 		return d.revokeOthers(ctx, s)
 	}

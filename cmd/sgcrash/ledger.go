@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,29 @@ type ledger struct {
 	violations []string
 	warnings   []string
 	devices    int
+	// saved are the saved logins log-outs returned, oldest first.
+	saved []*savedLogin
+	// othersAcks are the acknowledged log-outs of all others.
+	othersAcks []othersAck
+}
+
+// savedLogin is a saved login (remembered-login credential) an
+// acknowledged log out returned.
+type savedLogin struct {
+	// SessionID is the session whose log out saved it.
+	Account, DeviceID, SessionID, Credential string
+	// Acked is the sequence number of the log out's answer.
+	Acked int64
+	// Superseded: a later acknowledged log out of the device saved a new
+	// login, which replaced this one.
+	Superseded bool
+}
+
+// othersAck is an acknowledged log out of all others: sent at Sent by a
+// session of device DeviceID.
+type othersAck struct {
+	Account, DeviceID string
+	Sent              int64
 }
 
 func newLedger() *ledger {
@@ -31,7 +55,13 @@ func newLedger() *ledger {
 
 // session is one acknowledged sign-in and what happened to it.
 type session struct {
-	ID, Account, Device string
+	// Device is the device's name, unique per session; DeviceID is shared
+	// by the sessions of a device that signed in again after saving its
+	// login.
+	ID, Account, Device, DeviceID string
+	// Saved are the saved logins of the device acknowledged before its
+	// sign-in was sent: a remote log out of the session must remove them.
+	Saved []*savedLogin
 	// SignedIn is the sequence number of the sign-in's answer.
 	SignedIn int64
 	// Pairs are the acknowledged token pairs, oldest first.
@@ -103,11 +133,13 @@ func (l *ledger) count(kind string) {
 	l.mu.Unlock()
 }
 
-// signedIn records an acknowledged sign-in.
-func (l *ledger) signedIn(account string, dev api.Device, lg api.Login, ack int64) *session {
+// signedIn records an acknowledged sign-in; saved are the device's saved
+// logins acknowledged before it was sent.
+func (l *ledger) signedIn(account string, dev api.Device, saved []*savedLogin, lg api.Login, ack int64) *session {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	s := &session{ID: lg.Session.ID, Account: account, Device: dev.Name, SignedIn: ack, Pairs: []api.Tokens{lg.Tokens()}}
+	s := &session{ID: lg.Session.ID, Account: account, Device: dev.Name, DeviceID: dev.ID, Saved: saved,
+		SignedIn: ack, Pairs: []api.Tokens{lg.Tokens()}}
 	l.sessions[s.ID] = s
 	l.byDevice[s.Device] = s
 	l.counts[kindSignIn]++
@@ -162,14 +194,77 @@ func (l *ledger) refreshed(s *session, sent int64, t api.Tokens) {
 	l.counts[kindRefresh]++
 }
 
-// loggedOut records s's acknowledged log out.
-func (l *ledger) loggedOut(s *session, sent, ack int64) {
+// loggedOut records s's acknowledged log out, which saved the device's
+// login when credential is not empty.
+func (l *ledger) loggedOut(s *session, sent, ack int64, credential string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.acceptedLocked(s, sent, "an access token (log out)")
 	s.AckedLogout = true
 	l.revokedLocked(s, ack, "its log out was acknowledged", nil)
 	l.counts[kindLogout]++
+	if credential == "" {
+		return
+	}
+	for _, sv := range l.saved {
+		if sv.Account == s.Account && sv.DeviceID == s.DeviceID {
+			sv.Superseded = true
+		}
+	}
+	l.saved = append(l.saved, &savedLogin{Account: s.Account, DeviceID: s.DeviceID, SessionID: s.ID, Credential: credential, Acked: ack})
+	l.counts[kindSaved]++
+}
+
+// savedDevice picks a device of account with a saved login and no session
+// known to be live, for a sign-in on it again; it returns the device's ID
+// and its saved logins, or "" if there is none.
+func (l *ledger) savedDevice(account string, pick func(n int) int) (string, []*savedLogin) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	busy := map[string]bool{}
+	for _, s := range l.sessions {
+		if s.Account == account && s.RevokedSeq == 0 {
+			busy[s.DeviceID] = true
+		}
+	}
+	var cands []string
+	byDevice := map[string][]*savedLogin{}
+	for _, sv := range l.saved {
+		if sv.Account != account || busy[sv.DeviceID] {
+			continue
+		}
+		if byDevice[sv.DeviceID] == nil {
+			cands = append(cands, sv.DeviceID)
+		}
+		byDevice[sv.DeviceID] = append(byDevice[sv.DeviceID], sv)
+	}
+	if len(cands) == 0 {
+		return "", nil
+	}
+	id := cands[pick(len(cands))]
+	return id, byDevice[id]
+}
+
+// mustBeForgotten says why sv cannot work any more, if an action the tool
+// saw take effect removed it: a remote log out of a session of its device
+// that signed in after it was saved (the session's revocation, seen after
+// a restart, shows it took effect, acknowledged or not), or an
+// acknowledged log out of all others sent from another device after it was
+// saved. "" if none did.
+func (l *ledger) mustBeForgotten(sv *savedLogin) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.sessions {
+		if s.DeviceID == sv.DeviceID && s.Revocation != nil && s.Revocation.Reason == api.ReasonRemoteLogout && slices.Contains(s.Saved, sv) {
+			return fmt.Sprintf("session %s (%s) of its device was logged out remotely by %q", s.ID, s.Device, s.Revocation.ByDevice)
+		}
+	}
+	for _, o := range l.othersAcks {
+		if o.Account == sv.Account && o.DeviceID != sv.DeviceID && o.Sent > sv.Acked {
+			return fmt.Sprintf("a log out of all others from device %s was acknowledged", o.DeviceID)
+		}
+	}
+	return ""
 }
 
 // remoteRevoked records caller's acknowledged remote log out of target.
@@ -190,6 +285,7 @@ func (l *ledger) othersRevoked(caller *session, sent, ack int64) {
 	defer l.mu.Unlock()
 	l.acceptedLocked(caller, sent, "an access token (log out of all others)")
 	caller.AckedOthers++
+	l.othersAcks = append(l.othersAcks, othersAck{Account: caller.Account, DeviceID: caller.DeviceID, Sent: sent})
 	for _, s := range l.sessions {
 		if s.Account == caller.Account && s != caller && s.SignedIn < sent {
 			l.revokedLocked(s, ack, "log out of all others by "+caller.Device+" was acknowledged", nil)
@@ -256,6 +352,13 @@ func (l *ledger) target(account string, not *session, pick func(n int) int) *ses
 	return cands[pick(len(cands))]
 }
 
+// savedLogins lists the saved logins, oldest first.
+func (l *ledger) savedLogins() []*savedLogin {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.saved)
+}
+
 // snapshot lists the sessions, ordered by sign-in.
 func (l *ledger) snapshot() []*session {
 	l.mu.Lock()
@@ -276,8 +379,13 @@ const (
 	kindLogout  = "log-outs"
 	kindOthers  = "log-outs of all others"
 	kindRead    = "reads"
+	// Counted besides: log-outs that saved the login, sign-ins of a
+	// device again after it saved its login.
+	kindSaved  = "of them saving the login"
+	kindResign = "of them again on a saved device"
 )
 
+// kinds are the kinds that make up the total of acknowledged actions.
 var kinds = []string{kindSignIn, kindRefresh, kindRevoke, kindLogout, kindOthers, kindRead}
 
 // total counts acknowledged actions.
@@ -285,8 +393,8 @@ func (l *ledger) total() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
-	for _, c := range l.counts {
-		n += c
+	for _, k := range kinds {
+		n += l.counts[k]
 	}
 	return n
 }

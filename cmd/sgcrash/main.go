@@ -1,11 +1,14 @@
 // Command sgcrash checks that sessiond loses nothing it acknowledged when it
-// is killed. For each store (SQLite file, PostgreSQL database) it builds
-// and starts the real `sessiond serve` on a loopback port, signs accounts
-// up, and drives concurrent sign-ins, refreshes, reads, remote log-outs,
-// log-outs and log-outs of all other devices from several goroutines. After
-// a random number of acknowledged actions, while requests are in flight, it
-// kills sessiond with SIGKILL, restarts it on the same database, sends
-// again the revokes the kill cut off (as a client would), and checks:
+// is killed, and leaves no action half done. For each store (SQLite file,
+// PostgreSQL database) it builds and starts the real `sessiond serve` on a
+// loopback port, signs accounts up, and drives concurrent sign-ins (some
+// of them again on a device that saved its login), refreshes, reads,
+// remote log-outs, log-outs (half of them saving the login) and log-outs
+// of all other devices from several goroutines. After a random number of
+// acknowledged actions, while requests are in flight, it kills sessiond
+// with SIGKILL, restarts it on the same database, sends again about half
+// the revokes the kill cut off (as a client would; the rest are abandoned,
+// as by a client that gave up), and checks:
 //
 //   - every acknowledged sign-in still exists (its latest refresh token
 //     works or answers session_revoked, never invalid_token);
@@ -18,10 +21,12 @@
 //   - no superseded access token is accepted.
 //
 // It repeats this for several rounds, then reads each account's audit log
-// and session list through the API and checks that every acknowledged
-// sign-in and revoke has its audit event (refreshes are not audited: the
-// contract has no event for them). It prints a summary and exits 1 on any
-// violation.
+// and session list through the API and checks that every sign-in and
+// revoke that took effect, acknowledged or cut by a kill, has its audit
+// event (refreshes are not audited: the contract has no event for them),
+// and finally that every saved login a remote log out of its device or a
+// log out of all others removed is refused. It prints a summary and exits
+// 1 on any violation.
 //
 // Usage:
 //
@@ -161,32 +166,44 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 // report is one store's outcome.
 type report struct {
-	store      string
-	kills      int
-	inflight   int64 // requests in flight at the kills
-	unacked    map[string]int
-	retried    int
-	counts     map[string]int
-	total      int
-	checks     int
-	orphans    int
-	violations []string
-	warnings   []string
-	took       time.Duration
-	logPath    string
+	store     string
+	kills     int
+	inflight  int64 // requests in flight at the kills
+	unacked   map[string]int
+	retried   int
+	abandoned int
+	// saved logins presented at the end: refused as they must be, working,
+	// refused although no action the tool saw removed them
+	savedGone, savedWorking, savedRefused int
+	counts                                map[string]int
+	total                                 int
+	checks                                int
+	orphans                               int
+	violations                            []string
+	warnings                              []string
+	took                                  time.Duration
+	logPath                               string
 }
 
 func (r report) print(stdout, stderr io.Writer) {
 	var parts []string
 	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("%d %s", r.counts[k], k))
+		part := fmt.Sprintf("%d %s", r.counts[k], k)
+		switch k {
+		case kindSignIn:
+			part += fmt.Sprintf(" (%d %s)", r.counts[kindResign], kindResign)
+		case kindLogout:
+			part += fmt.Sprintf(" (%d %s)", r.counts[kindSaved], kindSaved)
+		}
+		parts = append(parts, part)
 	}
 	unacked := 0
 	for _, n := range r.unacked {
 		unacked += n
 	}
-	fmt.Fprintf(stdout, "sgcrash: %s: %d kills in %.1f s; %d actions acknowledged (%s); %d requests in flight at the kills, %d never answered, %d cut revokes retried; %d unacknowledged sign-ins persisted\n",
-		r.store, r.kills, r.took.Seconds(), r.total, strings.Join(parts, ", "), r.inflight, unacked, r.retried, r.orphans)
+	fmt.Fprintf(stdout, "sgcrash: %s: %d kills in %.1f s; %d actions acknowledged (%s); %d requests in flight at the kills, %d never answered, %d cut revokes retried, %d abandoned; %d unacknowledged sign-ins persisted; saved logins at the end: %d removed as they must be, %d working, %d removed by cut requests\n",
+		r.store, r.kills, r.took.Seconds(), r.total, strings.Join(parts, ", "), r.inflight, unacked, r.retried, r.abandoned, r.orphans,
+		r.savedGone, r.savedWorking, r.savedRefused)
 	for _, w := range r.warnings {
 		fmt.Fprintf(stdout, "sgcrash: %s: warning: %s\n", r.store, w)
 	}
@@ -265,21 +282,39 @@ func runStore(ctx context.Context, cfg config, kind storeKind, bin string, stdou
 			return rep, fmt.Errorf("restart after kill %d: %w", round, err)
 		}
 		d.connect(p.url)
-		retried := d.retryPending(ctx)
+		retried, abandoned := d.retryPending(ctx, rand.New(rand.NewPCG(cfg.seed, uint64(round)<<32)))
 		rep.retried += retried
+		rep.abandoned += abandoned
 		checksBefore := d.l.checks
 		if err := d.checkAll(ctx); err != nil {
 			return rep, err
 		}
-		fmt.Fprintf(stdout, "sgcrash: %s: round %d/%d: %d actions acknowledged, SIGKILL with %d requests in flight; restarted, %d cut revokes retried, %d checks passed\n",
-			kind.name, round, cfg.rounds, d.l.total()-before, inflight, retried, d.l.checks-checksBefore)
+		fmt.Fprintf(stdout, "sgcrash: %s: round %d/%d: %d actions acknowledged, SIGKILL with %d requests in flight; restarted, %d cut revokes retried, %d abandoned, %d checks passed\n",
+			kind.name, round, cfg.rounds, d.l.total()-before, inflight, retried, abandoned, d.l.checks-checksBefore)
 	}
 
 	events, live, err := d.collect(ctx, accounts)
 	if err != nil {
 		return rep, err
 	}
-	f = auditFindings(d.l.snapshot(), events, live)
+	f = auditFindings(d.l.snapshot(), d.l.savedLogins(), events, live)
+	// Last, as presenting a saved login signs a session in.
+	restart := func() error {
+		if err := p.stop(); err != nil {
+			d.l.warn("%v", err)
+		}
+		next, err := startSessiond(ctx, bin, db, logPath)
+		if err != nil {
+			p = nil
+			return fmt.Errorf("restart to reset the failed sign-in limit: %w", err)
+		}
+		p = next
+		d.connect(p.url)
+		return nil
+	}
+	if rep.savedGone, rep.savedWorking, rep.savedRefused, err = d.checkSaved(ctx, restart); err != nil {
+		return rep, err
+	}
 	if err := p.stop(); err != nil {
 		d.l.warn("%v", err)
 	}
@@ -295,13 +330,13 @@ func (d *driver) report(store, logPath string, rep report, f findings, took time
 	rep.store, rep.logPath, rep.took = store, logPath, took
 	rep.counts, rep.unacked = d.l.counts, d.unacked
 	rep.total = 0
-	for _, n := range d.l.counts {
-		rep.total += n
+	for _, k := range kinds {
+		rep.total += d.l.counts[k]
 	}
 	rep.checks = d.l.checks + f.checks
 	rep.orphans = f.orphans
 	rep.violations = append(append([]string(nil), d.l.violations...), f.violations...)
-	rep.warnings = append(append([]string(nil), d.l.warnings...), f.warnings...)
+	rep.warnings = append([]string(nil), d.l.warnings...)
 	return rep
 }
 
