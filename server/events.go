@@ -47,29 +47,90 @@ type ReadyBus interface {
 
 func (s *Server) publish(e Event) { s.bus.Publish(e) }
 
-// subscriber is one open event stream.
+// subscriber is one open event stream. Its queue is a slice that exists
+// only while frames wait, not a channel per stream: an idle stream must
+// cost little (docs/PERFORMANCE.md).
 type subscriber struct {
 	accountID, sessionID string
-	ch                   chan *frame // 8 bytes a slot: one encoded frame is shared by every stream it goes to
-	done                 chan struct{}
-	once                 sync.Once
-	// conn is the connection of a stream served by serveStream, set by
-	// hub.adopt; guarded by hub.mu like every call of wake.
-	conn net.Conn
+
+	mu      sync.Mutex
+	queue   []*frame // frames not yet written, at most maxQueue; shared by every stream they go to
+	stopped bool
+	// conn is a detached stream's connection (serveStream): wake moves its
+	// read deadline. notify (capacity 1) wakes a stream net/http serves.
+	conn   net.Conn
+	notify chan struct{}
 }
 
-// stop ends the stream (its goroutine writes nothing more).
+// maxQueue is how many frames may wait for a stream; a stream whose
+// client reads too slowly for that is closed rather than waited for.
+const maxQueue = 32
+
+// push queues f, or stops the stream if its queue is full.
+func (sub *subscriber) push(f *frame) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.stopped {
+		return
+	}
+	if len(sub.queue) >= maxQueue {
+		sub.stopped = true
+	} else {
+		sub.queue = append(sub.queue, f)
+	}
+	sub.wakeLocked()
+}
+
+// stop ends the stream: it writes nothing more, queued frames included.
 func (sub *subscriber) stop() {
-	sub.once.Do(func() { close(sub.done) })
-	sub.wake()
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.stopped = true
+	sub.wakeLocked()
 }
 
-// wake makes serveStream look at the queue now: its pending Read returns
-// at once, because the deadline passed.
-func (sub *subscriber) wake() {
+// take returns the queued frames (emptying the queue) and whether the
+// stream was stopped.
+func (sub *subscriber) take() ([]*frame, bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	q := sub.queue
+	sub.queue = nil
+	return q, sub.stopped
+}
+
+// wakeLocked makes the stream's goroutine look at the queue now: a
+// detached stream's pending Read returns at once (its deadline passed);
+// a stream net/http serves gets a notification.
+func (sub *subscriber) wakeLocked() {
 	if sub.conn != nil {
 		_ = sub.conn.SetReadDeadline(aLongTimeAgo)
 	}
+	if sub.notify != nil {
+		select {
+		case sub.notify <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// serveDetached records that the stream runs on conn from now on.
+func (sub *subscriber) serveDetached(conn net.Conn) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.conn = conn
+}
+
+// serveInHandler gives the stream a notification channel for the loop in
+// handleEvents, already signalled if there is something to look at.
+func (sub *subscriber) serveInHandler() <-chan struct{} {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	sub.notify = make(chan struct{}, 1)
+	if len(sub.queue) > 0 || sub.stopped {
+		sub.notify <- struct{}{}
+	}
+	return sub.notify
 }
 
 // aLongTimeAgo is a read deadline that has passed.
@@ -102,7 +163,7 @@ func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
 func (h *hub) Publish(e Event) { h.deliver(e) }
 
 func (h *hub) subscribe(accountID, sessionID string) *subscriber {
-	sub := &subscriber{accountID: accountID, sessionID: sessionID, ch: make(chan *frame, 32), done: make(chan struct{})}
+	sub := &subscriber{accountID: accountID, sessionID: sessionID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -141,12 +202,7 @@ func (h *hub) deliver(e Event) {
 		if (e.SessionID != "" && sub.sessionID != e.SessionID) || (e.ExceptSessionID != "" && sub.sessionID == e.ExceptSessionID) {
 			continue
 		}
-		select {
-		case sub.ch <- f:
-			sub.wake()
-		default:
-			sub.stop()
-		}
+		sub.push(f)
 	}
 }
 
@@ -179,13 +235,6 @@ func (h *hub) reserve() bool {
 	}
 	h.owned.Add(1)
 	return true
-}
-
-// attach records that sub now runs on conn, so wake can reach it.
-func (h *hub) attach(sub *subscriber, conn net.Conn) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	sub.conn = conn
 }
 
 // closeWait bounds how long Close waits for streams to end (a stream
@@ -300,33 +349,38 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.streams.Inc()
 	if reserved {
 		if conn, _, err := rc.Hijack(); err == nil {
-			s.hub.attach(sub, conn)
+			sub.serveDetached(conn)
 			handedOver = true
 			go s.serveStream(conn, sub)
 			return nil
 		}
 	}
 	defer s.metrics.streams.Dec()
+	notify := sub.serveInHandler()
 	tick := time.NewTicker(s.cfg.KeepAlive)
 	defer tick.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return nil
-		case <-sub.done:
-			return nil
 		case <-tick.C:
 			if _, err := w.Write(keepAlive); err != nil {
 				return nil
 			}
-		case f := <-sub.ch:
-			if _, err := w.Write(f.data); err != nil {
+		case <-notify:
+			frames, stopped := sub.take()
+			if stopped {
 				return nil
 			}
-			s.metrics.events.WithLabelValues(f.name).Inc()
-			if f.last {
-				_ = rc.Flush()
-				return nil
+			for _, f := range frames {
+				if _, err := w.Write(f.data); err != nil {
+					return nil
+				}
+				s.metrics.events.WithLabelValues(f.name).Inc()
+				if f.last {
+					_ = rc.Flush()
+					return nil
+				}
 			}
 		}
 		if err := rc.Flush(); err != nil {
@@ -351,17 +405,23 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 	next := time.Now().Add(s.cfg.KeepAlive)
 	for {
 		// A frame queued or a stop before this deadline is set is seen by
-		// the checks below; one after it moves the deadline to the past.
+		// take below; one after it moves the deadline to the past.
 		_ = conn.SetReadDeadline(next)
-		if s.writeQueued(conn, sub) {
-			return
-		}
-		select {
-		case <-sub.done:
+		frames, stopped := sub.take()
+		if stopped {
 			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
 			_, _ = conn.Write(lastChunk)
 			return
-		default:
+		}
+		for _, f := range frames {
+			if _, err := conn.Write(f.chunk); err != nil {
+				return
+			}
+			s.metrics.events.WithLabelValues(f.name).Inc()
+			if f.last {
+				_, _ = conn.Write(lastChunk)
+				return
+			}
 		}
 		_, err := conn.Read(buf) // a client sends nothing more; any bytes are ignored
 		if err == nil {
@@ -375,26 +435,6 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 				return
 			}
 			next = now.Add(s.cfg.KeepAlive)
-		}
-	}
-}
-
-// writeQueued writes the frames queued for sub and reports whether the
-// stream ended (after a last frame, or on a write error).
-func (s *Server) writeQueued(conn net.Conn, sub *subscriber) bool {
-	for {
-		select {
-		case f := <-sub.ch:
-			if _, err := conn.Write(f.chunk); err != nil {
-				return true
-			}
-			s.metrics.events.WithLabelValues(f.name).Inc()
-			if f.last {
-				_, _ = conn.Write(lastChunk)
-				return true
-			}
-		default:
-			return false
 		}
 	}
 }
