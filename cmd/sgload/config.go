@@ -30,6 +30,7 @@ type config struct {
 
 	PhaseTimeout time.Duration
 	Settle       time.Duration
+	Steady       time.Duration
 	Out, JSON    string
 	ServerLogDir string
 	ServerEnv    []string
@@ -75,6 +76,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.SeedWorkers, "seed-workers", 8, "parallel store writes while seeding")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 5*time.Minute, "deadline of each phase (seeding included)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before a memory reading")
+	fs.DurationVar(&c.Steady, "steady", 130*time.Second, "at the last --streams level, read memory again after this long (past the Go runtime's 2-minute periodic GC, which shrinks stacks); 0: skip")
 	fs.StringVar(&c.Out, "out", "", "write the Markdown report here instead of standard output")
 	fs.StringVar(&c.JSON, "json", "", "also write the raw results as JSON here")
 	fs.StringVar(&c.ServerLogDir, "server-log-dir", "", "keep sessiond's log as sessiond-STORE.log in this directory")
@@ -127,6 +129,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.Revokes > c.Levels[0] {
 		return nil, usageError("--revokes must not exceed the first --streams level")
+	}
+	if c.Steady < 0 || c.Steady >= c.PhaseTimeout {
+		return nil, usageError("--steady must be shorter than --phase-timeout")
 	}
 	if c.PhaseTimeout <= 0 {
 		return nil, usageError("--phase-timeout must be positive")

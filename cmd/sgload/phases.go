@@ -276,15 +276,19 @@ type listPage struct {
 
 // streamLevel is the figures with Streams event streams connected.
 type streamLevel struct {
-	Streams     int           `json:"streams"`
-	Opened      int           `json:"opened"` // opened to reach this level
-	OpenTook    time.Duration `json:"open_took_ns"`
-	Mem         memSample     `json:"mem"`
-	PerStream   float64       `json:"rss_per_stream"`   // bytes
-	HeapPer     float64       `json:"heap_per_stream"`  // heap + stacks, bytes
-	Revoke      dist          `json:"revoke_to_event"`  // DELETE start → event line read
-	DeleteRT    dist          `json:"delete_roundtrip"` // DELETE start → 200 read
-	ClosedAfter int           `json:"closed_after_revoke"`
+	Streams   int           `json:"streams"`
+	Opened    int           `json:"opened"` // opened to reach this level
+	OpenTook  time.Duration `json:"open_took_ns"`
+	Mem       memSample     `json:"mem"`
+	PerStream float64       `json:"rss_per_stream"`  // bytes
+	HeapPer   float64       `json:"heap_per_stream"` // heap + stacks, bytes
+	// Steady is a second reading after --steady (last level only).
+	Steady        *memSample `json:"steady,omitempty"`
+	SteadyPer     float64    `json:"steady_rss_per_stream"`
+	SteadyHeapPer float64    `json:"steady_heap_per_stream"`
+	Revoke        dist       `json:"revoke_to_event"`  // DELETE start → event line read
+	DeleteRT      dist       `json:"delete_roundtrip"` // DELETE start → 200 read
+	ClosedAfter   int        `json:"closed_after_revoke"`
 }
 
 // streamSet is the streams open now.
@@ -359,6 +363,24 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 	}
 	lv.PerStream = float64(lv.Mem.RSS-base.RSS) / float64(level)
 	lv.HeapPer = (lv.Mem.HeapInuse + lv.Mem.StackInuse - base.HeapInuse - base.StackInuse) / float64(level)
+	if last := r.cfg.Levels[len(r.cfg.Levels)-1]; level == last && r.cfg.Steady > 0 {
+		r.logf("streams: %d open; reading memory again in %v", level, r.cfg.Steady)
+		select {
+		case <-time.After(r.cfg.Steady):
+		case <-ctx.Done():
+			return nil, r.timedOut(ctx, "streams (steady memory)", level, level)
+		}
+		m, err := r.memory(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if int(m.Streams) != level {
+			return nil, fmt.Errorf("streams: after %v sessiond counts %v open streams, want %d", r.cfg.Steady, m.Streams, level)
+		}
+		lv.Steady = &m
+		lv.SteadyPer = float64(m.RSS-base.RSS) / float64(level)
+		lv.SteadyHeapPer = (m.HeapInuse + m.StackInuse - base.HeapInuse - base.StackInuse) / float64(level)
+	}
 
 	// Revoke a random sample one by one, each from its account's controller.
 	n := min(r.cfg.Revokes, len(set.open))

@@ -18,8 +18,8 @@ func writeReport(w io.Writer, r *results) {
 	}
 	p("## sgload, %s", r.Started.Format("2006-01-02 15:04 MST"))
 	p("")
-	p("`sgload %s` on %s, %d CPUs, %s; sessiond runtime settings: %s; open-files limit %d; run took %v.",
-		strings.Join(r.Args, " "), r.CPU, r.NumCPU, r.Go, env, r.NoFile, r.Took.Round(time.Second))
+	p("`sgload %s` on %s, %d CPUs, %s; sessiond runtime settings: %s; open-files limit %d; load average before the run %s; run took %v.",
+		strings.Join(r.Args, " "), r.CPU, r.NumCPU, r.Go, env, r.NoFile, r.LoadAvg, r.Took.Round(time.Second))
 	p("")
 
 	p("### Authenticated requests: GET /v1/me")
@@ -59,7 +59,10 @@ func writeReport(w io.Writer, r *results) {
 		row("idle after start", b.Idle, "", "")
 		row("after GET /v1/me and lists, no streams", b.BeforeStreams, "", "")
 		for _, l := range b.Levels {
-			row(fmt.Sprintf("%d streams open", l.Streams), l.Mem, kib(l.PerStream), kib(l.HeapPer))
+			row(fmt.Sprintf("%d streams open (%v after opening)", l.Streams, r.Settle), l.Mem, kib(l.PerStream), kib(l.HeapPer))
+			if l.Steady != nil {
+				row(fmt.Sprintf("%d streams open, %v later", l.Streams, r.Steady), *l.Steady, kib(l.SteadyPer), kib(l.SteadyHeapPer))
+			}
 		}
 		row(fmt.Sprintf("after sign-ins (peak RSS of the run: %s)", mib(b.Final.HWM)), b.Final, "", "")
 	}

@@ -64,6 +64,9 @@ type results struct {
 	Go       string           `json:"go"`
 	NoFile   uint64           `json:"nofile_limit"`
 	Env      []string         `json:"server_env"`
+	Settle   time.Duration    `json:"settle_ns"`
+	Steady   time.Duration    `json:"steady_ns"`
+	LoadAvg  string           `json:"loadavg_at_start"`
 	Backends []*backendResult `json:"backends"`
 }
 
@@ -95,7 +98,7 @@ func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.
 		return err
 	}
 	res := &results{Started: start.UTC(), Args: args, CPU: cpuModel(), NumCPU: runtime.NumCPU(),
-		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv}
+		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv, Settle: cfg.Settle, Steady: cfg.Steady, LoadAvg: loadAvg()}
 	for _, name := range cfg.Backends {
 		be := newBackend(name, cfg, tmp)
 		br, err := runBackend(ctx, cfg, be, bin, logf)
@@ -211,6 +214,20 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 		return nil, err
 	}
 	return out, nil
+}
+
+// loadAvg is the first three fields of /proc/loadavg: how busy the
+// machine was before the run (other work skews every figure).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // cpuModel is the processor's name from /proc/cpuinfo.

@@ -36,7 +36,7 @@ func TestSmoke(t *testing.T) {
 	args := []string{"--db", stores, "--streams", "20,50", "--revokes", "20", "--me-requests", "200",
 		"--me-warmup", "20", "--me-concurrency", "4", "--list-sessions", "300", "--audit-events", "500",
 		"--page-repeats", "3", "--logins", "2", "--login-concurrency", "2", "--settle", "50ms",
-		"--phase-timeout", "2m", "--json", jsonPath}
+		"--phase-timeout", "2m", "--steady", "100ms", "--json", jsonPath}
 	if u := os.Getenv(pgtest.EnvURL); u != "" {
 		args = append(args, "--postgres-url", u)
 	}
@@ -71,6 +71,9 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s at %d streams: %d revokes, %d closed, sessiond counted %v streams", be.Store,
 					l.Streams, l.Revoke.N, l.ClosedAfter, l.Mem.Streams)
 			}
+		}
+		if last := be.Levels[len(be.Levels)-1]; last.Steady == nil || last.Steady.Streams != 50 {
+			t.Errorf("%s: no second memory reading at the last level", be.Store)
 		}
 		if be.Pages[1].WalkItems != 300 || be.Pages[3].WalkItems != 500 {
 			t.Errorf("%s: walked %d sessions and %d audit events", be.Store, be.Pages[1].WalkItems, be.Pages[3].WalkItems)
