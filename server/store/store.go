@@ -77,7 +77,7 @@ type PasswordChange struct {
 // transaction again after a transient failure; only the attempt that
 // commits counts), and calls it while the transaction holds its locks (for
 // SQLite, the only write connection): it must be quick, free of side
-// effects, and must not call the Store.
+// effects, must not modify ended or keep it, and must not call the Store.
 type AuditFunc func(ended []Session, forgotten int) api.AuditEvent
 
 // RevokeEffects are the writes that go with a revocation: RevokeSession
@@ -211,7 +211,9 @@ type AuditRecord struct {
 // concurrent use, and every method that changes more than one record does so
 // atomically. A cancelled context gives context.Canceled; after Close every
 // call gives ErrUnavailable. storetest.Run is the executable form of this
-// contract.
+// contract. A Store that wraps another must pass the optional arguments
+// (CreateSession's audit events, the revocations' RevokeEffects) on: they
+// are part of the write.
 type Store interface {
 	// CreateAccount inserts a, or returns ErrUsernameTaken.
 	CreateAccount(ctx context.Context, a Account) error
