@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what building and testing Sessionguard needs on a Debian machine:
 # Debian packages (only the missing ones) and pinned Go tools. Idempotent.
-# Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window, postgres
+# Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window, postgres,
+#        package (fyne package: xz and the fyne CLI), windows (mingw-w64 cross-build)
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
+FYNE_CLI_VERSION=v2.7.1 # the fyne CLI for `fyne package`: the same version as fyne.io/fyne/v2 in go.mod
 
 declare -A PKG_GROUPS=(
   [base]="gcc libc6-dev git make ca-certificates"
@@ -12,6 +14,8 @@ declare -A PKG_GROUPS=(
   [fyne]="gcc pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
   [window]="xvfb xauth imagemagick xdotool"
   [postgres]="postgresql"
+  [package]="xz-utils"
+  [windows]="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64"
 )
 
 want=()
@@ -43,4 +47,8 @@ gobin=$(go env GOPATH)/bin
 if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
   echo "deps.sh: installing staticcheck $STATICCHECK_VERSION"
   go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+if [[ " $* " == *" package "* ]] && ! "$gobin/fyne" version 2>/dev/null | grep -q "cli version: ${FYNE_CLI_VERSION}$"; then
+  echo "deps.sh: installing the fyne CLI $FYNE_CLI_VERSION"
+  go install "fyne.io/fyne/v2/cmd/fyne@$FYNE_CLI_VERSION"
 fi
