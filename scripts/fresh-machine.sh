@@ -6,7 +6,9 @@
 # Usage (as root, on a Debian host):
 #   scripts/fresh-machine.sh setup            debootstrap the root (if missing), copy Go in, clone
 #   scripts/fresh-machine.sh run CMD...       run CMD in the clone inside the root (e.g. make test)
+#   scripts/fresh-machine.sh check-run        make run (RUN_ARGS=--demo) under Xvfb: window, screenshot, Ctrl+Q
 #   scripts/fresh-machine.sh shell            an interactive shell there
+#   scripts/fresh-machine.sh umount           unmount what the others mounted
 #   scripts/fresh-machine.sh destroy          unmount and delete the root
 # Environment: SG_CHROOT (default /var/tmp/sg-chroot), SG_MIRROR (default: the
 # host's Debian mirror), SG_REPO (what to clone, default: this repository),
@@ -104,6 +106,44 @@ case "${1:-}" in
     mount_all
     in_root "cd $src && $*"
     ;;
+  check-run)
+    # `make run` as a newcomer would, on a private Xvfb display (the
+    # display, xdotool and ImageMagick are this check's, not the project's):
+    # wait for the "Sessionguard" window, screenshot it, quit with Ctrl+Q.
+    mount_all
+    in_root 'for t in Xvfb xdotool import; do command -v $t >/dev/null || missing=1; done
+      [ -z "${missing:-}" ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends xvfb xauth xdotool imagemagick >/dev/null; }'
+    cat >"$root/root/check-run.sh" <<'EOF'
+cd /root/sessionguard || exit 1
+export DISPLAY=:77 LANG=en_US.UTF-8
+Xvfb :77 -screen 0 800x900x24 -nolisten tcp </dev/null >/tmp/xvfb.log 2>&1 &
+xvfb=$!
+start=$SECONDS
+setsid make run RUN_ARGS=--demo </dev/null >/tmp/make-run.log 2>&1 &
+mk=$!
+found=
+while ((SECONDS - start < ${SG_RUN_TIMEOUT:-1800})); do
+  w=$(xdotool search --onlyvisible --name '^Sessionguard$' 2>/dev/null | head -1)
+  if [ -n "$w" ]; then found=$w; break; fi
+  kill -0 $mk 2>/dev/null || break
+  sleep 2
+done
+echo "check-run: window: ${found:-none} after $((SECONDS - start)) s"
+status=1
+if [ -n "$found" ]; then
+  sleep 3
+  import -window root /tmp/make-run.png && echo "check-run: screenshot /tmp/make-run.png"
+  xdotool windowfocus --sync "$found" 2>/dev/null; xdotool key --window "$found" ctrl+q
+  for _ in $(seq 1 20); do kill -0 $mk 2>/dev/null || break; sleep 1; done
+  if kill -0 $mk 2>/dev/null; then echo "check-run: still running after Ctrl+Q; stopping it"; kill -- -$mk; else status=0; fi
+fi
+wait $mk; echo "check-run: make run exited $?"
+kill $xvfb 2>/dev/null
+echo "--- make run output"; cat /tmp/make-run.log
+exit $status
+EOF
+    in_root 'bash /root/check-run.sh'
+    ;;
   shell)
     mount_all
     in_root "cd $src && exec bash -i"
@@ -117,7 +157,7 @@ case "${1:-}" in
     rm -rf --one-file-system "$root"
     ;;
   *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,15p' "$0" >&2
     exit 2
     ;;
 esac
