@@ -147,6 +147,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
 	key := fs.String("tls-key", "", "TLS key file (PEM)")
 	format := fs.String("log-format", "text", "log format: text or json")
+	netHTTPStreams := fs.Bool("net-http-streams", false, "serve event streams through net/http for their whole life (about 40 KiB each instead of 7 KiB; see docs/PERFORMANCE.md)")
 	geoDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City .mmdb file for the approximate location of sessions (default: no locations)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -180,6 +181,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	srv := server.New(st, cfg)
+	if !*netHTTPStreams {
+		srv.DetachStreams()
+	}
 	leave, err := st.connectReplicas(ctx, srv, log)
 	if err != nil {
 		return err
