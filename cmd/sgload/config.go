@@ -34,6 +34,7 @@ type config struct {
 	Out, JSON    string
 	ServerLogDir string
 	ServerEnv    []string
+	ServerArgs   []string
 
 	passwordHash string // argon2id (OWASP) of loadPassword, made once
 }
@@ -85,6 +86,10 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			return fmt.Errorf("want NAME=VALUE")
 		}
 		c.ServerEnv = append(c.ServerEnv, v)
+		return nil
+	})
+	fs.Func("server-arg", "an extra argument for `sessiond serve`, e.g. --server-arg=--net-http-streams (repeatable)", func(v string) error {
+		c.ServerArgs = append(c.ServerArgs, v)
 		return nil
 	})
 	if err := fs.Parse(args); err != nil {

@@ -13,6 +13,9 @@ import (
 func writeReport(w io.Writer, r *results) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	env := "defaults (GOGC, GOMEMLIMIT unset)"
+	if len(r.ServerArgs) > 0 {
+		env += "; sessiond serve " + strings.Join(r.ServerArgs, " ")
+	}
 	if len(r.Env) > 0 {
 		env = strings.Join(r.Env, " ")
 	}

@@ -56,18 +56,19 @@ type backendResult struct {
 
 // results is one sgload run.
 type results struct {
-	Started  time.Time        `json:"started"`
-	Took     time.Duration    `json:"took_ns"`
-	Args     []string         `json:"args"`
-	CPU      string           `json:"cpu"`
-	NumCPU   int              `json:"num_cpu"`
-	Go       string           `json:"go"`
-	NoFile   uint64           `json:"nofile_limit"`
-	Env      []string         `json:"server_env"`
-	Settle   time.Duration    `json:"settle_ns"`
-	Steady   time.Duration    `json:"steady_ns"`
-	LoadAvg  string           `json:"loadavg_at_start"`
-	Backends []*backendResult `json:"backends"`
+	Started    time.Time        `json:"started"`
+	Took       time.Duration    `json:"took_ns"`
+	Args       []string         `json:"args"`
+	CPU        string           `json:"cpu"`
+	NumCPU     int              `json:"num_cpu"`
+	Go         string           `json:"go"`
+	NoFile     uint64           `json:"nofile_limit"`
+	Env        []string         `json:"server_env"`
+	ServerArgs []string         `json:"server_args"`
+	Settle     time.Duration    `json:"settle_ns"`
+	Steady     time.Duration    `json:"steady_ns"`
+	LoadAvg    string           `json:"loadavg_at_start"`
+	Backends   []*backendResult `json:"backends"`
 }
 
 func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.Writer) error {
@@ -98,7 +99,7 @@ func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.
 		return err
 	}
 	res := &results{Started: start.UTC(), Args: args, CPU: cpuModel(), NumCPU: runtime.NumCPU(),
-		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv, Settle: cfg.Settle, Steady: cfg.Steady, LoadAvg: loadAvg()}
+		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv, ServerArgs: cfg.ServerArgs, Settle: cfg.Settle, Steady: cfg.Steady, LoadAvg: loadAvg()}
 	for _, name := range cfg.Backends {
 		be := newBackend(name, cfg, tmp)
 		br, err := runBackend(ctx, cfg, be, bin, logf)
@@ -172,7 +173,7 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 	}
 	// --reauth-window: seeded sessions proved their password at seeding;
 	// the revokes come minutes later and must not need step-up.
-	sd, err := startSessiond(ctx, bin, db, []string{"--reauth-window", "2h"}, childEnv(cfg.ServerEnv), logTo)
+	sd, err := startSessiond(ctx, bin, db, append([]string{"--reauth-window", "2h"}, cfg.ServerArgs...), childEnv(cfg.ServerEnv), logTo)
 	if err != nil {
 		return nil, err
 	}
