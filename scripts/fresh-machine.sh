@@ -133,7 +133,10 @@ status=1
 if [ -n "$found" ]; then
   sleep 3
   import -window root /tmp/make-run.png && echo "check-run: screenshot /tmp/make-run.png"
-  xdotool windowfocus --sync "$found" 2>/dev/null; xdotool key --window "$found" ctrl+q
+  # No window manager: focus the window, point at it, type Ctrl+Q (XTEST).
+  xdotool mousemove --window "$found" 100 100 2>/dev/null
+  timeout 5 xdotool windowfocus --sync "$found" 2>/dev/null
+  xdotool key ctrl+q
   for _ in $(seq 1 20); do kill -0 $mk 2>/dev/null || break; sleep 1; done
   if kill -0 $mk 2>/dev/null; then echo "check-run: still running after Ctrl+Q; stopping it"; kill -- -$mk; else status=0; fi
 fi
