@@ -28,9 +28,11 @@ package-ios:
 	scripts/package.sh ios
 
 ## mobile-ui-test: the UI tests with Fyne's `mobile` tag: the test driver
-## then reports a phone (IsMobile), with the phone theme and widget behaviour
+## then reports a phone (IsMobile), with the phone theme and widget
+## behaviour. The tag also compiles Fyne's GLES driver (internal/cache
+## imports it), hence the GLES headers of the mobile group.
 mobile-ui-test:
-	@scripts/deps.sh base
+	@scripts/deps.sh base fyne mobile
 	$(GO) test -race -count=1 -tags mobile ./ui/...
 
 ## portability: the platform builds CI keeps from rotting: the Linux and

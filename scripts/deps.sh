@@ -2,7 +2,8 @@
 # Installs what building and testing Sessionguard needs on a Debian machine:
 # Debian packages (only the missing ones) and pinned Go tools. Idempotent.
 # Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window, postgres,
-#        package (fyne package: xz and the fyne CLI), windows (mingw-w64 cross-build)
+#        package (fyne package: xz and the fyne CLI), windows (mingw-w64 cross-build),
+#        mobile (GLES headers: Fyne's `mobile` build tag compiles its phone GL driver)
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
@@ -16,6 +17,7 @@ declare -A PKG_GROUPS=(
   [postgres]="postgresql"
   [package]="xz-utils"
   [windows]="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64"
+  [mobile]="libgles-dev"
 )
 
 want=()
