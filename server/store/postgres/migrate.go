@@ -5,16 +5,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"sessionguard/server/store/internal/migrations"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -24,11 +21,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.File
 
 // ErrSchemaTooNew is returned when the database carries migrations this
 // build does not know, i.e. it was migrated by a newer sessiond.
@@ -40,47 +33,20 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 const migrateLockKey int64 = 0x73657373696f6e64
 
 var loadMigrations = sync.OnceValues(func() ([]migration, error) {
-	return parseMigrations(migrationFiles, "migrations")
-})
-
-// parseMigrations reads dir's NNNN_name.sql files in version order.
-func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	ms, err := migrations.Parse(migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must be NNNN_description.sql", e.Name())
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("%s: %w", "postgres", err)
 	}
 	return ms, nil
-}
+})
 
 // LatestVersion is the schema version this build migrates to.
 func LatestVersion() int {
 	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return migrations.Latest(ms)
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -141,19 +107,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 
 // apply applies m unless schema_migrations says it was.
 func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migration) error {
-	op := "migrate " + m.name
+	op := "migrate " + m.Name
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var applied bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM schema_migrations WHERE version = $1)`,
-			m.version).Scan(&applied); err != nil || applied {
+			m.Version).Scan(&applied); err != nil || applied {
 			return err
 		}
 		// No arguments: the simple protocol, which runs every statement
 		// of the file.
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 		return err
 	})
 	return s.wrap(ctx, op, err)

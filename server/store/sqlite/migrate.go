@@ -6,13 +6,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"sessionguard/server/store/internal/migrations"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -22,58 +19,27 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
+type migration = migrations.File
 
 // ErrSchemaTooNew is returned when the database carries migrations this
 // build does not know, i.e. it was migrated by a newer sessiond.
 var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this build")
 
 var loadMigrations = sync.OnceValues(func() ([]migration, error) {
-	return parseMigrations(migrationFiles, "migrations")
-})
-
-// parseMigrations reads dir's NNNN_name.sql files in version order.
-func parseMigrations(fsys fs.FS, dir string) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, dir)
+	ms, err := migrations.Parse(migrationFiles, "migrations")
 	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: migration %s: name must be NNNN_description.sql", e.Name())
-		}
-		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(e.Name(), ".sql"), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlite: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
+		return nil, fmt.Errorf("%s: %w", "sqlite", err)
 	}
 	return ms, nil
-}
+})
 
 // LatestVersion is the schema version this build migrates to.
 func LatestVersion() int {
 	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return migrations.Latest(ms)
 }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -113,25 +79,25 @@ func (s *Store) Migrate(ctx context.Context) error {
 func (s *Store) apply(ctx context.Context, m migration) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap("migrate "+m.name, err)
+		return s.wrap("migrate "+m.Name, err)
 	}
 	defer tx.Rollback()
 	var one int
-	err = tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.version).Scan(&one)
+	err = tx.QueryRowContext(ctx, `SELECT 1 FROM schema_migrations WHERE version = ?`, m.Version).Scan(&one)
 	if err == nil {
 		return nil // already applied, perhaps by another process just now
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
-		return s.wrap("migrate "+m.name, err)
+		return s.wrap("migrate "+m.Name, err)
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return s.wrap("migrate "+m.name, err)
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return s.wrap("migrate "+m.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-		m.version, m.name, micros(time.Now())); err != nil {
-		return s.wrap("migrate "+m.name, err)
+		m.Version, m.Name, micros(time.Now())); err != nil {
+		return s.wrap("migrate "+m.Name, err)
 	}
-	return s.wrap("migrate "+m.name, tx.Commit())
+	return s.wrap("migrate "+m.Name, tx.Commit())
 }
 
 // Version returns the database's schema version: the highest migration

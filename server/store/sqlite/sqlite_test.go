@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
 
 	"sessionguard/server/store"
 	"sessionguard/server/store/storetest"
@@ -108,44 +107,16 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 	}
 }
 
-func TestParseMigrations(t *testing.T) {
-	good := fstest.MapFS{
-		"m/0002_b.sql":  {Data: []byte("B")},
-		"m/0001_a.sql":  {Data: []byte("A")},
-		"m/README.txt":  {Data: []byte("ignored")},
-		"m/0010_c.sql":  {Data: []byte("C")},
-		"m/sub/x.sql":   {Data: []byte("ignored")},
-		"other/9_z.sql": {Data: []byte("ignored")},
-	}
-	ms, err := parseMigrations(good, "m")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, m := range ms {
-		got = append(got, m.name+"="+m.sql)
-	}
-	if want := "0001_a=A 0002_b=B 0010_c=C"; strings.Join(got, " ") != want {
-		t.Errorf("parseMigrations = %v, want %s", got, want)
-	}
-	for name, fsys := range map[string]fstest.MapFS{
-		"no number":      {"m/init.sql": {}},
-		"no underscore":  {"m/0001.sql": {}},
-		"zero":           {"m/0000_x.sql": {}},
-		"shared version": {"m/0001_a.sql": {}, "m/1_b.sql": {}},
-	} {
-		if _, err := parseMigrations(fsys, "m"); err == nil {
-			t.Errorf("parseMigrations(%s) succeeded", name)
-		}
-	}
-	// The embedded set parses, starts at 1 and has no holes.
-	ms, err = loadMigrations()
-	if err != nil {
-		t.Fatal(err)
+// TestEmbeddedMigrations: the embedded set parses, starts at 1 and has no
+// holes (migrations.Parse itself is tested in its package).
+func TestEmbeddedMigrations(t *testing.T) {
+	ms, err := loadMigrations()
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("embedded migrations: %d, %v", len(ms), err)
 	}
 	for i, m := range ms {
-		if m.version != i+1 {
-			t.Errorf("embedded migration %s has version %d, want %d", m.name, m.version, i+1)
+		if m.Version != i+1 {
+			t.Errorf("embedded migration %s has version %d, want %d", m.Name, m.Version, i+1)
 		}
 	}
 }
