@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,83 +9,18 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"sessionguard/api"
-	"sessionguard/server"
 )
 
 // Detached streams (Server.DetachStreams) must behave exactly like the
-// ones net/http serves: these tests repeat the event-stream rules on them,
-// and check the wire format and the clean-up that net/http did before.
+// ones net/http serves: TestStreamRules (events_test.go) runs the
+// event-stream rules on both; these tests check what only detaching
+// changes: the wire format and the clean-up that net/http did before.
 
-func newDetachedEnv(t *testing.T, opts ...option) *env {
+func newDetachedEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
 	e := newEnv(t, opts...)
 	e.srv.DetachStreams()
 	return e
-}
-
-func TestDetachedEventStream(t *testing.T) {
-	e := newDetachedEnv(t)
-	e.signUp("ana")
-	a := e.login("ana", "Ana's Laptop", true)
-	b := e.login("ana", "Pixel 8", true)
-	sa, sb := e.stream(a.AccessToken), e.stream(b.AccessToken)
-
-	c := e.login("ana", "iPad", false)
-	for _, s := range []*stream{sa, sb} {
-		if ev := s.nextEvent(t); ev.name != api.EventSessionCreated || !strings.Contains(ev.data, c.Session.ID) {
-			t.Fatalf("got %+v, want session.created for %s", ev, c.Session.ID)
-		}
-		if ev := s.nextEvent(t); ev.name != api.EventSessionsChanged {
-			t.Fatalf("got %s, want sessions.changed", ev.name)
-		}
-	}
-	e.do("DELETE", "/v1/sessions/"+b.Session.ID, a.AccessToken, nil).wantOK(t, 200, nil)
-	if ev := sb.nextEvent(t); ev.name != api.EventSessionRevoked || !strings.Contains(ev.data, `"by_session_id":"`+a.Session.ID+`"`) {
-		t.Fatalf("B got %+v, want session.revoked by A", ev)
-	}
-	sb.wantClosed(t)
-	if ev := sa.nextEvent(t); ev.name != api.EventSessionsChanged {
-		t.Fatalf("A got %s, want sessions.changed", ev.name)
-	}
-	e.do("GET", "/v1/events", b.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
-}
-
-func TestDetachedKeepAlive(t *testing.T) {
-	e := newDetachedEnv(t, func(c *server.Config) { c.KeepAlive = 20 * time.Millisecond })
-	e.signUp("ana")
-	s := e.stream(e.login("ana", "Laptop", false).AccessToken)
-	for range 3 {
-		if it := s.next(t); it.comment != "keep-alive" {
-			t.Fatalf("got %+v, want a keep-alive comment", it)
-		}
-	}
-}
-
-func TestDetachedLogoutOthersClosesEveryOtherStream(t *testing.T) {
-	e := newDetachedEnv(t)
-	e.signUp("ana")
-	self := e.login("ana", "Laptop", false)
-	mine := e.stream(self.AccessToken)
-	var streams []*stream
-	for _, n := range []string{"Phone", "Tablet", "TV"} {
-		streams = append(streams, e.stream(e.login("ana", n, false).AccessToken))
-	}
-	e.do("DELETE", "/v1/sessions?scope=others", self.AccessToken, nil).wantOK(t, 200, nil)
-	for _, s := range streams {
-		for {
-			if ev := s.nextEvent(t); ev.name == api.EventSessionRevoked {
-				break
-			}
-		}
-		s.wantClosed(t)
-	}
-	for {
-		if ev := mine.nextEvent(t); ev.name == api.EventSessionsChanged {
-			break
-		}
-	}
 }
 
 func TestDetachedCloseEndsAndWaitsForStreams(t *testing.T) {
@@ -99,26 +33,6 @@ func TestDetachedCloseEndsAndWaitsForStreams(t *testing.T) {
 	if n := e.openStreams(); n != 0 {
 		t.Fatalf("%v streams open after Close", n)
 	}
-}
-
-func TestDetachedStreamsFollowTheReplicaBus(t *testing.T) {
-	e := newDetachedEnv(t)
-	bus := &flakyBus{srv: e.srv}
-	e.srv.SetBus(bus)
-	e.signUp("ana")
-	laptop := e.login("ana", "Laptop", false)
-	phone := e.login("ana", "Phone", false)
-	s := e.stream(laptop.AccessToken)
-	bus.set(errors.New("listener connection lost"))
-	s.wantClosed(t)
-	e.do("GET", "/v1/events", laptop.AccessToken, nil).wantError(t, http.StatusServiceUnavailable, api.CodeUnavailable)
-	bus.set(nil)
-	s = e.stream(laptop.AccessToken)
-	e.do("DELETE", "/v1/sessions/"+laptop.Session.ID, phone.AccessToken, nil).wantOK(t, http.StatusOK, nil)
-	if ev := s.nextEvent(t); ev.name != api.EventSessionRevoked {
-		t.Fatalf("got %+v, want %s", ev, api.EventSessionRevoked)
-	}
-	s.wantClosed(t)
 }
 
 // A client that goes away is noticed at once, as net/http's background

@@ -107,7 +107,38 @@ func (s *stream) wantClosed(t testing.TB) {
 	}
 }
 
-func TestEventStream(t *testing.T) {
+// envMaker starts a test server; streamModes are the two ways it can serve
+// event streams, which must behave alike.
+type envMaker = func(t testing.TB, opts ...option) *env
+
+var streamModes = []struct {
+	name string
+	env  envMaker
+}{
+	{"net/http", newEnv},
+	{"detached", newDetachedEnv},
+}
+
+// TestStreamRules runs every event-stream rule on streams served by
+// net/http and on detached ones (Server.DetachStreams).
+func TestStreamRules(t *testing.T) {
+	rules := []struct {
+		name string
+		fn   func(*testing.T, envMaker)
+	}{
+		{"EventStream", testEventStream},
+		{"KeepAlive", testEventStreamKeepAlive},
+		{"LogoutOthersClosesEveryOtherStream", testLogoutOthersClosesEveryOtherStream},
+		{"StreamsFollowTheReplicaBus", testStreamsFollowTheReplicaBus},
+	}
+	for _, m := range streamModes {
+		for _, r := range rules {
+			t.Run(m.name+"/"+r.name, func(t *testing.T) { r.fn(t, m.env) })
+		}
+	}
+}
+
+func testEventStream(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	e.signUp("ana")
 	a := e.login("ana", "Ana's Laptop", true)
@@ -154,7 +185,7 @@ func TestEventStream(t *testing.T) {
 	e.do("GET", "/v1/events", b.AccessToken, nil).wantError(t, 401, api.CodeSessionRevoked)
 }
 
-func TestEventStreamKeepAlive(t *testing.T) {
+func testEventStreamKeepAlive(t *testing.T, newEnv envMaker) {
 	e := newEnv(t, func(c *server.Config) { c.KeepAlive = 20 * time.Millisecond })
 	e.signUp("ana")
 	a := e.login("ana", "Laptop", false)
@@ -166,10 +197,11 @@ func TestEventStreamKeepAlive(t *testing.T) {
 	}
 }
 
-func TestLogoutOthersClosesEveryOtherStream(t *testing.T) {
+func testLogoutOthersClosesEveryOtherStream(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	e.signUp("ana")
 	self := e.login("ana", "Laptop", false)
+	mine := e.stream(self.AccessToken)
 	var streams []*stream
 	for _, n := range []string{"Phone", "Tablet", "TV"} {
 		streams = append(streams, e.stream(e.login("ana", n, false).AccessToken))
@@ -186,6 +218,12 @@ func TestLogoutOthersClosesEveryOtherStream(t *testing.T) {
 			}
 		}
 		s.wantClosed(t)
+	}
+	// The caller's own stream stays open and hears that the list changed.
+	for {
+		if ev := mine.nextEvent(t); ev.name == api.EventSessionsChanged {
+			break
+		}
 	}
 }
 
@@ -221,7 +259,7 @@ func (b *flakyBus) set(err error) {
 	}
 }
 
-func TestStreamsFollowTheReplicaBus(t *testing.T) {
+func testStreamsFollowTheReplicaBus(t *testing.T, newEnv envMaker) {
 	e := newEnv(t)
 	bus := &flakyBus{srv: e.srv}
 	e.srv.SetBus(bus)
