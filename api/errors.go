@@ -29,6 +29,10 @@ const (
 	DetailRevokedAt    = "revoked_at"     // session_revoked: RFC 3339 time
 	DetailByDeviceName = "by_device_name" // session_revoked: who closed it
 	DetailRetryAfterS  = "retry_after_s"  // rate_limited: seconds to wait
+	// DetailAttemptsLeft (extension) is in a 401 invalid_credentials from
+	// POST /v1/reauth or POST /v1/password: how many more wrong answers
+	// in a row end the calling session (reason reauth_failed).
+	DetailAttemptsLeft = "attempts_left"
 )
 
 // ErrorBody is the JSON body of every non-2xx answer.
@@ -55,4 +59,7 @@ const (
 	ReasonRefreshTokenReuse = "refresh_token_reuse"
 	ReasonExpired           = "expired"
 	ReasonAdmin             = "admin"
+	// ReasonReauthFailed: too many wrong passwords or codes in a row at
+	// re-authentication on this session (a guess on a stolen device).
+	ReasonReauthFailed = "reauth_failed"
 )

@@ -20,6 +20,11 @@ const (
 	AuditRememberedLoginCreated   = "remembered_login.created"
 	AuditRememberedLoginUsed      = "remembered_login.used"
 	AuditRememberedLoginForgotten = "remembered_login.forgotten"
+	// Operator commands (sessiond user reset-mfa, logout-all,
+	// set-password); their DeviceName is "Server administrator".
+	AuditAdminResetMFA    = "admin.reset_mfa"
+	AuditAdminLogoutAll   = "admin.logout_all"
+	AuditAdminSetPassword = "admin.set_password"
 )
 
 // AuditTypes lists every audit event type in the contract.
@@ -29,6 +34,7 @@ var AuditTypes = []string{
 	AuditReauthSucceeded, AuditReauthFailed, AuditPasswordChanged,
 	AuditMFAEnabled, AuditMFADisabled, AuditRecoveryCodeUsed,
 	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
+	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
 }
 
 // Event names on the GET /v1/events stream.

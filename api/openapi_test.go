@@ -96,7 +96,6 @@ var publicRoutes = map[string]bool{
 	"POST /v1/remembered/forget": true,
 	"POST /v1/token/refresh":     true,
 	"GET /healthz":               true,
-	"GET /metrics":               true,
 }
 
 func TestOpenAPISecurity(t *testing.T) {
@@ -241,7 +240,7 @@ var (
 var wireTypes = []wireType{
 	{"Error", reflect.TypeFor[api.ErrorBody](), true, []any{api.ErrorBody{Error: api.ErrorDetail{
 		Code: api.CodeSessionRevoked, Message: "logged out from another device",
-		Details: map[string]any{api.DetailField: "device.id", api.DetailReason: api.ReasonRemoteLogout, api.DetailRevokedAt: t0, api.DetailByDeviceName: "Pixel 8", api.DetailRetryAfterS: 30},
+		Details: map[string]any{api.DetailField: "device.id", api.DetailReason: api.ReasonRemoteLogout, api.DetailRevokedAt: t0, api.DetailByDeviceName: "Pixel 8", api.DetailRetryAfterS: 30, api.DetailAttemptsLeft: 2},
 	}}}},
 	{"ErrorDetail", reflect.TypeFor[api.ErrorDetail](), true, []any{api.ErrorDetail{Code: api.CodeRateLimited, Message: "slow down", Details: map[string]any{api.DetailRetryAfterS: 30}}}},
 	{"Device", reflect.TypeFor[api.Device](), true, []any{device}},
@@ -256,12 +255,15 @@ var wireTypes = []wireType{
 	{"AuditEvent", reflect.TypeFor[api.AuditEvent](), true, []any{audit}},
 	{"CreateAccountRequest", reflect.TypeFor[api.CreateAccountRequest](), false, []any{api.CreateAccountRequest{Username: "ada", Password: "correct horse"}}},
 	{"CreateAccountResponse", reflect.TypeFor[api.CreateAccountResponse](), true, []any{api.CreateAccountResponse{Account: account}}},
-	{"LoginRequest", reflect.TypeFor[api.LoginRequest](), false, []any{api.LoginRequest{Username: "ada", Password: "pw", Remember: true, Device: device}}},
-	{"MFALoginRequest", reflect.TypeFor[api.MFALoginRequest](), false, []any{api.MFALoginRequest{MFAToken: "mfa_1", Code: "123456"}}},
-	{"RememberedLoginRequest", reflect.TypeFor[api.RememberedLoginRequest](), false, []any{api.RememberedLoginRequest{Credential: "rc", Device: device, Remember: true}}},
+	{"LoginRequest", reflect.TypeFor[api.LoginRequest](), false, []any{api.LoginRequest{Username: "ada", Password: "pw", Remember: true, Device: device,
+		InstallKey: "k8Yq3-p0_fJ2nW7xLr5tVa9cZe1uHb6mDg4sQy"}}},
+	{"MFALoginRequest", reflect.TypeFor[api.MFALoginRequest](), false, []any{api.MFALoginRequest{MFAToken: "mfa_1", Code: "123456",
+		InstallKey: "k8Yq3-p0_fJ2nW7xLr5tVa9cZe1uHb6mDg4sQy"}}},
+	{"RememberedLoginRequest", reflect.TypeFor[api.RememberedLoginRequest](), false, []any{api.RememberedLoginRequest{Credential: "rc", Device: device, Remember: true,
+		InstallKey: "k8Yq3-p0_fJ2nW7xLr5tVa9cZe1uHb6mDg4sQy"}}},
 	{"ForgetRememberedRequest", reflect.TypeFor[api.ForgetRememberedRequest](), false, []any{api.ForgetRememberedRequest{Credential: "rc"}}},
 	{"RefreshRequest", reflect.TypeFor[api.RefreshRequest](), false, []any{api.RefreshRequest{RefreshToken: "rt"}}},
-	{"LogoutRequest", reflect.TypeFor[api.LogoutRequest](), false, []any{api.LogoutRequest{Remember: true}}},
+	{"LogoutRequest", reflect.TypeFor[api.LogoutRequest](), false, []any{api.LogoutRequest{Remember: true, RefreshToken: "sgr_1"}}},
 	{"LogoutResponse", reflect.TypeFor[api.LogoutResponse](), true, []any{api.LogoutResponse{RememberedCredential: "rc", RememberedExpiresAt: &t1}, api.LogoutResponse{}}},
 	{"MeResponse", reflect.TypeFor[api.MeResponse](), true, []any{api.MeResponse{Account: account, Session: session}}},
 	{"SessionsPage", reflect.TypeFor[api.SessionsPage](), true, []any{api.SessionsPage{Sessions: []api.Session{session}, NextCursor: "c2"}, api.SessionsPage{Sessions: []api.Session{}}}},
@@ -587,6 +589,9 @@ func parseAPIPackage(t *testing.T) apiPackage {
 							t.Fatalf("%s: constant %s has no literal value; extend parseAPIPackage", fset.Position(name.Pos()), name.Name)
 						}
 						lit, ok := spec.Values[i].(*ast.BasicLit)
+						if ok && lit.Kind == token.INT {
+							continue // a limit (InstallKeyMinLen …), not a wire name
+						}
 						if !ok || lit.Kind != token.STRING {
 							t.Fatalf("%s: constant %s is not a string literal; extend parseAPIPackage", fset.Position(name.Pos()), name.Name)
 						}

@@ -28,5 +28,4 @@ var Routes = []Route{
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/events"},
 	{"GET", "/healthz"},
-	{"GET", "/metrics"},
 }

@@ -122,13 +122,29 @@ type LoginRequest struct {
 	Password string `json:"password"`
 	Remember bool   `json:"remember"`
 	Device   Device `json:"device"`
+	// InstallKey is the install's secret, InstallKeyMinLen to
+	// InstallKeyMaxLen printable ASCII characters (no spaces) the app makes
+	// once and keeps in its secret store: an install that signed in to the
+	// account before with the same key is not locked out by failed
+	// sign-ins from elsewhere, and remembered logins are bound to it.
+	// Optional; the server keeps only its hash.
+	InstallKey string `json:"install_key,omitempty"`
 }
+
+// Lengths of an install key (LoginRequest.InstallKey).
+const (
+	InstallKeyMinLen = 32
+	InstallKeyMaxLen = 128
+)
 
 // MFALoginRequest is the body of POST /v1/login/mfa. Code is a TOTP code or
 // a recovery code.
 type MFALoginRequest struct {
 	MFAToken string `json:"mfa_token"`
 	Code     string `json:"code"`
+	// InstallKey, when sent, must be the key of the POST /v1/login that
+	// returned MFAToken.
+	InstallKey string `json:"install_key,omitempty"`
 }
 
 // RememberedLoginRequest is the body of POST /v1/login/remembered.
@@ -138,6 +154,9 @@ type RememberedLoginRequest struct {
 	Credential string `json:"credential"`
 	Device     Device `json:"device"`
 	Remember   bool   `json:"remember,omitempty"`
+	// InstallKey must be the key of the session that saved the login, when
+	// that session had one: the credential is bound to it.
+	InstallKey string `json:"install_key,omitempty"`
 }
 
 // ForgetRememberedRequest is the body of POST /v1/remembered/forget.
@@ -151,9 +170,12 @@ type RefreshRequest struct {
 }
 
 // LogoutRequest is the body of POST /v1/logout. Remember asks for a
-// remembered-login credential for one-tap sign-in later on this device.
+// remembered-login credential for one-tap sign-in later on this device; it
+// needs RefreshToken, the session's current refresh token, so that a stolen
+// access token alone cannot mint a long-lived credential.
 type LogoutRequest struct {
-	Remember bool `json:"remember"`
+	Remember     bool   `json:"remember"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // LogoutResponse is the answer of POST /v1/logout.

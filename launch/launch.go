@@ -17,6 +17,7 @@ import (
 	"sessionguard/client"
 	"sessionguard/platform"
 	"sessionguard/server"
+	"sessionguard/server/keyfile"
 	"sessionguard/server/store/sqlite"
 )
 
@@ -182,11 +183,24 @@ type local struct {
 	srv *server.Server
 	hs  *http.Server
 	st  *sqlite.Store
+	// stopBackground ends the retention sweeper and outbox watcher.
+	stopBackground func()
 }
 
+// startLocal runs sessiond on the database at dbPath, its secrets key
+// (which seals two-step secrets) in secrets.key beside it.
 func startLocal(dbPath string) (*local, error) {
+	key, _, err := keyfile.LoadOrCreate(filepath.Join(filepath.Dir(dbPath), "secrets.key"), server.SecretsKeySize)
+	if err != nil {
+		return nil, err
+	}
 	st, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
+		return nil, err
+	}
+	srv := server.New(st, server.Config{OpenRegistration: true, SecretsKey: key})
+	if _, err := srv.SealStoredSecrets(context.Background()); err != nil {
+		_ = st.Close()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -194,13 +208,13 @@ func startLocal(dbPath string) (*local, error) {
 		_ = st.Close()
 		return nil, err
 	}
-	srv := server.New(st, server.Config{OpenRegistration: true})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
-	return &local{url: "http://" + ln.Addr().String(), srv: srv, hs: hs, st: st}, nil
+	return &local{url: "http://" + ln.Addr().String(), srv: srv, hs: hs, st: st, stopBackground: srv.StartBackground()}, nil
 }
 
 func (l *local) close() {
+	l.stopBackground()
 	l.srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = l.hs.Shutdown(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"sessionguard/api"
 	"sessionguard/server/passwd"
@@ -30,6 +31,14 @@ func (s *Server) CreateAccount(ctx context.Context, username, password string) (
 		}
 		return api.Account{}, err
 	}
+	// A taken name is answered before the (slow) hash; the insert below
+	// still catches a race between two sign-ups for one name.
+	switch _, err := s.store.AccountByUsername(ctx, u); {
+	case err == nil:
+		return api.Account{}, errUsernameTaken()
+	case !errors.Is(err, store.ErrNotFound):
+		return api.Account{}, storeErr(err)
+	}
 	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return api.Account{}, err
@@ -37,12 +46,16 @@ func (s *Server) CreateAccount(ctx context.Context, username, password string) (
 	a := store.Account{ID: newID("acc_"), Username: u, PasswordHash: hash, CreatedAt: s.now()}
 	if err := s.store.CreateAccount(ctx, a); err != nil {
 		if errors.Is(err, store.ErrUsernameTaken) {
-			return api.Account{}, &apiError{status: http.StatusConflict, code: api.CodeUsernameTaken,
-				msg: "That username is taken. Choose another.", details: map[string]any{api.DetailField: "username"}}
+			return api.Account{}, errUsernameTaken()
 		}
 		return api.Account{}, storeErr(err)
 	}
 	return accountView(a), nil
+}
+
+func errUsernameTaken() *apiError {
+	return &apiError{status: http.StatusConflict, code: api.CodeUsernameTaken,
+		msg: "That username is taken. Choose another.", details: map[string]any{api.DetailField: "username"}}
 }
 
 func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) error {
@@ -54,6 +67,15 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
 	}
+	// Every sign-up attempt counts against its address (IPv6: the /64), so
+	// nobody can fill the database with accounts or the CPU with hashes.
+	key := "signup:" + addrKey(s.clientIP(r))
+	if wait, ok := s.signups.Check(key); !ok {
+		e := errRateLimited(wait)
+		e.msg = "Too many sign-ups from this network. Try again in " + humanWait(int((wait+time.Second-1)/time.Second)) + "."
+		return e
+	}
+	s.signups.Fail(key)
 	a, err := s.CreateAccount(r.Context(), req.Username, req.Password)
 	if err != nil {
 		return err
@@ -79,24 +101,48 @@ func sessionView(s store.Session, currentID string) api.Session {
 	return v
 }
 
-// Password work is memory-hungry (argon2id: about 20 MB each), so only a
-// few run at once; the rest queue, giving up when their request ends.
+// Password work is slow and memory-hungry by design (argon2id: about 50 ms
+// of CPU and 20 MB each), so it is admitted, not just started: at most
+// HashConcurrency hashes run at once (GOMAXPROCS-1 by default, so a flood
+// of sign-ins always leaves a core for authenticated calls — a revoke must
+// go through while someone hammers the sign-in form), at most HashQueue
+// more wait for a turn, and none waits longer than HashWait. The rest are
+// answered 503 at once, which costs nothing.
 
 func (s *Server) acquireHashSlot(ctx context.Context) error {
 	select {
+	case s.hashQueue <- struct{}{}:
+	default:
+		s.metrics.logins.WithLabelValues("busy").Inc()
+		return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
+	}
+	t := time.NewTimer(s.cfg.HashWait)
+	defer t.Stop()
+	select {
 	case s.hashSlots <- struct{}{}:
 		return nil
+	case <-t.C:
+		<-s.hashQueue
+		s.metrics.logins.WithLabelValues("busy").Inc()
+		return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
 	case <-ctx.Done():
+		<-s.hashQueue
 		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
 			msg: "The server is busy. Try again in a moment.", cause: ctx.Err()}
 	}
+}
+
+// releaseHashSlot ends a turn taken with acquireHashSlot.
+func (s *Server) releaseHashSlot() {
+	<-s.hashSlots
+	<-s.hashQueue
 }
 
 func (s *Server) verify(ctx context.Context, password, encoded string) (bool, error) {
 	if err := s.acquireHashSlot(ctx); err != nil {
 		return false, err
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.releaseHashSlot()
 	ok, err := s.hasher.Verify(password, encoded)
 	if err != nil {
 		return false, storeErr(err)
@@ -108,7 +154,7 @@ func (s *Server) dummyVerify(ctx context.Context, password string) error {
 	if err := s.acquireHashSlot(ctx); err != nil {
 		return err
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.releaseHashSlot()
 	s.hasher.Dummy(password)
 	return nil
 }
@@ -117,7 +163,7 @@ func (s *Server) hash(ctx context.Context, password string) (string, error) {
 	if err := s.acquireHashSlot(ctx); err != nil {
 		return "", err
 	}
-	defer func() { <-s.hashSlots }()
+	defer s.releaseHashSlot()
 	h, err := s.hasher.Hash(password)
 	if err != nil {
 		return "", storeErr(err)

@@ -56,3 +56,18 @@ func ipString(a netip.Addr) string {
 	}
 	return a.String()
 }
+
+// addrKey is the unit rate limits count per address: the IPv4 address, or
+// the /64 of an IPv6 one, since one IPv6 client (a home, a phone) is
+// routinely given a whole /64 and could otherwise try from 2^64 addresses.
+func addrKey(a netip.Addr) string {
+	switch {
+	case !a.IsValid():
+		return "?"
+	case a.Is4():
+		return a.String()
+	default:
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -52,6 +53,11 @@ func (s *Server) publish(e Event) { s.bus.Publish(e) }
 // cost little (docs/PERFORMANCE.md).
 type subscriber struct {
 	accountID, sessionID string
+	// expires is when the session ends unless it is used meanwhile (its
+	// ExpiresAt when the stream opened); the stream then looks again
+	// (streamDue) and ends with the session. Only the stream's goroutine
+	// touches it.
+	expires time.Time
 
 	mu      sync.Mutex
 	queue   []*frame // frames not yet written, at most maxQueue; shared by every stream they go to
@@ -148,6 +154,7 @@ type frame struct {
 type hub struct {
 	mu     sync.Mutex
 	subs   map[string]map[*subscriber]struct{} // by account
+	open   map[string][]*subscriber            // by session, oldest first
 	closed bool
 	// detach serves HTTP/1.1 streams on connections taken over from
 	// net/http (Server.DetachStreams).
@@ -157,36 +164,73 @@ type hub struct {
 	owned sync.WaitGroup
 }
 
-func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
+func newHub() *hub {
+	return &hub{subs: map[string]map[*subscriber]struct{}{}, open: map[string][]*subscriber{}}
+}
 
 // Publish implements Bus for a single replica.
 func (h *hub) Publish(e Event) { h.deliver(e) }
 
-func (h *hub) subscribe(accountID, sessionID string) *subscriber {
-	sub := &subscriber{accountID: accountID, sessionID: sessionID}
+// streamLimits bound the streams one session and one account hold open.
+type streamLimits struct{ perSession, perAccount int }
+
+// subscribe opens a stream for the session. When the session already has
+// perSession streams, the oldest is stopped to make room (a device that
+// reconnects before its old connection is noticed gone must not be
+// refused); otherwise, when the account already has perAccount streams,
+// ok is false and nothing changes. Zero limits mean none.
+func (h *hub) subscribe(accountID, sessionID string, lim streamLimits) (sub *subscriber, ok bool) {
+	sub = &subscriber{accountID: accountID, sessionID: sessionID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		sub.stop()
-		return sub
+		return sub, true
 	}
 	m := h.subs[accountID]
+	mine := h.open[sessionID]
+	switch {
+	case lim.perSession > 0 && len(mine) >= lim.perSession:
+		oldest := mine[0]
+		h.removeLocked(oldest)
+		oldest.stop()
+	case lim.perAccount > 0 && len(m) >= lim.perAccount:
+		return nil, false
+	}
 	if m == nil {
 		m = map[*subscriber]struct{}{}
 		h.subs[accountID] = m
 	}
 	m[sub] = struct{}{}
-	return sub
+	h.open[sessionID] = append(h.open[sessionID], sub)
+	return sub, true
 }
 
 func (h *hub) unsubscribe(sub *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.removeLocked(sub)
+}
+
+// removeLocked forgets sub; forgetting it twice is harmless.
+func (h *hub) removeLocked(sub *subscriber) {
 	if m := h.subs[sub.accountID]; m != nil {
 		delete(m, sub)
 		if len(m) == 0 {
 			delete(h.subs, sub.accountID)
 		}
+	}
+	mine := h.open[sub.sessionID]
+	for i, o := range mine {
+		if o == sub {
+			mine = append(mine[:i:i], mine[i+1:]...)
+			break
+		}
+	}
+	if len(mine) == 0 {
+		delete(h.open, sub.sessionID)
+	} else {
+		h.open[sub.sessionID] = mine
 	}
 }
 
@@ -300,8 +344,14 @@ func (s *Server) DetachStreams() { s.hub.detach.Store(true) }
 
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	self := callerFrom(r.Context()).session
+	if s.conns.crowded(streamShare) {
+		return errBusy("The server has too many open connections for live updates. Try again in a moment.", 5*time.Second)
+	}
 	rc := http.NewResponseController(w)
-	sub := s.hub.subscribe(self.AccountID, self.ID)
+	sub, ok := s.hub.subscribe(self.AccountID, self.ID, streamLimits{s.cfg.StreamsPerSession, s.cfg.StreamsPerAccount})
+	if !ok {
+		return errTooManyStreams(s.cfg.StreamsPerAccount)
+	}
 	handedOver, reserved := false, false
 	defer func() {
 		if !handedOver {
@@ -320,6 +370,10 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if now.Revoked != nil {
 		return errSessionRevoked(now)
 	}
+	if err := s.checkLive(now, s.now()); err != nil {
+		return err
+	}
+	sub.expires = now.ExpiresAt
 	// Likewise a bus that cannot hear other replicas: checked after
 	// subscribing, so a loss from now on ends this stream (CloseStreams).
 	if rb, ok := s.bus.(ReadyBus); ok {
@@ -339,6 +393,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
+	if reserved {
+		// The connection ends with the stream (serveStream closes it):
+		// tell the client not to put it back in its pool.
+		h.Set("Connection", "close")
+	}
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write([]byte(": connected\n\n")); err != nil {
 		return nil
@@ -357,16 +416,24 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer s.metrics.streams.Dec()
 	notify := sub.serveInHandler()
-	tick := time.NewTicker(s.cfg.KeepAlive)
-	defer tick.Stop()
+	next := time.Now().Add(s.cfg.KeepAlive)
+	timer := time.NewTimer(s.streamWait(sub, next))
+	defer timer.Stop()
 	for {
 		select {
 		case <-r.Context().Done():
 			return nil
-		case <-tick.C:
-			if _, err := w.Write(keepAlive); err != nil {
+		case <-timer.C:
+			if !s.streamDue(sub) {
 				return nil
 			}
+			if now := time.Now(); !now.Before(next) {
+				if _, err := w.Write(keepAlive); err != nil {
+					return nil
+				}
+				next = now.Add(s.cfg.KeepAlive)
+			}
+			timer.Reset(s.streamWait(sub, next))
 		case <-notify:
 			frames, stopped := sub.take()
 			if stopped {
@@ -406,7 +473,7 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 	for {
 		// A frame queued or a stop before this deadline is set is seen by
 		// take below; one after it moves the deadline to the past.
-		_ = conn.SetReadDeadline(next)
+		_ = conn.SetReadDeadline(time.Now().Add(s.streamWait(sub, next)))
 		frames, stopped := sub.take()
 		if stopped {
 			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
@@ -430,6 +497,11 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return // the client went away
 		}
+		if !s.streamDue(sub) {
+			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+			_, _ = conn.Write(lastChunk)
+			return
+		}
 		if now := time.Now(); !now.Before(next) {
 			if _, err := conn.Write(keepAliveChunk); err != nil {
 				return
@@ -437,4 +509,38 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 			next = now.Add(s.cfg.KeepAlive)
 		}
 	}
+}
+
+// streamWait is how long a stream may sleep: until its next keep-alive
+// (next) or until its session would expire, whichever comes first.
+func (s *Server) streamWait(sub *subscriber, next time.Time) time.Duration {
+	d := time.Until(next)
+	if left := sub.expires.Sub(s.now()); left < d {
+		d = left
+	}
+	return max(d, 10*time.Millisecond)
+}
+
+// streamDue runs when a stream wakes without news: once its session's
+// expiry has passed it reads the session again and reports whether the
+// stream may go on (the session was used meanwhile, which moved its
+// expiry). A stream ends with its session: the client's reconnect then
+// learns why (401 session_expired).
+func (s *Server) streamDue(sub *subscriber) bool {
+	if s.now().Before(sub.expires) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sess, err := s.store.Session(ctx, sub.sessionID)
+	if err != nil {
+		// Unknown now, or the database is unreachable: end the stream;
+		// the client reconnects and gets the answer it needs.
+		return false
+	}
+	if s.checkLive(sess, s.now()) != nil {
+		return false
+	}
+	sub.expires = sess.ExpiresAt
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -106,18 +107,22 @@ func TestDetachedStreamWireFormat(t *testing.T) {
 }
 
 // openStreams reads the sessiond_event_streams gauge.
-func (e *env) openStreams() float64 {
+func (e *env) openStreams() float64 { return e.metric("sessiond_event_streams") }
+
+// metric reads one unlabelled metric (or one series, name with its labels)
+// from the server's metrics handler; a series not there yet reads 0.
+func (e *env) metric(series string) float64 {
 	e.t.Helper()
-	r := e.do("GET", "/metrics", "", nil)
-	for line := range strings.SplitSeq(string(r.body), "\n") {
-		if v, ok := strings.CutPrefix(line, "sessiond_event_streams "); ok {
+	rec := httptest.NewRecorder()
+	e.srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for line := range strings.SplitSeq(rec.Body.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
 			var n float64
 			if _, err := fmt.Sscan(v, &n); err != nil {
-				e.t.Fatalf("gauge %q: %v", line, err)
+				e.t.Fatalf("metric %q: %v", line, err)
 			}
 			return n
 		}
 	}
-	e.t.Fatalf("no sessiond_event_streams in /metrics")
 	return 0
 }

@@ -97,7 +97,7 @@ func FuzzSecondFactorCode(f *testing.F) {
 		if !ok {
 			return
 		}
-		if len(canon) != recoveryCodeLen || strings.Trim(canon, recoveryAlphabet) != "" {
+		if (len(canon) != recoveryCodeLen && len(canon) != legacyCodeLen) || strings.Trim(canon, recoveryAlphabet) != "" {
 			t.Fatalf("canonicalRecoveryCode(%q) = %q", c, canon)
 		}
 		if again, ok := canonicalRecoveryCode(canon); !ok || again != canon {
@@ -118,7 +118,7 @@ func TestRecoveryCodeFormat(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for i, c := range codes {
-		if len(c) != recoveryCodeLen+2 || c[4] != '-' || c[9] != '-' || seen[c] {
+		if len(c) != recoveryCodeLen+5 || strings.Count(c, "-") != 5 || c[4] != '-' || c[24] != '-' || seen[c] {
 			t.Fatalf("code %q is malformed or repeated", c)
 		}
 		seen[c] = true
@@ -136,6 +136,16 @@ func TestRecoveryCodeFormat(t *testing.T) {
 	}
 	if a, ok := canonicalRecoveryCode(compactCode("OIL0-1100-ABCD")); !ok || a != "01101100abcd" {
 		t.Fatalf("canonicalRecoveryCode(OIL0-1100-ABCD) = %q, %v", a, ok)
+	}
+	// 24 symbols: 120 random bits, enough for a plain hash under ASVS 5.0
+	// (112); the older 12-symbol codes are still read.
+	if bits := recoveryCodeLen * 5; bits < 112 {
+		t.Fatalf("recovery codes carry %d bits", bits)
+	}
+	for _, n := range []int{11, 13, 23, 25} {
+		if _, ok := canonicalRecoveryCode(strings.Repeat("a", n)); ok {
+			t.Errorf("a %d-symbol code was taken for a recovery code", n)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -139,13 +140,35 @@ func writeError(w http.ResponseWriter, e *apiError) {
 
 // decodeJSON reads a JSON body of at most maxBody bytes into v. An empty body
 // is allowed when emptyOK. Unknown fields are ignored so the contract can
-// grow; a value of the wrong type is an error naming the field.
+// grow; a value of the wrong type is an error naming the field. A body
+// must say it is application/json (415 otherwise, a missing Content-Type
+// included): a form or text/plain post from a web page is refused before
+// anything reads it.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return &apiError{status: http.StatusUnsupportedMediaType, code: api.CodeUnsupportedMedia,
-			msg: "Send the request body as application/json."}
+	body := io.Reader(http.MaxBytesReader(w, r.Body, maxBody))
+	if !isJSON(r.Header.Get("Content-Type")) {
+		if r.ContentLength > 0 {
+			return errNotJSON()
+		}
+		// No length given (chunked) or zero: look for a first byte.
+		var first [1]byte
+		n, _ := io.ReadFull(body, first[:])
+		if n > 0 {
+			return errNotJSON()
+		}
+		body = strings.NewReader("")
 	}
-	return decodeBody(http.MaxBytesReader(w, r.Body, maxBody), v, emptyOK)
+	return decodeBody(body, v, emptyOK)
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+func errNotJSON() *apiError {
+	return &apiError{status: http.StatusUnsupportedMediaType, code: api.CodeUnsupportedMedia,
+		msg: "Send the request body as application/json (Content-Type: application/json)."}
 }
 
 // decodeBody is decodeJSON's reader-level half, separate so it can be fuzzed.

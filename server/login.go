@@ -2,43 +2,91 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/ratelimit"
 	"sessionguard/server/store"
 )
 
 const wrongCredentials = "Wrong username or password."
 
-// limitKeys are the rate-limit keys of a sign-in attempt.
-func limitKeys(username string, ip netip.Addr) (acct, addr string) {
-	return "acct:" + lower(username), "ip:" + ipString(ip)
+// bucket is one failure budget a sign-in attempt counts against.
+type bucket struct {
+	l   *ratelimit.Limiter
+	key string
 }
 
-// reserve books a password attempt against the account's and the IP's
-// failure budgets before the (slow) check runs, so parallel guesses cannot
-// all slip past the limit. The returned release records the outcome: only
-// failures count.
-func (s *Server) reserve(acctKey, ipKey string) (release func(failed bool), err error) {
-	wait, ok := s.acctLimit.Reserve(acctKey)
-	if ok {
-		var w2 time.Duration
-		if w2, ok = s.ipLimit.Reserve(ipKey); !ok {
-			s.acctLimit.Release(acctKey, false)
-			wait = w2
+// signInBuckets are the failure budgets of an attempt to sign in to the
+// account username (acctID when it exists) from ip. An install that signed
+// in to the account before (known, by its install key's hash ih) has a
+// budget of its own and nothing else, so failures from anywhere else never
+// lock it out. Anyone else counts against the account from that address
+// (IPv6: its /64), the address whatever the account, and a high ceiling on
+// the account from all strangers together: a thief failing on purpose from
+// one place cannot lock the owner out in another.
+func (s *Server) signInBuckets(username string, ip netip.Addr, acctID string, ih []byte, known bool) []bucket {
+	if known {
+		return []bucket{{s.acctLimit, "install:" + acctID + ":" + hex.EncodeToString(ih)}}
+	}
+	u, a := lower(username), addrKey(ip)
+	return []bucket{
+		{s.acctLimit, "pair:" + u + "|" + a},
+		{s.ipLimit, "ip:" + a},
+		{s.ceiling, "acct:" + u},
+	}
+}
+
+// reserve books an attempt in every bucket before the (slow) check runs, so
+// parallel guesses cannot all slip past a limit. The returned release
+// records the outcome: only failures count.
+func (s *Server) reserve(bs []bucket) (release func(failed bool), err error) {
+	for i, b := range bs {
+		if wait, ok := b.l.Reserve(b.key); !ok {
+			for _, held := range bs[:i] {
+				held.l.Release(held.key, false)
+			}
+			s.metrics.logins.WithLabelValues("rate_limited").Inc()
+			return nil, errRateLimited(wait)
 		}
 	}
-	if !ok {
-		s.metrics.logins.WithLabelValues("rate_limited").Inc()
-		return nil, errRateLimited(wait)
-	}
 	return func(failed bool) {
-		s.acctLimit.Release(acctKey, failed)
-		s.ipLimit.Release(ipKey, failed)
+		for _, b := range bs {
+			b.l.Release(b.key, failed)
+		}
 	}, nil
+}
+
+// knownInstall reports whether install key hash ih signed in to the
+// account before.
+func (s *Server) knownInstall(ctx context.Context, acctID string, ih []byte) (bool, error) {
+	if ih == nil || acctID == "" {
+		return false, nil
+	}
+	known, err := s.store.KnownInstall(ctx, acctID, ih)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return known, nil
+}
+
+// failUnknownCredential counts a sign-in credential that matched nothing
+// (an MFA token or saved login that does not exist) against the address,
+// answering 429 once it has sent too many: the credentials are too long
+// to guess, so this only keeps floods of them cheap.
+func (s *Server) failUnknownCredential(ip netip.Addr, msg string) error {
+	key := "ip:" + addrKey(ip)
+	if wait, ok := s.ipLimit.Check(key); !ok {
+		return errRateLimited(wait)
+	}
+	s.ipLimit.Fail(key)
+	return errInvalidCredentials(msg)
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
@@ -52,24 +100,32 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := checkDevice(&req.Device); err != nil {
 		return err
 	}
-	ctx, ip := r.Context(), s.clientIP(r)
-	release, err := s.reserve(limitKeys(req.Username, ip))
+	if err := checkInstallKey(req.InstallKey); err != nil {
+		return err
+	}
+	ctx, ip, ih := r.Context(), s.clientIP(r), installHash(req.InstallKey)
+	acct, err := s.store.AccountByUsername(ctx, lower(req.Username))
+	exists := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return storeErr(err)
+	}
+	known, err := s.knownInstall(ctx, acct.ID, ih)
+	if err != nil {
+		return err
+	}
+	release, err := s.reserve(s.signInBuckets(req.Username, ip, acct.ID, ih, known))
 	if err != nil {
 		return err
 	}
 	failed := false
 	defer func() { release(failed) }()
-	acct, err := s.store.AccountByUsername(ctx, lower(req.Username))
-	if errors.Is(err, store.ErrNotFound) {
+	if !exists {
 		failed = true
 		if err := s.dummyVerify(ctx, req.Password); err != nil { // answer in the time a wrong password takes
 			return err
 		}
 		s.metrics.logins.WithLabelValues("failed").Inc()
 		return errInvalidCredentials(wrongCredentials)
-	}
-	if err != nil {
-		return storeErr(err)
 	}
 	ok, err := s.verify(ctx, req.Password, acct.PasswordHash)
 	if err != nil {
@@ -86,9 +142,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.now()
 	if acct.MFAEnabled {
-		return s.startMFA(w, r, acct, req, now)
+		return s.startMFA(w, r, acct, req, ih, now)
 	}
-	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, now,
+	login, err := s.startSession(ctx, acct, req.Device, ip, ih, req.Remember, now, now,
 		api.AuditEvent{Type: api.AuditLoginSucceeded, IP: ipString(ip), DeviceName: req.Device.Name,
 			Detail: rememberDetail(req.Remember)})
 	if err != nil {
@@ -111,12 +167,14 @@ func rememberDetail(remember bool) string {
 // events of the sign-in with it, in one store write: a session exists if
 // and only if its sign-in is audited. The events are about the new
 // session: startSession sets their SessionID and Location and stamps them.
-func (s *Server) startSession(ctx context.Context, acct store.Account, dev api.Device, ip netip.Addr, remember bool, now, authTime time.Time, audit ...api.AuditEvent) (api.Login, error) {
+// ih is the hash of the sign-in's install key (nil: none); the store then
+// knows the install for the account's later sign-ins.
+func (s *Server) startSession(ctx context.Context, acct store.Account, dev api.Device, ip netip.Addr, ih []byte, remember bool, now, authTime time.Time, audit ...api.AuditEvent) (api.Login, error) {
 	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
 	sess := store.Session{
 		ID: newID("ses_"), AccountID: acct.ID, Device: dev, IP: ipString(ip), Location: s.locate(ip),
 		CreatedAt: now, LastSeenAt: now, AuthTime: authTime, Remember: remember,
-		AccessHash: hashToken(access), AccessExpiresAt: now.Add(s.cfg.AccessTTL),
+		AccessHash: hashToken(access), AccessExpiresAt: now.Add(s.cfg.AccessTTL), InstallHash: ih,
 	}
 	if remember {
 		sess.AbsoluteExpiresAt = now.Add(s.cfg.RememberMaxTTL)
@@ -156,31 +214,29 @@ func (s *Server) handleRememberedLogin(w http.ResponseWriter, r *http.Request) e
 	if err := checkDevice(&req.Device); err != nil {
 		return err
 	}
-	ctx, ip, now := r.Context(), s.clientIP(r), s.now()
-	_, ipKey := limitKeys("", ip)
-	if wait, ok := s.ipLimit.Check(ipKey); !ok {
-		return errRateLimited(wait)
+	if err := checkInstallKey(req.InstallKey); err != nil {
+		return err
 	}
+	ctx, ip, now, ih := r.Context(), s.clientIP(r), s.now(), installHash(req.InstallKey)
 	const gone = "This saved login is no longer valid. Enter your password."
 	rem, err := s.store.ConsumeRemembered(ctx, hashToken(req.Credential), now)
 	if errors.Is(err, store.ErrNotFound) {
-		s.ipLimit.Fail(ipKey)
-		return errInvalidCredentials(gone)
+		return s.failUnknownCredential(ip, gone)
 	}
 	if err != nil {
 		return storeErr(err)
 	}
-	if rem.DeviceID != req.Device.ID {
+	if !rememberedBound(rem, req.Device.ID, ih) {
 		// A credential is bound to the install it was issued to; one
 		// presented by another is spent and refused.
-		s.ipLimit.Fail(ipKey)
-		return errInvalidCredentials(gone)
+		s.log.Warn("saved login presented by another install: spent and refused", "account", rem.AccountID, "ip", ipString(ip))
+		return s.failUnknownCredential(ip, gone)
 	}
 	acct, err := s.store.Account(ctx, rem.AccountID)
 	if err != nil {
 		return storeErr(err)
 	}
-	login, err := s.startSession(ctx, acct, req.Device, ip, req.Remember, now, rem.AuthTime,
+	login, err := s.startSession(ctx, acct, req.Device, ip, ih, req.Remember, now, rem.AuthTime,
 		api.AuditEvent{Type: api.AuditRememberedLoginUsed, IP: ipString(ip), DeviceName: req.Device.Name,
 			Detail: "Signed in with saved login info"})
 	if err != nil {
@@ -190,6 +246,16 @@ func (s *Server) handleRememberedLogin(w http.ResponseWriter, r *http.Request) e
 	s.announceSession(acct.ID, *login.Session)
 	writeJSON(w, http.StatusOK, login)
 	return nil
+}
+
+// rememberedBound reports whether a saved login may be used by the install
+// presenting it: one saved with an install key needs that key; an older
+// one, saved before install keys, needs the device id it was saved for.
+func rememberedBound(rem store.Remembered, deviceID string, ih []byte) bool {
+	if len(rem.InstallHash) > 0 {
+		return subtle.ConstantTimeCompare(rem.InstallHash, ih) == 1
+	}
+	return rem.DeviceID == deviceID
 }
 
 func (s *Server) handleForgetRemembered(w http.ResponseWriter, r *http.Request) error {
@@ -242,6 +308,8 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace {
+		// A rotated token again, after the grace (with no grace: at all):
+		// the token was copied.
 		return s.refreshReuse(ctx, r, sess, now)
 	}
 	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
@@ -295,6 +363,15 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 	}
 	c := callerFrom(r.Context())
 	ctx, now, self := r.Context(), s.now(), c.session
+	if req.Remember {
+		// Saving login info mints a 90-day credential: it needs the
+		// session's refresh token too, which a stolen access token (a log
+		// line, a proxy) does not carry. Checked before anything ends, so
+		// a refused request changes nothing.
+		if err := s.checkOwnRefreshToken(ctx, self, req.RefreshToken, now); err != nil {
+			return err
+		}
+	}
 	if err := s.endSession(ctx, c, self, api.ReasonLogout, now); err != nil {
 		return err
 	}
@@ -306,7 +383,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 			return storeErr(err)
 		}
 		rem := store.Remembered{Hash: hashToken(cred), AccountID: self.AccountID, DeviceID: self.Device.ID,
-			DeviceName: self.Device.Name, CreatedAt: now, ExpiresAt: exp, AuthTime: self.AuthTime}
+			DeviceName: self.Device.Name, CreatedAt: now, ExpiresAt: exp, AuthTime: self.AuthTime,
+			InstallHash: self.InstallHash}
 		if err := s.store.CreateRemembered(ctx, rem); err != nil {
 			return storeErr(err)
 		}
@@ -318,6 +396,22 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) error {
 		resp.RememberedCredential, resp.RememberedExpiresAt = cred, &exp
 	}
 	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+// checkOwnRefreshToken checks that tok is the calling session's current
+// refresh token (or one rotated within the grace, for a retried request).
+func (s *Server) checkOwnRefreshToken(ctx context.Context, self store.Session, tok string, now time.Time) error {
+	if tok == "" {
+		return errInvalid("refresh_token", "To save login info, send this session's refresh token (refresh_token).")
+	}
+	rt, err := s.store.RefreshToken(ctx, hashToken(tok))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return storeErr(err)
+	}
+	if err != nil || rt.SessionID != self.ID || (rt.RotatedAt != nil && now.Sub(*rt.RotatedAt) > s.cfg.RefreshGrace) {
+		return errInvalid("refresh_token", "refresh_token is not this session's current refresh token.")
+	}
 	return nil
 }
 
@@ -341,12 +435,12 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 	if acct.MFAEnabled && req.Code == "" {
 		return errInvalid("code", "Enter the code (code) from your authenticator app, or a recovery code.")
 	}
-	release, err := s.reserve("reauth:"+self.AccountID, "ip:"+ipString(c.ip))
+	done, err := s.reauthTurn(self.ID)
 	if err != nil {
 		return err
 	}
 	failed := false
-	defer func() { release(failed) }()
+	defer func() { done(failed) }()
 	ok, err := s.verify(ctx, req.Password, acct.PasswordHash)
 	if err != nil {
 		return err
@@ -356,10 +450,7 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		failed = true
 		ev.Type, ev.Detail = api.AuditReauthFailed, "Wrong password"
-		if err := s.audit(ctx, self.AccountID, ev); err != nil {
-			return err
-		}
-		return errInvalidCredentials("That password is not right.")
+		return s.reauthFailed(ctx, c, ev, "That password is not right.", now)
 	}
 	detail := "Password confirmed"
 	if acct.MFAEnabled {
@@ -371,10 +462,7 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 		case factorNone:
 			failed = true
 			ev.Type, ev.Detail = api.AuditReauthFailed, "Wrong two-step code"
-			if err := s.audit(ctx, self.AccountID, ev); err != nil {
-				return err
-			}
-			return errInvalidCredentials("That code is not right.")
+			return s.reauthFailed(ctx, c, ev, "That code is not right.", now)
 		case factorRecovery:
 			detail = "Password and recovery code confirmed"
 			if err := s.auditRecoveryCodeUsed(ctx, self.AccountID, ev, "to confirm it is you"); err != nil {
@@ -386,9 +474,7 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := s.store.SetAuthTime(ctx, self.ID, now); err != nil {
 		if errors.Is(err, store.ErrRevoked) {
-			if sess, err2 := s.store.Session(ctx, self.ID); err2 == nil && sess.Revoked != nil {
-				return errSessionRevoked(sess)
-			}
+			return s.revokedNow(ctx, self.ID, err)
 		}
 		return storeErr(err)
 	}
@@ -398,4 +484,80 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, api.ReauthResponse{AuthTime: now})
 	return nil
+}
+
+// revokedNow answers a write refused with store.ErrRevoked: the session's
+// session_revoked details if it can be read, else err.
+func (s *Server) revokedNow(ctx context.Context, id string, err error) error {
+	if sess, err2 := s.store.Session(ctx, id); err2 == nil && sess.Revoked != nil {
+		return errSessionRevoked(sess)
+	}
+	return storeErr(err)
+}
+
+// reauthTurn books a password check on a session (re-authentication or
+// the current password of a change): at most ReauthAttempts run at once
+// per session, so a burst of parallel guesses cannot outrun the count that
+// ends the session. done records the outcome; a success clears the count.
+func (s *Server) reauthTurn(sessionID string) (done func(failed bool), err error) {
+	if wait, ok := s.reauthBusy.Reserve(sessionID); !ok {
+		return nil, errRateLimited(wait)
+	}
+	return func(failed bool) {
+		s.reauthBusy.Release(sessionID, failed)
+		if !failed {
+			s.reauthBusy.Reset(sessionID)
+		}
+	}, nil
+}
+
+// reauthFailed answers a wrong password or code from a signed-in session
+// (re-authentication or a password change): the attempt is audited (ev)
+// and counted on the session, and the ReauthAttempts-th wrong answer in a
+// row ends the session (reason reauth_failed; audited, its saved logins
+// deleted, pushed to its stream). Whoever holds a stolen, unlocked device
+// is logged out after a few guesses; the owner's other devices, with
+// their own counts, are not touched. Earlier failures are answered 401
+// with details.attempts_left.
+func (s *Server) reauthFailed(ctx context.Context, c *caller, ev api.AuditEvent, msg string, now time.Time) error {
+	self := c.session
+	if err := s.audit(ctx, self.AccountID, ev); err != nil {
+		return err
+	}
+	n, err := s.store.FailReauth(ctx, self.ID)
+	if errors.Is(err, store.ErrRevoked) {
+		return s.revokedNow(ctx, self.ID, err)
+	}
+	if err != nil {
+		return storeErr(err)
+	}
+	if left := s.cfg.ReauthAttempts - n; left > 0 {
+		e := errInvalidCredentials(msg)
+		e.details = map[string]any{api.DetailAttemptsLeft: left}
+		if left == 1 {
+			e.msg += " One more wrong answer logs this device out."
+		}
+		return e
+	}
+	rev := store.Revocation{At: now, Reason: api.ReasonReauthFailed}
+	fx := store.RevokeEffects{Forget: true, Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
+		e := ev
+		e.Type, e.TargetSessionID, e.TargetDeviceName = api.AuditSessionRevoked, self.ID, self.Device.Name
+		e.Detail = fmt.Sprintf("Logged out after %s in a row when confirming it was you (%s)",
+			plural(n, "wrong password or code"), api.ReasonReauthFailed)
+		if forgotten > 0 {
+			e.Detail += "; saved login info removed"
+		}
+		return s.stamp(e)
+	}}
+	ended, err := s.store.RevokeSession(ctx, self.AccountID, self.ID, rev, fx)
+	if errors.Is(err, store.ErrRevoked) {
+		return errSessionRevoked(ended)
+	}
+	if err != nil {
+		return storeErr(err)
+	}
+	s.log.Warn("too many wrong answers at re-authentication: session ended", "session", self.ID, "ip", ipString(c.ip))
+	s.sessionsEnded(self.AccountID, []store.Session{ended})
+	return errSessionRevoked(ended)
 }

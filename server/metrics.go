@@ -20,6 +20,10 @@ type metrics struct {
 	revoked  *prometheus.CounterVec
 	streams  prometheus.Gauge
 	events   *prometheus.CounterVec
+	// connsRefused counts connections closed unanswered at the guard's
+	// maximum (GuardListener); purged counts what the sweeper deleted.
+	connsRefused prometheus.Counter
+	purged       *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -44,8 +48,14 @@ func newMetrics() *metrics {
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessiond_events_sent_total", Help: "Events written to streams, by name.",
 		}, []string{"event"}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sessiond_connections_refused_total", Help: "Connections closed unanswered because the connection limit was reached.",
+		}),
+		purged: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_retention_deleted_total", Help: "Records deleted by the retention sweeper, by kind.",
+		}, []string{"kind"}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events,
+	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events, m.connsRefused, m.purged,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

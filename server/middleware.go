@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -43,29 +44,64 @@ func (s *Server) instrument(route string, h func(http.ResponseWriter, *http.Requ
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		err := h(sw, r)
+		securityHeaders(sw.Header(), r)
+		var err error
+		if s.conns.crowded(requestShare) {
+			// Near the connection limit: answer at once and free the
+			// connection, rather than let the process run out of files.
+			sw.Header().Set("Connection", "close")
+			err = errBusy("The server has too many open connections. Try again in a moment.", 2*time.Second)
+		} else {
+			err = h(sw, r)
+		}
+		aborted := false
 		if err != nil {
 			var ae *apiError
 			if !errors.As(err, &ae) {
 				ae = storeErr(err)
 			}
-			if sw.status == 0 {
+			aborted = r.Context().Err() != nil || errors.Is(err, context.Canceled)
+			switch {
+			case aborted && sw.status == 0:
+				// The client went away: nobody reads an answer, and it is
+				// not the server's failure.
+				sw.status = statusClientClosed
+			case sw.status == 0:
 				writeError(sw, ae)
-			} else {
+			default:
 				sw.status = ae.status // already streaming; just record it
 			}
-			if ae.status >= 500 {
+			if ae.status >= 500 && !aborted {
 				s.log.Error("request failed", "route", route, "status", ae.status, "err", err)
 			}
 		}
 		d := time.Since(start)
 		s.metrics.observe(route, sw.status, d)
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		msg := "request"
+		if aborted {
+			msg = "request aborted by the client"
+		}
+		s.log.LogAttrs(context.WithoutCancel(r.Context()), slog.LevelInfo, msg,
 			slog.String("route", route),
 			slog.Int("status", sw.status),
 			slog.Duration("took", d),
 			slog.String("ip", ipString(s.clientIP(r))))
 	})
+}
+
+// statusClientClosed is the status recorded (in logs and metrics, never
+// sent) for a request whose client went away before the answer: nginx's
+// 499.
+const statusClientClosed = 499
+
+// securityHeaders are on every answer: no content sniffing, and when the
+// request came over TLS, HSTS, so a browser or client that has seen the
+// server once never falls back to plain HTTP.
+func securityHeaders(h http.Header, r *http.Request) {
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.TLS != nil {
+		h.Set("Strict-Transport-Security", "max-age=63072000")
+	}
 }
 
 // recoverer turns a panic into a 500 so one bad request cannot take the

@@ -592,8 +592,9 @@ func TestRetriedRemoteLogoutAfterFailedWrite(t *testing.T) {
 					e.signUp("ana")
 					phone := e.login("ana", "Phone")
 					var saved api.LogoutResponse
-					e.must("POST", "/v1/logout", e.login("ana", "Laptop").AccessToken,
-						api.LogoutRequest{Remember: true}).wantOK(t, 200, &saved)
+					first := e.login("ana", "Laptop")
+					e.must("POST", "/v1/logout", first.AccessToken,
+						api.LogoutRequest{Remember: true, RefreshToken: first.RefreshToken}).wantOK(t, 200, &saved)
 					laptop := e.login("ana", "Laptop")
 
 					fs.mu.Lock()

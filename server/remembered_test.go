@@ -11,7 +11,7 @@ import (
 func (e *env) logoutRemember(l api.Login) string {
 	e.t.Helper()
 	var out api.LogoutResponse
-	e.do("POST", "/v1/logout", l.AccessToken, api.LogoutRequest{Remember: true}).wantOK(e.t, 200, &out)
+	e.do("POST", "/v1/logout", l.AccessToken, api.LogoutRequest{Remember: true, RefreshToken: l.RefreshToken}).wantOK(e.t, 200, &out)
 	if out.RememberedCredential == "" || out.RememberedExpiresAt == nil {
 		e.t.Fatalf("logout with remember gave no credential: %+v", out)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/http"
@@ -49,12 +50,12 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 		}
 		return err
 	}
-	release, err := s.reserve("reauth:"+self.AccountID, "ip:"+ipString(c.ip))
+	done, err := s.reauthTurn(self.ID)
 	if err != nil {
 		return err
 	}
 	failed := false
-	defer func() { release(failed) }()
+	defer func() { done(failed) }()
 	ok, err := s.verify(ctx, req.CurrentPassword, acct.PasswordHash)
 	if err != nil {
 		return err
@@ -63,10 +64,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request) er
 	if !ok {
 		failed = true
 		ev.Type, ev.Detail = api.AuditReauthFailed, "Wrong current password when changing the password"
-		if err := s.audit(ctx, self.AccountID, ev); err != nil {
-			return err
-		}
-		return errInvalidCredentials("Your current password is not right.")
+		return s.reauthFailed(ctx, c, ev, "Your current password is not right.", now)
 	}
 	hash, err := s.hash(ctx, req.NewPassword)
 	if err != nil {
@@ -118,9 +116,16 @@ func errMFAAlreadyOn() *apiError {
 	return errInvalid("", "Two-step verification is already on. Turn it off first to set it up again.")
 }
 
+// handleTOTPSetup hands out a new secret. Like turning two-step off, it
+// needs a recent password proof: otherwise whoever holds an unlocked
+// device could turn two-step verification on with their own authenticator
+// and lock the owner out of every other device.
 func (s *Server) handleTOTPSetup(w http.ResponseWriter, r *http.Request) error {
 	self := callerFrom(r.Context()).session
 	ctx := r.Context()
+	if err := s.stepUp(self, s.now()); err != nil {
+		return err
+	}
 	acct, err := s.store.Account(ctx, self.AccountID)
 	if err != nil {
 		return storeErr(err)
@@ -132,7 +137,7 @@ func (s *Server) handleTOTPSetup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return storeErr(err)
 	}
-	if err := s.store.SetTOTPPending(ctx, acct.ID, key.Secret()); err != nil {
+	if err := s.store.SetTOTPPending(ctx, acct.ID, s.sealer.seal(key.Secret())); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errMFAAlreadyOn()
 		}
@@ -152,6 +157,9 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) error 
 	}
 	c := callerFrom(r.Context())
 	ctx, self, now := r.Context(), c.session, s.now()
+	if err := s.stepUp(self, now); err != nil {
+		return err
+	}
 	acct, err := s.store.Account(ctx, self.AccountID)
 	if err != nil {
 		return storeErr(err)
@@ -162,20 +170,35 @@ func (s *Server) handleTOTPEnable(w http.ResponseWriter, r *http.Request) error 
 	if acct.TOTPPendingSecret == "" {
 		return errInvalid("", "Set up two-step verification first (POST /v1/mfa/totp/setup).")
 	}
-	steps := totpMatches(acct.TOTPPendingSecret, compactCode(req.Code), now)
+	pending, err := s.sealer.open(acct.TOTPPendingSecret)
+	if err != nil {
+		return storeErr(err)
+	}
+	steps := totpMatches(pending, compactCode(req.Code), now)
 	if len(steps) == 0 {
 		return errInvalidCredentials("That code is not right. Check the time on your phone and enter the current code.")
 	}
 	codes, hashes := newRecoveryCodes(acct.ID)
-	if err := s.store.EnableTOTP(ctx, acct.ID, acct.TOTPPendingSecret, steps[len(steps)-1], hashes); err != nil {
+	secret := acct.TOTPPendingSecret
+	if !sealed(secret) { // set up before sealing existed
+		secret = s.sealer.seal(pending)
+		if err := s.store.SetTOTPPending(ctx, acct.ID, secret); err != nil {
+			return storeErr(err)
+		}
+	}
+	forgotten, err := s.store.EnableTOTP(ctx, acct.ID, secret, steps[len(steps)-1], hashes)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return errInvalid("", "Two-step verification setup changed meanwhile. Start the setup again.")
 		}
 		return storeErr(err)
 	}
+	detail := fmt.Sprintf("Two-step verification turned on; %s issued", plural(len(codes), "recovery code"))
+	if forgotten > 0 {
+		detail += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
+	}
 	if err := s.audit(ctx, acct.ID, api.AuditEvent{Type: api.AuditMFAEnabled, IP: ipString(c.ip), Location: s.locate(c.ip),
-		SessionID: self.ID, DeviceName: self.Device.Name,
-		Detail: fmt.Sprintf("Two-step verification turned on; %s issued", plural(len(codes), "recovery code"))}); err != nil {
+		SessionID: self.ID, DeviceName: self.Device.Name, Detail: detail}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, api.TOTPEnableResponse{RecoveryCodes: codes})
@@ -206,10 +229,10 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) error
 // startMFA answers a right password on an account with two-step
 // verification on: a short-lived token for POST /v1/login/mfa, bound to
 // the account and to the request's device and "remember me".
-func (s *Server) startMFA(w http.ResponseWriter, r *http.Request, acct store.Account, req api.LoginRequest, now time.Time) error {
+func (s *Server) startMFA(w http.ResponseWriter, r *http.Request, acct store.Account, req api.LoginRequest, ih []byte, now time.Time) error {
 	tok := newToken(prefixMFA)
 	t := store.MFAToken{Hash: hashToken(tok), AccountID: acct.ID, Device: req.Device, Remember: req.Remember,
-		CreatedAt: now, ExpiresAt: now.Add(s.cfg.MFATokenTTL)}
+		InstallHash: ih, CreatedAt: now, ExpiresAt: now.Add(s.cfg.MFATokenTTL)}
 	if err := s.store.CreateMFAToken(r.Context(), t); err != nil {
 		return storeErr(err)
 	}
@@ -229,20 +252,21 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 	if req.Code == "" {
 		return errInvalid("code", "Enter the code (code) from your authenticator app, or a recovery code.")
 	}
-	ctx, ip, now := r.Context(), s.clientIP(r), s.now()
-	_, ipKey := limitKeys("", ip)
-	if wait, ok := s.ipLimit.Check(ipKey); !ok {
-		return errRateLimited(wait)
+	if err := checkInstallKey(req.InstallKey); err != nil {
+		return err
 	}
+	ctx, ip, now := r.Context(), s.clientIP(r), s.now()
 	const startOver = "This sign-in has expired. Enter your password again."
 	h := hashToken(req.MFAToken)
 	pending, err := s.store.MFAToken(ctx, h, now)
 	if errors.Is(err, store.ErrNotFound) {
-		s.ipLimit.Fail(ipKey)
-		return errInvalidCredentials(startOver)
+		return s.failUnknownCredential(ip, startOver)
 	}
 	if err != nil {
 		return storeErr(err)
+	}
+	if req.InstallKey != "" && subtle.ConstantTimeCompare(installHash(req.InstallKey), pending.InstallHash) != 1 {
+		return s.failUnknownCredential(ip, startOver) // not the install that gave the password
 	}
 	acct, err := s.store.Account(ctx, pending.AccountID)
 	if err != nil {
@@ -251,7 +275,11 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 	if !acct.MFAEnabled { // turned off since the password step
 		return errInvalidCredentials(startOver)
 	}
-	release, err := s.reserve(limitKeys(acct.Username, ip))
+	known, err := s.knownInstall(ctx, acct.ID, pending.InstallHash)
+	if err != nil {
+		return err
+	}
+	release, err := s.reserve(s.signInBuckets(acct.Username, ip, acct.ID, pending.InstallHash, known))
 	if err != nil {
 		return err
 	}
@@ -295,7 +323,7 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request) error {
 		detail += "; stays signed in"
 	}
 	ev.Type, ev.Detail = api.AuditLoginSucceeded, detail
-	login, err := s.startSession(ctx, acct, pending.Device, ip, pending.Remember, now, now, append(events, ev)...)
+	login, err := s.startSession(ctx, acct, pending.Device, ip, pending.InstallHash, pending.Remember, now, now, append(events, ev)...)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ type Config struct {
 	// AccessTTL is the access token lifetime (default 15 min).
 	AccessTTL time.Duration
 	// RefreshGrace is how long a rotated refresh token may be presented
-	// again as a retry before it counts as reuse (default 10 s).
+	// again as a retry before it counts as reuse (default 10 s; negative:
+	// no grace, any second use is reuse).
 	RefreshGrace time.Duration
 	// ReauthWindow is how recent auth_time must be for step-up actions
 	// (default 10 min).
@@ -57,10 +58,50 @@ type Config struct {
 	OpenRegistration bool
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
-	// LoginFailures limits failed sign-in attempts per account and per IP
-	// (default 10 per account and 50 per IP in 15 min).
+	// AccountFailures limits failed sign-ins to one account from one
+	// address (an IPv4 address or an IPv6 /64), and from one install that
+	// signed in to the account before (its install key), each on its own
+	// (default 10 in 15 min). IPFailures limits failed sign-ins from one
+	// address whatever the account (default 50 in 15 min), and
+	// AccountCeiling those to one account from addresses and installs it
+	// does not know (default 100 in 15 min): a known install is never held
+	// back by failures from elsewhere (see "How sessions are protected").
 	AccountFailures ratelimit.Config
 	IPFailures      ratelimit.Config
+	AccountCeiling  ratelimit.Config
+	// Signups limits POST /v1/accounts per address (default 10 an hour).
+	Signups ratelimit.Config
+	// ReauthAttempts is how many wrong answers in a row at
+	// re-authentication end the session (reason reauth_failed; default 5).
+	ReauthAttempts int
+	// StreamsPerSession is how many event streams one session may hold
+	// open; one more replaces the oldest (default 2). StreamsPerAccount
+	// caps an account's open streams on this replica; one more is refused
+	// with 429 (default 64).
+	StreamsPerSession int
+	StreamsPerAccount int
+	// HashConcurrency is how many password hashes run at once (default
+	// GOMAXPROCS-1, at least 1, so sign-ins never take every core from
+	// authenticated calls); HashQueue is how many more may wait for a turn
+	// before sign-ins are answered 503 at once (default 64), and HashWait
+	// how long one waits at most (default 10 s).
+	HashConcurrency int
+	HashQueue       int
+	HashWait        time.Duration
+	// SecretsKey (SecretsKeySize bytes) seals two-step secrets at rest.
+	// Every replica of one database needs the same key. Nil makes a random
+	// key for this process only, which is fine for tests and nothing else:
+	// secrets sealed with it cannot be read after a restart.
+	SecretsKey []byte
+	// Retention is how long ended sessions and spent tokens are kept before
+	// the sweeper (StartBackground) deletes them (default 90 days; negative:
+	// kept forever). Audit events are always kept.
+	Retention time.Duration
+	// SweepEvery is the sweeper's period (default 1 h); OutboxPoll how
+	// often StartBackground looks for events written by operator commands
+	// (default 1 s).
+	SweepEvery time.Duration
+	OutboxPoll time.Duration
 	// Password sets the argon2id parameters (default passwd.OWASP).
 	Password *passwd.Params
 	// Locator finds locations for IPs (default: none, so every location
@@ -79,7 +120,11 @@ func (c *Config) setDefaults() {
 		}
 	}
 	def(&c.AccessTTL, 15*time.Minute)
-	def(&c.RefreshGrace, 10*time.Second)
+	if c.RefreshGrace == 0 {
+		c.RefreshGrace = 10 * time.Second
+	} else if c.RefreshGrace < 0 {
+		c.RefreshGrace = 0
+	}
 	def(&c.ReauthWindow, 10*time.Minute)
 	def(&c.SessionTTL, 12*time.Hour)
 	def(&c.RememberIdleTTL, 30*24*time.Hour)
@@ -88,6 +133,22 @@ func (c *Config) setDefaults() {
 	def(&c.MFATokenTTL, 5*time.Minute)
 	def(&c.TouchInterval, time.Minute)
 	def(&c.KeepAlive, 15*time.Second)
+	def(&c.HashWait, 10*time.Second)
+	def(&c.SweepEvery, time.Hour)
+	def(&c.OutboxPoll, time.Second)
+	if c.Retention == 0 {
+		c.Retention = 90 * 24 * time.Hour
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	defInt(&c.ReauthAttempts, 5)
+	defInt(&c.StreamsPerSession, 2)
+	defInt(&c.StreamsPerAccount, 64)
+	defInt(&c.HashConcurrency, max(1, runtime.GOMAXPROCS(0)-1))
+	defInt(&c.HashQueue, 64)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -104,11 +165,16 @@ func (c *Config) setDefaults() {
 	if c.IPFailures.Burst == 0 {
 		c.IPFailures = ratelimit.Config{Burst: 50, Window: 15 * time.Minute}
 	}
-	if c.AccountFailures.Clock == nil {
-		c.AccountFailures.Clock = c.Now
+	if c.AccountCeiling.Burst == 0 {
+		c.AccountCeiling = ratelimit.Config{Burst: 100, Window: 15 * time.Minute}
 	}
-	if c.IPFailures.Clock == nil {
-		c.IPFailures.Clock = c.Now
+	if c.Signups.Burst == 0 {
+		c.Signups = ratelimit.Config{Burst: 10, Window: time.Hour}
+	}
+	for _, l := range []*ratelimit.Config{&c.AccountFailures, &c.IPFailures, &c.AccountCeiling, &c.Signups} {
+		if l.Clock == nil {
+			l.Clock = c.Now
+		}
 	}
 }
 
@@ -120,8 +186,14 @@ type Server struct {
 	store      store.Store
 	hasher     *passwd.Hasher
 	hashSlots  chan struct{}
-	acctLimit  *ratelimit.Limiter
+	hashQueue  chan struct{}
+	acctLimit  *ratelimit.Limiter // account+address and account+install pairs
 	ipLimit    *ratelimit.Limiter
+	ceiling    *ratelimit.Limiter // account, from strangers
+	signups    *ratelimit.Limiter
+	reauthBusy *ratelimit.Limiter // re-authentications in flight per session
+	sealer     *sealer
+	conns      *connCounter // nil unless GuardListener wrapped the listener
 	hub        *hub
 	bus        Bus
 	metrics    *metrics
@@ -138,22 +210,36 @@ func New(st store.Store, cfg Config) *Server {
 		cfg:       cfg,
 		store:     st,
 		hasher:    &passwd.Hasher{Params: *cfg.Password},
-		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
+		hashSlots: make(chan struct{}, cfg.HashConcurrency),
+		hashQueue: make(chan struct{}, cfg.HashConcurrency+cfg.HashQueue),
 		acctLimit: ratelimit.New(cfg.AccountFailures),
 		ipLimit:   ratelimit.New(cfg.IPFailures),
-		hub:       newHub(),
-		metrics:   newMetrics(),
-		log:       cfg.Logger,
-		mux:       http.NewServeMux(),
+		ceiling:   ratelimit.New(cfg.AccountCeiling),
+		signups:   ratelimit.New(cfg.Signups),
+		reauthBusy: ratelimit.New(ratelimit.Config{Burst: cfg.ReauthAttempts, Window: time.Hour,
+			Clock: cfg.Now}),
+		sealer:  newSealer(cfg.SecretsKey),
+		hub:     newHub(),
+		metrics: newMetrics(),
+		log:     cfg.Logger,
+		mux:     http.NewServeMux(),
 	}
 	s.bus = s.hub
 	s.routes()
 	s.handler = s.recoverer(s.mux)
+	if cfg.SecretsKey == nil {
+		s.log.Warn("no secrets key configured: two-step secrets are sealed with a key for this process only")
+	}
 	return s
 }
 
 // Handler returns the HTTP handler serving the whole API.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the Prometheus metrics. It is not part of Handler:
+// serve it on an address of its own (sessiond serve --metrics-addr) that
+// only the monitoring system reaches.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 
 // Routes lists the routes the server registered, for checking against the
 // contract.
@@ -200,8 +286,6 @@ func (s *Server) routes() {
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
 	handle("GET", "/v1/events", s.authed(s.handleEvents))
 	handle("GET", "/healthz", s.handleHealth)
-	s.registered = append(s.registered, api.Route{Method: "GET", Path: "/metrics"})
-	s.mux.Handle("GET /metrics", s.metrics.handler())
 	s.mux.Handle("/", s.instrument("unmatched", s.handleUnmatched))
 }
 

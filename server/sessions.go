@@ -232,16 +232,12 @@ func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) erro
 // then closes) and sessions.changed to the account.
 func (s *Server) sessionsEnded(accountID string, ended []store.Session) {
 	for _, e := range ended {
-		if e.Revoked == nil {
-			continue
+		if e.Revoked != nil {
+			s.metrics.revoked.WithLabelValues(e.Revoked.Reason).Inc()
 		}
-		s.metrics.revoked.WithLabelValues(e.Revoked.Reason).Inc()
-		s.publish(Event{AccountID: accountID, SessionID: e.ID, Name: api.EventSessionRevoked,
-			Data: api.SessionRevokedEvent{SessionID: e.ID, Reason: e.Revoked.Reason, At: e.Revoked.At,
-				BySessionID: e.Revoked.BySessionID, ByDeviceName: e.Revoked.ByDeviceName}})
 	}
-	if len(ended) > 0 {
-		s.publish(Event{AccountID: accountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})
+	for _, e := range endedEvents(accountID, ended) {
+		s.publish(e)
 	}
 }
 

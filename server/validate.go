@@ -78,8 +78,8 @@ func checkDevice(d *api.Device) error {
 		if utf8.RuneCountInString(*f.v) > f.max {
 			return errInvalid(f.name, fmt.Sprintf("%s is longer than %d characters.", f.name, f.max))
 		}
-		if !utf8.ValidString(*f.v) || strings.IndexFunc(*f.v, unicode.IsControl) >= 0 {
-			return errInvalid(f.name, f.name+" has characters that are not allowed.")
+		if !utf8.ValidString(*f.v) || strings.IndexFunc(*f.v, hiddenRune) >= 0 {
+			return errInvalid(f.name, f.name+" has characters that are not allowed (control or invisible formatting characters).")
 		}
 	}
 	d.Platform = strings.ToLower(d.Platform)
@@ -87,4 +87,39 @@ func checkDevice(d *api.Device) error {
 		d.Name = "Unnamed device"
 	}
 	return nil
+}
+
+// hiddenRune reports characters a name must not hold because they are
+// invisible or change how the text around them is shown: control
+// characters, Unicode format characters (bidi overrides and isolates,
+// zero-width spaces and joiners, tag characters, the BOM) and line and
+// paragraph separators. With them a device name could pose as another in a
+// login alert ("Pixel 8" + U+202E …).
+func hiddenRune(r rune) bool {
+	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// checkInstallKey validates an install key (empty: none sent).
+func checkInstallKey(k string) error {
+	if k == "" {
+		return nil
+	}
+	if len(k) < api.InstallKeyMinLen || len(k) > api.InstallKeyMaxLen {
+		return errInvalid("install_key", fmt.Sprintf("install_key must have %d to %d characters.", api.InstallKeyMinLen, api.InstallKeyMaxLen))
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if c <= ' ' || c >= 0x7f {
+			return errInvalid("install_key", "install_key must be printable ASCII without spaces.")
+		}
+	}
+	return nil
+}
+
+// installHash is the stored form of an install key: nil for none.
+func installHash(k string) []byte {
+	if k == "" {
+		return nil
+	}
+	return hashToken("sessionguard install key\x00" + k)
 }

@@ -1,24 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"sessionguard/server"
-	"sessionguard/server/geo"
 )
 
 const usage = `sessiond — Sessionguard's account server
@@ -26,8 +18,16 @@ const usage = `sessiond — Sessionguard's account server
 Usage:
   sessiond serve   [flags]                 run the API
   sessiond migrate --db DB                 create or upgrade the database
-  sessiond user add --db DB --username NAME   add an account (password on stdin)
-  sessiond demo    --db DB                 add the demo account with simulated devices
+  sessiond user add --db DB --username NAME           add an account (password on stdin)
+  sessiond user set-password --db DB --username NAME  set a new password (on stdin); logs every device out
+  sessiond user reset-mfa --db DB --username NAME     turn two-step verification off
+  sessiond user logout-all --db DB --username NAME    log every device out, forget saved logins
+  sessiond demo    --db DB [--force]       add the demo account with simulated devices
+
+The user commands are for an owner locked out of their account; they work
+with the server stopped or running (a running server acts on them within a
+second) and are audited in the account's security log as the server
+administrator.
 
 DB is a SQLite file path or a postgres:// URL (default: $SESSIOND_DB, else
 sessiond.db in the user's data directory). Several "serve" replicas on one
@@ -49,11 +49,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], stdout, stderr)
 	case "user":
-		if len(args) < 2 || args[1] != "add" {
-			fmt.Fprint(stderr, "usage: sessiond user add --db DB --username NAME (password on stdin)\n")
-			return 2
-		}
-		err = cmdUserAdd(ctx, args[2:], stdin, stdout, stderr)
+		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -133,110 +129,14 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := newFlags("serve", stderr)
-	addr := fs.String("addr", "127.0.0.1:8420", "listen address")
-	db := fs.String("db", defaultDB(), dbFlagHelp)
-	var cfg server.Config
-	fs.BoolVar(&cfg.OpenRegistration, "open-registration", false, "allow anyone to create an account")
-	fs.DurationVar(&cfg.AccessTTL, "access-ttl", 15*time.Minute, "access token lifetime")
-	fs.DurationVar(&cfg.RefreshGrace, "refresh-grace", 10*time.Second, "how long a rotated refresh token may be retried")
-	fs.DurationVar(&cfg.ReauthWindow, "reauth-window", 10*time.Minute, "how recent a password proof step-up actions need")
-	var proxies prefixList
-	fs.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
-	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
-	key := fs.String("tls-key", "", "TLS key file (PEM)")
-	format := fs.String("log-format", "text", "log format: text or json")
-	netHTTPStreams := fs.Bool("net-http-streams", false, "serve event streams through net/http for their whole life (about 40 KiB each instead of 7 KiB; see docs/PERFORMANCE.md)")
-	geoDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City .mmdb file for the approximate location of sessions (default: no locations)")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if (*cert == "") != (*key == "") {
-		return usageError{"--tls-cert and --tls-key go together"}
-	}
-	var h slog.Handler
-	switch *format {
-	case "text":
-		h = slog.NewTextHandler(stderr, nil)
-	case "json":
-		h = slog.NewJSONHandler(stderr, nil)
-	default:
-		return usageError{`--log-format must be "text" or "json"`}
-	}
-	log := slog.New(h)
-	cfg.TrustedProxies, cfg.Logger = proxies, log
-	if *geoDB != "" {
-		gdb, err := geo.Open(*geoDB)
-		if err != nil {
-			return err
-		}
-		defer gdb.Close()
-		cfg.Locator = gdb
-	}
-
-	st, err := openStore(ctx, *db)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	srv := server.New(st, cfg)
-	if !*netHTTPStreams {
-		srv.DetachStreams()
-	}
-	leave, err := st.connectReplicas(ctx, srv, log)
-	if err != nil {
-		return err
-	}
-	defer leave()
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return err
-	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
-	}
-	scheme := "http"
-	if *cert != "" {
-		scheme = "https"
-		hs.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	errc := make(chan error, 1)
-	go func() {
-		if *cert != "" {
-			errc <- hs.ServeTLS(ln, *cert, *key)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", st.name,
-		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	srv.Close() // end event streams so Shutdown need not wait for them
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
-}
-
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
 	db := fs.String("db", defaultDB(), dbFlagHelp)
+	keyFile := fs.String("secrets-key-file", "", secretsKeyHelp)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openStore(ctx, *db, "")
 	if err != nil {
 		return err
 	}
@@ -246,51 +146,46 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "%s is at schema version %d\n", st.name, v)
-	return nil
-}
-
-func cmdUserAdd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := newFlags("user add", stderr)
-	db := fs.String("db", defaultDB(), dbFlagHelp)
-	username := fs.String("username", "", "the new account's username")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *username == "" {
-		return usageError{"--username is required"}
-	}
-	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("reading the password from stdin: %w", err)
-	}
-	password := strings.TrimRight(line, "\r\n")
-	if password == "" {
-		return usageError{"give the password on standard input"}
-	}
-	st, err := openStore(ctx, *db)
+	key, err := loadSecretsKey(*keyFile, *db, stderr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	a, err := server.New(st, server.Config{}).CreateAccount(ctx, *username, password)
+	n, err := server.New(st, server.Config{SecretsKey: key}).SealStoredSecrets(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "created account %s (%s)\n", a.Username, a.ID)
+	if n > 0 {
+		fmt.Fprintf(stdout, "sealed %d two-step secrets stored in the clear\n", n)
+	}
 	return nil
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
 	db := fs.String("db", defaultDB(), dbFlagHelp)
+	force := fs.Bool("force", false, "add the demo account even though the database has other accounts")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *db)
+	st, err := openStore(ctx, *db, "")
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if !*force {
+		// The demo account has a published password: it has no place in a
+		// database that real people use.
+		n, err := st.AccountCount(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := st.AccountByUsername(ctx, server.DemoUsername); err == nil {
+			n--
+		}
+		if n > 0 {
+			return fmt.Errorf("%s has %d other accounts: the demo account's password is public, so it is not added to a database in use (--force adds it anyway)", st.name, n)
+		}
+	}
 	created, err := server.New(st, server.Config{}).SeedDemo(ctx)
 	if err != nil {
 		return err

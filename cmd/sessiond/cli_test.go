@@ -28,6 +28,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 
 func TestCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.db")
+	empty := filepath.Join(t.TempDir(), "empty.db")
 	tests := []struct {
 		name        string
 		stdin       string
@@ -44,9 +45,25 @@ func TestCommands(t *testing.T) {
 		{"user add weak", "password\n", []string{"user", "add", "--db", db, "--username", "bob"}, 1, "", "Password"},
 		{"user add no password", "", []string{"user", "add", "--db", db, "--username", "bob"}, 2, "", "standard input"},
 		{"user add no username", "x\n", []string{"user", "add", "--db", db}, 2, "", "--username is required"},
-		{"user without add", "", []string{"user"}, 2, "", "usage: sessiond user add"},
-		{"demo", "", []string{"demo", "--db", db}, 0, "password: " + server.DemoPassword, ""},
-		{"demo again", "", []string{"demo", "--db", db}, 0, "already exists", ""},
+		{"user without a command", "", []string{"user"}, 2, "", "usage: sessiond user COMMAND"},
+		{"user unknown command", "", []string{"user", "delete", "--db", db}, 2, "", `unknown user command "delete"`},
+		{"set-password", "amber-falcon-meadow-42\n", []string{"user", "set-password", "--db", db, "--username", "ana"}, 0, "set a new password for ana; logged out 0 sessions", ""},
+		{"set-password weak", "password\n", []string{"user", "set-password", "--db", db, "--username", "ana"}, 1, "", "Password"},
+		{"set-password no password", "", []string{"user", "set-password", "--db", db, "--username", "ana"}, 2, "", "standard input"},
+		{"set-password unknown user", "amber-falcon-meadow-42\n", []string{"user", "set-password", "--db", db, "--username", "zed"}, 1, "", `no such account: "zed"`},
+		{"reset-mfa off", "", []string{"user", "reset-mfa", "--db", db, "--username", "ana"}, 0, "already off for ana", ""},
+		{"logout-all", "", []string{"user", "logout-all", "--db", db, "--username", "ana"}, 0, "logged out 0 sessions of ana", ""},
+		{"logout-all no username", "", []string{"user", "logout-all", "--db", db}, 2, "", "--username is required"},
+		{"demo refuses a database in use", "", []string{"demo", "--db", db}, 1, "", "has 1 other accounts"},
+		{"demo forced", "", []string{"demo", "--db", db, "--force"}, 0, "password: " + server.DemoPassword, ""},
+		{"demo again", "", []string{"demo", "--db", db, "--force"}, 0, "already exists", ""},
+		{"demo on an empty database", "", []string{"demo", "--db", empty}, 0, "created the demo account", ""},
+		{"demo again on its own database", "", []string{"demo", "--db", empty}, 0, "already exists", ""},
+		{"negative refresh grace", "", []string{"serve", "--db", db, "--refresh-grace", "-1s"}, 2, "", "--refresh-grace must not be negative"},
+		{"zero reauth window", "", []string{"serve", "--db", db, "--reauth-window", "0"}, 2, "", "--reauth-window must be more than 0"},
+		{"zero access ttl", "", []string{"serve", "--db", db, "--access-ttl", "0s"}, 2, "", "--access-ttl must be more than 0"},
+		{"negative retention", "", []string{"serve", "--db", db, "--retention", "-24h"}, 2, "", "--retention must not be negative"},
+		{"bad synchronous", "", []string{"serve", "--db", db, "--sqlite-synchronous", "off"}, 2, "", "--sqlite-synchronous"},
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "", "flag provided but not defined"},
 		{"stray argument", "", []string{"migrate", "--db", db, "extra"}, 2, "", `unexpected argument "extra"`},
 		{"tls half", "", []string{"serve", "--db", db, "--tls-cert", "c.pem"}, 2, "", "--tls-cert and --tls-key go together"},
@@ -56,11 +73,12 @@ func TestCommands(t *testing.T) {
 		{"geoip db not a database", "", []string{"serve", "--db", db, "--geoip-db", db}, 1, "", "GeoIP2/GeoLite2 City"},
 		{"postgres URL not valid", "", []string{"migrate", "--db", "postgres://%zz"}, 2, "", "not a valid postgres:// URL"},
 		{"postgres unreachable", "", []string{"migrate", "--db", "postgres://sg:secret@127.0.0.1:1/sg?connect_timeout=2"}, 1, "", "opening postgres://sg:xxxxx@127.0.0.1:1/sg"},
+		{"postgres password in the query", "", []string{"migrate", "--db", "postgres://sg@127.0.0.1:1/sg?connect_timeout=2&password=hunter2"}, 1, "", "password=xxxxx"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, tc.stdin, tc.args...)
-			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.errOut) {
+			if code != tc.code || !strings.Contains(out, tc.out) || !strings.Contains(errOut, tc.errOut) || strings.Contains(out+errOut, "hunter2") {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", code, tc.code, out, errOut)
 			}
 		})

@@ -46,8 +46,9 @@ func defaultDB() string {
 	return defaultDBPath()
 }
 
-// openStore opens (and migrates) the database spec names.
-func openStore(ctx context.Context, spec string) (*database, error) {
+// openStore opens (and migrates) the database spec names. synchronous is
+// SQLite's synchronous setting ("full" or "normal"; "" is full).
+func openStore(ctx context.Context, spec, synchronous string) (*database, error) {
 	if spec == "" {
 		return nil, usageError{"--db is empty"}
 	}
@@ -56,7 +57,7 @@ func openStore(ctx context.Context, spec string) (*database, error) {
 		if err != nil {
 			return nil, usageError{"--db is not a valid postgres:// URL"}
 		}
-		name := u.Redacted()
+		name := redactURL(u)
 		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		st, err := postgres.Open(octx, spec)
@@ -65,14 +66,38 @@ func openStore(ctx context.Context, spec string) (*database, error) {
 		}
 		return &database{Store: st, name: name, pgURL: spec}, nil
 	}
+	opts := sqlite.Options{Synchronous: "FULL"}
+	switch strings.ToLower(synchronous) {
+	case "", "full":
+	case "normal":
+		opts.Synchronous = "NORMAL"
+	default:
+		return nil, usageError{`--sqlite-synchronous must be "full" or "normal"`}
+	}
 	if err := os.MkdirAll(filepath.Dir(spec), 0o700); err != nil {
 		return nil, err
 	}
-	st, err := sqlite.Open(ctx, spec)
+	st, err := sqlite.OpenWith(ctx, spec, opts)
 	if err != nil {
 		return nil, err
 	}
 	return &database{Store: st, name: spec}, nil
+}
+
+// redactURL is a database URL fit for logs: the password masked wherever
+// libpq lets it stand (user info, or the password and sslpassword query
+// parameters).
+func redactURL(u *url.URL) string {
+	c := *u
+	if q := c.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "xxxxx")
+			}
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.Redacted()
 }
 
 // version is the database's schema version.

@@ -119,8 +119,9 @@ func hasEvent(name string) func([]client.Event, []client.StreamState) bool {
 	}
 }
 
-// TestCommandsOnPostgres: migrate, user add and demo work on a PostgreSQL
-// database as on a SQLite file, and never print the URL's password.
+// TestCommandsOnPostgres: migrate, the user commands and demo work on a
+// PostgreSQL database as on a SQLite file, and never print the URL's
+// password, wherever the URL puts it.
 func TestCommandsOnPostgres(t *testing.T) {
 	db := pgtest.NewDatabase(t)
 	withPassword := strings.Replace(db, "postgres@", "postgres:hunter2-not-printed@", 1)
@@ -131,9 +132,14 @@ func TestCommandsOnPostgres(t *testing.T) {
 	}{
 		{"", []string{"migrate", "--db", withPassword}, "is at schema version"},
 		{"", []string{"migrate", "--db", withPassword}, "postgres:xxxxx@"},
-		{"violet-harbor-lantern\n", []string{"user", "add", "--db", db, "--username", "Ana"}, "created account ana"},
+		{"", []string{"migrate", "--db", db + "&password=hunter2-not-printed"}, "password=xxxxx"},
 		{"", []string{"demo", "--db", db}, "created the demo account"},
 		{"", []string{"demo", "--db", db}, "already exists"},
+		{"violet-harbor-lantern\n", []string{"user", "add", "--db", db, "--username", "Ana"}, "created account ana"},
+		{"amber-falcon-meadow-42\n", []string{"user", "set-password", "--db", db, "--username", "ana"}, "set a new password for ana"},
+		{"", []string{"user", "reset-mfa", "--db", db, "--username", "ana"}, "already off"},
+		{"", []string{"user", "logout-all", "--db", db, "--username", "ana"}, "logged out 0 sessions of ana"},
+		{"", []string{"demo", "--db", db, "--force"}, "already exists"},
 	} {
 		code, out, errOut := runCmd(t, tc.stdin, tc.args...)
 		if code != 0 || !strings.Contains(out, tc.out) || strings.Contains(out+errOut, "hunter2") {

@@ -264,7 +264,12 @@ func (d *driver) revokeRemote(ctx context.Context, caller, target *session) bool
 
 // logout logs s (claimed) out, saving the device's login if remember.
 func (d *driver) logout(ctx context.Context, s *session, remember bool) bool {
-	a, sent, ack, err := d.do(ctx, "POST", "/v1/logout", s.latest().AccessToken, api.LogoutRequest{Remember: remember})
+	req := api.LogoutRequest{Remember: remember}
+	if remember {
+		// Saving the login needs the session's refresh token.
+		req.RefreshToken = s.latest().RefreshToken
+	}
+	a, sent, ack, err := d.do(ctx, "POST", "/v1/logout", s.latest().AccessToken, req)
 	switch {
 	case err != nil:
 		d.addRetry(retry{kind: kindLogout, caller: s, remember: remember})
@@ -278,6 +283,9 @@ func (d *driver) logout(ctx context.Context, s *session, remember bool) bool {
 		return true
 	case a.code == api.CodeSessionRevoked:
 		d.sawRevoked(s, a, ack, "a log out")
+	case remember && a.code == api.CodeInvalidRequest && a.details[api.DetailField] == "refresh_token" && s.UnackedRefresh:
+		// A refresh cut by a kill may have rotated the token this tool
+		// holds: the server refuses to save the login and ends nothing.
 	default:
 		d.unexpected("log out of "+s.ID, a)
 	}

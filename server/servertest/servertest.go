@@ -49,12 +49,18 @@ func (c *Clock) Set(t time.Time) {
 }
 
 // Config is a server configuration for tests: open registration, cheap
-// password hashing (passwd.Fast), the given clock, and keep-alive comments
-// rare enough not to disturb tests that read streams.
+// password hashing (passwd.Fast), the given clock, keep-alive comments
+// rare enough not to disturb tests that read streams, and a fixed secrets
+// key.
 func Config(c *Clock) server.Config {
 	fast := passwd.Fast
-	return server.Config{OpenRegistration: true, Password: &fast, Now: c.Now, KeepAlive: time.Hour}
+	return server.Config{OpenRegistration: true, Password: &fast, Now: c.Now, KeepAlive: time.Hour,
+		SecretsKey: SecretsKey}
 }
+
+// SecretsKey is the secrets key of every test server, so two-step secrets
+// sealed by one test server open in the next on the same database.
+var SecretsKey = []byte("sessionguard-test-secrets-key-32")
 
 // Backend is a running test server.
 type Backend struct {
@@ -83,7 +89,10 @@ func Start(t testing.TB, opts ...func(*server.Config)) *Backend {
 // clock c; opts adjust the configuration.
 func StartAt(t testing.TB, path string, c *Clock, opts ...func(*server.Config)) *Backend {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path)
+	// synchronous=NORMAL: a test's database need not survive a power
+	// loss, and a sync per commit would slow every suite that starts a
+	// server (the sqlite package tests FULL, sessiond's default).
+	st, err := sqlite.OpenWith(context.Background(), path, sqlite.Options{Synchronous: "NORMAL"})
 	if err != nil {
 		t.Fatalf("servertest: open store: %v", err)
 	}

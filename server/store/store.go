@@ -36,9 +36,10 @@ type Account struct {
 	// MFAEnabled is true while two-step verification (TOTP) is on; then
 	// TOTPSecret holds the secret.
 	MFAEnabled bool
-	// TOTPSecret is the base32 RFC 6238 secret of the enabled second
-	// factor; empty while two-step verification is off. It is kept as is
-	// (the server needs it to compute codes) and must never be logged.
+	// TOTPSecret is the RFC 6238 secret of the enabled second factor,
+	// empty while two-step verification is off. The store keeps whatever
+	// string it is given: the server seals secrets (encrypts them with its
+	// secrets key) before storing them. It must never be logged.
 	TOTPSecret string
 	// TOTPPendingSecret is a secret handed out by setup and not yet
 	// confirmed with a code; EnableTOTP moves it to TOTPSecret.
@@ -111,10 +112,13 @@ type MFAToken struct {
 	AccountID string
 	// Device and Remember are those of the sign-in request, so the session
 	// the second step creates is the one the person asked for.
-	Device    api.Device
-	Remember  bool
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	Device   api.Device
+	Remember bool
+	// InstallHash is the SHA-256 of the sign-in request's install key, nil
+	// when it had none.
+	InstallHash []byte
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
 }
 
 // Revocation says when, why and by whom a session was ended.
@@ -146,6 +150,13 @@ type Session struct {
 	// AccessHash is the SHA-256 of the current access token.
 	AccessHash      []byte
 	AccessExpiresAt time.Time
+	// InstallHash is the SHA-256 of the install key the sign-in carried,
+	// nil when it carried none. CreateSession records it as a known install
+	// of the account (KnownInstall).
+	InstallHash []byte
+	// ReauthFailures counts wrong answers in a row at re-authentication
+	// (FailReauth); SetAuthTime resets it. CreateSession stores 0.
+	ReauthFailures int
 	// Revoked is nil while the session is live.
 	Revoked *Revocation
 }
@@ -183,6 +194,28 @@ type Remembered struct {
 	// login; a sign-in with the credential inherits it, so step-up still
 	// asks for the password.
 	AuthTime time.Time
+	// InstallHash binds the credential to the install key of the session
+	// that saved it (nil: saved by an install without a key, bound to
+	// DeviceID only).
+	InstallHash []byte
+}
+
+// PurgeCounts says how many records Purge deleted, by kind.
+type PurgeCounts struct {
+	Sessions      int // ended sessions (their refresh tokens go with them, uncounted)
+	RefreshTokens int // rotated refresh tokens of sessions that are kept
+	Remembered    int // expired remembered logins
+	MFATokens     int // expired MFA tokens
+	Installs      int // known installs unused for the retention period
+	Outbox        int // delivered outbox entries
+}
+
+// OutboxEntry is an event written by another process (an operator
+// command) for the running servers' event streams.
+type OutboxEntry struct {
+	Seq  int64 // increasing, assigned by the store
+	At   time.Time
+	Data []byte // opaque to the store (the server's JSON-encoded event)
 }
 
 // Touch records use of a session.
@@ -239,18 +272,30 @@ type Store interface {
 	// EnableTOTP turns two-step verification on with the pending secret,
 	// provided it is still secret: the secret becomes TOTPSecret, the
 	// pending one is cleared, MFAEnabled is set, step is recorded as used
-	// (as by UseTOTPStep, so the confirming code cannot sign in again) and
-	// the account's recovery codes are replaced by recoveryHashes, all at
-	// once. It returns ErrConflict (and changes nothing) when the pending
-	// secret is not secret or two-step verification is already on,
-	// ErrNotFound for an unknown account.
-	EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error
+	// (as by UseTOTPStep, so the confirming code cannot sign in again),
+	// the account's recovery codes are replaced by recoveryHashes and
+	// every remembered login of the account is deleted (saved logins made
+	// without the second factor must not outlive its arrival), all at
+	// once. It returns how many remembered logins it deleted, ErrConflict
+	// (and changes nothing) when the pending secret is not secret or
+	// two-step verification is already on, ErrNotFound for an unknown
+	// account.
+	EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) (forgotten int, err error)
 	// DisableTOTP turns two-step verification off: it clears both secrets
 	// and MFAEnabled and deletes the account's recovery codes and MFA
 	// tokens, at once. It reports whether verification was on (false, nil
 	// for an account where it was off: only a pending secret is cleared);
 	// ErrNotFound for an unknown account.
 	DisableTOTP(ctx context.Context, accountID string) (wasOn bool, err error)
+	// RewriteTOTPSecrets passes every non-empty TOTPSecret and
+	// TOTPPendingSecret of every account to fn and, where fn reports a
+	// change, stores the string it returns instead (each account in its
+	// own transaction, re-reading the value so a concurrent change is not
+	// overwritten). fn runs outside any transaction (it may call the
+	// Store). An error from fn stops the walk and is returned. It returns
+	// how many values it changed. The server uses it to seal secrets
+	// stored before sealing existed.
+	RewriteTOTPSecrets(ctx context.Context, fn func(secret string) (string, bool, error)) (int, error)
 	// UseTOTPStep records TOTP time step step as used by the account if it
 	// is later than every step recorded before, and reports whether it
 	// was; false means the code is a replay. It is one atomic
@@ -279,6 +324,8 @@ type Store interface {
 	// s.ID whatever rt.SessionID says) and appends the audit events, in
 	// order, to the log of s.AccountID (as AppendAudit does), all in one
 	// transaction: a duplicate token hash stores nothing, no event either.
+	// When s.InstallHash is set it also records (or refreshes, with
+	// s.CreatedAt as its last use) the account's known install.
 	CreateSession(ctx context.Context, s Session, rt RefreshToken, audit ...api.AuditEvent) error
 	// Session finds a session by ID (revoked ones too).
 	Session(ctx context.Context, id string) (Session, error)
@@ -289,9 +336,19 @@ type Store interface {
 	// TouchSession records use of a live session: ErrRevoked (and no
 	// change) for a revoked one, ErrNotFound for an unknown one.
 	TouchSession(ctx context.Context, id string, t Touch) error
-	// SetAuthTime records a fresh password proof on a live session.
-	// It returns ErrRevoked if the session is revoked.
+	// SetAuthTime records a fresh password proof on a live session and
+	// resets its ReauthFailures to 0. It returns ErrRevoked if the session
+	// is revoked.
 	SetAuthTime(ctx context.Context, id string, at time.Time) error
+	// FailReauth adds one to a live session's ReauthFailures and returns
+	// the new count (atomic: n concurrent calls return n distinct counts).
+	// ErrRevoked (and no change) for a revoked session, ErrNotFound for
+	// an unknown one.
+	FailReauth(ctx context.Context, id string) (int, error)
+	// KnownInstall reports whether a session of the account was ever
+	// created (CreateSession) with InstallHash h and that record has not
+	// been purged. A nil or empty h is never known.
+	KnownInstall(ctx context.Context, accountID string, h []byte) (bool, error)
 	// ListSessions returns up to limit live sessions of the account (not
 	// revoked, ExpiresAt after now), excluding excludeID, ordered by
 	// LastSeenAt then ID, both descending, starting after the cursor if any.
@@ -333,6 +390,28 @@ type Store interface {
 	// DeleteRememberedExcept deletes the account's credentials of every device
 	// but exceptDeviceID (empty: all of them).
 	DeleteRememberedExcept(ctx context.Context, accountID, exceptDeviceID string) (int, error)
+
+	// AccountCount returns the number of accounts.
+	AccountCount(ctx context.Context) (int, error)
+
+	// Purge deletes what is no longer needed: sessions that ended before
+	// before (revoked before it, or expired before it: ExpiresAt before
+	// before), with their refresh tokens; refresh tokens of other sessions
+	// rotated before before; remembered logins and MFA tokens that expired
+	// by now; known installs last used before before; outbox entries
+	// written before before. Audit events are never purged. It may work in
+	// several transactions; running it concurrently (replicas) is safe.
+	Purge(ctx context.Context, now, before time.Time) (PurgeCounts, error)
+
+	// AppendOutbox adds an entry for the servers' event streams and
+	// returns its Seq.
+	AppendOutbox(ctx context.Context, at time.Time, data []byte) (int64, error)
+	// ReadOutbox returns up to limit entries with Seq above after, in Seq
+	// order.
+	ReadOutbox(ctx context.Context, after int64, limit int) ([]OutboxEntry, error)
+	// OutboxHead returns the highest Seq handed out (0 for none), so a
+	// server that starts reads only what comes after.
+	OutboxHead(ctx context.Context) (int64, error)
 
 	// AppendAudit adds an event to the account's log and returns its Seq.
 	AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error)

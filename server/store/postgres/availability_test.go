@@ -247,7 +247,9 @@ func TestCloseWhileBusy(t *testing.T) {
 // PostgreSQL nothing to break. Revocations and password changes run with
 // their effects (saved-login removal, audit event), sessions share devices
 // with remembered logins, and a revoked session may be expired, so a
-// revocation's deletions overlap ChangePassword's and each other's.
+// revocation's deletions overlap ChangePassword's and each other's. New
+// sessions share two installs; Purge deletes sessions the others write
+// to.
 func TestNoDeadlocks(t *testing.T) {
 	defer func(n int) { maxAttempts = n }(maxAttempts)
 	maxAttempts = 1
@@ -316,10 +318,11 @@ func TestNoDeadlocks(t *testing.T) {
 		func(s *Store, i int) error {
 			return s.TouchSession(ctx, sessionOf(i), store.Touch{LastSeenAt: base.Add(time.Duration(i) * time.Second), ExpiresAt: base.Add(time.Hour)})
 		},
-		func(s *Store, i int) error { // a new session
+		func(s *Store, i int) error { // a new session, from one of two installs
 			id := fmt.Sprintf("ses_new_%d_%p", i, s)
 			return s.CreateSession(ctx, store.Session{ID: id, AccountID: acct.ID, Device: api.Device{ID: deviceOf(i)},
-				CreatedAt: base, LastSeenAt: base, AuthTime: base,
+				InstallHash: accessHash(fmt.Sprint("install", i%2)),
+				CreatedAt:   base.Add(time.Duration(i) * time.Millisecond), LastSeenAt: base, AuthTime: base,
 				ExpiresAt: base.Add(time.Hour), AbsoluteExpiresAt: base.Add(time.Hour), AccessHash: unique("new at"), AccessExpiresAt: base},
 				store.RefreshToken{Hash: unique("new rt"), IssuedAt: base, ExpiresAt: base.Add(time.Hour)},
 				api.AuditEvent{ID: id, At: base, Type: api.AuditLoginSucceeded, SessionID: id})
@@ -332,7 +335,7 @@ func TestNoDeadlocks(t *testing.T) {
 			if err := s.SetTOTPPending(ctx, acct.ID, "SECRET"); err != nil && !errors.Is(err, store.ErrConflict) {
 				return err
 			}
-			if err := s.EnableTOTP(ctx, acct.ID, "SECRET", int64(i), [][]byte{unique("code"), unique("code")}); err != nil && !errors.Is(err, store.ErrConflict) {
+			if _, err := s.EnableTOTP(ctx, acct.ID, "SECRET", int64(i), [][]byte{unique("code"), unique("code")}); err != nil && !errors.Is(err, store.ErrConflict) {
 				return err
 			}
 			if _, err := s.UseTOTPStep(ctx, acct.ID, int64(i)); err != nil {
@@ -354,6 +357,24 @@ func TestNoDeadlocks(t *testing.T) {
 				return err
 			}
 			_, err := s.ConsumeRemembered(ctx, h, base)
+			return err
+		},
+		func(s *Store, i int) error { // re-auth failures and their reset
+			if _, err := s.FailReauth(ctx, sessionOf(i)); err != nil {
+				return err
+			}
+			return s.SetAuthTime(ctx, sessionOf(i+1), base)
+		},
+		func(s *Store, i int) error { // retention: the sessions that expired at base, rotated tokens, expired MFA tokens
+			_, err := s.Purge(ctx, base.Add(time.Duration(i)*time.Second), base.Add(time.Millisecond))
+			return err
+		},
+		func(s *Store, i int) error {
+			_, err := s.AppendOutbox(ctx, base, []byte(fmt.Sprint(i)))
+			return err
+		},
+		func(s *Store, i int) error { // rewriting secrets while two-step goes on and off
+			_, err := s.RewriteTOTPSecrets(ctx, func(v string) (string, bool, error) { return v + "!", len(v) < 10, nil })
 			return err
 		},
 	}

@@ -155,3 +155,66 @@ func TestEmbeddedMigrations(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrateUpgradesAVersion1Database applies only 0001, writes an
+// account, a session and a remembered login the way that schema had them,
+// then opens the database with this build: the upgrade keeps them, with
+// no install key and no re-auth failures, and the new parts work.
+func TestMigrateUpgradesAVersion1Database(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.NewDatabase(t)
+	old, err := open(ctx, url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := loadMigrations()
+	if err != nil || len(ms) < 2 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	conn, err := old.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, createMigrationsTable); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.apply(ctx, conn.Conn(), ms[0]); err != nil {
+		t.Fatal(err)
+	}
+	conn.Release()
+	for _, q := range []string{
+		`INSERT INTO accounts (id, username, password_hash, created_at) VALUES ('acc_1', 'ana', '$argon2id$x', now())`,
+		`INSERT INTO sessions (id, account_id, created_at, last_seen_at, auth_time, expires_at, absolute_expires_at, access_hash, access_expires_at)
+			VALUES ('ses_1', 'acc_1', now(), now(), now(), now() + interval '1 day', now() + interval '1 day', '\x01', now())`,
+		`INSERT INTO remembered_logins (hash, account_id, device_id, created_at, expires_at, auth_time)
+			VALUES ('\x02', 'acc_1', 'dev', now(), now() + interval '1 day', now())`,
+	} {
+		if _, err := old.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+
+	s := openURL(t, url)
+	checkMigrated(t, s)
+	ses, err := s.Session(ctx, "ses_1")
+	if err != nil {
+		t.Fatalf("session after the upgrade: %v", err)
+	}
+	if ses.InstallHash != nil || ses.ReauthFailures != 0 {
+		t.Errorf("session after the upgrade: InstallHash %x, ReauthFailures %d; want nil, 0", ses.InstallHash, ses.ReauthFailures)
+	}
+	if n, err := s.FailReauth(ctx, "ses_1"); err != nil || n != 1 {
+		t.Errorf("FailReauth on the upgraded database = %d, %v; want 1", n, err)
+	}
+	if n, err := s.AccountCount(ctx); err != nil || n != 1 {
+		t.Errorf("AccountCount on the upgraded database = %d, %v; want 1", n, err)
+	}
+	rem, err := s.DeleteRemembered(ctx, []byte{2})
+	if err != nil || rem.InstallHash != nil {
+		t.Errorf("remembered login after the upgrade: InstallHash %x, %v; want nil", rem.InstallHash, err)
+	}
+	if seq, err := s.AppendOutbox(ctx, time.Now(), []byte("x")); err != nil || seq != 1 {
+		t.Errorf("AppendOutbox on the upgraded database = %d, %v; want 1", seq, err)
+	}
+}

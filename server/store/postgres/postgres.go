@@ -14,7 +14,9 @@
 //     re-checks its WHERE against the new row version, so of concurrent
 //     callers exactly one matches: RevokeSession, UseTOTPStep,
 //     UseRecoveryCode, ConsumeRemembered, ConsumeMFAToken, SetTOTPPending,
-//     TouchSession, SetAuthTime; CreateAccount rests on the unique index.
+//     TouchSession, SetAuthTime, FailReauth (whose UPDATE … RETURNING
+//     gives each of concurrent callers its own count); CreateAccount rests
+//     on the unique index.
 //   - RotateRefreshToken first locks the session row with its conditional
 //     UPDATE (which refuses a revoked session), then stamps the live
 //     refresh tokens and inserts the new one in later statements of the
@@ -27,7 +29,11 @@
 //     token. (A single statement with data-modifying CTEs would not do: all
 //     its parts share one snapshot.)
 //   - ChangePassword, EnableTOTP and DisableTOTP lock the account row with
-//     SELECT … FOR UPDATE, check its state, then write. FOR UPDATE also
+//     SELECT … FOR UPDATE, check its state, then write (EnableTOTP then
+//     deletes the remembered logins, locked in hash order).
+//     RewriteTOTPSecrets calls its function outside any transaction, then
+//     writes each account in one of its own with compare-and-set UPDATEs,
+//     which lock the account row first. FOR UPDATE also
 //     conflicts with the FOR KEY SHARE lock that inserting a session,
 //     remembered login or MFA token takes on its account through the
 //     foreign key, so those inserts wait for the change (or it for them):
@@ -44,8 +50,16 @@
 //     DeleteRememberedExcept do the same), and the audit event is
 //     inserted last (audit_events has no foreign key, so that locks
 //     nothing else). CreateSession inserts its audit events with the
-//     session.
+//     session, after upserting the known install (a child row of the
+//     account: concurrent sign-ins from one install queue on its row).
 //   - Audit sequence numbers come from an identity column's sequence.
+//     Outbox sequence numbers come from a sequence too, drawn under a
+//     transaction-level advisory lock held until commit, so that outbox
+//     entries commit in seq order and a reader never skips one.
+//   - Purge deletes in batches, each selected FOR UPDATE SKIP LOCKED: it
+//     never waits for a row lock (it leaves a locked row to its next run),
+//     so it takes part in no lock cycle, and replicas purging at once
+//     split the work.
 //
 // A transaction that locks several rows takes the account row first (if
 // at all), then sessions in id order, then remembered logins in hash
@@ -412,6 +426,15 @@ func notFound(err error) error {
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nullBytes binds an empty hash of a nullable bytea column (an install key
+// hash) as NULL, so none reads back as nil.
+func nullBytes(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

@@ -100,3 +100,18 @@ func TestOpenUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// TestPurgeInBatches runs the retention contract with batches of two rows,
+// so that every kind of deletion takes several transactions, on one
+// database and through replicas.
+func TestPurgeInBatches(t *testing.T) {
+	defer func(n int) { purgeBatch = n }(purgeBatch)
+	purgeBatch = 2
+	storetest.RunPurge(t, func(t *testing.T) store.Store { return openTemp(t) })
+	url := pgtest.NewDatabase(t)
+	t.Run("replicas", func(t *testing.T) {
+		storetest.RunPurge(t, func(t *testing.T) store.Store {
+			return newReplicas(openURL(t, url), openURL(t, url))
+		})
+	})
+}

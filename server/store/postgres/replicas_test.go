@@ -43,7 +43,7 @@ func (r *replicas) SetTOTPPending(ctx context.Context, accountID, secret string)
 	return r.pick().SetTOTPPending(ctx, accountID, secret)
 }
 
-func (r *replicas) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error {
+func (r *replicas) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) (int, error) {
 	return r.pick().EnableTOTP(ctx, accountID, secret, step, recoveryHashes)
 }
 
@@ -142,6 +142,34 @@ func (r *replicas) AppendAudit(ctx context.Context, accountID string, e api.Audi
 func (r *replicas) ListAudit(ctx context.Context, accountID string, beforeSeq int64, limit int) ([]store.AuditRecord, error) {
 	return r.pick().ListAudit(ctx, accountID, beforeSeq, limit)
 }
+
+func (r *replicas) RewriteTOTPSecrets(ctx context.Context, fn func(string) (string, bool, error)) (int, error) {
+	return r.pick().RewriteTOTPSecrets(ctx, fn)
+}
+
+func (r *replicas) FailReauth(ctx context.Context, id string) (int, error) {
+	return r.pick().FailReauth(ctx, id)
+}
+
+func (r *replicas) KnownInstall(ctx context.Context, accountID string, h []byte) (bool, error) {
+	return r.pick().KnownInstall(ctx, accountID, h)
+}
+
+func (r *replicas) AccountCount(ctx context.Context) (int, error) { return r.pick().AccountCount(ctx) }
+
+func (r *replicas) Purge(ctx context.Context, now, before time.Time) (store.PurgeCounts, error) {
+	return r.pick().Purge(ctx, now, before)
+}
+
+func (r *replicas) AppendOutbox(ctx context.Context, at time.Time, data []byte) (int64, error) {
+	return r.pick().AppendOutbox(ctx, at, data)
+}
+
+func (r *replicas) ReadOutbox(ctx context.Context, after int64, limit int) ([]store.OutboxEntry, error) {
+	return r.pick().ReadOutbox(ctx, after, limit)
+}
+
+func (r *replicas) OutboxHead(ctx context.Context) (int64, error) { return r.pick().OutboxHead(ctx) }
 
 func (r *replicas) Ping(ctx context.Context) error { return r.pick().Ping(ctx) }
 

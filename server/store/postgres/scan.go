@@ -14,18 +14,20 @@ const sessionCols = `id, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
 	ip, loc_city, loc_region, loc_country, loc_country_code,
 	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
-	remember, access_hash, access_expires_at,
+	remember, access_hash, access_expires_at, install_hash, reauth_failures,
 	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
 
 const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
 
 const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
 
-const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time`
+const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time, install_hash`
 
 const mfaTokenCols = `hash, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	remember, created_at, expires_at`
+	remember, install_hash, created_at, expires_at`
+
+const outboxCols = `seq, at, data`
 
 const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
 	session_id, device_name, target_session_id, target_device_name, detail`
@@ -52,7 +54,7 @@ func (r *sessionRow) dest() []any {
 		&d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
 		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
 		&s.CreatedAt, &s.LastSeenAt, &s.AuthTime, &s.ExpiresAt, &s.AbsoluteExpiresAt,
-		&s.Remember, &s.AccessHash, &s.AccessExpiresAt,
+		&s.Remember, &s.AccessHash, &s.AccessExpiresAt, &s.InstallHash, &s.ReauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
 }
 
@@ -87,7 +89,8 @@ func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
 	return out, rows.Err()
 }
 
-// sessionArgs are the values of sessionCols for s.
+// sessionArgs are the values of sessionCols for s, as CreateSession stores
+// it: with no re-auth failures.
 func sessionArgs(s store.Session) []any {
 	var (
 		revokedAt                       *time.Time
@@ -102,7 +105,7 @@ func sessionArgs(s store.Session) []any {
 		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
 		s.IP, l.City, l.Region, l.Country, l.CountryCode,
 		s.CreatedAt, s.LastSeenAt, s.AuthTime, s.ExpiresAt, s.AbsoluteExpiresAt,
-		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt,
+		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt, nullBytes(s.InstallHash), 0,
 		revokedAt, reason, bySession, byDeviceName}
 }
 
@@ -126,7 +129,7 @@ func scanAccount(row pgx.Row) (store.Account, error) {
 
 func scanRemembered(row pgx.Row) (store.Remembered, error) {
 	var r store.Remembered
-	err := row.Scan(&r.Hash, &r.AccountID, &r.DeviceID, &r.DeviceName, &r.CreatedAt, &r.ExpiresAt, &r.AuthTime)
+	err := row.Scan(&r.Hash, &r.AccountID, &r.DeviceID, &r.DeviceName, &r.CreatedAt, &r.ExpiresAt, &r.AuthTime, &r.InstallHash)
 	return r, err
 }
 
@@ -136,6 +139,6 @@ func scanMFAToken(row pgx.Row) (store.MFAToken, error) {
 		d = &t.Device
 	)
 	err := row.Scan(&t.Hash, &t.AccountID, &d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
-		&t.Remember, &t.CreatedAt, &t.ExpiresAt)
+		&t.Remember, &t.InstallHash, &t.CreatedAt, &t.ExpiresAt)
 	return t, err
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/rewrite"
 )
 
 // SetTOTPPending stores secret as the account's pending TOTP secret while
@@ -28,14 +29,19 @@ func (s *Store) SetTOTPPending(ctx context.Context, accountID, secret string) er
 }
 
 // EnableTOTP turns two-step verification on with the pending secret if it
-// is still secret, records step as used and replaces the recovery codes,
-// in one transaction that holds the account row FOR UPDATE.
-func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error {
+// is still secret, records step as used, replaces the recovery codes and
+// deletes the account's remembered logins, in one transaction that holds
+// the account row FOR UPDATE and then locks the remembered logins in hash
+// order (see the package doc). It returns how many remembered logins it
+// deleted.
+func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) (int, error) {
 	hashes := make([][]byte, len(recoveryHashes))
 	for i, h := range recoveryHashes {
 		hashes[i] = nonNil(h)
 	}
-	return s.tx(ctx, "enable TOTP", func(ctx context.Context, tx pgx.Tx) error {
+	var forgotten int
+	err := s.tx(ctx, "enable TOTP", func(ctx context.Context, tx pgx.Tx) error {
+		forgotten = 0
 		var (
 			on      bool
 			pending string
@@ -56,13 +62,20 @@ func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step i
 		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE account_id = $1`, accountID); err != nil {
 			return err
 		}
-		if len(hashes) == 0 {
-			return nil
+		if len(hashes) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, hash)
+				SELECT $1, h FROM unnest($2::bytea[]) AS h ON CONFLICT DO NOTHING`, accountID, hashes); err != nil {
+				return err
+			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, hash)
-			SELECT $1, h FROM unnest($2::bytea[]) AS h ON CONFLICT DO NOTHING`, accountID, hashes)
+		var err error
+		forgotten, err = countTx(ctx, tx, forgetAllSQL, accountID)
 		return err
 	})
+	if err != nil {
+		return 0, err
+	}
+	return forgotten, nil
 }
 
 // DisableTOTP turns two-step verification off and deletes the account's
@@ -89,6 +102,73 @@ func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error)
 		return false, err
 	}
 	return wasOn, nil
+}
+
+// RewriteTOTPSecrets passes every non-empty TOTP secret and pending secret
+// to fn and stores what it returns where it reports a change (see
+// rewrite.Walk). It reads accounts a page at a time and calls fn outside
+// any transaction; each account's changes are then one transaction of
+// compare-and-set UPDATEs (each locks the account row, as the package doc
+// asks of a first lock), which leave a value that changed since it was
+// read alone.
+func (s *Store) RewriteTOTPSecrets(ctx context.Context, fn func(secret string) (string, bool, error)) (int, error) {
+	return rewrite.Walk(ctx, secretsWalk{s}, fn)
+}
+
+// secretsWalk is the Store as rewrite.Walk uses it.
+type secretsWalk struct{ s *Store }
+
+const opRewrite = "rewrite TOTP secrets"
+
+// SecretsPage is rewrite.Store's SecretsPage.
+func (w secretsWalk) SecretsPage(ctx context.Context, after string, limit int) ([]rewrite.Secrets, error) {
+	var out []rewrite.Secrets
+	err := w.s.run(ctx, opRewrite, func(ctx context.Context) error {
+		rows, err := w.s.pool.Query(ctx, `SELECT id, totp_secret, totp_pending_secret FROM accounts
+			WHERE id > $1 AND (totp_secret <> '' OR totp_pending_secret <> '') ORDER BY id LIMIT $2`, after, limit)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (a rewrite.Secrets, err error) {
+			err = row.Scan(&a.AccountID, &a.Secret, &a.Pending)
+			return a, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// WriteSecrets is rewrite.Store's WriteSecrets.
+func (w secretsWalk) WriteSecrets(ctx context.Context, accountID string, cs []rewrite.Change) (int, error) {
+	var n int
+	err := w.s.tx(ctx, opRewrite, func(ctx context.Context, tx pgx.Tx) error {
+		n = 0
+		for _, c := range cs {
+			q := `UPDATE accounts SET totp_secret = $2 WHERE id = $1 AND totp_secret = $3`
+			if c.Pending {
+				q = `UPDATE accounts SET totp_pending_secret = $2 WHERE id = $1 AND totp_pending_secret = $3`
+			}
+			k, err := countTx(ctx, tx, q, accountID, c.New, c.Old)
+			if err != nil {
+				return err
+			}
+			n += k
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// AccountCount returns the number of accounts.
+func (s *Store) AccountCount(ctx context.Context) (int, error) {
+	var n int
+	err := s.run(ctx, "count accounts", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&n)
+	})
+	return n, err
 }
 
 // UseTOTPStep records step as the account's last used TOTP step if it is
@@ -139,9 +219,9 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, e
 func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	d := t.Device
 	return s.tx(ctx, "create MFA token", func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			nonNil(t.Hash), t.AccountID, d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
-			t.Remember, t.CreatedAt, t.ExpiresAt); err != nil {
+			t.Remember, nullBytes(t.InstallHash), t.CreatedAt, t.ExpiresAt); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM mfa_tokens WHERE account_id = $1 AND expires_at <= $2 AND hash <> $3`,

@@ -40,19 +40,35 @@ var revokeOthersSQL = `WITH target AS (
 	WHERE s.id = target.id AND s.revoked_at IS NULL
 	RETURNING ` + qualified("s", sessionCols)
 
+// upsertInstallSQL records install $2 of account $1 as used at $3.
+const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, first_seen, last_used)
+	VALUES ($1, $2, $3, $3)
+	ON CONFLICT (account_id, install_hash) DO UPDATE
+	SET first_seen = LEAST(known_installs.first_seen, EXCLUDED.first_seen),
+		last_used = GREATEST(known_installs.last_used, EXCLUDED.last_used)`
+
 // CreateSession inserts s with its first refresh token, which is stored as
-// belonging to s whatever rt.SessionID says, and appends the audit events,
-// in one transaction: a token hash already in use stores none of them.
+// belonging to s whatever rt.SessionID says, records s.InstallHash (if
+// any) as a known install of the account and appends the audit events, in
+// one transaction: a token hash already in use stores none of them.
+// ReauthFailures starts at 0 whatever s says. The known install is a
+// child row of the account, inserted after the session (see the package
+// doc); concurrent sign-ins from one install queue on its row.
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 			sessionArgs(ses)...); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			nonNil(rt.Hash), ses.ID, rt.IssuedAt, rt.ExpiresAt, rt.RotatedAt); err != nil {
 			return err
+		}
+		if len(ses.InstallHash) > 0 {
+			if _, err := tx.Exec(ctx, upsertInstallSQL, ses.AccountID, ses.InstallHash, ses.CreatedAt); err != nil {
+				return err
+			}
 		}
 		return appendAuditTx(ctx, tx, ses.AccountID, audit...)
 	})
@@ -89,11 +105,46 @@ func (s *Store) TouchSession(ctx context.Context, id string, t store.Touch) erro
 		t.LastSeenAt, t.ExpiresAt, t.IP, l.City, l.Region, l.Country, l.CountryCode)
 }
 
-// SetAuthTime records a fresh password proof on a live session:
-// store.ErrRevoked if it is revoked, store.ErrNotFound if there is no such
-// session.
+// SetAuthTime records a fresh password proof on a live session and resets
+// its re-auth failures: store.ErrRevoked if it is revoked,
+// store.ErrNotFound if there is no such session.
 func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
-	return s.updateLive(ctx, "set auth time", id, `UPDATE sessions SET auth_time = $2 WHERE id = $1 AND revoked_at IS NULL`, at)
+	return s.updateLive(ctx, "set auth time", id,
+		`UPDATE sessions SET auth_time = $2, reauth_failures = 0 WHERE id = $1 AND revoked_at IS NULL`, at)
+}
+
+// FailReauth adds one to a live session's re-auth failures and returns the
+// new count: one conditional UPDATE … RETURNING, so concurrent calls queue
+// on the row's lock and each gets its own count. store.ErrRevoked if the
+// session is revoked, store.ErrNotFound if there is no such session.
+func (s *Store) FailReauth(ctx context.Context, id string) (int, error) {
+	var n int
+	err := s.run(ctx, "fail re-auth", func(ctx context.Context) error {
+		err := s.pool.QueryRow(ctx, `UPDATE sessions SET reauth_failures = reauth_failures + 1
+			WHERE id = $1 AND revoked_at IS NULL RETURNING reauth_failures`, id).Scan(&n)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return whyUnchanged(ctx, s.pool, id)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// KnownInstall reports whether the account has a known install with hash
+// h (recorded by CreateSession, not purged). An empty h is never known.
+func (s *Store) KnownInstall(ctx context.Context, accountID string, h []byte) (bool, error) {
+	if len(h) == 0 {
+		return false, nil
+	}
+	var known bool
+	err := s.run(ctx, "known install", func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM known_installs WHERE account_id = $1 AND install_hash = $2)`,
+			accountID, h).Scan(&known)
+	})
+	return known, err
 }
 
 // updateLive runs query, an UPDATE … WHERE id = $1 AND revoked_at IS NULL

@@ -59,8 +59,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) erro
 // CreateRemembered inserts a remembered-login credential.
 func (s *Store) CreateRemembered(ctx context.Context, r store.Remembered) error {
 	return s.run(ctx, "create remembered login", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			nonNil(r.Hash), r.AccountID, r.DeviceID, r.DeviceName, r.CreatedAt, r.ExpiresAt, r.AuthTime)
+		_, err := s.pool.Exec(ctx, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			nonNil(r.Hash), r.AccountID, r.DeviceID, r.DeviceName, r.CreatedAt, r.ExpiresAt, r.AuthTime, nullBytes(r.InstallHash))
 		return err
 	})
 }

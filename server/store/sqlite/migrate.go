@@ -120,7 +120,7 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 // MigrateFile brings the database file at path up to LatestVersion and
 // reports the versions before and after: what `sessiond migrate` runs.
 func MigrateFile(ctx context.Context, path string) (from, to int, err error) {
-	s, err := open(ctx, path)
+	s, err := open(ctx, path, Options{})
 	if err != nil {
 		return 0, 0, err
 	}

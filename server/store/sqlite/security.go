@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/rewrite"
 )
 
 // ChangePassword stores c.NewHash if the account's hash is still c.OldHash
@@ -100,32 +101,40 @@ func (s *Store) SetTOTPPending(ctx context.Context, accountID, secret string) er
 }
 
 // EnableTOTP turns two-step verification on with the pending secret if it
-// is still secret, records step as used and replaces the recovery codes,
-// in one IMMEDIATE transaction.
-func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) error {
+// is still secret, records step as used, replaces the recovery codes and
+// deletes the account's remembered logins, in one IMMEDIATE transaction.
+// It returns how many remembered logins it deleted.
+func (s *Store) EnableTOTP(ctx context.Context, accountID, secret string, step int64, recoveryHashes [][]byte) (int, error) {
 	const op = "enable TOTP"
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
-		return s.wrap(op, err)
+		return 0, s.wrap(op, err)
 	}
 	defer tx.Rollback()
 	res, err := tx.StmtContext(ctx, s.st.enableTOTP).ExecContext(ctx, step, accountID, secret)
 	if err != nil {
-		return s.wrap(op, err)
+		return 0, s.wrap(op, err)
 	}
 	if err := s.changedAccount(ctx, tx, op, accountID, res); err != nil {
-		return err
+		return 0, err
 	}
 	if _, err := tx.StmtContext(ctx, s.st.deleteRecovery).ExecContext(ctx, accountID); err != nil {
-		return s.wrap(op, err)
+		return 0, s.wrap(op, err)
 	}
 	ins := tx.StmtContext(ctx, s.st.insertRecovery)
 	for _, h := range recoveryHashes {
 		if _, err := ins.ExecContext(ctx, accountID, nonNil(h)); err != nil {
-			return s.wrap(op, err)
+			return 0, s.wrap(op, err)
 		}
 	}
-	return s.wrap(op, tx.Commit())
+	forgotten, err := s.affectedTx(ctx, tx, op, s.st.deleteRemAll, accountID)
+	if err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap(op, err)
+	}
+	return forgotten, nil
 }
 
 // DisableTOTP turns two-step verification off and deletes the account's
@@ -151,6 +160,78 @@ func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error)
 		return false, s.wrap(op, err)
 	}
 	return mfa != 0, nil
+}
+
+// RewriteTOTPSecrets passes every non-empty TOTP secret and pending secret
+// to fn and stores what it returns where it reports a change (see
+// rewrite.Walk). It reads accounts a page at a time on the read pool and
+// calls fn outside any transaction, so a slow fn never holds the only
+// write connection; each account's changes are one IMMEDIATE transaction
+// of compare-and-set UPDATEs, which leave a value that changed since it
+// was read alone.
+func (s *Store) RewriteTOTPSecrets(ctx context.Context, fn func(secret string) (string, bool, error)) (int, error) {
+	return rewrite.Walk(ctx, secretsWalk{s}, fn)
+}
+
+// secretsWalk is the Store as rewrite.Walk uses it.
+type secretsWalk struct{ s *Store }
+
+const opRewrite = "rewrite TOTP secrets"
+
+// SecretsPage is rewrite.Store's SecretsPage.
+func (w secretsWalk) SecretsPage(ctx context.Context, after string, limit int) ([]rewrite.Secrets, error) {
+	rows, err := w.s.st.totpSecretsPage.QueryContext(ctx, after, limit)
+	if err != nil {
+		return nil, w.s.wrap(opRewrite, err)
+	}
+	defer rows.Close()
+	var out []rewrite.Secrets
+	for rows.Next() {
+		var a rewrite.Secrets
+		if err := rows.Scan(&a.AccountID, &a.Secret, &a.Pending); err != nil {
+			return nil, w.s.wrap(opRewrite, err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, w.s.wrap(opRewrite, err)
+	}
+	return out, nil
+}
+
+// WriteSecrets is rewrite.Store's WriteSecrets.
+func (w secretsWalk) WriteSecrets(ctx context.Context, accountID string, cs []rewrite.Change) (int, error) {
+	s := w.s
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.wrap(opRewrite, err)
+	}
+	defer tx.Rollback()
+	n := 0
+	for _, c := range cs {
+		st := s.st.rewriteSecret
+		if c.Pending {
+			st = s.st.rewritePending
+		}
+		k, err := s.affectedTx(ctx, tx, opRewrite, st, c.New, accountID, c.Old)
+		if err != nil {
+			return 0, err
+		}
+		n += k
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap(opRewrite, err)
+	}
+	return n, nil
+}
+
+// AccountCount returns the number of accounts.
+func (s *Store) AccountCount(ctx context.Context) (int, error) {
+	var n int
+	if err := s.st.accountCount.QueryRowContext(ctx).Scan(&n); err != nil {
+		return 0, s.wrap("count accounts", err)
+	}
+	return n, nil
 }
 
 // UseTOTPStep records step as the account's last used TOTP step if it is
@@ -206,7 +287,7 @@ func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	d := t.Device
 	if _, err := tx.StmtContext(ctx, s.st.insertMFAToken).ExecContext(ctx, nonNil(t.Hash), t.AccountID,
 		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
-		boolInt(t.Remember), micros(t.CreatedAt), micros(t.ExpiresAt)); err != nil {
+		boolInt(t.Remember), nullBytes(t.InstallHash), micros(t.CreatedAt), micros(t.ExpiresAt)); err != nil {
 		return s.wrap(op, err)
 	}
 	return s.wrap(op, tx.Commit())
@@ -256,7 +337,7 @@ func scanMFAToken(sc scanner) (store.MFAToken, error) {
 		d                         = &t.Device
 	)
 	if err := sc.Scan(&t.Hash, &t.AccountID, &d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
-		&remember, &created, &expire); err != nil {
+		&remember, &t.InstallHash, &created, &expire); err != nil {
 		return store.MFAToken{}, err
 	}
 	t.Remember = remember != 0

@@ -14,8 +14,10 @@ import (
 )
 
 // CreateSession inserts s with its first refresh token, which is stored as
-// belonging to s whatever rt.SessionID says, and appends the audit events
-// to the account's log, in one IMMEDIATE transaction.
+// belonging to s whatever rt.SessionID says, records s.InstallHash (if
+// any) as a known install of the account and appends the audit events to
+// the account's log, in one IMMEDIATE transaction. ReauthFailures starts
+// at 0 whatever s says.
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -36,9 +38,15 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 		d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
 		ses.IP, l.City, l.Region, l.Country, l.CountryCode,
 		micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.AuthTime), micros(ses.ExpiresAt), micros(ses.AbsoluteExpiresAt),
-		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt),
+		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt), nullBytes(ses.InstallHash), 0,
 		revokedAt, reason, bySession, byDeviceName); err != nil {
 		return s.wrap("create session", err)
+	}
+	if len(ses.InstallHash) > 0 {
+		if _, err := tx.StmtContext(ctx, s.st.upsertInstall).ExecContext(ctx,
+			ses.AccountID, ses.InstallHash, micros(ses.CreatedAt)); err != nil {
+			return s.wrap("create session", err)
+		}
 	}
 	if _, err := tx.StmtContext(ctx, s.st.insertRefresh).ExecContext(ctx,
 		nonNil(rt.Hash), ses.ID, micros(rt.IssuedAt), micros(rt.ExpiresAt), nullMicros(rt.RotatedAt)); err != nil {
@@ -82,15 +90,44 @@ func (s *Store) TouchSession(ctx context.Context, id string, t store.Touch) erro
 	return s.changedOne(ctx, "touch session", res, id)
 }
 
-// SetAuthTime records a fresh password proof on a live session:
-// store.ErrRevoked if it is revoked, store.ErrNotFound if there is no such
-// session.
+// SetAuthTime records a fresh password proof on a live session and resets
+// its re-auth failures: store.ErrRevoked if it is revoked,
+// store.ErrNotFound if there is no such session.
 func (s *Store) SetAuthTime(ctx context.Context, id string, at time.Time) error {
 	res, err := s.st.setAuthTime.ExecContext(ctx, micros(at), id)
 	if err != nil {
 		return s.wrap("set auth time", err)
 	}
 	return s.changedOne(ctx, "set auth time", res, id)
+}
+
+// FailReauth adds one to a live session's re-auth failures in one UPDATE …
+// RETURNING and returns the new count: store.ErrRevoked if the session is
+// revoked, store.ErrNotFound if there is no such session.
+func (s *Store) FailReauth(ctx context.Context, id string) (int, error) {
+	const op = "fail re-auth"
+	var n int
+	err := s.st.failReauth.QueryRowContext(ctx, id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, s.whyUnchanged(ctx, op, s.st.sessionRevoked.QueryRowContext(ctx, id))
+	}
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	return n, nil
+}
+
+// KnownInstall reports whether the account has a known install with hash
+// h (recorded by CreateSession, not purged). An empty h is never known.
+func (s *Store) KnownInstall(ctx context.Context, accountID string, h []byte) (bool, error) {
+	if len(h) == 0 {
+		return false, nil
+	}
+	var n int
+	if err := s.st.knownInstall.QueryRowContext(ctx, accountID, h).Scan(&n); err != nil {
+		return false, s.wrap("known install", err)
+	}
+	return n > 0, nil
 }
 
 // changedOne explains an UPDATE … WHERE id = ? AND revoked_at IS NULL that
@@ -288,6 +325,7 @@ type sessionRow struct {
 	ses                                                         store.Session
 	created, lastSeen, authTime, expires, absExpires, accessExp int64
 	remember                                                    int64
+	reauthFailures                                              int64
 	revokedAt                                                   sql.NullInt64
 	reason, bySession, byDeviceName                             string
 	dest                                                        []any
@@ -300,7 +338,7 @@ var sessionRows = sync.Pool{New: func() any {
 		&d.ID, &d.Name, &d.Platform, &d.OS, &d.Model, &d.AppVersion,
 		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
 		&r.created, &r.lastSeen, &r.authTime, &r.expires, &r.absExpires,
-		&r.remember, &s.AccessHash, &r.accessExp,
+		&r.remember, &s.AccessHash, &r.accessExp, &s.InstallHash, &r.reauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
 	return r
 }}
@@ -324,6 +362,7 @@ func scanSession(sc scanner) (store.Session, error) {
 	ses.AbsoluteExpiresAt = fromMicros(r.absExpires)
 	ses.AccessExpiresAt = fromMicros(r.accessExp)
 	ses.Remember = r.remember != 0
+	ses.ReauthFailures = int(r.reauthFailures)
 	if r.revokedAt.Valid {
 		ses.Revoked = &store.Revocation{
 			At:           fromMicros(r.revokedAt.Int64),
@@ -339,6 +378,15 @@ func scanSession(sc scanner) (store.Session, error) {
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
+	}
+	return b
+}
+
+// nullBytes binds an empty hash of a nullable BLOB column (an install key
+// hash) as NULL, so none reads back as nil.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
 	}
 	return b
 }

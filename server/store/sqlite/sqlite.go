@@ -1,5 +1,24 @@
 // Package sqlite implements store.Store on one SQLite database file, with the
 // pure Go driver modernc.org/sqlite, in WAL mode.
+//
+// # Durability
+//
+// Connections run with synchronous=FULL unless Options say NORMAL. In WAL
+// mode NORMAL syncs the WAL only at checkpoints: a committed transaction
+// survives the process being killed, but not a power loss or an OS crash,
+// which may roll the last commits back. Those commits are what the server
+// has acknowledged: a revoke, a log-out, a password or two-step change, an
+// audit event. Rolled back, a revoked token would work again. FULL syncs
+// the WAL at every commit, so an acknowledged write survives power loss
+// too, at the cost of one fsync per write transaction. NORMAL is for those
+// who accept the risk for the speed.
+//
+// # Files
+//
+// The database holds password hashes and TOTP secrets, so Open creates the
+// file readable and writable by its owner only (0600) and tightens an
+// existing file, and its -wal and -shm files, to that. SQLite creates the
+// -wal and -shm files with the database file's mode.
 package sqlite
 
 import (
@@ -8,7 +27,9 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -43,10 +64,36 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens the database file at path, creating it if needed, and brings its
-// schema up to date (see Migrate). The caller must Close the Store.
+// Options tune a Store. The zero value is the default.
+type Options struct {
+	// Synchronous is SQLite's synchronous setting: "FULL" (the default,
+	// when empty) or "NORMAL" (see the package doc); case does not
+	// matter. Anything else is an error.
+	Synchronous string
+}
+
+// synchronous returns o's synchronous setting, validated and upper case.
+func (o Options) synchronous() (string, error) {
+	switch v := strings.ToUpper(o.Synchronous); v {
+	case "":
+		return "FULL", nil
+	case "FULL", "NORMAL":
+		return v, nil
+	}
+	return "", fmt.Errorf("sqlite: synchronous %q: want FULL or NORMAL", o.Synchronous)
+}
+
+// Open opens the database file at path with the default Options (see
+// OpenWith).
 func Open(ctx context.Context, path string) (*Store, error) {
-	s, err := open(ctx, path)
+	return OpenWith(ctx, path, Options{})
+}
+
+// OpenWith opens the database file at path, creating it (mode 0600) if
+// needed, and brings its schema up to date (see Migrate). The caller must
+// Close the Store.
+func OpenWith(ctx context.Context, path string, o Options) (*Store, error) {
+	s, err := open(ctx, path, o)
 	if err != nil {
 		return nil, err
 	}
@@ -64,11 +111,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 }
 
 // open connects both pools without touching the schema.
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, o Options) (*Store, error) {
 	if path == "" || strings.ContainsRune(path, '?') || strings.HasPrefix(path, "file:") || strings.Contains(path, ":memory:") {
 		return nil, fmt.Errorf("sqlite: %q is not a database file path", path)
 	}
-	write, err := sql.Open("sqlite", dsn(path, false))
+	syncMode, err := o.synchronous()
+	if err != nil {
+		return nil, err
+	}
+	if err := ownerOnly(path); err != nil {
+		return nil, unavailable(fmt.Sprintf("open %s", path), err)
+	}
+	write, err := sql.Open("sqlite", dsn(path, syncMode, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -77,7 +131,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	read, err := sql.Open("sqlite", dsn(path, true))
+	read, err := sql.Open("sqlite", dsn(path, syncMode, true))
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -89,8 +143,9 @@ func open(ctx context.Context, path string) (*Store, error) {
 	read.SetConnMaxIdleTime(0)
 
 	s := &Store{path: path, write: write, read: read}
-	// The write pool goes first: its first connection creates the file and
-	// switches it to WAL, which read connections then find in place.
+	// The write pool goes first: its first connection switches the file
+	// (which ownerOnly created, if it was new) to WAL, which read
+	// connections then find in place.
 	if err := write.PingContext(ctx); err != nil {
 		s.Close()
 		return nil, unavailable(fmt.Sprintf("open %s", path), err)
@@ -102,13 +157,44 @@ func open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// fileMode is the mode of the database file and of its -wal and -shm
+// files.
+const fileMode fs.FileMode = 0o600
+
+// ownerOnly creates the database file at path with fileMode if it does
+// not exist, so that SQLite, which creates the -wal and -shm files with
+// the database file's mode, never makes any of them readable by others;
+// and tightens an existing database file, -wal and -shm to fileMode. What
+// is not a regular file is left for SQLite to refuse.
+func ownerOnly(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, fileMode)
+	switch {
+	case err == nil:
+		return f.Close()
+	case !errors.Is(err, fs.ErrExist):
+		return err
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // not there (or not a file): nothing to tighten
+		}
+		if perm := fi.Mode().Perm(); perm&^fileMode != 0 {
+			if err := os.Chmod(p, perm&fileMode); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // dsn builds the driver's data source name. The pragmas travel in the DSN so
 // every connection either pool opens gets them.
-func dsn(path string, readOnly bool) string {
+func dsn(path, synchronous string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	if readOnly {
 		// journal_mode is a property of the file, already set by the writer.
 		q.Add("_pragma", "query_only(1)")

@@ -4,10 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"sessionguard/server/store"
 	"sessionguard/server/store/storetest"
@@ -39,6 +41,14 @@ func TestContractSharedFile(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// TestPurgeInBatches runs the retention contract with batches of two rows,
+// so that every kind of deletion takes several transactions.
+func TestPurgeInBatches(t *testing.T) {
+	defer func(n int) { purgeBatch = n }(purgeBatch)
+	purgeBatch = 2
+	storetest.RunPurge(t, func(t *testing.T) store.Store { return openTemp(t) })
 }
 
 func TestPersistence(t *testing.T) {
@@ -145,7 +155,7 @@ func TestPragmas(t *testing.T) {
 		want := map[string]any{
 			"busy_timeout": BusyTimeout.Milliseconds(),
 			"foreign_keys": int64(1),
-			"synchronous":  int64(1), // NORMAL
+			"synchronous":  int64(2), // FULL
 			"journal_mode": "wal",
 			"query_only":   p.queryOnly,
 		}
@@ -232,6 +242,18 @@ func TestQueryPlans(t *testing.T) {
 		{"SweepMFATokens", `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`, []any{"a", 0}, "mfa_tokens_account"},
 		{"UseRecoveryCode", `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
 		{"MFAToken", `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`, []any{[]byte{1}, 0}, "PRIMARY KEY"},
+		{"KnownInstall", `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
+		{"ReadOutbox", `SELECT ` + outboxCols + ` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, []any{0, 10}, "INTEGER PRIMARY KEY"},
+		// Purge: every batch is a range of an index on the time it
+		// compares, so a batch reads about as many rows as it deletes.
+		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{0, 10}, "sessions_ended"},
+		{"Purge ended sessions' tokens, by session", purgeEndedTokensSQL, []any{0, 10}, "refresh_tokens_session"},
+		{"Purge ended sessions", purgeEndedSessionsSQL, []any{0, 10}, "sessions_ended"},
+		{"Purge rotated tokens", purgeRotatedSQL, []any{0, 10}, "refresh_tokens_rotated"},
+		{"Purge remembered logins", purgeRememberedSQL, []any{0, 10}, "remembered_logins_expires"},
+		{"Purge MFA tokens", purgeMFATokensSQL, []any{0, 10}, "mfa_tokens_expires"},
+		{"Purge known installs", purgeInstallsSQL, []any{0, 10}, "known_installs_last_used"},
+		{"Purge outbox", purgeOutboxSQL, []any{0, 10}, "outbox_at"},
 	}
 	for _, tc := range cases {
 		rows, err := s.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+tc.query, tc.args...)
@@ -249,10 +271,28 @@ func TestQueryPlans(t *testing.T) {
 		}
 		rows.Close()
 		p := strings.Join(plan, "; ")
-		if !strings.Contains(p, tc.index) || strings.Contains(p, "TEMP B-TREE") || strings.Contains(p, "SCAN sessions ") {
-			t.Errorf("%s: plan %q, want a search on %s and no sort", tc.name, p, tc.index)
+		if !strings.Contains(p, tc.index) || strings.Contains(p, "TEMP B-TREE") || scansTable(plan) {
+			t.Errorf("%s: plan %q, want a search on %s, no sort and no table scan", tc.name, p, tc.index)
 		}
 	}
+}
+
+// scansTable reports whether a query plan reads a whole table of the
+// schema (a SCAN of a subquery's result is fine).
+func scansTable(plan []string) bool {
+	for _, step := range plan {
+		name, ok := strings.CutPrefix(step, "SCAN ")
+		if !ok {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		switch name {
+		case "accounts", "sessions", "refresh_tokens", "remembered_logins", "audit_events",
+			"recovery_codes", "mfa_tokens", "known_installs", "outbox":
+			return true
+		}
+	}
+	return false
 }
 
 func TestOpenUnavailable(t *testing.T) {
@@ -325,7 +365,7 @@ func TestCloseWhileBusy(t *testing.T) {
 func TestMigrateUpgradesAVersion1Database(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "v1.db")
-	old, err := open(ctx, path)
+	old, err := open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,11 +408,63 @@ func TestMigrateUpgradesAVersion1Database(t *testing.T) {
 	if a.ID != "acc_1" || a.PasswordHash != "$argon2id$x" || a.MFAEnabled || a.TOTPSecret != "" || a.TOTPPendingSecret != "" {
 		t.Fatalf("account after the upgrade = %+v", a)
 	}
-	if _, err := s.Session(ctx, "ses_1"); err != nil {
+	ses, err := s.Session(ctx, "ses_1")
+	if err != nil {
 		t.Fatalf("session after the upgrade: %v", err)
+	}
+	if ses.InstallHash != nil || ses.ReauthFailures != 0 {
+		t.Errorf("session after the upgrade: InstallHash %x, ReauthFailures %d; want nil, 0", ses.InstallHash, ses.ReauthFailures)
 	}
 	// The new parts work on the upgraded file.
 	if used, err := s.UseTOTPStep(ctx, "acc_1", 5); err != nil || !used {
 		t.Fatalf("UseTOTPStep on the upgraded file = %v, %v", used, err)
+	}
+	if n, err := s.FailReauth(ctx, "ses_1"); err != nil || n != 1 {
+		t.Errorf("FailReauth on the upgraded file = %d, %v; want 1", n, err)
+	}
+	if seq, err := s.AppendOutbox(ctx, time.Now(), []byte("x")); err != nil || seq != 1 {
+		t.Errorf("AppendOutbox on the upgraded file = %d, %v; want 1", seq, err)
+	}
+}
+
+// TestSynchronous: FULL by default, so that a commit is on disk before it
+// is acknowledged; NORMAL when asked for; anything else refused before the
+// file is touched.
+func TestSynchronous(t *testing.T) {
+	cases := []struct {
+		name string
+		o    Options
+		want int64 // PRAGMA synchronous: 1 NORMAL, 2 FULL
+	}{
+		{"default", Options{}, 2},
+		{"FULL", Options{Synchronous: "FULL"}, 2},
+		{"NORMAL", Options{Synchronous: "NORMAL"}, 1},
+		{"normal, lower case", Options{Synchronous: "normal"}, 1},
+	}
+	for _, tc := range cases {
+		s, err := OpenWith(t.Context(), filepath.Join(t.TempDir(), "sync.db"), tc.o)
+		if err != nil {
+			t.Fatalf("%s: OpenWith: %v", tc.name, err)
+		}
+		for name, db := range map[string]*sql.DB{"write": s.write, "read": s.read} {
+			var got int64
+			if err := db.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("%s: PRAGMA synchronous on the %s pool = %d, want %d", tc.name, name, got, tc.want)
+			}
+		}
+		s.Close()
+	}
+	for _, bad := range []string{"OFF", "EXTRA", "0", "full please"} {
+		path := filepath.Join(t.TempDir(), "bad.db")
+		if s, err := OpenWith(t.Context(), path, Options{Synchronous: bad}); err == nil {
+			s.Close()
+			t.Errorf("OpenWith(synchronous %q) succeeded", bad)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("OpenWith(synchronous %q) left a file: %v", bad, err)
+		}
 	}
 }

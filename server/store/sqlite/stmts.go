@@ -10,18 +10,20 @@ const sessionCols = `id, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
 	ip, loc_city, loc_region, loc_country, loc_country_code,
 	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
-	remember, access_hash, access_expires_at,
+	remember, access_hash, access_expires_at, install_hash, reauth_failures,
 	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
 
 const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
 
 const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
 
-const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time`
+const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time, install_hash`
 
 const mfaTokenCols = `hash, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	remember, created_at, expires_at`
+	remember, install_hash, created_at, expires_at`
+
+const outboxCols = `seq, at, data`
 
 const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
 	session_id, device_name, target_session_id, target_device_name, detail`
@@ -46,6 +48,11 @@ type stmts struct {
 	listAudit           *sql.Stmt
 	mfaToken            *sql.Stmt
 	recoveryCodesLeft   *sql.Stmt
+	knownInstall        *sql.Stmt
+	accountCount        *sql.Stmt
+	totpSecretsPage     *sql.Stmt
+	readOutbox          *sql.Stmt
+	outboxHead          *sql.Stmt
 
 	// write connection
 	createAccount     *sql.Stmt
@@ -53,6 +60,8 @@ type stmts struct {
 	insertRefresh     *sql.Stmt
 	touchSession      *sql.Stmt
 	setAuthTime       *sql.Stmt
+	failReauth        *sql.Stmt
+	upsertInstall     *sql.Stmt
 	revokeSession     *sql.Stmt
 	revokeOthers      *sql.Stmt
 	rotateSession     *sql.Stmt
@@ -65,6 +74,7 @@ type stmts struct {
 	deleteRemExcept   *sql.Stmt
 	deleteRemAll      *sql.Stmt
 	appendAudit       *sql.Stmt
+	appendOutbox      *sql.Stmt
 
 	// write connection: password and two-step verification
 	txAccountMFA    *sql.Stmt
@@ -80,6 +90,17 @@ type stmts struct {
 	insertMFAToken  *sql.Stmt
 	sweepMFATokens  *sql.Stmt
 	consumeMFAToken *sql.Stmt
+	rewriteSecret   *sql.Stmt
+	rewritePending  *sql.Stmt
+
+	// write connection: retention (Purge), each deleting one batch
+	purgeEndedTokens   *sql.Stmt
+	purgeEndedSessions *sql.Stmt
+	purgeRotated       *sql.Stmt
+	purgeRemembered    *sql.Stmt
+	purgeMFATokens     *sql.Stmt
+	purgeInstalls      *sql.Stmt
+	purgeOutbox        *sql.Stmt
 }
 
 func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
@@ -109,16 +130,30 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
 		mfaToken:          p(read, `SELECT `+mfaTokenCols+` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`),
 		recoveryCodesLeft: p(read, `SELECT count(*) FROM recovery_codes WHERE account_id = ?`),
+		knownInstall:      p(read, `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`),
+		accountCount:      p(read, `SELECT count(*) FROM accounts`),
+		totpSecretsPage: p(read, `SELECT id, totp_secret, totp_pending_secret FROM accounts
+			WHERE id > ? AND (totp_secret <> '' OR totp_pending_secret <> '') ORDER BY id LIMIT ?`),
+		readOutbox: p(read, `SELECT `+outboxCols+` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`),
+		// AUTOINCREMENT keeps the highest seq ever handed out here, even
+		// once the entries are purged.
+		outboxHead: p(read, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`),
 
 		createAccount: p(write, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
 		insertSession: p(write, `INSERT INTO sessions (`+sessionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`),
 		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
 			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
 			WHERE id = ? AND revoked_at IS NULL`),
-		setAuthTime: p(write, `UPDATE sessions SET auth_time = ? WHERE id = ? AND revoked_at IS NULL`),
+		setAuthTime: p(write, `UPDATE sessions SET auth_time = ?, reauth_failures = 0 WHERE id = ? AND revoked_at IS NULL`),
+		failReauth: p(write, `UPDATE sessions SET reauth_failures = reauth_failures + 1
+			WHERE id = ? AND revoked_at IS NULL RETURNING reauth_failures`),
+		upsertInstall: p(write, `INSERT INTO known_installs (account_id, install_hash, first_seen, last_used)
+			VALUES (?1, ?2, ?3, ?3)
+			ON CONFLICT (account_id, install_hash) DO UPDATE
+			SET first_seen = min(first_seen, excluded.first_seen), last_used = max(last_used, excluded.last_used)`),
 		revokeSession: p(write, `UPDATE sessions
 			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL
@@ -132,7 +167,7 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			WHERE id = ? AND revoked_at IS NULL`),
 		rotateTokens:      p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
 		txSessionRevoked:  p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
-		createRemembered:  p(write, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		createRemembered:  p(write, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
 		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
 		deleteRemDevice:   p(write, `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`),
@@ -142,6 +177,7 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			loc_city, loc_region, loc_country, loc_country_code,
 			session_id, device_name, target_session_id, target_device_name, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		appendOutbox: p(write, `INSERT INTO outbox (at, data) VALUES (?, ?)`),
 
 		txAccountMFA:    p(write, `SELECT mfa_enabled FROM accounts WHERE id = ?`),
 		updatePassword:  p(write, `UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?`),
@@ -156,9 +192,20 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		disableTOTP:     p(write, `UPDATE accounts SET totp_secret = '', totp_pending_secret = '', mfa_enabled = 0 WHERE id = ?`),
 		useTOTPStep:     p(write, `UPDATE accounts SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1`),
 		useRecoveryCode: p(write, `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`),
-		insertMFAToken:  p(write, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		insertMFAToken:  p(write, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		sweepMFATokens:  p(write, `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`),
 		consumeMFAToken: p(write, `DELETE FROM mfa_tokens WHERE hash = ? RETURNING `+mfaTokenCols),
+		// Compare-and-set: only if the value is still the one rewritten.
+		rewriteSecret:  p(write, `UPDATE accounts SET totp_secret = ?1 WHERE id = ?2 AND totp_secret = ?3`),
+		rewritePending: p(write, `UPDATE accounts SET totp_pending_secret = ?1 WHERE id = ?2 AND totp_pending_secret = ?3`),
+
+		purgeEndedTokens:   p(write, purgeEndedTokensSQL),
+		purgeEndedSessions: p(write, purgeEndedSessionsSQL),
+		purgeRotated:       p(write, purgeRotatedSQL),
+		purgeRemembered:    p(write, purgeRememberedSQL),
+		purgeMFATokens:     p(write, purgeMFATokensSQL),
+		purgeInstalls:      p(write, purgeInstallsSQL),
+		purgeOutbox:        p(write, purgeOutboxSQL),
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -63,7 +63,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) erro
 // CreateRemembered inserts a remembered-login credential.
 func (s *Store) CreateRemembered(ctx context.Context, r store.Remembered) error {
 	_, err := s.st.createRemembered.ExecContext(ctx, nonNil(r.Hash), r.AccountID, r.DeviceID, r.DeviceName,
-		micros(r.CreatedAt), micros(r.ExpiresAt), micros(r.AuthTime))
+		micros(r.CreatedAt), micros(r.ExpiresAt), micros(r.AuthTime), nullBytes(r.InstallHash))
 	return s.wrap("create remembered login", err)
 }
 
@@ -135,7 +135,7 @@ func scanRemembered(row *sql.Row) (store.Remembered, error) {
 		r                      store.Remembered
 		created, expires, auth int64
 	)
-	if err := row.Scan(&r.Hash, &r.AccountID, &r.DeviceID, &r.DeviceName, &created, &expires, &auth); err != nil {
+	if err := row.Scan(&r.Hash, &r.AccountID, &r.DeviceID, &r.DeviceName, &created, &expires, &auth, &r.InstallHash); err != nil {
 		return store.Remembered{}, err
 	}
 	r.CreatedAt = fromMicros(created)

@@ -100,6 +100,7 @@ func (f *fixture) newSession(acct store.Account, mod func(*store.Session)) (stor
 		Remember:          true,
 		AccessHash:        randHash(),
 		AccessExpiresAt:   t0.Add(15 * time.Minute),
+		InstallHash:       randHash(),
 	}
 	if mod != nil {
 		mod(&s)
@@ -128,13 +129,14 @@ func revocation(at time.Time, by store.Session) store.Revocation {
 func (f *fixture) remembered(acct store.Account, deviceID string, expires time.Time) store.Remembered {
 	f.t.Helper()
 	r := store.Remembered{
-		Hash:       randHash(),
-		AccountID:  acct.ID,
-		DeviceID:   deviceID,
-		DeviceName: "Laptop " + deviceID,
-		CreatedAt:  t0.In(zone),
-		ExpiresAt:  expires,
-		AuthTime:   t0.Add(-time.Minute),
+		Hash:        randHash(),
+		AccountID:   acct.ID,
+		DeviceID:    deviceID,
+		DeviceName:  "Laptop " + deviceID,
+		CreatedAt:   t0.In(zone),
+		ExpiresAt:   expires,
+		AuthTime:    t0.Add(-time.Minute),
+		InstallHash: randHash(),
 	}
 	if err := f.s.CreateRemembered(f.ctx, r); err != nil {
 		f.t.Fatalf("CreateRemembered: %v", err)

@@ -34,7 +34,20 @@ func testCanceledContext(f *fixture) {
 	is(f.t, "SetTOTPPending(canceled)", f.s.SetTOTPPending(ctx, acct.ID, secretA), context.Canceled)
 	check(f.t, "account after canceled calls", f.mustAccount(acct.ID), acct)
 	is(f.t, "RotateRefreshToken(canceled)", f.s.RotateRefreshToken(ctx, rotation(s, t0.Add(time.Minute))), context.Canceled)
+	_, err = f.s.FailReauth(ctx, s.ID)
+	is(f.t, "FailReauth(canceled)", err, context.Canceled)
 	f.checkSession("session after canceled calls", s)
+
+	head := f.outboxHead()
+	_, err = f.s.AppendOutbox(ctx, t0, []byte("x"))
+	is(f.t, "AppendOutbox(canceled)", err, context.Canceled)
+	if h := f.outboxHead(); h != head {
+		f.t.Errorf("OutboxHead after a canceled AppendOutbox = %d, want %d", h, head)
+	}
+	_, err = f.s.Purge(ctx, t0, t0)
+	is(f.t, "Purge(canceled)", err, context.Canceled)
+	_, err = f.s.RewriteTOTPSecrets(ctx, func(v string) (string, bool, error) { return v + "x", true, nil })
+	is(f.t, "RewriteTOTPSecrets(canceled)", err, context.Canceled)
 }
 
 // testClosed: after Close every call fails with ErrUnavailable, and Close
@@ -66,13 +79,24 @@ func testClosed(f *fixture) {
 			_, _, err := f.s.ChangePassword(f.ctx, store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "x"})
 			return err
 		}},
-		{"EnableTOTP", func() error { return f.s.EnableTOTP(f.ctx, acct.ID, secretA, 1, nil) }},
+		{"EnableTOTP", func() error { return enableErr(f.s.EnableTOTP(f.ctx, acct.ID, secretA, 1, nil)) }},
 		{"UseTOTPStep", func() error { _, err := f.s.UseTOTPStep(f.ctx, acct.ID, 1); return err }},
 		{"UseRecoveryCode", func() error { _, err := f.s.UseRecoveryCode(f.ctx, acct.ID, randHash()); return err }},
 		{"CreateMFAToken", func() error {
 			return f.s.CreateMFAToken(f.ctx, store.MFAToken{Hash: randHash(), AccountID: acct.ID, CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)})
 		}},
 		{"MFAToken", func() error { _, err := f.s.MFAToken(f.ctx, randHash(), t0); return err }},
+		{"FailReauth", func() error { _, err := f.s.FailReauth(f.ctx, s.ID); return err }},
+		{"KnownInstall", func() error { _, err := f.s.KnownInstall(f.ctx, acct.ID, s.InstallHash); return err }},
+		{"AccountCount", func() error { _, err := f.s.AccountCount(f.ctx); return err }},
+		{"RewriteTOTPSecrets", func() error {
+			_, err := f.s.RewriteTOTPSecrets(f.ctx, func(v string) (string, bool, error) { return v, false, nil })
+			return err
+		}},
+		{"Purge", func() error { _, err := f.s.Purge(f.ctx, t0, t0); return err }},
+		{"AppendOutbox", func() error { _, err := f.s.AppendOutbox(f.ctx, t0, []byte("x")); return err }},
+		{"ReadOutbox", func() error { _, err := f.s.ReadOutbox(f.ctx, 0, 10); return err }},
+		{"OutboxHead", func() error { _, err := f.s.OutboxHead(f.ctx); return err }},
 	}
 	for _, tc := range cases {
 		is(f.t, tc.name+" after Close", tc.call(), store.ErrUnavailable)

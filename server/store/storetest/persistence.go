@@ -23,11 +23,21 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	ok(t, "CreateAccount", f.s.CreateAccount(f.ctx, mfa))
 	live, rt0 := f.session(acct, nil)
 	rot := rotation(live, t0.Add(20*time.Minute))
-	ok(t, "RotateRefreshToken", f.s.RotateRefreshToken(f.ctx, rot))
+	err := f.s.RotateRefreshToken(f.ctx, rot)
+	ok(t, "RotateRefreshToken", err)
 	live = rotated(live, rot)
+	for range 2 {
+		n, err := f.s.FailReauth(f.ctx, live.ID)
+		ok(t, "FailReauth", err)
+		live.ReauthFailures = n
+	}
+	outboxFrom := f.outboxHead()
+	entry := store.OutboxEntry{At: t0, Data: []byte(`{"type":"sessions.changed"}`)}
+	entry.Seq, err = f.s.AppendOutbox(f.ctx, entry.At, entry.Data)
+	ok(t, "AppendOutbox", err)
 	gone, _ := f.session(acct, nil)
 	r := revocation(t0.Add(30*time.Minute), live)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r)
+	_, err = f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r)
 	ok(t, "RevokeSession", err)
 	gone = revoked(gone, r)
 	foreign, _ := f.session(other, nil)
@@ -75,6 +85,13 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	gotAudit, err := f.s.ListAudit(f.ctx, acct.ID, 0, 10)
 	ok(t, "ListAudit after reopen", err)
 	check(t, "ListAudit after reopen", gotAudit, audit)
+	f.knownInstall("install of a session after reopen", acct.ID, live.InstallHash, true)
+	gotOutbox, err := f.s.ReadOutbox(f.ctx, outboxFrom, 10)
+	ok(t, "ReadOutbox after reopen", err)
+	check(t, "outbox after reopen", gotOutbox, []store.OutboxEntry{entry})
+	if h := f.outboxHead(); h != entry.Seq {
+		t.Errorf("OutboxHead after reopen = %d, want %d", h, entry.Seq)
+	}
 
 	e := f.auditEvent(api.AuditLogout, t0.Add(time.Hour))
 	seq, err := f.s.AppendAudit(f.ctx, acct.ID, e)

@@ -35,6 +35,17 @@ func testRememberedConsume(f *fixture) {
 	_, err = f.s.ConsumeRemembered(f.ctx, r.Hash, t0)
 	is(f.t, "ConsumeRemembered a second time", err, store.ErrNotFound)
 
+	// Saved by an install without a key: bound to the device only.
+	unbound := store.Remembered{Hash: randHash(), AccountID: acct.ID, DeviceID: "dev2", DeviceName: "Old app",
+		CreatedAt: t0, ExpiresAt: expires, AuthTime: t0}
+	ok(f.t, "CreateRemembered without an install key", f.s.CreateRemembered(f.ctx, unbound))
+	got, err = f.s.ConsumeRemembered(f.ctx, unbound.Hash, t0)
+	ok(f.t, "ConsumeRemembered without an install key", err)
+	check(f.t, "ConsumeRemembered without an install key", got, unbound)
+	if got.InstallHash != nil {
+		f.t.Errorf("ConsumeRemembered without an install key: InstallHash %x, want nil", got.InstallHash)
+	}
+
 	cases := []struct {
 		name string
 		now  time.Time

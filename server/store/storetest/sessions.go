@@ -14,8 +14,9 @@ func testSessionRoundTrip(f *fixture) {
 		mod  func(*store.Session)
 	}{
 		{"remembered, full device and location", nil},
-		{"not remembered, nothing known about the place", func(s *store.Session) {
+		{"not remembered, nothing known about the place, no install key", func(s *store.Session) {
 			s.Remember = false
+			s.InstallHash = nil
 			s.Location = api.Location{}
 			s.IP = "2001:db8::1"
 			s.Device = api.Device{ID: "dev_" + s.ID, Name: "Desktop", Platform: api.PlatformLinux}
@@ -32,6 +33,9 @@ func testSessionRoundTrip(f *fixture) {
 	}
 	for _, tc := range cases {
 		s, rt := f.session(acct, tc.mod)
+		if len(s.InstallHash) > 0 {
+			f.knownInstall(tc.name+": install of the session", acct.ID, s.InstallHash, true)
+		}
 
 		got, err := f.s.Session(f.ctx, s.ID)
 		ok(f.t, tc.name+": Session", err)

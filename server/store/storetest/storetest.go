@@ -3,6 +3,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"sessionguard/server/store"
@@ -23,7 +24,7 @@ import (
 // microseconds (SQLite and PostgreSQL both do); callers must not rely on
 // anything finer.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	for _, tc := range contract {
+	for _, tc := range slices.Concat(contract, purgeContract) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(newFixture(t, open(t)))
 		})
@@ -40,6 +41,7 @@ var contract = []struct {
 	{"Account/RoundTrip", testAccountRoundTrip},
 	{"Account/UsernameTaken", testAccountUsernameTaken},
 	{"Account/NotFound", testAccountNotFound},
+	{"Account/Count", testAccountCount},
 
 	{"Session/RoundTrip", testSessionRoundTrip},
 	{"Session/NotFound", testSessionNotFound},
@@ -47,6 +49,10 @@ var contract = []struct {
 	{"Session/CreateWithAudit", testCreateSessionAudit},
 	{"Session/Touch", testTouchSession},
 	{"Session/SetAuthTime", testSetAuthTime},
+	{"Session/InstallHashes", testInstallHashes},
+	{"Session/KnownInstall", testKnownInstall},
+	{"Session/CreateResetsReauthFailures", testCreateSessionResetsFailures},
+	{"Session/FailReauth", testFailReauth},
 
 	{"ListSessions/OrderAndFilter", testListSessionsOrderAndFilter},
 	{"ListSessions/Paging", testListSessionsPaging},
@@ -70,12 +76,16 @@ var contract = []struct {
 
 	{"Audit/AppendAndList", testAudit},
 
+	{"Outbox", testOutbox},
+
 	{"Password/Change", testChangePassword},
 	{"Password/ChangeRefused", testChangePasswordRefused},
 
 	{"TOTP/Lifecycle", testTOTPLifecycle},
 	{"TOTP/StepReplay", testTOTPStep},
 	{"TOTP/RecoveryCodes", testRecoveryCodes},
+	{"TOTP/EnableForgetsRemembered", testEnableTOTPForgets},
+	{"TOTP/RewriteSecrets", testRewriteTOTPSecrets},
 	{"MFAToken", testMFAToken},
 
 	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
@@ -91,6 +101,8 @@ var contract = []struct {
 	{"Concurrent/UseRecoveryCode", testConcurrentUseRecoveryCode},
 	{"Concurrent/ConsumeMFAToken", testConcurrentConsumeMFAToken},
 	{"Concurrent/ChangePassword", testConcurrentChangePassword},
+	{"Concurrent/FailReauth", testConcurrentFailReauth},
+	{"Concurrent/AppendOutbox", testConcurrentAppendOutbox},
 
 	{"Lifecycle/CanceledContext", testCanceledContext},
 	{"Lifecycle/Closed", testClosed},

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"sessionguard/server"
+	"sessionguard/server/geo"
+	"sessionguard/server/keyfile"
+)
+
+const secretsKeyHelp = "file with the key that seals two-step secrets at rest, created (0600) if missing; every replica of a database needs the same file (default: secrets.key beside a SQLite database, or in the user data directory)"
+
+// fdReserve is how many file descriptors sessiond keeps for itself (the
+// database files and connections, logs, the GeoIP file) below the file
+// limit when it bounds its connections.
+const fdReserve = 64
+
+// durationFlag is a duration flag with a rule for zero: none (zeroMeans
+// says what it then means) or refused. Negative values are refused.
+type durationFlag struct {
+	name      string
+	v         *time.Duration
+	zeroMeans string // "" when zero is refused
+}
+
+func (d durationFlag) check() error {
+	switch {
+	case *d.v < 0:
+		return usageError{fmt.Sprintf("--%s must not be negative", d.name)}
+	case *d.v == 0 && d.zeroMeans == "":
+		return usageError{fmt.Sprintf("--%s must be more than 0", d.name)}
+	}
+	return nil
+}
+
+func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8420", "listen address")
+	db := fs.String("db", defaultDB(), dbFlagHelp)
+	var cfg server.Config
+	fs.BoolVar(&cfg.OpenRegistration, "open-registration", false, "allow anyone to create an account (rate-limited per address)")
+	durations := []durationFlag{
+		{"access-ttl", fs.Duration("access-ttl", 15*time.Minute, "access token lifetime"), ""},
+		{"refresh-grace", fs.Duration("refresh-grace", 10*time.Second, "how long a rotated refresh token may be retried (0: not at all)"), "no grace"},
+		{"reauth-window", fs.Duration("reauth-window", 10*time.Minute, "how recent a password proof step-up actions need"), ""},
+		{"retention", fs.Duration("retention", 90*24*time.Hour, "how long ended sessions and spent tokens are kept (0: forever); audit events are always kept"), "forever"},
+	}
+	var proxies prefixList
+	fs.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
+	cert := fs.String("tls-cert", "", "TLS certificate file (PEM)")
+	key := fs.String("tls-key", "", "TLS key file (PEM)")
+	format := fs.String("log-format", "text", "log format: text or json")
+	netHTTPStreams := fs.Bool("net-http-streams", false, "serve event streams through net/http for their whole life (about 40 KiB each instead of 7 KiB; see docs/PERFORMANCE.md)")
+	geoDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City .mmdb file for the approximate location of sessions (default: no locations)")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9420 (default: off)")
+	keyFile := fs.String("secrets-key-file", "", secretsKeyHelp)
+	sync := fs.String("sqlite-synchronous", "full", "SQLite only: full (an acknowledged change survives power loss) or normal (faster; survives a crash of sessiond but not of the machine)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	for _, d := range durations {
+		if err := d.check(); err != nil {
+			return err
+		}
+	}
+	cfg.AccessTTL, cfg.RefreshGrace, cfg.ReauthWindow, cfg.Retention = *durations[0].v, *durations[1].v, *durations[2].v, *durations[3].v
+	if cfg.RefreshGrace == 0 {
+		cfg.RefreshGrace = -1 // the library's "none"
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = -1
+	}
+	if (*cert == "") != (*key == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
+	}
+	var h slog.Handler
+	switch *format {
+	case "text":
+		h = slog.NewTextHandler(stderr, nil)
+	case "json":
+		h = slog.NewJSONHandler(stderr, nil)
+	default:
+		return usageError{`--log-format must be "text" or "json"`}
+	}
+	log := slog.New(h)
+	cfg.TrustedProxies, cfg.Logger = proxies, log
+	if *geoDB != "" {
+		gdb, err := geo.Open(*geoDB)
+		if err != nil {
+			return err
+		}
+		defer gdb.Close()
+		cfg.Locator = gdb
+	}
+	limit, err := raiseFileLimit()
+	if err != nil {
+		log.Warn("could not raise the open-file limit", "err", err)
+	}
+
+	st, err := openStore(ctx, *db, *sync)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.SecretsKey, err = loadSecretsKey(*keyFile, *db, stderr); err != nil {
+		return err
+	}
+	srv := server.New(st, cfg)
+	if n, err := srv.SealStoredSecrets(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("sealed two-step secrets stored in the clear", "count", n)
+	}
+	if !*netHTTPStreams {
+		srv.DetachStreams()
+	}
+	leave, err := st.connectReplicas(ctx, srv, log)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	maxConns := 0
+	if limit > 2*fdReserve {
+		maxConns = int(limit) - fdReserve
+		ln = srv.GuardListener(ln, maxConns)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(h, slog.LevelWarn),
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+		hs.TLSConfig = tlsConfig()
+	}
+	stopBackground := srv.StartBackground()
+	defer stopBackground()
+	errc := make(chan error, 2)
+	go func() {
+		if *cert != "" {
+			errc <- hs.ServeTLS(ln, *cert, *key)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	var ms *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ms.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("metrics: %w", err)
+			}
+		}()
+		log.Info("metrics listening", "metrics_url", "http://"+mln.Addr().String()+"/metrics")
+	}
+	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", st.name,
+		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB, "max_connections", maxConns)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	srv.Close() // end event streams so Shutdown need not wait for them
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// tlsConfig allows TLS 1.2 only with forward-secret AEAD suites (no CBC,
+// no SHA-1 MACs, no RSA key exchange); TLS 1.3's suites are all AEAD.
+func tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
+// loadSecretsKey reads (or creates) the key that seals two-step secrets:
+// the file given, or secrets.key beside a SQLite database, or in the data
+// directory for PostgreSQL (where every replica needs a copy of the same
+// file: say so when it is made).
+func loadSecretsKey(path, db string, stderr io.Writer) ([]byte, error) {
+	if path == "" {
+		dir := filepath.Dir(db)
+		if isPostgres(db) {
+			dir = filepath.Dir(defaultDBPath())
+		}
+		path = filepath.Join(dir, "secrets.key")
+	}
+	key, created, err := keyfile.LoadOrCreate(path, server.SecretsKeySize)
+	if err != nil {
+		return nil, fmt.Errorf("secrets key: %w", err)
+	}
+	if created && isPostgres(db) {
+		fmt.Fprintf(stderr, "sessiond: created the secrets key %s; give every replica of this database the same file (--secrets-key-file)\n", path)
+	}
+	return key, nil
+}
