@@ -116,6 +116,30 @@ const (
 	KindRevokeOne PendingKind = iota + 1
 	KindRevokeOthers
 	KindDisableTwoStep
+	// KindSetupTwoStep: starting to turn two-step verification on (the QR
+	// code and key), which the server hands out only after a recent
+	// password proof.
+	KindSetupTwoStep
+	// KindEnableTwoStep: confirming two-step verification with the code
+	// already typed, when the password proof went stale during the setup.
+	KindEnableTwoStep
+)
+
+// TwoStepStage is how far turning on two-step verification has got. The
+// secret and the recovery codes it makes are not in the Snapshot: get them
+// with App.TwoStepSetup and App.RecoveryCodes while the stage says so.
+type TwoStepStage int
+
+// The stages of turning two-step verification on.
+const (
+	// TwoStepIdle: nothing under way.
+	TwoStepIdle TwoStepStage = iota
+	// TwoStepScanning: the server made a secret; the QR code and key wait
+	// to be added to an authenticator app and confirmed with a code.
+	TwoStepScanning
+	// TwoStepShowingCodes: two-step verification is on; the recovery codes
+	// wait to be shown, once, until EndTwoStep.
+	TwoStepShowingCodes
 )
 
 // RevokeResult is the outcome of the last remote log out, so the UI can
@@ -174,6 +198,8 @@ type Snapshot struct {
 	Pending *Pending
 	// LastRevoke is the outcome of the last remote log out.
 	LastRevoke *RevokeResult
+	// TwoStep is how far turning on two-step verification has got.
+	TwoStep TwoStepStage
 }
 
 // CanRemember reports whether "Remember me" and "Remember login info" can
@@ -201,6 +227,15 @@ type App struct {
 	mfaRemember bool
 	refreshing  bool // a device-list refresh is running
 	refreshMore bool // …and another was asked for meanwhile
+	// Turning two-step on (Snapshot.TwoStep): the secret while scanning,
+	// the recovery codes until shown, and the code typed when the server
+	// asked for the password before taking it (KindEnableTwoStep).
+	totpSetup     api.TOTPSetupResponse
+	recoveryCodes []string
+	enableCode    string
+
+	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
+	instKey string     // this install's key once read or made (installKey)
 }
 
 // New returns an App in StateStarting; call Start.

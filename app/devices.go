@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -196,8 +197,13 @@ func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 	_, err := a.api.Reauth(ctx, api.ReauthRequest{Password: password, Code: strings.TrimSpace(code)})
 	switch {
 	case errors.Is(err, client.ErrInvalidCredentials):
-		return a.fail(&FieldError{"password", "That password is not right."})
+		// Counted on this session: the server ends it after a few in a
+		// row (then session_revoked, reason reauth_failed, below).
+		a.fail(&FieldError{"password", wrongAnswer(err, "That password is not right.")})
+		return err
 	case err != nil:
+		// session_revoked (reauth_failed after the last wrong answer)
+		// returns to sign-in with the notice.
 		return a.callFailed(gen, err)
 	}
 	p := *snap.Pending
@@ -210,13 +216,57 @@ func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 		return err
 	case KindDisableTwoStep:
 		return a.TurnOffTwoStep(ctx)
+	case KindSetupTwoStep:
+		_, err := a.StartTwoStep(ctx)
+		return err
+	case KindEnableTwoStep:
+		a.mu.Lock()
+		code := a.enableCode
+		a.mu.Unlock()
+		_, err := a.ConfirmTwoStep(ctx, code)
+		return err
 	}
 	a.done()
 	return nil
 }
 
+// wrongAnswer is what the person reads after a wrong password (or code)
+// on a signed-in device: the server's words (else fallback) and, when the
+// server counts them, how many more wrong answers log this device out.
+func wrongAnswer(err error, fallback string) string {
+	msg := fallback
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return msg
+	}
+	if first := firstSentence(ce.Message); first != "" {
+		msg = first
+	}
+	n, ok := ce.AttemptsLeft()
+	switch {
+	case !ok:
+		return msg
+	case n <= 1:
+		return msg + " Last attempt: one more wrong answer logs this device out."
+	default:
+		return fmt.Sprintf("%s %d attempts left before this device is logged out.", msg, n)
+	}
+}
+
+// firstSentence is the first sentence of msg ("That password is not
+// right."): the server may add its own count, which the app words itself.
+func firstSentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if i := strings.Index(msg, ". "); i >= 0 {
+		return msg[:i+1]
+	}
+	return msg
+}
+
 // CancelReauth drops the action waiting for the password.
-func (a *App) CancelReauth() { a.update(func(s *Snapshot) { s.Pending = nil; s.FieldErrors = nil }) }
+func (a *App) CancelReauth() {
+	a.update(func(s *Snapshot) { s.Pending, s.FieldErrors, a.enableCode = nil, nil, "" })
+}
 
 // DismissLastRevoke hides the result of the last remote log out.
 func (a *App) DismissLastRevoke() { a.update(func(s *Snapshot) { s.LastRevoke = nil }) }

@@ -64,7 +64,39 @@ func (a *App) onEvent(gen int, ev client.Event) {
 		a.requestRefresh()
 	case api.EventSessionsChanged, api.EventPasswordChanged:
 		a.requestRefresh()
+		a.refreshAccount(gen) // two-step may have been turned on or off elsewhere (the server administrator)
 	}
+}
+
+// refreshAccount reloads the signed-in account (GET /v1/me) in the
+// background, so that changes made elsewhere, such as two-step
+// verification reset by the server administrator, show.
+func (a *App) refreshAccount(gen int) {
+	a.mu.Lock()
+	if gen != a.gen {
+		a.mu.Unlock()
+		return
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		me, err := a.api.Me(ctx)
+		if err != nil {
+			if sessionGone(err) {
+				a.endedRemotely(gen, err)
+			}
+			return // offline: the stream's own state says so
+		}
+		a.update(func(s *Snapshot) {
+			if gen == a.gen && s.Account != nil && s.Account.ID == me.Account.ID {
+				acct := me.Account
+				s.Account = &acct
+			}
+		})
+	}()
 }
 
 func (a *App) onStreamState(gen int, st client.StreamState, _ error) {

@@ -42,14 +42,14 @@ func TestClearAppData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.SessionsEnded != 1 || rep.SavedLoginsForgotten != 1 || len(rep.NotEnded) != 0 || rep.SecretsRemoved != 2 {
+	if rep.SessionsEnded != 1 || rep.SavedLoginsForgotten != 1 || len(rep.NotEnded) != 0 || rep.SecretsRemoved != 3 {
 		t.Fatalf("report = %+v", rep)
 	}
 	s := d.snap()
 	if s.State != app.StateSignedOut || len(s.SavedAccounts) != 0 || s.PrefillUsername != "" || s.Account != nil {
 		t.Fatalf("after reset: %+v", s)
 	}
-	if keys := d.secretKeys(); len(keys) != 0 {
+	if keys := d.allSecretKeys(); len(keys) != 0 {
 		t.Fatalf("keyring after reset: %v", keys)
 	}
 	if left := d.prefs.Keys(); len(left) != 0 {
@@ -80,7 +80,7 @@ func TestClearAppDataOffline(t *testing.T) {
 	if len(rep.NotEnded) != 1 || !strings.Contains(rep.NotEnded[0], "ana") || !strings.Contains(rep.NotEnded[0], "reach the server") {
 		t.Fatalf("offline report = %+v", rep)
 	}
-	if keys := d.secretKeys(); len(keys) != 0 || len(d.prefs.Keys()) != 0 {
+	if keys := d.allSecretKeys(); len(keys) != 0 || len(d.prefs.Keys()) != 0 {
 		t.Fatalf("offline reset left keys %v prefs %v", keys, d.prefs.Keys())
 	}
 	if s := d.snap(); s.State != app.StateSignedOut {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,7 +139,16 @@ func (d *device) signIn(user string, remember bool) {
 	d.waitFor("live events", func(s app.Snapshot) bool { return s.State == app.StateSignedIn && s.Live })
 }
 
+// secretKeys lists the tokens and saved logins in the install's secret
+// store: everything but its install key, which stays as long as the
+// install does.
 func (d *device) secretKeys() []string {
+	d.t.Helper()
+	return slices.DeleteFunc(d.allSecretKeys(), func(k string) bool { return k == app.SecretInstallKey })
+}
+
+// allSecretKeys lists every item in the install's secret store.
+func (d *device) allSecretKeys() []string {
 	d.t.Helper()
 	keys, err := d.secrets.Keys()
 	if err != nil {

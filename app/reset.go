@@ -96,7 +96,8 @@ func (a *App) ClearAppData(ctx context.Context) (ResetReport, error) {
 		}
 	}
 
-	// 3. Everything local.
+	// 3. Everything local, this install's key included: from now on it
+	// is a new install to the server.
 	var wipeErr error
 	if a.cfg.Secrets != nil {
 		if err := a.cfg.Secrets.DeleteAll(); err != nil {
@@ -105,6 +106,7 @@ func (a *App) ClearAppData(ctx context.Context) (ResetReport, error) {
 			rep.SecretsRemoved = len(keys)
 		}
 	}
+	a.forgetInstallKey()
 	for _, k := range append([]string{PrefSavedAccounts, PrefResumeAccount, PrefLastUsername}, a.cfg.ClearPrefKeys...) {
 		a.cfg.Prefs.RemoveValue(k)
 	}
@@ -115,6 +117,7 @@ func (a *App) ClearAppData(ctx context.Context) (ResetReport, error) {
 	}
 	a.update(func(s *Snapshot) {
 		keyring := s.KeyringProblem
+		a.dropTwoStep(s)
 		*s = Snapshot{State: s.State, KeyringProblem: keyring}
 		a.transition(s, EvResetDone)
 		if wipeErr != nil {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"sessionguard/api"
@@ -61,7 +62,7 @@ func (a *App) securityFailed(gen int, err error, passwordField string) error {
 		if passwordField == "code" {
 			return a.fail(&FieldError{"code", "That code is not right. Try the current one."})
 		}
-		return a.fail(&FieldError{passwordField, "That's not your current password."})
+		return a.fail(&FieldError{passwordField, wrongAnswer(err, "That's not your current password.")})
 	case errors.As(err, &ce) && ce.Status == 400 && ce.Field() != "":
 		field := map[string]string{"new_password": "new", "current_password": "current", "password": passwordField}[ce.Field()]
 		if field == "" {
@@ -110,34 +111,127 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 }
 
 // StartTwoStep begins turning on two-step verification: the secret and the
-// otpauth:// URI to show as a QR code. The secret is not kept in the
-// snapshot.
+// otpauth:// URI to show as a QR code, also kept for TwoStepSetup while
+// Snapshot.TwoStep is TwoStepScanning. The secret is not kept in the
+// snapshot. The server hands it out only after a recent password proof:
+// then it returns ErrReauthRequired with Pending set (KindSetupTwoStep),
+// and Reauthenticate carries on from there.
 func (a *App) StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error) {
 	gen := a.generation()
 	a.begin("Preparing two-step verification…")
 	setup, err := a.api.TOTPSetup(ctx)
+	if errors.Is(err, client.ErrReauthRequired) {
+		a.waitForPassword(&Pending{Kind: KindSetupTwoStep})
+		return api.TOTPSetupResponse{}, ErrReauthRequired
+	}
 	if err != nil {
 		return api.TOTPSetupResponse{}, a.securityFailed(gen, err, "code")
 	}
-	a.done()
+	a.update(func(s *Snapshot) {
+		if !a.currentLocked(gen) {
+			return
+		}
+		s.Busy, s.BusyLabel = false, ""
+		a.totpSetup, a.recoveryCodes, a.enableCode = setup, nil, ""
+		s.TwoStep = TwoStepScanning
+	})
 	return setup, nil
 }
 
 // ConfirmTwoStep finishes turning on two-step verification with a code
-// from the authenticator app and returns the ten recovery codes, shown once.
+// from the authenticator app and returns the ten recovery codes, shown once
+// (also kept for RecoveryCodes while Snapshot.TwoStep is
+// TwoStepShowingCodes). The server ends the account's saved logins. When
+// the password proof went stale during the setup it returns
+// ErrReauthRequired with Pending set (KindEnableTwoStep); Reauthenticate
+// then confirms with the same code.
 func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error) {
 	code = strings.ReplaceAll(strings.TrimSpace(code), " ", "")
 	if code == "" {
 		return nil, a.fail(&FieldError{"code", "Enter the 6-digit code from your authenticator app."})
 	}
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Account == nil {
+		return nil, a.fail(ErrNotSignedIn)
+	}
 	gen := a.generation()
 	a.begin("Turning on two-step verification…")
 	codes, err := a.api.TOTPEnable(ctx, code)
+	if errors.Is(err, client.ErrReauthRequired) {
+		a.mu.Lock()
+		a.enableCode = code
+		a.mu.Unlock()
+		a.waitForPassword(&Pending{Kind: KindEnableTwoStep})
+		return nil, ErrReauthRequired
+	}
 	if err != nil {
 		return nil, a.securityFailed(gen, err, "code")
 	}
+	list := a.dropSavedAccount(snap.Account.ID) // the server ended every saved login
+	a.update(func(s *Snapshot) {
+		s.SavedAccounts = list
+		if !a.currentLocked(gen) {
+			return
+		}
+		a.totpSetup, a.recoveryCodes, a.enableCode = api.TOTPSetupResponse{}, slices.Clone(codes), ""
+		s.TwoStep = TwoStepShowingCodes
+	})
 	a.setMFA(true)
 	return codes, nil
+}
+
+// TwoStepSetup returns the secret and otpauth:// URI of the setup under
+// way (Snapshot.TwoStep is TwoStepScanning), else the zero value.
+func (a *App) TwoStepSetup() api.TOTPSetupResponse {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.snap.TwoStep != TwoStepScanning {
+		return api.TOTPSetupResponse{}
+	}
+	return a.totpSetup
+}
+
+// RecoveryCodes returns the recovery codes made when two-step verification
+// was turned on, while they wait to be shown (Snapshot.TwoStep is
+// TwoStepShowingCodes), else nil.
+func (a *App) RecoveryCodes() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.snap.TwoStep != TwoStepShowingCodes {
+		return nil
+	}
+	return slices.Clone(a.recoveryCodes)
+}
+
+// EndTwoStep forgets the setup under way (cancelled) or the recovery codes
+// (shown and kept by the person): Snapshot.TwoStep goes back to
+// TwoStepIdle.
+func (a *App) EndTwoStep() {
+	a.update(func(s *Snapshot) {
+		a.dropTwoStep(s)
+		if s.Pending != nil && (s.Pending.Kind == KindSetupTwoStep || s.Pending.Kind == KindEnableTwoStep) {
+			s.Pending = nil
+		}
+	})
+}
+
+// dropTwoStep forgets the two-step secret, codes and typed code. Call with
+// mu held (inside update).
+func (a *App) dropTwoStep(s *Snapshot) {
+	a.totpSetup, a.recoveryCodes, a.enableCode = api.TOTPSetupResponse{}, nil, ""
+	s.TwoStep = TwoStepIdle
+}
+
+// currentLocked is current for callers that hold mu.
+func (a *App) currentLocked(gen int) bool { return gen == a.gen }
+
+// waitForPassword ends the running action waiting for the password: p is
+// what Reauthenticate will finish.
+func (a *App) waitForPassword(p *Pending) {
+	a.update(func(s *Snapshot) {
+		s.Busy, s.BusyLabel = false, ""
+		s.Pending = p
+	})
 }
 
 // TurnOffTwoStep turns two-step verification off. The server wants a fresh
@@ -148,10 +242,7 @@ func (a *App) TurnOffTwoStep(ctx context.Context) error {
 	a.begin("Turning off two-step verification…")
 	err := a.api.TOTPDisable(ctx)
 	if errors.Is(err, client.ErrReauthRequired) {
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel = false, ""
-			s.Pending = &Pending{Kind: KindDisableTwoStep}
-		})
+		a.waitForPassword(&Pending{Kind: KindDisableTwoStep})
 		return ErrReauthRequired
 	}
 	if err != nil {

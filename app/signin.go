@@ -138,7 +138,8 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 	remember = remember && a.cfg.Secrets != nil
 	a.begin("Signing in…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = username })
-	l, err := a.api.Login(ctx, api.LoginRequest{Username: username, Password: password, Remember: remember, Device: a.cfg.Device()})
+	l, err := a.api.Login(ctx, api.LoginRequest{Username: username, Password: password, Remember: remember,
+		Device: a.cfg.Device(), InstallKey: a.installKey()})
 	if err != nil {
 		return a.signInFailed(err)
 	}
@@ -181,7 +182,7 @@ func (a *App) SubmitSecondFactor(ctx context.Context, code string) error {
 	}
 	a.begin("Checking the code…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted) })
-	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code})
+	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code, InstallKey: a.installKey()})
 	switch {
 	case errors.Is(err, client.ErrInvalidCredentials):
 		a.update(func(s *Snapshot) {
@@ -232,7 +233,8 @@ func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) e
 	remember = remember && a.cfg.Secrets != nil
 	a.begin("Signing in as " + sa.Username + "…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = sa.Username })
-	l, err := a.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: a.cfg.Device(), Remember: remember})
+	l, err := a.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: a.cfg.Device(),
+		Remember: remember, InstallKey: a.installKey()})
 	if err != nil {
 		if errors.Is(err, client.ErrInvalidCredentials) || errors.Is(err, client.ErrInvalidToken) {
 			// Forgotten, or ended by a remote log out: it will never work again.
@@ -313,6 +315,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Busy, s.BusyLabel, s.Err, s.FieldErrors = false, "", problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
+		a.dropTwoStep(s)
 		s.PrefillUsername = acct.Username
 		a.transition(s, EvSignedIn)
 	})
@@ -336,6 +339,13 @@ func (a *App) LogOut(ctx context.Context, rememberLoginInfo bool) error {
 	a.detach() // our own session.revoked must not read as a remote log out
 	resp, err := a.api.Logout(ctx, rememberLoginInfo)
 	var problem string
+	if rememberLoginInfo && (errors.Is(err, client.ErrInvalidRequest) || errors.Is(err, client.ErrNotSignedIn)) {
+		// The server would not save login info (it wants this session's
+		// current refresh token): end the session all the same, rather
+		// than leave it signed in on the server.
+		_, err = a.api.Logout(ctx, false)
+		problem = "Your login info could not be saved on this device; you'll need your password next time."
+	}
 	if err != nil && !sessionGone(err) {
 		problem = "You are logged out on this device, but the server could not be told (" + Describe(err) +
 			"). The session stays in your device list until it expires; log it out from another device."
@@ -377,6 +387,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 		s.Offline, s.Live = false, false
 		s.PrefillUsername = acct.Username
 		s.Notice = notice
+		a.dropTwoStep(s)
 		a.transition(s, EvSignedOut)
 	})
 }

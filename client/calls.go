@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strconv"
 	"time"
@@ -113,14 +114,27 @@ func (c *Client) Reauth(ctx context.Context, req api.ReauthRequest) (time.Time, 
 }
 
 // Logout ends this session (POST /v1/logout). With remember the answer
-// carries a remembered-login credential for LoginRemembered. The held
-// tokens are cleared on success, and also when the server says the session
-// is already revoked, expired or unknown: they are dead either way.
+// carries a remembered-login credential for LoginRemembered; the request
+// then carries the session's refresh token as well, which the server wants
+// as proof that more than a (possibly stolen) access token asks for it
+// (ErrNotSignedIn when the Client holds none). The held tokens are cleared
+// on success, and also when the server says the session is already
+// revoked, expired or unknown: they are dead either way.
 func (c *Client) Logout(ctx context.Context, remember bool) (api.LogoutResponse, error) {
 	h := c.snapshot()
+	if remember && h.t.RefreshToken == "" {
+		return api.LogoutResponse{}, fmt.Errorf("%w: saving login info needs this session's refresh token", ErrNotSignedIn)
+	}
 	var out api.LogoutResponse
-	err := c.authed(ctx, call{method: "POST", path: "/v1/logout",
-		body: api.LogoutRequest{Remember: remember}, out: &out})
+	err := c.withToken(ctx, func(tok string) error {
+		req := api.LogoutRequest{Remember: remember}
+		if remember {
+			// Read when sent: a refresh during the call (withToken's own,
+			// or another call's) has rotated it.
+			req.RefreshToken = c.Tokens().RefreshToken
+		}
+		return c.send(ctx, call{method: "POST", path: "/v1/logout", body: req, out: &out, token: tok})
+	})
 	if err == nil || deadSession(err) {
 		c.mu.Lock()
 		if c.gen == h.gen {

@@ -406,3 +406,78 @@ func TestLogoutDeadSession(t *testing.T) {
 		t.Fatal("Logout cleared the tokens although the server was not reached")
 	}
 }
+
+// TestLogoutRememberSendsRefreshToken: saving login info at log out needs
+// the session's refresh token, and the client sends the current one, even
+// when the call itself had to refresh first.
+func TestLogoutRememberSendsRefreshToken(t *testing.T) {
+	ctx := context.Background()
+	ts := newTestServer(t)
+	c := newClient(t, ts.URL())
+	signUp(t, c, "dora")
+	signIn(t, c, "dora", "Dora Laptop", false)
+	ts.clock.Advance(16 * time.Minute) // the access token has expired: Logout refreshes first
+	out, err := c.Logout(ctx, true)
+	if err != nil || out.RememberedCredential == "" {
+		t.Fatalf("Logout(remember) after the access token expired = %+v, %v", out, err)
+	}
+
+	// An access token alone cannot save login info: refused here, before
+	// any request, and by the server when sent anyway.
+	l := signIn(t, c, "dora", "Dora Laptop", false)
+	c.SetTokens(api.Tokens{AccessToken: l.AccessToken})
+	before := ts.count("POST /v1/logout")
+	if _, err := c.Logout(ctx, true); !errors.Is(err, ErrNotSignedIn) {
+		t.Fatalf("Logout(remember) with only an access token: %v, want ErrNotSignedIn", err)
+	}
+	if n := ts.count("POST /v1/logout"); n != before {
+		t.Fatalf("%d log out requests sent without a refresh token", n-before)
+	}
+	raw := newClient(t, ts.URL())
+	raw.SetTokens(api.Tokens{AccessToken: l.AccessToken})
+	var resp api.LogoutResponse
+	err = raw.authed(ctx, call{method: "POST", path: "/v1/logout", body: api.LogoutRequest{Remember: true}, out: &resp})
+	if e := wantCode(t, err, 400, api.CodeInvalidRequest, ErrInvalidRequest); e.Field() != "refresh_token" {
+		t.Fatalf("field %q, want refresh_token", e.Field())
+	}
+	// Nothing was ended: the session still works.
+	if _, err := raw.Me(ctx); err != nil {
+		t.Fatalf("Me after a refused log out: %v", err)
+	}
+}
+
+// TestReauthAttemptsLeft: each wrong password at re-authentication says how
+// many more end the session; the last one ends it (reauth_failed), and
+// the event stream hears it.
+func TestReauthAttemptsLeft(t *testing.T) {
+	ctx := context.Background()
+	ts := newTestServer(t)
+	c := newClient(t, ts.URL())
+	signUp(t, c, "erin")
+	signIn(t, c, "erin", "Erin Phone", false)
+	run := startEvents(t, c)
+	run.waitState(t, Connected)
+	for want := 4; want >= 1; want-- {
+		_, err := c.Reauth(ctx, api.ReauthRequest{Password: "not-the-password"})
+		e := wantCode(t, err, 401, api.CodeInvalidCredentials, ErrInvalidCredentials)
+		if n, ok := e.AttemptsLeft(); !ok || n != want {
+			t.Fatalf("attempts left = %d, %v; want %d", n, ok, want)
+		}
+	}
+	_, err := c.Reauth(ctx, api.ReauthRequest{Password: "not-the-password"})
+	e := wantCode(t, err, 401, api.CodeSessionRevoked, ErrSessionRevoked)
+	if reason, _, _ := e.Revocation(); reason != api.ReasonReauthFailed {
+		t.Fatalf("reason %q, want %s", reason, api.ReasonReauthFailed)
+	}
+	if _, ok := e.AttemptsLeft(); ok {
+		t.Fatal("a session_revoked answer has attempts left")
+	}
+	err = run.wait(t)
+	var se *Error
+	if !errors.As(err, &se) || !errors.Is(err, ErrSessionRevoked) {
+		t.Fatalf("stream ended with %v, want session_revoked", err)
+	}
+	if reason, _, _ := se.Revocation(); reason != api.ReasonReauthFailed {
+		t.Fatalf("stream reason %q, want %s", reason, api.ReasonReauthFailed)
+	}
+}

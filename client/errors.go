@@ -137,6 +137,21 @@ func (e *Error) Revocation() (reason string, at time.Time, byDevice string) {
 	return reason, at, byDevice
 }
 
+// AttemptsLeft returns how many more wrong answers in a row end the
+// calling session, from a 401 invalid_credentials of POST /v1/reauth or
+// POST /v1/password (details.attempts_left); ok is false when the server
+// did not say.
+func (e *Error) AttemptsLeft() (n int, ok bool) {
+	if e == nil {
+		return 0, false
+	}
+	f, ok := e.Details[api.DetailAttemptsLeft].(float64)
+	if !ok || f < 0 || f > math.MaxInt32 || f != math.Trunc(f) {
+		return 0, false
+	}
+	return int(f), true
+}
+
 // Field returns the offending field of an invalid_request (or
 // weak_password, username_taken) error, such as "username" or "device.id";
 // empty when the server named none.

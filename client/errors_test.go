@@ -76,3 +76,37 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestAttemptsLeft(t *testing.T) {
+	tests := []struct {
+		name    string
+		details string
+		want    int
+		ok      bool
+	}{
+		{"two left", `{"attempts_left":2}`, 2, true},
+		{"last one", `{"attempts_left":1}`, 1, true},
+		{"not said", `{}`, 0, false},
+		{"no details", ``, 0, false},
+		{"a string", `{"attempts_left":"2"}`, 0, false},
+		{"negative", `{"attempts_left":-1}`, 0, false},
+		{"a fraction", `{"attempts_left":1.5}`, 0, false},
+		{"huge", `{"attempts_left":1e300}`, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"error":{"code":"invalid_credentials","message":"That password is not right."}}`
+			if tt.details != "" {
+				body = `{"error":{"code":"invalid_credentials","message":"That password is not right.","details":` + tt.details + `}}`
+			}
+			n, ok := parseError(401, http.Header{}, []byte(body)).AttemptsLeft()
+			if n != tt.want || ok != tt.ok {
+				t.Fatalf("AttemptsLeft() = %d, %v; want %d, %v", n, ok, tt.want, tt.ok)
+			}
+		})
+	}
+	var none *Error
+	if _, ok := none.AttemptsLeft(); ok {
+		t.Fatal("nil *Error has attempts left")
+	}
+}

@@ -29,6 +29,7 @@ type fakeAPI struct {
 	bodies   []map[string]any
 	status   int
 	reply    string
+	rotated  int // refreshes served; the n-th hands out sga_a(n+1), sgr_r(n+1)
 }
 
 func newFakeAPI(t *testing.T) (*fakeAPI, *Client) {
@@ -62,7 +63,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprint(w, `{"error":{"code":"invalid_token","message":"The token is not valid."}}`)
 			return
 		}
-		f.access, f.refresh = "sga_a2", "sgr_r2"
+		f.rotated++
+		f.access, f.refresh = fmt.Sprintf("sga_a%d", f.rotated+1), fmt.Sprintf("sgr_r%d", f.rotated+1)
 		fmt.Fprintf(w, `{"access_token":%q,"refresh_token":%q,"access_expires_at":"2099-01-01T00:00:00Z","refresh_expires_at":"2099-01-01T00:00:00Z"}`, f.access, f.refresh)
 		return
 	}
@@ -199,6 +201,36 @@ func TestLaterRoutes(t *testing.T) {
 			want: "1 login.succeeded Mg",
 		},
 		{
+			name: "Logout remembering sends the refresh token", status: 200,
+			reply: `{"remembered_credential":"sgm_1","remembered_expires_at":"2099-01-01T00:00:00Z"}`,
+			call: func(c *Client) (any, error) {
+				out, err := c.Logout(ctx, true)
+				return out.RememberedCredential, err
+			},
+			request: "POST /v1/logout", authed: true,
+			body: map[string]any{"remember": true, "refresh_token": "sgr_r1"},
+			want: "sgm_1",
+		},
+		{
+			name: "Logout without remembering sends no refresh token", status: 200, reply: `{}`,
+			call: func(c *Client) (any, error) {
+				_, err := c.Logout(ctx, false)
+				return nil, err
+			},
+			request: "POST /v1/logout", authed: true, body: map[string]any{"remember": false},
+		},
+		{
+			name: "Login sends the install key", status: 200,
+			reply: `{"mfa_required":true,"mfa_token":"mfa_9"}`,
+			call: func(c *Client) (any, error) {
+				_, err := c.Login(ctx, api.LoginRequest{Username: "al", Password: "pw", InstallKey: "k"})
+				return nil, err
+			},
+			request: "POST /v1/login",
+			body: map[string]any{"username": "al", "password": "pw", "remember": false, "install_key": "k",
+				"device": map[string]any{"id": "", "name": "", "platform": "", "os": "", "model": "", "app_version": ""}},
+		},
+		{
 			name: "RevokeSession escapes the id", status: 200,
 			reply: `{"session":{"id":"ses_a/b","revoke_reason":"remote_logout"}}`,
 			call: func(c *Client) (any, error) {
@@ -265,6 +297,24 @@ func TestLaterRoutesRefresh(t *testing.T) {
 	if err := c.TOTPDisable(context.Background()); err != nil {
 		t.Fatalf("TOTPDisable after refresh: %v", err)
 	}
+	// Logout remembering after a refresh sends the rotated refresh token,
+	// not the one held when the call began.
+	f.mu.Lock()
+	f.access = "sga_a0" // the held sga_a2 is refused as expired
+	f.reply = `{"remembered_credential":"sgm_1"}`
+	f.requests, f.bodies = nil, nil
+	f.mu.Unlock()
+	if out, err := c.Logout(context.Background(), true); err != nil || out.RememberedCredential != "sgm_1" {
+		t.Fatalf("Logout(remember) after a refresh = %+v, %v", out, err)
+	}
+	f.mu.Lock()
+	requests, bodies := slices.Clone(f.requests), slices.Clone(f.bodies)
+	f.mu.Unlock()
+	want = []string{"POST /v1/logout", "POST /v1/token/refresh", "POST /v1/logout"}
+	if !slices.Equal(requests, want) || bodies[0]["refresh_token"] != "sgr_r2" || bodies[2]["refresh_token"] != "sgr_r3" {
+		t.Fatalf("requests %q, bodies %v", requests, bodies)
+	}
+	c.SetTokens(api.Tokens{AccessToken: "sga_a3", RefreshToken: "sgr_r3"}) // signed in again
 	// A refresh the server refuses ends the call with that error.
 	f.mu.Lock()
 	f.access, f.refresh = "sga_other", "sgr_other"

@@ -61,6 +61,7 @@ func realKeyringMaxValue() int {
 var oddKeys = []string{
 	"refresh:acc_0123456789",
 	"remembered:ana@example.com",
+	"install:key", // app.SecretInstallKey
 	"with space",
 	"ünïcødé/キー/🔑",
 	`back\slash/and/slash`,

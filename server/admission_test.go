@@ -18,19 +18,20 @@ import (
 	"sessionguard/server/store/sqlite"
 )
 
-// lockedBuffer is a log sink safe for the server's goroutines.
-type lockedBuffer struct {
+// LogBuffer is a log sink safe for the server's goroutines, for this
+// package's tests inside and outside it (server_test).
+type LogBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -38,14 +39,14 @@ func (l *lockedBuffer) String() string {
 
 // newAdmissionServer is a server on a fresh SQLite file whose password
 // hashing admits conc at once and queue more waiting up to wait.
-func newAdmissionServer(t *testing.T, conc, queue int, wait time.Duration) (*Server, *lockedBuffer) {
+func newAdmissionServer(t *testing.T, conc, queue int, wait time.Duration) (*Server, *LogBuffer) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "sessiond.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	logs := &lockedBuffer{}
+	logs := &LogBuffer{}
 	fast := passwd.Fast
 	s := New(st, Config{OpenRegistration: true, Password: &fast, HashConcurrency: conc, HashQueue: queue, HashWait: wait,
 		SecretsKey: make([]byte, SecretsKeySize), Logger: slog.New(slog.NewTextHandler(logs, nil))})

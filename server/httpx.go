@@ -107,7 +107,10 @@ func errSessionRevoked(s store.Session) *apiError {
 		api.DetailByDeviceName: r.ByDeviceName,
 	}
 	msg := "This session was logged out."
-	if r.ByDeviceName != "" && r.Reason != api.ReasonLogout {
+	switch {
+	case r.Reason == api.ReasonReauthFailed:
+		msg = "This session was logged out after too many wrong passwords or codes in a row."
+	case r.ByDeviceName != "" && r.Reason != api.ReasonLogout:
 		msg = "This session was logged out by " + r.ByDeviceName + "."
 	}
 	return &apiError{status: http.StatusUnauthorized, code: api.CodeSessionRevoked, msg: msg, details: d}

@@ -24,6 +24,7 @@ func TestSecretsOnlyAsHashes(t *testing.T) {
 	e.do("POST", "/v1/token/refresh", "", api.RefreshRequest{RefreshToken: a.RefreshToken}).wantOK(t, 200, &tok)
 	b := e.login("ana", "Phone", false)
 	cred := e.logoutRemember(b)
+	e.signedIn("ana", "Tablet", installKey("tablet"), "")
 	bad := e.do("POST", "/v1/login", "", loginReq("ana", "wrong-password-"+testPassword))
 	bad.wantError(t, 401, api.CodeInvalidCredentials)
 
@@ -36,6 +37,7 @@ func TestSecretsOnlyAsHashes(t *testing.T) {
 		"remembered login":   cred,
 		"failed password":    "wrong-password-" + testPassword,
 		"other access token": b.AccessToken,
+		"install key":        installKey("tablet"),
 	}
 	hashed := []string{tok.AccessToken, tok.RefreshToken, cred}
 	logs := e.logs.String()

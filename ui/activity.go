@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -36,6 +37,9 @@ func activityWhat(e api.AuditEvent) string {
 	case api.AuditLogout:
 		return "Logged out on " + dev
 	case api.AuditSessionRevoked:
+		if reauthFailed(e) {
+			return "Too many wrong passwords on " + target + ", so it was logged out"
+		}
 		return upperFirst(dev) + " logged out " + target
 	case api.AuditSessionsRevokedOthers:
 		return upperFirst(dev) + " logged out all other devices"
@@ -59,6 +63,12 @@ func activityWhat(e api.AuditEvent) string {
 		return "Logged in with saved login info on " + dev
 	case api.AuditRememberedLoginForgotten:
 		return "Saved login info removed from " + dev
+	case api.AuditAdminResetMFA:
+		return "The server administrator reset two-step verification"
+	case api.AuditAdminLogoutAll:
+		return "The server administrator logged out every device"
+	case api.AuditAdminSetPassword:
+		return "The server administrator set a new password"
 	}
 	return fmt.Sprintf("Security event %q on %s", e.Type, dev)
 }
@@ -66,13 +76,32 @@ func activityWhat(e api.AuditEvent) string {
 // activityWhere is the rest of the sentence: place and time
 // ("Lisbon, Portugal · 14:02").
 func activityWhere(e api.AuditEvent, now time.Time) string {
+	if isAdmin(e.Type) && e.Location == (api.Location{}) {
+		return "On the server · " + clock(e.At, now)
+	}
 	return place(e.Location) + " · " + clock(e.At, now)
+}
+
+// isAdmin reports whether typ is an operator command's event, done on the
+// server itself rather than from a device.
+func isAdmin(typ string) bool {
+	switch typ {
+	case api.AuditAdminResetMFA, api.AuditAdminLogoutAll, api.AuditAdminSetPassword:
+		return true
+	}
+	return false
 }
 
 // activitySentence is one audit event as a person reads it:
 // "Ana's Laptop logged out Pixel 8 · Lisbon, Portugal · 14:02".
 func activitySentence(e api.AuditEvent, now time.Time) string {
 	return activityWhat(e) + " · " + activityWhere(e, now)
+}
+
+// reauthFailed reports whether e is a session ended after too many wrong
+// answers when confirming it was the owner (the reason is in its detail).
+func reauthFailed(e api.AuditEvent) bool {
+	return e.Type == api.AuditSessionRevoked && strings.Contains(e.Detail, api.ReasonReauthFailed)
 }
 
 // activityWarns reports whether an event deserves attention: failures and
@@ -83,6 +112,15 @@ func activityWarns(typ string) bool {
 		return true
 	}
 	return false
+}
+
+// eventIcon is the icon of e's row: activityIcon of its type, and the
+// warning for a device logged out after wrong passwords.
+func eventIcon(e api.AuditEvent) fyne.Resource {
+	if reauthFailed(e) {
+		return theme.NewWarningThemedResource(theme.WarningIcon())
+	}
+	return activityIcon(e.Type)
 }
 
 // activityIcon is the icon of an event's row.
@@ -101,6 +139,9 @@ func activityIcon(typ string) fyne.Resource {
 		return theme.ConfirmIcon()
 	case api.AuditRememberedLoginCreated, api.AuditRememberedLoginForgotten:
 		return theme.AccountIcon()
+	}
+	if isAdmin(typ) {
+		return theme.SettingsIcon() // done by whoever runs the server
 	}
 	return theme.InfoIcon()
 }
@@ -150,7 +191,7 @@ func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	e := a.items[i]
 	row := o.(*fyne.Container)
 	text := row.Objects[0].(*fyne.Container)
-	row.Objects[1].(*widget.Icon).SetResource(activityIcon(e.Type))
+	row.Objects[1].(*widget.Icon).SetResource(eventIcon(e))
 	text.Objects[0].(*widget.Label).SetText(activityWhat(e))
 	where := activityWhere(e, nowFunc())
 	if e.IP != "" {

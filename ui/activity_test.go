@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/api"
@@ -36,6 +37,10 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditRememberedLoginCreated:   "Login info saved on Ana's Laptop",
 		api.AuditRememberedLoginUsed:      "Logged in with saved login info on Ana's Laptop",
 		api.AuditRememberedLoginForgotten: "Saved login info removed from Ana's Laptop",
+		// Operator commands: done on the server, not from a device.
+		api.AuditAdminResetMFA:    "The server administrator reset two-step verification · On the server · 14:02",
+		api.AuditAdminLogoutAll:   "The server administrator logged out every device · On the server · 14:02",
+		api.AuditAdminSetPassword: "The server administrator set a new password · On the server · 14:02",
 	}
 	for _, typ := range api.AuditTypes {
 		want, ok := cases[typ]
@@ -43,15 +48,39 @@ func TestActivitySentenceEveryType(t *testing.T) {
 			t.Errorf("no sentence tested for %s", typ)
 			continue
 		}
-		if got := activitySentence(ev(typ), now); got != want+where {
-			t.Errorf("%s:\n got %q\nwant %q", typ, got, want+where)
+		e := ev(typ)
+		if isAdmin(typ) {
+			e.DeviceName, e.TargetDeviceName, e.Location = "Server administrator", "", api.Location{}
+		} else {
+			want += where
+		}
+		if got := activitySentence(e, now); got != want {
+			t.Errorf("%s:\n got %q\nwant %q", typ, got, want)
 		}
 		if activityIcon(typ) == nil {
 			t.Errorf("%s has no icon", typ)
 		}
 	}
-	if len(cases) != len(api.AuditTypes) || len(api.AuditTypes) != 16 {
+	if len(cases) != len(api.AuditTypes) || len(api.AuditTypes) != 19 {
 		t.Errorf("%d cases for %d types", len(cases), len(api.AuditTypes))
+	}
+	for _, typ := range []string{api.AuditAdminResetMFA, api.AuditAdminLogoutAll, api.AuditAdminSetPassword} {
+		if activityWarns(typ) || activityIcon(typ).Name() != theme.SettingsIcon().Name() {
+			t.Errorf("%s does not get the administrator's icon", typ)
+		}
+	}
+	// A device logged out after too many wrong passwords: said so, with
+	// the warning icon (the reason is in the detail).
+	locked := api.AuditEvent{Type: api.AuditSessionRevoked, At: at, Location: lisbon, DeviceName: "Pixel 8",
+		TargetDeviceName: "Pixel 8", Detail: "Logged out after 5 wrong passwords or codes in a row when confirming it was you (reauth_failed)"}
+	if got, want := activitySentence(locked, now), "Too many wrong passwords on Pixel 8, so it was logged out"+where; got != want {
+		t.Errorf("reauth_failed:\n got %q\nwant %q", got, want)
+	}
+	if eventIcon(locked).Name() != activityIcon(api.AuditLoginFailed).Name() {
+		t.Error("a device logged out after wrong passwords does not get the warning icon")
+	}
+	if eventIcon(ev(api.AuditSessionRevoked)).Name() != theme.LogoutIcon().Name() {
+		t.Error("a plain log out gets another icon")
 	}
 	// Missing names and places, another day, an unknown type.
 	bare := api.AuditEvent{Type: api.AuditSessionRevoked, At: at.AddDate(0, 0, -1)}

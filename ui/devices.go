@@ -263,6 +263,8 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		what = "log out " + s.Pending.DeviceName
 	case app.KindDisableTwoStep:
 		what = "turn off two-step verification"
+	case app.KindSetupTwoStep, app.KindEnableTwoStep:
+		what = "turn on two-step verification"
 	}
 	items := []fyne.CanvasObject{wrapped("For your security, enter your password to " + what + "."), r.password}
 	if s.Account != nil && s.Account.MFAEnabled {

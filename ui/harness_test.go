@@ -280,8 +280,16 @@ func (d *device) build() {
 	})
 }
 
-// secretKeys lists what the install keeps in its keyring.
+// secretKeys lists the tokens and saved logins the install keeps in its
+// keyring: everything but its install key, which stays as long as the
+// install does.
 func (d *device) secretKeys() []string {
+	d.t.Helper()
+	return slices.DeleteFunc(d.allSecretKeys(), func(k string) bool { return k == app.SecretInstallKey })
+}
+
+// allSecretKeys lists every item in the install's keyring.
+func (d *device) allSecretKeys() []string {
 	d.t.Helper()
 	if d.secrets == nil {
 		return nil

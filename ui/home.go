@@ -129,6 +129,7 @@ type homeScreen struct {
 	device  *widget.Label
 	summary *widget.Label
 	live    *widget.Label
+	body    *fyne.Container
 }
 
 func newHomeScreen(u *UI) *homeScreen {
@@ -146,13 +147,13 @@ func newHomeScreen(u *UI) *homeScreen {
 	open := widget.NewButtonWithIcon("Where you're logged in", theme.ComputerIcon(), u.openDevices)
 	open.Importance = widget.HighImportance
 	settings := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), func() { u.show(pageSettings) })
-	body := container.NewVBox(
+	h.body = container.NewVBox(
 		header("Sessionguard", nil, menu),
 		widget.NewCard("", "", container.NewVBox(h.avatar, h.name, h.device)),
 		widget.NewCard("Login activity", "", container.NewVBox(h.summary, open)),
 		settings, h.live,
 	)
-	h.root = container.NewVScroll(column(container.NewPadded(body)))
+	h.root = container.NewVScroll(column(container.NewPadded(h.body)))
 	return h
 }
 
@@ -164,13 +165,20 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 	if s.Session != nil {
 		h.device.SetText("Logged in on " + s.Session.Device.Name)
 	}
+	summary := "Only this device is logged in to your account."
 	switch n := len(s.Devices); {
 	case n <= 1:
-		h.summary.SetText("Only this device is logged in to your account.")
 	case s.DevicesCursor != "":
-		h.summary.SetText(fmt.Sprintf("More than %d devices are logged in to your account. Check the ones you don't recognise.", n))
+		summary = fmt.Sprintf("More than %d devices are logged in to your account. Check the ones you don't recognise.", n)
 	default:
-		h.summary.SetText(fmt.Sprintf("%d devices are logged in to your account. Check the ones you don't recognise.", n))
+		summary = fmt.Sprintf("%d devices are logged in to your account. Check the ones you don't recognise.", n)
+	}
+	if summary != h.summary.Text {
+		h.summary.SetText(summary)
+		// One line can become two: the GL driver grows the card but leaves
+		// what is below it in place, overlapping, until the page is laid
+		// out again.
+		h.body.Refresh()
 	}
 	if s.Live {
 		h.live.SetText("● Live — changes on other devices show up here at once")

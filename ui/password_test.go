@@ -125,7 +125,7 @@ func TestChangePasswordFieldErrors(t *testing.T) {
 
 	s.fillPassword("not-my-password", newPassword, newPassword)
 	s.tap("Change password")
-	s.waitUnder(hintCurrentPassword, "That's not your current password.")
+	s.waitUnder(hintCurrentPassword, "Your current password is not right. 4 attempts left before this device is logged out.")
 
 	weak := "password123"
 	want := passwd.Check(weak, "ana").Error()

@@ -145,7 +145,8 @@ func TestClearAppData(t *testing.T) {
 	b.account("ana")
 	d := b.device(laptop)
 	s := e.open(d, e.defaultInfo())
-	// A saved login, then a remembered sign-in: two keyring items.
+	// A saved login, then a remembered sign-in: two keyring items (and
+	// the install key).
 	s.logIn("ana")
 	s.tap("Settings")
 	s.tap("Log out")
@@ -180,7 +181,7 @@ func TestClearAppData(t *testing.T) {
 	s.waitDialog("App data cleared")
 	msg := s.dialogText()
 	for _, want := range []string{"Sessionguard's data was removed from this device.",
-		"• Sessions ended on the server: 1", "• Saved logins forgotten: 1", "• Keyring items deleted: 2"} {
+		"• Sessions ended on the server: 1", "• Saved logins forgotten: 1", "• Keyring items deleted: 3"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the summary does not say %q:\n%s", want, msg)
 		}
@@ -199,7 +200,7 @@ func TestClearAppData(t *testing.T) {
 			t.Errorf("username after clearing = %q, want empty", got)
 		}
 	})
-	if keys := d.secretKeys(); len(keys) != 0 {
+	if keys := d.allSecretKeys(); len(keys) != 0 {
 		t.Fatalf("keyring after clearing: %v", keys)
 	}
 	if keys := d.prefs.Keys(); len(keys) != 0 {

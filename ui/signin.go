@@ -205,6 +205,11 @@ func noticeText(n *app.RemoteLogout, now time.Time) string {
 		return fmt.Sprintf("Your session was ended at %s because its sign-in token was used from somewhere else. If that wasn't you, change your password.", clock(n.At, now))
 	case n.Reason == api.ReasonPasswordChanged:
 		return fmt.Sprintf("Your password was changed at %s, which logged this device out.", clock(n.At, now))
+	case n.Reason == api.ReasonReauthFailed:
+		return fmt.Sprintf("This device was logged out at %s after too many wrong passwords in a row when confirming it was you. "+
+			"If that wasn't you, someone else may have had this device: log in and change your password.", clock(n.At, now))
+	case n.Reason == api.ReasonAdmin:
+		return fmt.Sprintf("You were logged out by the server administrator at %s. Log in again to continue.", clock(n.At, now))
 	case n.ByDeviceName != "":
 		return fmt.Sprintf("You were logged out by %s at %s. If that wasn't you, log in and change your password.", n.ByDeviceName, clock(n.At, now))
 	default:

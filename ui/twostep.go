@@ -118,7 +118,7 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	t.codeErr = errorText()
 	t.confirm = widget.NewButton("Confirm", t.onConfirm)
 	t.confirm.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() { t.mode = twoStepStatus; t.ui.render(t.ui.snap) })
+	cancel := widget.NewButton("Cancel", t.end)
 	t.setupBox = container.NewVBox(
 		wrapped("1. Scan this QR code with an authenticator app (Google Authenticator, Authy, 1Password, …)."),
 		container.NewCenter(t.qr),
@@ -135,7 +135,7 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 		t.copyText(strings.Join(t.codes, "\n"), "Recovery codes copied.")
 	})
 	save := widget.NewButtonWithIcon("Save to file…", theme.DocumentSaveIcon(), t.onSave)
-	done := widget.NewButton("Done", func() { t.codes, t.mode = nil, twoStepStatus; t.codesText.SetText(""); t.ui.render(t.ui.snap) })
+	done := widget.NewButton("Done", t.end)
 	done.Importance = widget.HighImportance
 	keep := wrapped("Keep these recovery codes somewhere safe, away from this device. If you lose your phone, each code lets you log in once instead of a code from the app. They won't be shown again.")
 	keep.Importance = widget.WarningImportance
@@ -157,13 +157,55 @@ func (u *UI) openTwoStep() {
 	if u.snap.State != app.StateSignedIn {
 		return
 	}
-	if u.twoStep.mode == twoStepSetup {
-		u.twoStep.mode = twoStepStatus // a setup left unfinished starts again
+	if u.snap.TwoStep == app.TwoStepScanning {
+		// A setup left unfinished starts again; recovery codes not yet
+		// acknowledged with Done stay.
+		u.core.EndTwoStep()
+		u.snap = u.core.Snapshot()
 	}
 	u.show(pageTwoStep)
 }
 
+// end finishes the setup (Cancel) or the recovery codes (Done).
+func (t *twoStepScreen) end() {
+	t.ui.core.EndTwoStep()
+	t.follow(app.TwoStepIdle)
+	t.ui.render(t.ui.core.Snapshot())
+}
+
+// follow shows the part of the page for the core's stage of turning two-step
+// on, fetching the secret or the recovery codes from the core when the
+// stage moves on (they are not in the snapshot).
+func (t *twoStepScreen) follow(stage app.TwoStepStage) {
+	switch stage {
+	case app.TwoStepScanning:
+		if t.mode == twoStepSetup {
+			return
+		}
+		setup := t.ui.core.TwoStepSetup()
+		if setup.Secret == "" { // the core moved on meanwhile
+			return
+		}
+		if err := t.showSetup(setup); err != nil {
+			t.ui.showDialog(dialog.NewError(err, t.ui.win))
+			t.ui.core.EndTwoStep() // once: back to Turn on
+		}
+	case app.TwoStepShowingCodes:
+		if t.mode == twoStepCodes {
+			return
+		}
+		if codes := t.ui.core.RecoveryCodes(); len(codes) > 0 {
+			t.showCodes(codes)
+		}
+	default:
+		if t.mode != twoStepStatus {
+			t.forget()
+		}
+	}
+}
+
 func (t *twoStepScreen) update(s app.Snapshot) fyne.CanvasObject {
+	t.follow(s.TwoStep)
 	on := s.Account != nil && s.Account.MFAEnabled
 	if on {
 		t.status.SetText("Two-step verification: On")
@@ -206,18 +248,13 @@ func (t *twoStepScreen) onTurnOn() {
 	}
 	t.working = true
 	t.ui.render(t.ui.snap)
-	var setup api.TOTPSetupResponse
+	// The page follows the core's stage (see follow), also when the server
+	// first asks for the password and the core carries on afterwards.
 	t.ui.run(func(ctx context.Context) error {
-		var err error
-		setup, err = t.ui.core.StartTwoStep(ctx)
+		_, err := t.ui.core.StartTwoStep(ctx)
 		return err
-	}, func(err error) {
+	}, func(error) {
 		t.working = false
-		if err == nil {
-			if perr := t.showSetup(setup); perr != nil {
-				t.ui.showDialog(dialog.NewError(perr, t.ui.win))
-			}
-		}
 		t.ui.render(t.ui.snap)
 	})
 }
@@ -244,24 +281,26 @@ func (t *twoStepScreen) onConfirm() {
 	code := t.code.Text
 	t.working = true
 	t.ui.render(t.ui.snap)
-	var codes []string
 	t.ui.run(func(ctx context.Context) error {
-		var err error
-		codes, err = t.ui.core.ConfirmTwoStep(ctx, code)
+		_, err := t.ui.core.ConfirmTwoStep(ctx, code)
 		return err
 	}, func(err error) {
 		t.working = false
-		if err == nil {
-			t.codes = codes
-			t.codesText.SetText(strings.Join(codes, "\n"))
-			t.setup = api.TOTPSetupResponse{}
-			t.secret.SetText("")
-			t.mode = twoStepCodes
-		} else {
-			t.code.SetText("")
+		if err != nil && !errors.Is(err, app.ErrReauthRequired) {
+			t.code.SetText("") // a wrong code; asked for the password, the code is used after it
 		}
 		t.ui.render(t.ui.snap)
 	})
+}
+
+// showCodes draws the recovery codes, shown once.
+func (t *twoStepScreen) showCodes(codes []string) {
+	t.codes = codes
+	t.codesText.SetText(strings.Join(codes, "\n"))
+	t.setup = api.TOTPSetupResponse{}
+	t.secret.SetText("")
+	t.code.SetText("")
+	t.mode = twoStepCodes
 }
 
 func (t *twoStepScreen) onTurnOff() {
@@ -307,7 +346,9 @@ func (t *twoStepScreen) onSave() {
 
 // forget drops the secret, the recovery codes and any typed code.
 func (t *twoStepScreen) forget() {
-	t.mode, t.codes = twoStepStatus, nil
+	t.mode, t.codes, t.setup = twoStepStatus, nil, api.TOTPSetupResponse{}
+	t.qr.Resource = nil
+	t.qr.Refresh()
 	t.secret.SetText("")
 	t.codesText.SetText("")
 	t.code.SetText("")

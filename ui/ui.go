@@ -42,6 +42,9 @@ type Core interface {
 	LoadMoreActivity(ctx context.Context) error
 	StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error)
 	ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
+	TwoStepSetup() api.TOTPSetupResponse
+	RecoveryCodes() []string
+	EndTwoStep()
 	TurnOffTwoStep(ctx context.Context) error
 }
 
