@@ -25,7 +25,8 @@ func FuzzDecodeLogin(f *testing.F) {
 	for _, s := range []string{
 		`{"username":"ana","password":"pw","remember":true,"device":{"id":"d","name":"n"}}`,
 		`{"username":1}`, `{"device":{"id":["x"]}}`, `[]`, `null`, `{`, ``, `{"a":1}{}`,
-		`{"device":{"name":"\u0000"}}`,
+		`{"device":{"name":"\u0000"}}`, `{"device":{"name":"Pixel \u202e8"}}`,
+		`{"install_key":"k8Yq3-p0_fJ2nW7xLr5tVa9cZe1uHb6mDg4sQy"}`, `{"install_key":"short"}`,
 	} {
 		f.Add(s)
 	}
@@ -33,12 +34,22 @@ func FuzzDecodeLogin(f *testing.F) {
 		var req api.LoginRequest
 		err := decodeBody(strings.NewReader(body), &req, false)
 		checkDecoded(t, err)
-		if err == nil {
-			if err := checkCredentials(req.Username, req.Password); err == nil {
-				checkDecoded(t, checkDevice(&req.Device))
-			} else {
-				checkDecoded(t, err)
+		if err != nil {
+			return
+		}
+		if err := checkCredentials(req.Username, req.Password); err == nil {
+			err = checkDevice(&req.Device)
+			checkDecoded(t, err)
+			if err == nil && strings.IndexFunc(req.Device.Name, hiddenRune) >= 0 {
+				t.Fatalf("device name %q kept a hidden character", req.Device.Name)
 			}
+		} else {
+			checkDecoded(t, err)
+		}
+		err = checkInstallKey(req.InstallKey)
+		checkDecoded(t, err)
+		if err == nil && req.InstallKey != "" && (len(installHash(req.InstallKey)) != 32 || len(req.InstallKey) < api.InstallKeyMinLen) {
+			t.Fatalf("install key %q passed the check", req.InstallKey)
 		}
 	})
 }
