@@ -52,8 +52,9 @@ crash:
 ## load: the figures of docs/PERFORMANCE.md: cmd/sgload seeds SQLite and a
 ## throwaway PostgreSQL, runs the real sessiond on loopback and measures
 ## GET /v1/me, large list pages, revoke -> session.revoked with 1,000 and
-## 10,000 open streams, memory and sign-in cost (about 5 minutes; the report
-## goes to build/load/, LOAD_ARGS adds sgload flags)
+## 10,000 open streams, memory, sign-in cost, GET /v1/me under a flood of bad
+## sign-ins, and write cost at synchronous=FULL and NORMAL (about 9 minutes;
+## the report goes to build/load/, LOAD_ARGS adds sgload flags)
 .PHONY: load
 load:
 	@scripts/deps.sh base postgres

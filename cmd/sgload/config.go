@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,25 @@ type config struct {
 	Logins, LoginConcurrency               int
 	SeedWorkers                            int
 
+	// Phases are the phases to run (phaseNames order); the others are
+	// skipped, and so is seeding only they need.
+	Phases map[string]bool
+
+	// The sign-in flood: FloodWorkers bad sign-ins at a time for
+	// FloodDuration per kind, while FloodMeWorkers send GET /v1/me at
+	// FloodMeRate a second in all (and as long again before, unflooded).
+	FloodWorkers, FloodMeWorkers, FloodAccounts int
+	FloodMeRate                                 float64
+	FloodDuration                               time.Duration
+	FloodKinds                                  []string
+	FloodMax                                    int
+
+	// Acknowledged writes: Writes refresh rotations and as many remote log
+	// outs on WriteConcurrency workers, per SQLite synchronous mode, rounds
+	// times.
+	Writes, WriteConcurrency, WriteRounds int
+	SyncModes                             []string
+
 	PhaseTimeout time.Duration
 	Settle       time.Duration
 	Steady       time.Duration
@@ -48,8 +68,12 @@ loopback port as a child process, and measures: GET /v1/me throughput and
 latency, the first page of /v1/sessions and /v1/audit on a large account,
 revoke → session.revoked on open event streams at each --streams level
 (with sessiond's RSS and Go heap), and sign-in (argon2id) cost. It prints a
-Markdown report. Every phase has a count and a deadline (--phase-timeout);
-any error or timeout exits with status 1.
+Markdown report. Then a sign-in flood (--flood-workers bad sign-ins at
+once from many addresses, GET /v1/me latency with and without it) and
+acknowledged writes (refresh rotations and remote log outs, on SQLite once
+per --sqlite-synchronous mode, each on a sessiond of its own). Every phase
+has a count and a deadline (--phase-timeout); any error or timeout exits
+with status 1.
 
 Flags:
 `
@@ -75,6 +99,18 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.Logins, "logins", 40, "sign-ins (POST /v1/login, argon2id)")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 4, "parallel sign-ins")
 	fs.IntVar(&c.SeedWorkers, "seed-workers", 8, "parallel store writes while seeding")
+	phases := fs.String("phases", strings.Join(phaseNames, ","), "phases to run, comma-separated, of: "+strings.Join(phaseNames, ", "))
+	fs.IntVar(&c.FloodWorkers, "flood-workers", 50, "bad sign-ins in flight at once during the flood (sessiond gets --trusted-proxy 127.0.0.1/32; each attempt comes from its own X-Forwarded-For address in 198.18.0.0/15)")
+	fs.DurationVar(&c.FloodDuration, "flood-duration", 20*time.Second, "how long each flood kind lasts (the unflooded GET /v1/me baseline lasts as long)")
+	kinds := fs.String("flood-kinds", "unknown,accounts", "bad sign-ins to flood with, comma-separated: unknown (a new unknown username each time: a dummy hash) and accounts (wrong passwords spread over --flood-accounts seeded accounts: a hash and an audit write)")
+	fs.IntVar(&c.FloodAccounts, "flood-accounts", 1000, "accounts the accounts flood spreads over (each takes 100 failures from strangers per 15 min before 429)")
+	fs.IntVar(&c.FloodMax, "flood-max", 20000, "at most this many sign-ins per flood kind, whatever the duration")
+	fs.IntVar(&c.FloodMeWorkers, "flood-me-workers", 4, "connections sending GET /v1/me during the baseline and the flood (at most --me-concurrency)")
+	fs.Float64Var(&c.FloodMeRate, "flood-me-rate", 200, "GET /v1/me per second over those connections, paced")
+	fs.IntVar(&c.Writes, "writes", 2000, "refresh rotations, and as many remote log outs, per synchronous mode and round")
+	fs.IntVar(&c.WriteConcurrency, "write-concurrency", 8, "parallel writers (each its own account)")
+	fs.IntVar(&c.WriteRounds, "write-rounds", 2, "times each synchronous mode is measured, alternating")
+	modes := fs.String("sqlite-synchronous", "full,normal", "SQLite synchronous modes the writes phase compares (sessiond serve --sqlite-synchronous), comma-separated: full, normal")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 5*time.Minute, "deadline of each phase (seeding included)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before a memory reading")
 	fs.DurationVar(&c.Steady, "steady", 130*time.Second, "at the last --streams level, read memory again after this long (past the Go runtime's 2-minute periodic GC, which shrinks stacks); 0: skip")
@@ -92,7 +128,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		c.ServerArgs = append(c.ServerArgs, v)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -104,6 +141,31 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			c.Backends = append(c.Backends, b)
 		default:
 			return nil, usageError(fmt.Sprintf("--db: unknown store %q (sqlite, postgres)", b))
+		}
+	}
+	if c.Phases, err = parsePhases(*phases); err != nil {
+		return nil, err
+	}
+	for k := range strings.SplitSeq(*kinds, ",") {
+		switch k = strings.TrimSpace(k); k {
+		case floodUnknown, floodAccounts:
+			if slices.Contains(c.FloodKinds, k) {
+				return nil, usageError(fmt.Sprintf("--flood-kinds: %q twice", k))
+			}
+			c.FloodKinds = append(c.FloodKinds, k)
+		default:
+			return nil, usageError(fmt.Sprintf("--flood-kinds: unknown kind %q (unknown, accounts)", k))
+		}
+	}
+	for m := range strings.SplitSeq(*modes, ",") {
+		switch m = strings.ToLower(strings.TrimSpace(m)); m {
+		case "full", "normal":
+			if slices.Contains(c.SyncModes, m) {
+				return nil, usageError(fmt.Sprintf("--sqlite-synchronous: %q twice", m))
+			}
+			c.SyncModes = append(c.SyncModes, m)
+		default:
+			return nil, usageError(fmt.Sprintf("--sqlite-synchronous: %q is not full or normal", m))
 		}
 	}
 	for v := range strings.SplitSeq(*levels, ",") {
@@ -124,6 +186,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		{"audit-events", c.AuditEvents}, {"page-repeats", c.PageRepeats}, {"streams-per-account", c.StreamsPerAccount},
 		{"revokes", c.Revokes}, {"open-concurrency", c.OpenConcurrency}, {"logins", c.Logins},
 		{"login-concurrency", c.LoginConcurrency}, {"seed-workers", c.SeedWorkers},
+		{"flood-workers", c.FloodWorkers}, {"flood-accounts", c.FloodAccounts}, {"flood-max", c.FloodMax},
+		{"flood-me-workers", c.FloodMeWorkers}, {"writes", c.Writes}, {"write-concurrency", c.WriteConcurrency},
+		{"write-rounds", c.WriteRounds},
 	} {
 		if p.v < 1 {
 			return nil, usageError(fmt.Sprintf("--%s must be at least 1", p.name))
@@ -141,7 +206,57 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.PhaseTimeout <= 0 {
 		return nil, usageError("--phase-timeout must be positive")
 	}
+	if c.FloodMeWorkers > c.MeConcurrency {
+		return nil, usageError("--flood-me-workers must not exceed --me-concurrency (they use its sessions)")
+	}
+	if c.FloodMeRate <= 0 {
+		return nil, usageError("--flood-me-rate must be positive")
+	}
+	// Both flood windows of a kind, plus the drain of the last attempts
+	// (each waits at most sessiond's 10 s for a hash slot), fit a phase.
+	if c.FloodDuration <= 0 || 2*c.FloodDuration+15*time.Second > c.PhaseTimeout {
+		return nil, usageError("--flood-duration must be positive and at most (--phase-timeout - 15s) / 2")
+	}
+	if c.Writes < c.WriteConcurrency {
+		return nil, usageError("--writes must be at least --write-concurrency")
+	}
 	return c, nil
+}
+
+// The phases, in the order they run.
+const (
+	phaseMe      = "me"
+	phasePages   = "pages"
+	phaseStreams = "streams"
+	phaseLogin   = "login"
+	phaseFlood   = "flood"
+	phaseWrites  = "writes"
+)
+
+var phaseNames = []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood, phaseWrites}
+
+func parsePhases(v string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for p := range strings.SplitSeq(v, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(phaseNames, p) {
+			return nil, usageError(fmt.Sprintf("--phases: unknown phase %q (%s)", p, strings.Join(phaseNames, ", ")))
+		}
+		out[p] = true
+	}
+	return out, nil
+}
+
+// Flood kinds.
+const (
+	floodUnknown  = "unknown"
+	floodAccounts = "accounts"
+)
+
+// victimsPerWriter is how many sessions each writer's account needs to
+// log out remotely over runs runs of the writes phase.
+func (c *config) victimsPerWriter(runs int) int {
+	return (c.Writes + c.WriteConcurrency - 1) / c.WriteConcurrency * runs
 }
 
 // streamSessions is how many stream sessions to seed: enough to top up to

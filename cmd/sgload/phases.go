@@ -24,6 +24,9 @@ type runner struct {
 	client *http.Client
 	data   *seeded
 	logf   func(format string, args ...any)
+	// floodSeq numbers the flood's sign-ins: each gets its own address
+	// and, for unknown usernames, its own name.
+	floodSeq atomic.Int64
 }
 
 // phaseCtx bounds a phase by the configured deadline; errors mention name.

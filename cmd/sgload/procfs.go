@@ -63,6 +63,67 @@ func parseStatCPU(stat []byte) (time.Duration, error) {
 	return time.Duration(ut+st) * clockTick, nil
 }
 
+// procEntry is one process of /proc for treeCPU.
+type procEntry struct {
+	ppid int
+	comm string
+	cpu  time.Duration // its own user + system time and that of its reaped children
+}
+
+// childDBCPU is the CPU time of this process's children named postgres
+// (the throwaway cluster pgtest starts) and all their descendants, the
+// ones that have exited included: 0 and false when there is none.
+func childDBCPU() (time.Duration, bool) {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	procs := map[int]procEntry{}
+	kids := map[int][]int{}
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || closing < open {
+			continue
+		}
+		f := strings.Fields(string(b[closing+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		var ticks int64
+		for _, v := range f[11:15] { // utime stime cutime cstime
+			n, _ := strconv.ParseInt(v, 10, 64)
+			ticks += n
+		}
+		procs[pid] = procEntry{ppid: ppid, comm: string(b[open+1 : closing]), cpu: time.Duration(ticks) * clockTick}
+		kids[ppid] = append(kids[ppid], pid)
+	}
+	var total time.Duration
+	found := false
+	var walk func(pid int)
+	walk = func(pid int) {
+		total += procs[pid].cpu
+		for _, k := range kids[pid] {
+			walk(k)
+		}
+	}
+	for _, pid := range kids[os.Getpid()] {
+		if procs[pid].comm == "postgres" {
+			found = true
+			walk(pid)
+		}
+	}
+	return total, found
+}
+
 // statusKB finds a "Key:   123 kB" line of /proc/PID/status.
 func statusKB(status []byte, key string) int64 {
 	for line := range strings.SplitSeq(string(status), "\n") {
@@ -137,12 +198,15 @@ type cpuWindow struct {
 	pid            int
 	start          time.Time
 	server, self   time.Duration
+	db             time.Duration
+	dbOK           bool
 	machine        machineCPU
 	serverOK, mcOK bool
 }
 
 func startCPU(pid int) *cpuWindow {
 	w := &cpuWindow{pid: pid, start: time.Now(), self: selfCPU()}
+	w.db, w.dbOK = childDBCPU()
 	if p, err := readProc(pid); err == nil {
 		w.server, w.serverOK = p.CPU, true
 	}
@@ -157,6 +221,7 @@ type cpuUse struct {
 	Wall    time.Duration `json:"wall_ns"`
 	Server  time.Duration `json:"server_cpu_ns"`   // sessiond user + system
 	Tool    time.Duration `json:"tool_cpu_ns"`     // sgload itself
+	DB      time.Duration `json:"db_cpu_ns"`       // the throwaway PostgreSQL cluster (0 for SQLite or --postgres-url)
 	Busy    time.Duration `json:"machine_busy_ns"` // every process on the machine
 	Machine time.Duration `json:"machine_total_ns"`
 }
@@ -169,7 +234,16 @@ func (w *cpuWindow) stop() cpuUse {
 	if m, err := readMachineCPU(); err == nil && w.mcOK {
 		u.Busy, u.Machine = m.Busy-w.machine.Busy, m.Total-w.machine.Total
 	}
+	if db, ok := childDBCPU(); ok && w.dbOK {
+		u.DB = max(0, db-w.db)
+	}
 	return u
+}
+
+// otherShare is the share of the machine's CPU that neither sessiond,
+// sgload nor the throwaway PostgreSQL used: other people's work.
+func (u cpuUse) otherShare() float64 {
+	return max(0, share(u.Busy-u.Server-u.Tool-u.DB, u.Machine))
 }
 
 // share is part/whole as a percentage.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,24 +52,28 @@ type backendResult struct {
 	BeforeStreams memSample     `json:"before_streams"`
 	Levels        []streamLevel `json:"levels"`
 	Login         *loginResult  `json:"login"`
+	Flood         *floodResult  `json:"flood"`
 	Final         memSample     `json:"final"`
+	Writes        *writesResult `json:"writes"`
 }
 
 // results is one sgload run.
 type results struct {
-	Started    time.Time        `json:"started"`
-	Took       time.Duration    `json:"took_ns"`
-	Args       []string         `json:"args"`
-	CPU        string           `json:"cpu"`
-	NumCPU     int              `json:"num_cpu"`
-	Go         string           `json:"go"`
-	NoFile     uint64           `json:"nofile_limit"`
-	Env        []string         `json:"server_env"`
-	ServerArgs []string         `json:"server_args"`
-	Settle     time.Duration    `json:"settle_ns"`
-	Steady     time.Duration    `json:"steady_ns"`
-	LoadAvg    string           `json:"loadavg_at_start"`
-	Backends   []*backendResult `json:"backends"`
+	Started    time.Time     `json:"started"`
+	Took       time.Duration `json:"took_ns"`
+	Args       []string      `json:"args"`
+	CPU        string        `json:"cpu"`
+	NumCPU     int           `json:"num_cpu"`
+	Go         string        `json:"go"`
+	NoFile     uint64        `json:"nofile_limit"`
+	Env        []string      `json:"server_env"`
+	ServerArgs []string      `json:"server_args"`
+	MainArgs   []string      `json:"main_server_args"` // what the sessiond of every phase but the writes got besides --db, --addr, --metrics-addr, --log-format
+
+	Settle   time.Duration    `json:"settle_ns"`
+	Steady   time.Duration    `json:"steady_ns"`
+	LoadAvg  string           `json:"loadavg_at_start"`
+	Backends []*backendResult `json:"backends"`
 }
 
 func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.Writer) error {
@@ -80,7 +85,7 @@ func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.
 	if err != nil {
 		return fmt.Errorf("raising the open-files limit: %w", err)
 	}
-	if need := uint64(cfg.Levels[len(cfg.Levels)-1] + cfg.MeConcurrency + 256); nofile < need {
+	if need := uint64(cfg.Levels[len(cfg.Levels)-1] + cfg.MeConcurrency + 256); cfg.Phases[phaseStreams] && nofile < need {
 		return fmt.Errorf("the open-files limit is %d but %d streams need about %d (raise the hard limit: ulimit -Hn)", nofile, cfg.Levels[len(cfg.Levels)-1], need)
 	}
 	tmp, err := os.MkdirTemp("", "sgload-")
@@ -99,7 +104,7 @@ func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.
 		return err
 	}
 	res := &results{Started: start.UTC(), Args: args, CPU: cpuModel(), NumCPU: runtime.NumCPU(),
-		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv, ServerArgs: cfg.ServerArgs, Settle: cfg.Settle, Steady: cfg.Steady, LoadAvg: loadAvg()}
+		Go: runtime.Version(), NoFile: nofile, Env: cfg.ServerEnv, ServerArgs: cfg.ServerArgs, MainArgs: cfg.mainArgs(), Settle: cfg.Settle, Steady: cfg.Steady, LoadAvg: loadAvg()}
 	for _, name := range cfg.Backends {
 		be := newBackend(name, cfg, tmp)
 		br, err := runBackend(ctx, cfg, be, bin, logf)
@@ -144,11 +149,24 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 		return nil, fmt.Errorf("opening the database for seeding: %w", err)
 	}
 	sctx, cancel := context.WithTimeout(ctx, cfg.PhaseTimeout)
-	data, err := seedDB(sctx, st, layout{
-		MeSessions: cfg.MeConcurrency, ListSessions: cfg.ListSessions, AuditEvents: cfg.AuditEvents,
-		StreamSessions: cfg.streamSessions(), StreamsPerAccount: cfg.StreamsPerAccount,
+	l := layout{
+		MeSessions: cfg.MeConcurrency, StreamsPerAccount: cfg.StreamsPerAccount,
 		PasswordHash: cfg.passwordHash, Workers: cfg.SeedWorkers, SessionLife: 12 * time.Hour,
-	}, func(msg string) { logf("%s: %s", be.Name(), msg) })
+	}
+	if cfg.Phases[phasePages] {
+		l.ListSessions, l.AuditEvents = cfg.ListSessions, cfg.AuditEvents
+	}
+	if cfg.Phases[phaseStreams] {
+		l.StreamSessions = cfg.streamSessions()
+	}
+	if cfg.Phases[phaseFlood] && slices.Contains(cfg.FloodKinds, floodAccounts) {
+		l.FloodAccounts = cfg.FloodAccounts
+	}
+	if cfg.Phases[phaseWrites] {
+		runs := len(cfg.syncModes(be.Name())) * cfg.WriteRounds
+		l.Writers, l.WriterRuns, l.VictimsPerWriter = cfg.WriteConcurrency, runs, cfg.victimsPerWriter(runs)
+	}
+	data, err := seedDB(sctx, st, l, func(msg string) { logf("%s: %s", be.Name(), msg) })
 	if errors.Is(sctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("timed out after %v: %w", cfg.PhaseTimeout, err)
 	}
@@ -171,11 +189,49 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 		defer f.Close()
 		logTo = f
 	}
-	// --reauth-window: seeded sessions proved their password at seeding;
-	// the revokes come minutes later and must not need step-up.
-	sd, err := startSessiond(ctx, bin, db, append([]string{"--reauth-window", "2h"}, cfg.ServerArgs...), childEnv(cfg.ServerEnv), logTo)
+	if cfg.mainPhases() {
+		if err := runMain(ctx, cfg, out, db, bin, data, logTo, func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Phases[phaseWrites] {
+		if out.Writes, err = runWrites(ctx, cfg, be, bin, db, dbDir(db), data, logTo,
+			func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// mainPhases reports whether any phase that shares one sessiond runs.
+func (c *config) mainPhases() bool {
+	for _, p := range []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood} {
+		if c.Phases[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// mainArgs is the arguments of the sessiond the main phases share.
+// --reauth-window: seeded sessions proved their password at seeding; the
+// revokes come minutes later and must not need step-up. --trusted-proxy:
+// the flood's sign-ins come from addresses in X-Forwarded-For, which
+// sessiond believes from loopback only with it (sgload's own requests carry
+// none, so they still come from 127.0.0.1).
+func (c *config) mainArgs() []string {
+	args := []string{"--reauth-window", "2h"}
+	if c.Phases[phaseFlood] {
+		args = append(args, "--trusted-proxy", "127.0.0.1/32")
+	}
+	return append(args, c.ServerArgs...)
+}
+
+// runMain runs every phase but the writes on one sessiond.
+func runMain(ctx context.Context, cfg *config, out *backendResult, db, bin string, data *seeded, logTo io.Writer, logf func(string, ...any)) error {
+	sd, err := startSessiond(ctx, bin, db, cfg.mainArgs(), childEnv(cfg.ServerEnv), logTo)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	stopped := false
 	defer func() {
@@ -183,38 +239,47 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 			_ = sd.Stop()
 		}
 	}()
-	logf("%s: sessiond pid %d at %s", be.Name(), sd.Pid, sd.URL)
-	r := &runner{cfg: cfg, sd: sd, client: newHTTPClient(cfg.MeConcurrency + 4), data: data,
-		logf: func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }}
+	logf("sessiond pid %d at %s", sd.Pid, sd.URL)
+	r := &runner{cfg: cfg, sd: sd, client: newHTTPClient(cfg.MeConcurrency + 4), data: data, logf: logf}
 	time.Sleep(cfg.Settle)
 	if out.Idle, err = r.memory(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if out.Me, err = r.phaseMe(ctx); err != nil {
-		return nil, err
+	if cfg.Phases[phaseMe] {
+		if out.Me, err = r.phaseMe(ctx); err != nil {
+			return err
+		}
 	}
-	if out.Pages, err = r.phasePages(ctx); err != nil {
-		return nil, err
+	if cfg.Phases[phasePages] {
+		if out.Pages, err = r.phasePages(ctx); err != nil {
+			return err
+		}
 	}
-	r.client.CloseIdleConnections()
-	time.Sleep(cfg.Settle)
-	if out.BeforeStreams, err = r.memory(ctx); err != nil {
-		return nil, err
+	if cfg.Phases[phaseStreams] {
+		r.client.CloseIdleConnections()
+		time.Sleep(cfg.Settle)
+		if out.BeforeStreams, err = r.memory(ctx); err != nil {
+			return err
+		}
+		if out.Levels, err = r.phaseStreams(ctx, out.BeforeStreams); err != nil {
+			return err
+		}
 	}
-	if out.Levels, err = r.phaseStreams(ctx, out.BeforeStreams); err != nil {
-		return nil, err
+	if cfg.Phases[phaseLogin] {
+		if out.Login, err = r.phaseLogin(ctx); err != nil {
+			return err
+		}
 	}
-	if out.Login, err = r.phaseLogin(ctx); err != nil {
-		return nil, err
+	if cfg.Phases[phaseFlood] {
+		if out.Flood, err = r.phaseFlood(ctx); err != nil {
+			return err
+		}
 	}
 	if out.Final, err = r.memory(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	stopped = true
-	if err := sd.Stop(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return sd.Stop()
 }
 
 // loadAvg is the first three fields of /proc/loadavg: how busy the

@@ -20,6 +20,10 @@ type layout struct {
 	AuditEvents       int // audit events of "load-big"
 	StreamSessions    int // sessions that open event streams
 	StreamsPerAccount int // stream sessions per "load-sNNNNN" account (each also has a controller session)
+	FloodAccounts     int // "load-fNNNNN" accounts without sessions, for wrong passwords
+	Writers           int // "load-wNNN" accounts, each with sessions to refresh, a controller and victims
+	WriterRuns        int // sessions to refresh per writer account
+	VictimsPerWriter  int // sessions per writer account for its controller to log out
 	PasswordHash      string
 	Workers           int // concurrent store writes
 	// SessionLife is how long seeded sessions and their access tokens
@@ -27,9 +31,22 @@ type layout struct {
 	SessionLife time.Duration
 }
 
-// seedSession is a seeded session whose access token the tool knows.
+// seedSession is a seeded session whose access token (and refresh token)
+// the tool knows.
 type seedSession struct {
 	ID, AccountID, Token string
+	Refresh              string
+}
+
+// writerSeed is one writer's account in the writes phase.
+type writerSeed struct {
+	// Refreshers are the sessions whose refresh tokens are rotated, one
+	// per run of the phase, so that each run starts with one token per
+	// session (the cost of a rotation grows with the session's tokens).
+	// Their Refresh is the current token, in clear.
+	Refreshers []seedSession
+	Controller seedSession   // the session that logs the victims out
+	Victims    []seedSession // in order of use
 }
 
 // seeded is what seed made.
@@ -39,6 +56,8 @@ type seeded struct {
 	Streams     []seedSession          // in opening order
 	Controllers map[string]seedSession // by account: the session that revokes the others
 	LoginUser   string                 // an account with no sessions, for sign-ins
+	FloodUsers  []string               // accounts with no sessions, for wrong passwords
+	Writers     []writerSeed
 	Accounts    int
 	Sessions    int
 	Events      int
@@ -68,12 +87,12 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 	}
 	var nSessions atomic.Int64
 	addSession := func(accountID string, device int, lastSeen time.Time) (seedSession, error) {
-		sess, rt, tok := sessionRecord(accountID, device, now, lastSeen, l.SessionLife)
+		sess, rt, tok, refresh := sessionRecord(accountID, device, now, lastSeen, l.SessionLife)
 		if err := st.CreateSession(ctx, sess, rt); err != nil {
 			return seedSession{}, fmt.Errorf("seeding session %d of %s: %w", device, accountID, err)
 		}
 		nSessions.Add(1)
-		return seedSession{ID: sess.ID, AccountID: accountID, Token: tok}, nil
+		return seedSession{ID: sess.ID, AccountID: accountID, Token: tok, Refresh: refresh}, nil
 	}
 
 	// The /v1/me account and the sign-in account.
@@ -151,14 +170,70 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 		out.Controllers[c.AccountID] = c
 	}
 	out.Streams = streams
+
+	// Accounts for the flood's wrong passwords: no sessions.
+	if l.FloodAccounts > 0 {
+		progress(fmt.Sprintf("seeding %d accounts for wrong passwords", l.FloodAccounts))
+		out.FloodUsers = make([]string, l.FloodAccounts)
+		var mu sync.Mutex
+		err = parallel(ctx, l.FloodAccounts, l.Workers, func(i int) error {
+			name := fmt.Sprintf("load-f%05d", i)
+			a := store.Account{ID: newID("acc_"), Username: name, PasswordHash: l.PasswordHash, CreatedAt: now}
+			if err := st.CreateAccount(ctx, a); err != nil {
+				return fmt.Errorf("seeding account %s: %w", name, err)
+			}
+			mu.Lock()
+			out.Accounts++
+			mu.Unlock()
+			out.FloodUsers[i] = name
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Writers: each its own account, with sessions whose refresh tokens it
+	// rotates, a controller, and sessions for the controller to log out.
+	if l.Writers > 0 {
+		per := 1 + l.WriterRuns + l.VictimsPerWriter
+		progress(fmt.Sprintf("seeding %d writer accounts with %d sessions each", l.Writers, per))
+		out.Writers = make([]writerSeed, l.Writers)
+		wids := make([]string, l.Writers)
+		for w := range l.Writers {
+			if wids[w], err = newAccount(fmt.Sprintf("load-w%03d", w)); err != nil {
+				return nil, err
+			}
+			out.Writers[w].Refreshers = make([]seedSession, l.WriterRuns)
+			out.Writers[w].Victims = make([]seedSession, l.VictimsPerWriter)
+		}
+		err = parallel(ctx, l.Writers*per, l.Workers, func(i int) error {
+			w, k := i/per, i%per
+			ws := &out.Writers[w]
+			var err error
+			switch {
+			case k == 0:
+				ws.Controller, err = addSession(wids[w], 0, now)
+			case k <= l.WriterRuns:
+				ws.Refreshers[k-1], err = addSession(wids[w], k, now)
+			default:
+				ws.Victims[k-1-l.WriterRuns], err = addSession(wids[w], k, now)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	out.Sessions = int(nSessions.Load())
 	out.Took = time.Since(start)
 	return out, nil
 }
 
 // sessionRecord is a live session signed in at now, as sessiond's sign-in
-// writes it, with a fresh access token (returned in clear) and refresh token.
-func sessionRecord(accountID string, device int, now, lastSeen time.Time, life time.Duration) (store.Session, store.RefreshToken, string) {
+// writes it, with a fresh access token and refresh token (both returned in
+// clear).
+func sessionRecord(accountID string, device int, now, lastSeen time.Time, life time.Duration) (store.Session, store.RefreshToken, string, string) {
 	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
 	s := store.Session{
 		ID: newID("ses_"), AccountID: accountID,
@@ -169,7 +244,7 @@ func sessionRecord(accountID string, device int, now, lastSeen time.Time, life t
 		AccessHash: hashToken(access), AccessExpiresAt: now.Add(life),
 	}
 	rt := store.RefreshToken{Hash: hashToken(refresh), SessionID: s.ID, IssuedAt: now, ExpiresAt: s.ExpiresAt}
-	return s, rt, access
+	return s, rt, access, refresh
 }
 
 func deviceName(i int) string { return fmt.Sprintf("Load device %d", i) }

@@ -38,15 +38,19 @@ type sessiond struct {
 	Pid  int
 	URL  string // http://127.0.0.1:PORT
 	Addr string // 127.0.0.1:PORT
-	log  *tailLog
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, set before done closes
+	// MetricsURL is http://127.0.0.1:PORT/metrics, on an address of its
+	// own (sessiond serves /metrics only on --metrics-addr).
+	MetricsURL string
+	log        *tailLog
+	done       chan struct{} // closed when the process has exited
+	err        error         // its exit status, set before done closes
 }
 
-// startSessiond runs `bin serve --db db --addr 127.0.0.1:0 …` and waits
-// until it listens and answers /healthz. env is the child's environment.
+// startSessiond runs `bin serve --db db --addr 127.0.0.1:0
+// --metrics-addr 127.0.0.1:0 …` and waits until it listens and answers
+// /healthz. env is the child's environment.
 func startSessiond(ctx context.Context, bin, db string, extra, env []string, logTo io.Writer) (*sessiond, error) {
-	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
+	args := append([]string{"serve", "--db", db, "--addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0", "--log-format", "json"}, extra...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive sgload
@@ -59,7 +63,7 @@ func startSessiond(ctx context.Context, bin, db string, extra, env []string, log
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	s := &sessiond{cmd: cmd, Pid: cmd.Process.Pid, log: newTailLog(40), done: make(chan struct{})}
-	listening := make(chan string, 1)
+	listening := make(chan [2]string, 1)
 	go s.readLog(stderr, logTo, listening)
 	go func() { s.err = cmd.Wait(); close(s.done) }()
 
@@ -67,8 +71,12 @@ func startSessiond(ctx context.Context, bin, db string, extra, env []string, log
 	defer wait.Stop()
 	select {
 	case u := <-listening:
-		s.URL = u
-		s.Addr = strings.TrimPrefix(u, "http://")
+		s.URL, s.MetricsURL = u[0], u[1]
+		s.Addr = strings.TrimPrefix(s.URL, "http://")
+		if s.MetricsURL == "" {
+			s.Stop()
+			return nil, fmt.Errorf("sessiond logged no metrics_url before listening; its last log lines:\n%s", s.log)
+		}
 	case <-s.done:
 		return nil, fmt.Errorf("sessiond exited before listening (%v); its last log lines:\n%s", s.err, s.log)
 	case <-wait.C:
@@ -97,11 +105,13 @@ func startSessiond(ctx context.Context, bin, db string, extra, env []string, log
 }
 
 // readLog keeps sessiond's last log lines (for error messages), copies
-// them to logTo if set, and reports the listening URL.
-func (s *sessiond) readLog(r io.Reader, logTo io.Writer, listening chan<- string) {
+// them to logTo if set, and reports the listening URL and the metrics URL
+// (logged before it).
+func (s *sessiond) readLog(r io.Reader, logTo io.Writer, listening chan<- [2]string) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	found := false
+	metricsURL := ""
 	for sc.Scan() {
 		line := sc.Bytes()
 		if logTo != nil {
@@ -110,14 +120,18 @@ func (s *sessiond) readLog(r io.Reader, logTo io.Writer, listening chan<- string
 		}
 		var rec struct {
 			Msg, Route, URL string
+			MetricsURL      string `json:"metrics_url"`
 			Status          int
 		}
 		if json.Unmarshal(line, &rec) != nil || rec.Msg != "request" || rec.Status >= 500 {
 			s.log.add(string(line)) // request lines are too many to keep
 		}
+		if rec.MetricsURL != "" {
+			metricsURL = rec.MetricsURL
+		}
 		if !found && rec.Msg == "sessiond listening" && rec.URL != "" {
 			found = true
-			listening <- rec.URL
+			listening <- [2]string{rec.URL, metricsURL}
 		}
 	}
 	_, _ = io.Copy(io.Discard, r)
@@ -168,7 +182,7 @@ func (s *sessiond) proc() (procSample, error) {
 
 // metrics reads the plain (unlabelled) samples of sessiond's /metrics.
 func (s *sessiond) metrics(ctx context.Context, c *http.Client) (map[string]float64, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.URL+"/metrics", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.MetricsURL, nil)
 	resp, err := c.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET /metrics: %w", err)

@@ -36,7 +36,9 @@ func TestSmoke(t *testing.T) {
 	args := []string{"--db", stores, "--streams", "20,50", "--revokes", "20", "--me-requests", "200",
 		"--me-warmup", "20", "--me-concurrency", "4", "--list-sessions", "300", "--audit-events", "500",
 		"--page-repeats", "3", "--logins", "2", "--login-concurrency", "2", "--settle", "50ms",
-		"--phase-timeout", "2m", "--steady", "100ms", "--json", jsonPath}
+		"--phase-timeout", "2m", "--steady", "100ms", "--flood-workers", "6", "--flood-duration", "300ms",
+		"--flood-accounts", "10", "--flood-me-workers", "2", "--flood-me-rate", "100", "--writes", "24",
+		"--write-concurrency", "3", "--write-rounds", "1", "--json", jsonPath}
 	if u := os.Getenv(pgtest.EnvURL); u != "" {
 		args = append(args, "--postgres-url", u)
 	}
@@ -45,7 +47,8 @@ func TestSmoke(t *testing.T) {
 		t.Fatalf("sgload exited %d:\n%s", code, errs.String())
 	}
 	for _, want := range []string{"### Authenticated requests", "### Revoke", "### sessiond memory",
-		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 50 | 20 |"} {
+		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 50 | 20 |", "### Sign-in flood",
+		"| SQLite | 6 × accounts |", "### Acknowledged writes", "| SQLite | synchronous=normal | 1 | 3 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -78,6 +81,31 @@ func TestSmoke(t *testing.T) {
 		if be.Pages[1].WalkItems != 300 || be.Pages[3].WalkItems != 500 {
 			t.Errorf("%s: walked %d sessions and %d audit events", be.Store, be.Pages[1].WalkItems, be.Pages[3].WalkItems)
 		}
+		if f := be.Flood; f == nil || f.Baseline.Latency.N == 0 || len(f.Kinds) != 2 {
+			t.Errorf("%s: flood %+v", be.Store, f)
+		} else {
+			for _, k := range f.Kinds {
+				// Every attempt is a wrong password from an address of its own:
+				// nothing is rate-limited, and 6 in flight fit sessiond's queue.
+				if k.Attempts == 0 || k.Unauthorized != k.Attempts || k.Me.Latency.N == 0 {
+					t.Errorf("%s: flood %s: %d attempts, %d × 401, %d × 429, %d × 503, %d GET /v1/me", be.Store, k.Kind,
+						k.Attempts, k.Unauthorized, k.RateLimited, k.Busy, k.Me.Latency.N)
+				}
+			}
+		}
+		wantRuns := 2 // SQLite: full and normal
+		if be.Store != "SQLite" {
+			wantRuns = 1
+		}
+		if w := be.Writes; w == nil || len(w.Runs) != wantRuns {
+			t.Errorf("%s: writes %+v", be.Store, w)
+		} else {
+			for _, run := range w.Runs {
+				if run.Rotations.Latency.N != 24 || run.Logouts.Latency.N != 24 {
+					t.Errorf("%s, %s: %d rotations, %d log outs", be.Store, modeName(run.Mode), run.Rotations.Latency.N, run.Logouts.Latency.N)
+				}
+			}
+		}
 		if be.Idle.RSS <= 0 || be.Me.CPU.Server <= 0 {
 			t.Errorf("%s: no /proc readings of sessiond (RSS %d, CPU %v)", be.Store, be.Idle.RSS, be.Me.CPU.Server)
 		}
@@ -87,7 +115,8 @@ func TestSmoke(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--db", "mysql"}, {"--streams", "100,50"}, {"--streams", "10", "--revokes", "20"},
-		{"--me-requests", "0"}, {"stray"},
+		{"--me-requests", "0"}, {"stray"}, {"--phases", "me,nope"}, {"--flood-kinds", "unknown,unknown"},
+		{"--sqlite-synchronous", "off"}, {"--flood-me-workers", "20"}, {"--writes", "2", "--write-concurrency", "4"},
 	} {
 		var out, errs bytes.Buffer
 		if code := run(context.Background(), args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "sgload") && !strings.Contains(errs.String(), "flag") {

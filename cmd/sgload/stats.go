@@ -10,6 +10,7 @@ import (
 type dist struct {
 	N         int           `json:"n"`
 	P50       time.Duration `json:"p50_ns"`
+	P90       time.Duration `json:"p90_ns"`
 	P99       time.Duration `json:"p99_ns"`
 	Max       time.Duration `json:"max_ns"`
 	Mean      time.Duration `json:"mean_ns"`
@@ -32,7 +33,7 @@ func summarize(d []time.Duration, wall time.Duration) dist {
 	}
 	out.Min, out.Max = d[0], d[len(d)-1]
 	out.Mean = out.Total / time.Duration(len(d))
-	out.P50, out.P99 = percentile(d, 50), percentile(d, 99)
+	out.P50, out.P90, out.P99 = percentile(d, 50), percentile(d, 90), percentile(d, 99)
 	if wall > 0 {
 		out.PerSecond = float64(len(d)) / wall.Seconds()
 	}
