@@ -40,6 +40,7 @@ mobile-vet:
 ## start: the PostgreSQL tests fail rather than skip
 unit:
 	SESSIONGUARD_REQUIRE_POSTGRES=1 scripts/with-keyring.sh $(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run '^TestStreamStack$$' ./server   # stack sizes: measured without -race
 
 ## crash: the real sessiond killed with SIGKILL under concurrent load, four
 ## rounds on SQLite and on a throwaway PostgreSQL, checking that nothing it

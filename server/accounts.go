@@ -113,8 +113,7 @@ func (s *Server) acquireHashSlot(ctx context.Context) error {
 	select {
 	case s.hashQueue <- struct{}{}:
 	default:
-		s.metrics.logins.WithLabelValues("busy").Inc()
-		return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
+		return s.errHashingBusy()
 	}
 	t := time.NewTimer(s.cfg.HashWait)
 	defer t.Stop()
@@ -123,13 +122,23 @@ func (s *Server) acquireHashSlot(ctx context.Context) error {
 		return nil
 	case <-t.C:
 		<-s.hashQueue
-		s.metrics.logins.WithLabelValues("busy").Inc()
-		return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
+		return s.errHashingBusy()
 	case <-ctx.Done():
 		<-s.hashQueue
 		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
 			msg: "The server is busy. Try again in a moment.", cause: ctx.Err()}
 	}
+}
+
+// hashingFull reports whether every hashing turn, running or waiting, is
+// taken: a sign-in now would be refused at acquireHashSlot anyway.
+func (s *Server) hashingFull() bool { return len(s.hashQueue) == cap(s.hashQueue) }
+
+// errHashingBusy answers a password check that found no turn (counted as
+// sessiond_logins_total{result="busy"}).
+func (s *Server) errHashingBusy() *apiError {
+	s.metrics.logins.WithLabelValues("busy").Inc()
+	return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
 }
 
 // releaseHashSlot ends a turn taken with acquireHashSlot.

@@ -92,6 +92,15 @@ func (c *countedConn) Close() error {
 	return c.Conn.Close()
 }
 
+// bareConn is the connection a countedConn wraps (conn itself otherwise),
+// for reads, writes and deadlines; Close must still go to conn.
+func bareConn(conn net.Conn) net.Conn {
+	if c, ok := conn.(*countedConn); ok {
+		return c.Conn
+	}
+	return conn
+}
+
 // errBusy is a 503 unavailable with a Retry-After.
 func errBusy(msg string, retry time.Duration) *apiError {
 	h := http.Header{}

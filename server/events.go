@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"sessionguard/api"
 )
 
@@ -148,6 +150,16 @@ type frame struct {
 	data  []byte // the SSE bytes
 	chunk []byte // the same as one HTTP/1.1 chunk, for taken-over connections
 	last  bool
+	// sent counts the frame's writes (sessiond_events_sent_total for its
+	// name), looked up once per event, not once per stream it goes to.
+	sent prometheus.Counter
+}
+
+// written counts one write of the frame to a stream.
+func (f *frame) written() {
+	if f.sent != nil {
+		f.sent.Inc()
+	}
 }
 
 // hub fans events out to this process's streams.
@@ -162,6 +174,8 @@ type hub struct {
 	// owned counts the streams running on connections taken over from
 	// net/http (serveStream), which http.Server.Shutdown does not wait for.
 	owned sync.WaitGroup
+	// sent is sessiond_events_sent_total (nil: not counted).
+	sent *prometheus.CounterVec
 }
 
 func newHub() *hub {
@@ -240,6 +254,9 @@ func (h *hub) removeLocked(sub *subscriber) {
 func (h *hub) deliver(e Event) {
 	data := encodeSSE(e.Name, e.Data)
 	f := &frame{name: e.Name, data: data, chunk: chunked(data), last: e.Name == api.EventSessionRevoked}
+	if h.sent != nil {
+		f.sent = h.sent.WithLabelValues(e.Name)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for sub := range h.subs[e.AccountID] {
@@ -408,7 +425,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	s.metrics.streams.Inc()
 	if reserved {
 		if conn, _, err := rc.Hijack(); err == nil {
-			sub.serveDetached(conn)
+			sub.serveDetached(bareConn(conn))
 			handedOver = true
 			go s.serveStream(conn, sub)
 			return nil
@@ -424,7 +441,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-r.Context().Done():
 			return nil
 		case <-timer.C:
-			if !s.streamDue(sub) {
+			if s.streamExpired(sub) && !s.sessionGoesOn(sub) {
 				return nil
 			}
 			if now := time.Now(); !now.Before(next) {
@@ -443,7 +460,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 				if _, err := w.Write(f.data); err != nil {
 					return nil
 				}
-				s.metrics.events.WithLabelValues(f.name).Inc()
+				f.written()
 				if f.last {
 					_ = rc.Flush()
 					return nil
@@ -463,28 +480,40 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 // which returns when the client leaves (as net/http's background read
 // notices), when the read deadline, set to the next keep-alive, passes, or
 // at once when the hub queues a frame or stops the stream (wake).
-func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
-	defer s.hub.owned.Done()
-	defer s.hub.unsubscribe(sub)
-	defer s.metrics.streams.Dec()
-	defer conn.Close()
+//
+// An idle stream costs little more than its goroutine's stack, so the
+// goroutine is kept shallow enough for Go's smallest stack (2 KiB) at its
+// deepest (a deadline change or a read, down in the runtime): no defers
+// (a panic here ends the process anyway), the loop in a function of its
+// own with few locals, the rare work (a session's expiry) out of line. A
+// few bytes more here double every stream's stack: docs/PERFORMANCE.md
+// measures it, and TestStreamStack checks it.
+func (s *Server) serveStream(counted net.Conn, sub *subscriber) {
+	s.streamLoop(bareConn(counted), sub)
+	_ = counted.Close()
+	s.metrics.streams.Dec()
+	s.hub.unsubscribe(sub)
+	s.hub.owned.Done()
+}
+
+// streamLoop is serveStream's loop on the bare connection.
+func (s *Server) streamLoop(conn net.Conn, sub *subscriber) {
 	buf := make([]byte, 16)
 	next := time.Now().Add(s.cfg.KeepAlive)
 	for {
 		// A frame queued or a stop before this deadline is set is seen by
 		// take below; one after it moves the deadline to the past.
-		_ = conn.SetReadDeadline(time.Now().Add(s.streamWait(sub, next)))
+		_ = conn.SetReadDeadline(s.streamDeadline(sub, next))
 		frames, stopped := sub.take()
 		if stopped {
-			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = conn.Write(lastChunk)
+			endChunked(conn)
 			return
 		}
 		for _, f := range frames {
 			if _, err := conn.Write(f.chunk); err != nil {
 				return
 			}
-			s.metrics.events.WithLabelValues(f.name).Inc()
+			f.written()
 			if f.last {
 				_, _ = conn.Write(lastChunk)
 				return
@@ -497,18 +526,34 @@ func (s *Server) serveStream(conn net.Conn, sub *subscriber) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return // the client went away
 		}
-		if !s.streamDue(sub) {
-			_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
-			_, _ = conn.Write(lastChunk)
+		if s.streamExpired(sub) && !s.sessionGoesOn(sub) {
+			endChunked(conn)
 			return
 		}
-		if now := time.Now(); !now.Before(next) {
+		if time.Until(next) <= 0 {
 			if _, err := conn.Write(keepAliveChunk); err != nil {
 				return
 			}
-			next = now.Add(s.cfg.KeepAlive)
+			next = time.Now().Add(s.cfg.KeepAlive)
 		}
 	}
+}
+
+// endChunked ends a taken-over stream's chunked body, waiting a second at
+// most for a client that reads nothing.
+//
+//go:noinline
+func endChunked(conn net.Conn) {
+	_ = conn.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = conn.Write(lastChunk)
+}
+
+// streamDeadline is the read deadline of a stream's next wait (see
+// streamWait).
+//
+//go:noinline
+func (s *Server) streamDeadline(sub *subscriber, next time.Time) time.Time {
+	return time.Now().Add(s.streamWait(sub, next))
 }
 
 // streamWait is how long a stream may sleep: until its next keep-alive
@@ -521,15 +566,19 @@ func (s *Server) streamWait(sub *subscriber, next time.Time) time.Duration {
 	return max(d, 10*time.Millisecond)
 }
 
-// streamDue runs when a stream wakes without news: once its session's
-// expiry has passed it reads the session again and reports whether the
-// stream may go on (the session was used meanwhile, which moved its
-// expiry). A stream ends with its session: the client's reconnect then
-// learns why (401 session_expired).
-func (s *Server) streamDue(sub *subscriber) bool {
-	if s.now().Before(sub.expires) {
-		return true
-	}
+// streamExpired reports whether the stream's session may have ended by
+// expiry (see sessionGoesOn). It is separate, and small, because it runs on
+// every wake-up of an idle stream's goroutine: sessionGoesOn's frame (a
+// whole store.Session) would double that goroutine's 2 KiB stack.
+func (s *Server) streamExpired(sub *subscriber) bool { return !s.now().Before(sub.expires) }
+
+// sessionGoesOn runs once a stream's session expiry has passed: it reads
+// the session again and reports whether the stream may go on (the session
+// was used meanwhile, which moved its expiry). A stream ends with its
+// session: the client's reconnect then learns why (401 session_expired).
+//
+//go:noinline
+func (s *Server) sessionGoesOn(sub *subscriber) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	sess, err := s.store.Session(ctx, sub.sessionID)

@@ -103,6 +103,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if err := checkInstallKey(req.InstallKey); err != nil {
 		return err
 	}
+	if s.hashingFull() {
+		// No turn for this password check: say so before any other work.
+		return s.errHashingBusy()
+	}
 	ctx, ip, ih := r.Context(), s.clientIP(r), installHash(req.InstallKey)
 	acct, err := s.store.AccountByUsername(ctx, lower(req.Username))
 	exists := err == nil
@@ -120,10 +124,10 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	failed := false
 	defer func() { release(failed) }()
 	if !exists {
-		failed = true
 		if err := s.dummyVerify(ctx, req.Password); err != nil { // answer in the time a wrong password takes
 			return err
 		}
+		failed = true
 		s.metrics.logins.WithLabelValues("failed").Inc()
 		return errInvalidCredentials(wrongCredentials)
 	}

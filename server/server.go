@@ -225,6 +225,7 @@ func New(st store.Store, cfg Config) *Server {
 		mux:     http.NewServeMux(),
 	}
 	s.bus = s.hub
+	s.hub.sent = s.metrics.events
 	s.routes()
 	s.handler = s.recoverer(s.mux)
 	if cfg.SecretsKey == nil {

@@ -50,7 +50,7 @@ type Limiter struct {
 // entry is one key's state. Times are offsets from Limiter.epoch.
 type entry struct {
 	key        string
-	fails      []time.Duration // ring of the newest failures, oldest at start
+	fails      []time.Duration // ring of the newest failures, oldest at start; grows up to Burst
 	start, n   int
 	pending    int           // attempts reserved and not yet released
 	active     time.Duration // last Fail or Reserve
@@ -165,7 +165,7 @@ func (l *Limiter) now() time.Duration { return l.clock().Sub(l.epoch) }
 func (l *Limiter) get(key string, now time.Duration) *entry {
 	e := l.keys[key]
 	if e == nil {
-		e = &entry{key: key, fails: make([]time.Duration, l.burst)}
+		e = &entry{key: key}
 		l.keys[key] = e
 		for len(l.keys) > l.maxKeys {
 			l.remove(l.tail)
@@ -216,15 +216,31 @@ func (l *Limiter) unlink(e *entry) {
 	e.prev, e.next = nil, nil
 }
 
-// fail records a failure at now, keeping the newest burst failures.
+// fail records a failure at now, keeping the newest burst failures. The
+// ring grows as failures come, up to burst: most keys (an address that
+// mistyped once) never need more than a slot or two, and a flood of new
+// keys must not cost Burst slots each.
 func (e *entry) fail(now time.Duration, burst int) {
-	if e.n < burst {
-		e.fails[(e.start+e.n)%burst] = now
+	if e.n == len(e.fails) && e.n < burst {
+		e.grow(burst)
+	}
+	size := len(e.fails)
+	if e.n < size {
+		e.fails[(e.start+e.n)%size] = now
 		e.n++
 		return
 	}
 	e.fails[e.start] = now
-	e.start = (e.start + 1) % burst
+	e.start = (e.start + 1) % size
+}
+
+// grow doubles the ring (at least 2, at most burst slots), oldest first.
+func (e *entry) grow(burst int) {
+	ring := make([]time.Duration, min(burst, max(2, 2*len(e.fails))))
+	for i := range e.n {
+		ring[i] = e.fails[(e.start+i)%len(e.fails)]
+	}
+	e.fails, e.start = ring, 0
 }
 
 // wait drops expired failures and reports whether one more attempt fits in
@@ -232,7 +248,7 @@ func (e *entry) fail(now time.Duration, burst int) {
 // retryAfter is how long until it would, should every reservation fail.
 func (e *entry) wait(now time.Duration, burst int, window time.Duration) (retryAfter time.Duration, ok bool) {
 	for e.n > 0 && now-e.fails[e.start] >= window {
-		e.start = (e.start + 1) % burst
+		e.start = (e.start + 1) % len(e.fails)
 		e.n--
 	}
 	used := e.n + e.pending
@@ -244,7 +260,7 @@ func (e *entry) wait(now time.Duration, burst int, window time.Duration) (retryA
 	// that is when attempt number used-burst (from 0) expires.
 	at := now
 	if i := used - burst; i < e.n {
-		at = e.fails[(e.start+i)%burst]
+		at = e.fails[(e.start+i)%len(e.fails)]
 	}
 	return at + window - now, false
 }

@@ -398,3 +398,56 @@ func BenchmarkCheckFailParallel(b *testing.B) {
 		}
 	})
 }
+
+// The failure ring grows as failures come (a key that failed once holds
+// one or two slots, not Burst); whatever the order of failures, expiries
+// and growth, Check answers as a plain list of failure times would.
+func TestGrowingRingMatchesAList(t *testing.T) {
+	const burst, window = 7, time.Minute
+	l, c := newLimiter(burst, window, 0)
+	var list []time.Time // the model: every failure, kept while in the window
+	rng := uint64(42)
+	next := func(n uint64) uint64 { rng = rng*6364136223846793005 + 1442695040888963407; return (rng >> 33) % n }
+	for step := range 2000 {
+		if next(3) == 0 {
+			l.Fail("k")
+			list = append(list, c.Now())
+		}
+		c.Advance(time.Duration(next(20)) * time.Second)
+		now := c.Now()
+		for len(list) > 0 && now.Sub(list[0]) >= window {
+			list = list[1:]
+		}
+		if len(list) > burst {
+			list = list[len(list)-burst:] // the limiter keeps the newest burst
+		}
+		wantOKModel := len(list) < burst
+		ra, ok := l.Check("k")
+		if ok != wantOKModel {
+			t.Fatalf("step %d: Check ok = %v with %d failures in the window (burst %d)", step, ok, len(list), burst)
+		}
+		if !ok && ra != list[0].Add(window).Sub(now) {
+			t.Fatalf("step %d: retry after %v, want %v", step, ra, list[0].Add(window).Sub(now))
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.keys["k"]; e != nil && len(e.fails) > burst {
+		t.Fatalf("ring of %d slots for burst %d", len(e.fails), burst)
+	}
+}
+
+// A key that failed once costs one small ring, not Burst slots.
+func TestOneFailureCostsLittle(t *testing.T) {
+	l, _ := newLimiter(100, time.Minute, 0)
+	for i := range 1000 {
+		l.Fail(strconv.Itoa(i))
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, e := range l.keys {
+		if len(e.fails) > 2 {
+			t.Fatalf("key %s holds %d slots after one failure", k, len(e.fails))
+		}
+	}
+}

@@ -97,7 +97,7 @@ func TestQueryPlans(t *testing.T) {
 		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_account"},
 		{"ListAudit", listAuditSQL, []any{small, int64(math.MaxInt64), 50}, "audit_events_account"},
 		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
-			[]any{sessionID("acc_0", 7), base}, "refresh_tokens_session"},
+			[]any{sessionID("acc_0", 7), base}, "refresh_tokens_live"},
 		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = $1 AND device_id = $2`,
 			[]any{small, "dev"}, "remembered_logins_account_device"},
 		// Either index bounds the rows the sweep reads: the account's
