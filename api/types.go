@@ -131,6 +131,15 @@ type LoginRequest struct {
 	InstallKey string `json:"install_key,omitempty"`
 }
 
+// Password lengths the server's policy allows, in characters (Unicode
+// code points): a new password (sign-up, change) has at least
+// PasswordMinLen; the app checks it before sending. The server also refuses
+// common and simple passwords, which only it knows.
+const (
+	PasswordMinLen = 8
+	PasswordMaxLen = 256
+)
+
 // Lengths of an install key (LoginRequest.InstallKey).
 const (
 	InstallKeyMinLen = 32

@@ -6,13 +6,16 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"sessionguard/api"
 )
 
-// MinLength is the fewest characters (Unicode code points) a password may have.
-const MinLength = 8
+// MinLength is the fewest characters (Unicode code points) a password may
+// have: the wire contract's, which the app checks before sending.
+const MinLength = api.PasswordMinLen
 
 // MaxLength is the most characters (Unicode code points) a password may have.
-const MaxLength = 256
+const MaxLength = api.PasswordMaxLen
 
 // PolicyError is the error Check returns for a password the policy refuses.
 type PolicyError struct {
