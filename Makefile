@@ -6,10 +6,16 @@ export GOFLAGS ?= -buildvcs=false
 export LANG := en_US.UTF-8
 DATA_DIR ?= $(HOME)/.local/share/sessionguard
 
-.PHONY: test deps lint fmt-check vet staticcheck mobile-vet unit bench fuzz run sessiond
+.PHONY: test check deps lint fmt-check vet staticcheck mobile-vet unit bench fuzz run sessiond
 
 ## test: install what is missing, then lint and run every test with -race
 test: deps lint unit smoke portability
+
+## check: the fast inner loop: gofmt, vet, staticcheck and every test once,
+## without -race, the phone builds, packaging or the real window (a few
+## minutes on a warm build cache). make test is what CI runs.
+check: deps fmt-check vet staticcheck
+	scripts/with-keyring.sh $(GO) test -count=1 ./...
 
 deps:
 	@scripts/deps.sh base keyring fyne window postgres

@@ -16,6 +16,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"sessionguard/app"
 	"sessionguard/launch"
 	"sessionguard/ui"
 )
@@ -61,7 +62,7 @@ func main() {
 	}
 
 	var info func(first bool) ui.Info
-	useServer := func(url string) (ui.Core, ui.Info, error) {
+	useServer := func(url string) (*app.App, ui.Info, error) {
 		c, err := l.Use(ctx, url)
 		if err != nil {
 			return nil, ui.Info{}, err

@@ -9,58 +9,28 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/client"
+	"sessionguard/platform"
 )
 
-// API is what the app needs of the server; *client.Client implements it.
-type API interface {
-	CreateAccount(ctx context.Context, req api.CreateAccountRequest) (api.Account, error)
-	Login(ctx context.Context, req api.LoginRequest) (api.Login, error)
-	LoginMFA(ctx context.Context, req api.MFALoginRequest) (api.Login, error)
-	LoginRemembered(ctx context.Context, req api.RememberedLoginRequest) (api.Login, error)
-	ForgetRemembered(ctx context.Context, credential string) error
-	SetTokens(t api.Tokens)
-	ClearTokens()
-	OnRotate(fn func(api.Tokens))
-	Refresh(ctx context.Context) (api.Tokens, error)
-	Me(ctx context.Context) (api.MeResponse, error)
-	Sessions(ctx context.Context, limit int, cursor string) (api.SessionsPage, error)
-	RevokeSession(ctx context.Context, id string) (api.Session, error)
-	RevokeOthers(ctx context.Context) (int, error)
-	Reauth(ctx context.Context, req api.ReauthRequest) (time.Time, error)
-	Logout(ctx context.Context, remember bool) (api.LogoutResponse, error)
-	Events(ctx context.Context, onEvent func(client.Event), onState func(client.StreamState, error)) error
-	ChangePassword(ctx context.Context, req api.ChangePasswordRequest) (int, error)
-	TOTPSetup(ctx context.Context) (api.TOTPSetupResponse, error)
-	TOTPEnable(ctx context.Context, code string) ([]string, error)
-	TOTPDisable(ctx context.Context) error
-	Audit(ctx context.Context, limit int, cursor string) (api.AuditPage, error)
-}
-
-// SecretStore keeps tokens where the OS protects them; platform.SecretStore
-// implements it. Get returns an error matching ErrSecretNotFound's test
-// (see Config.IsNotFound) when a key is absent.
-type SecretStore interface {
-	Get(key string) (string, error)
-	Set(key, value string) error
-	Delete(key string) error
-	DeleteAll() error
-	Keys() ([]string, error)
-}
+// SecretStore keeps tokens where the OS protects them: the OS keyring, or
+// the phone's private file store (platform's stores). Get returns an error
+// that Config.IsNotFound recognises when a key is absent.
+type SecretStore = platform.SecretStore
 
 // Prefs is the app's small key/value preferences (fyne.Preferences fits).
-type Prefs interface {
-	String(key string) string
-	SetString(key, value string)
-	RemoveValue(key string)
-}
+type Prefs = platform.Prefs
 
 // Config wires an App to the outside world.
 type Config struct {
-	// API talks to sessiond.
-	API API
+	// API talks to sessiond. Tests that watch or change what the app sends
+	// do it in the client's HTTP transport (client.WithHTTPClient).
+	API *client.Client
 	// Secrets is the OS keyring (or the phone's private store). Nil when
-	// none works; KeyringProblem then says why, and "remember" is off.
-	Secrets        SecretStore
+	// none works: "remember" is then off, and Snapshot.KeyringProblem tells
+	// the person so.
+	Secrets SecretStore
+	// KeyringProblem is why Secrets is nil. It is not shown: the person
+	// reads the same sentence whatever the cause (noKeyringMessage).
 	KeyringProblem error
 	// IsNotFound tells a Secrets "no such key" error apart from a failure.
 	IsNotFound func(error) bool
@@ -103,9 +73,16 @@ type LoginAlert struct {
 
 // Pending is an action waiting for the person to confirm their password.
 type Pending struct {
-	Kind       PendingKind
+	Kind PendingKind
+	// Action is what confirming the password will do, in words that finish
+	// "enter your password to …": "turn off two-step verification".
+	Action     string
 	SessionID  string // KindRevokeOne
 	DeviceName string // KindRevokeOne
+
+	// resume runs the action again once the password is confirmed
+	// (Reauthenticate).
+	resume func(ctx context.Context) error
 }
 
 // PendingKind says which action waits for re-authentication.
@@ -140,6 +117,20 @@ const (
 	// TwoStepShowingCodes: two-step verification is on; the recovery codes
 	// wait to be shown, once, until EndTwoStep.
 	TwoStepShowingCodes
+)
+
+// Task is what a running action is for (Snapshot.Task), where a page
+// shows progress of its own.
+type Task int
+
+// The tasks pages show their own progress for.
+const (
+	// TaskOther: any other action (or none).
+	TaskOther Task = iota
+	// TaskChangePassword: changing the password.
+	TaskChangePassword
+	// TaskTwoStep: turning two-step verification on or off.
+	TaskTwoStep
 )
 
 // RevokeResult is the outcome of the last remote log out, so the UI can
@@ -178,9 +169,14 @@ type Snapshot struct {
 	// Live is true while the event stream is connected: changes elsewhere
 	// show up without a refresh.
 	Live bool
-	// Busy is true while an action runs; BusyLabel says which ("Signing in…").
+	// Busy is true while an action runs; BusyLabel says which ("Signing
+	// in…"), and Task what it is for, for pages that show their own
+	// progress. An action carried on by another that is still running
+	// (sign-up's sign-in, the action a confirmed password resumes) keeps
+	// the first one's Task.
 	Busy      bool
 	BusyLabel string
+	Task      Task
 	// Err is the last error, person-readable; FieldErrors name bad fields
 	// ("username", "password", "code").
 	Err         string
@@ -210,7 +206,7 @@ func (s Snapshot) CanRemember() bool { return s.KeyringProblem == "" }
 // called off the UI goroutine; every change is announced to subscribers.
 type App struct {
 	cfg Config
-	api API
+	api *client.Client
 
 	mu        sync.Mutex
 	snap      Snapshot
@@ -227,12 +223,13 @@ type App struct {
 	mfaRemember bool
 	refreshing  bool // a device-list refresh is running
 	refreshMore bool // …and another was asked for meanwhile
+	// The next page of the device list or of the security log is being
+	// loaded: asking again meanwhile does nothing.
+	moreDevices, moreActivity bool
 	// Turning two-step on (Snapshot.TwoStep): the secret while scanning,
-	// the recovery codes until shown, and the code typed when the server
-	// asked for the password before taking it (KindEnableTwoStep).
+	// the recovery codes until shown.
 	totpSetup     api.TOTPSetupResponse
 	recoveryCodes []string
-	enableCode    string
 
 	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
 	instKey string     // this install's key once read or made (installKey)
@@ -248,16 +245,20 @@ func New(cfg Config) *App {
 	}
 	a := &App{cfg: cfg, api: cfg.API, listeners: map[int]func(Snapshot){}}
 	if cfg.Secrets == nil {
-		a.snap.KeyringProblem = keyringMessage(cfg.KeyringProblem)
+		a.snap.KeyringProblem = noKeyringMessage
 	}
 	cfg.API.OnRotate(a.onRotate)
 	return a
 }
 
-// keyringMessage is what the person reads; the technical cause goes to
-// KeyringCause for About and bug reports.
-func keyringMessage(error) string {
-	return "No secure storage (keyring) was found on this device, so you'll need to log in each time Sessionguard starts."
+// noKeyringMessage is what the person reads when there is no keyring
+// (Snapshot.KeyringProblem), whatever the cause.
+const noKeyringMessage = "No secure storage (keyring) was found on this device, so you'll need to log in each time Sessionguard starts."
+
+// keyringSaveProblem is what the person reads when their sign-in could not
+// be kept in the keyring (Snapshot.Err): it lasts until the app quits.
+func keyringSaveProblem(err error) string {
+	return "Couldn't save your sign-in to the keyring (" + err.Error() + "); you will have to sign in again next time."
 }
 
 // Subscribe calls fn with a new Snapshot after every change, on the
@@ -322,27 +323,40 @@ func (a *App) update(fn func(s *Snapshot)) {
 	}
 }
 
-// transition applies the state machine.
+// transition moves s.State through the state machine (Next): the one way
+// the state changes.
 func (a *App) transition(s *Snapshot, e Event) { s.State = Next(s.State, e) }
 
-// begin marks an action as running; done clears it.
-func (a *App) begin(label string) {
+// begin marks an action as running (Busy, with label) and clears the last
+// action's error. finish (or fail) ends it.
+func (a *App) begin(label string) { a.beginTask(TaskOther, label) }
+
+// beginTask is begin for an action a page shows its own progress for.
+func (a *App) beginTask(t Task, label string) {
 	a.update(func(s *Snapshot) {
+		if !s.Busy { // carried on by a running action: that one's Task
+			s.Task = t
+		}
 		s.Busy, s.BusyLabel, s.Err, s.FieldErrors, s.RetryAt = true, label, "", nil, time.Time{}
 	})
 }
 
-// fail records an action's error for the person and returns it.
-func (a *App) fail(err error) error {
+// finish ends the running action, applying change (nil: none) in the same
+// update: the one way an action ends.
+func (a *App) finish(change func(s *Snapshot)) {
 	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel = false, ""
-		setError(s, err)
+		s.Busy, s.BusyLabel, s.Task = false, "", TaskOther
+		if change != nil {
+			change(s)
+		}
 	})
-	return err
 }
 
-func (a *App) done() {
-	a.update(func(s *Snapshot) { s.Busy, s.BusyLabel = false, "" })
+// fail ends the running action with err, put in words for the person, and
+// returns err.
+func (a *App) fail(err error) error {
+	a.finish(func(s *Snapshot) { setError(s, err) })
+	return err
 }
 
 // ErrReauthRequired is returned by actions that wait for the password

@@ -21,10 +21,43 @@ func (a *App) LoadDevices(ctx context.Context) error {
 	return a.loadDevices(ctx, gen, false)
 }
 
-// LoadMoreDevices appends the next page, if there is one.
+// LoadMoreDevices appends the next page, if there is one. Asked again
+// while that page loads, it does nothing.
 func (a *App) LoadMoreDevices(ctx context.Context) error {
-	gen := a.generation()
-	return a.loadDevices(ctx, gen, true)
+	return a.loadMore(&a.moreDevices, func() error { return a.loadDevices(ctx, a.generation(), true) })
+}
+
+// loadMore runs load, the loading of a list's next page, unless the same
+// list's next page is already loading (*loading, guarded by mu): a list
+// asks for more each time its last row is drawn, and it is drawn again
+// and again while the page loads.
+func (a *App) loadMore(loading *bool, load func() error) error {
+	a.mu.Lock()
+	if *loading {
+		a.mu.Unlock()
+		return nil
+	}
+	*loading = true
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		*loading = false
+		a.mu.Unlock()
+	}()
+	return load()
+}
+
+// pageWanted says whether a page fetched for the sign-in gen (err: how
+// the fetch went) is to be shown: not when it failed, which is handled
+// here (callFailed) and returned, nor when that sign-in is over.
+func (a *App) pageWanted(gen int, err error) (bool, error) {
+	if !a.current(gen) {
+		return false, nil
+	}
+	if err != nil {
+		return false, a.callFailed(gen, err)
+	}
+	return true, nil
 }
 
 func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
@@ -43,11 +76,8 @@ func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
 		cursor, limit = snap.DevicesCursor, devicesPage
 	}
 	page, err := a.api.Sessions(ctx, limit, cursor)
-	if !a.current(gen) {
-		return nil
-	}
-	if err != nil {
-		return a.callFailed(gen, err)
+	if ok, err := a.pageWanted(gen, err); !ok {
+		return err
 	}
 	a.update(func(s *Snapshot) {
 		if more {
@@ -77,8 +107,8 @@ func (a *App) callFailed(gen int, err error) error {
 	case sessionGone(err):
 		a.endedRemotely(gen, err)
 	case errors.Is(err, client.ErrOffline):
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel, s.Offline = false, "", true
+		a.finish(func(s *Snapshot) {
+			s.Offline = true
 			if len(s.Devices) <= 1 && s.Account != nil {
 				if c, ok := a.readCache(s.Account.ID); ok {
 					s.Devices = c.Devices
@@ -103,16 +133,16 @@ func (a *App) deviceName(id string) string {
 	return "that device"
 }
 
-// RevokeDevice logs another device out. If the server wants a fresh
-// password proof it returns ErrReauthRequired and Snapshot.Pending holds
-// the action until Reauthenticate.
+// RevokeDevice logs another device out; this device logs out with LogOut.
+// If the server wants a fresh password proof it returns ErrReauthRequired
+// and Snapshot.Pending holds the action until Reauthenticate.
 func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn || snap.Session == nil {
 		return a.fail(ErrNotSignedIn)
 	}
 	if sessionID == snap.Session.ID {
-		return a.LogOut(ctx, false)
+		return a.fail(errThisDevice)
 	}
 	name := a.deviceName(sessionID)
 	gen := a.generation()
@@ -120,30 +150,29 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 	_, err := a.api.RevokeSession(ctx, sessionID)
 	switch {
 	case errors.Is(err, client.ErrReauthRequired):
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel = false, ""
-			s.Pending = &Pending{Kind: KindRevokeOne, SessionID: sessionID, DeviceName: name}
-		})
+		a.waitForPassword(Pending{Kind: KindRevokeOne, Action: "log out " + name, SessionID: sessionID, DeviceName: name},
+			func(ctx context.Context) error { return a.RevokeDevice(ctx, sessionID) })
 		return ErrReauthRequired
 	case errors.Is(err, client.ErrNotFound):
 		// Already gone (closed elsewhere meanwhile): the list was stale.
 		a.removeDevice(sessionID)
 		a.requestRefresh()
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel = false, ""
-			s.Err = capitalize(name) + " was already logged out."
-		})
+		a.finish(func(s *Snapshot) { s.Err = capitalize(name) + " was already logged out." })
 		return nil
 	case err != nil:
 		return a.callFailed(gen, err)
 	}
 	a.removeDevice(sessionID)
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel, s.Pending = false, "", nil
+	a.finish(func(s *Snapshot) {
+		s.Pending = nil
 		s.LastRevoke = &RevokeResult{DeviceName: name, Count: 1}
 	})
 	return nil
 }
+
+// errThisDevice is RevokeDevice's answer for this device's own session:
+// the screens log it out with LogOut, which can remember login info.
+var errThisDevice = errors.New("this device logs out with Log out, not from the device list")
 
 func (a *App) removeDevice(id string) {
 	a.update(func(s *Snapshot) {
@@ -164,18 +193,18 @@ func (a *App) RevokeOthers(ctx context.Context) (int, error) {
 	n, err := a.api.RevokeOthers(ctx)
 	switch {
 	case errors.Is(err, client.ErrReauthRequired):
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel = false, ""
-			s.Pending = &Pending{Kind: KindRevokeOthers}
+		a.waitForPassword(Pending{Kind: KindRevokeOthers, Action: "log out all other devices"}, func(ctx context.Context) error {
+			_, err := a.RevokeOthers(ctx)
+			return err
 		})
 		return 0, ErrReauthRequired
 	case err != nil:
 		return 0, a.callFailed(gen, err)
 	}
 	self := *snap.Session
-	a.update(func(s *Snapshot) {
+	a.finish(func(s *Snapshot) {
 		s.Devices, s.DevicesCursor = []api.Session{self}, ""
-		s.Busy, s.BusyLabel, s.Pending = false, "", nil
+		s.Pending = nil
 		s.LastRevoke = &RevokeResult{Count: n}
 	})
 	a.writeCache()
@@ -183,7 +212,7 @@ func (a *App) RevokeOthers(ctx context.Context) (int, error) {
 }
 
 // Reauthenticate confirms the password (and code, when two-step is on)
-// and then finishes the pending action.
+// and then resumes the pending action.
 func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 	snap := a.Snapshot()
 	if snap.Pending == nil {
@@ -206,28 +235,13 @@ func (a *App) Reauthenticate(ctx context.Context, password, code string) error {
 		// returns to sign-in with the notice.
 		return a.callFailed(gen, err)
 	}
-	p := *snap.Pending
+	resume := snap.Pending.resume
 	a.update(func(s *Snapshot) { s.Pending = nil })
-	switch p.Kind {
-	case KindRevokeOne:
-		return a.RevokeDevice(ctx, p.SessionID)
-	case KindRevokeOthers:
-		_, err := a.RevokeOthers(ctx)
-		return err
-	case KindDisableTwoStep:
-		return a.TurnOffTwoStep(ctx)
-	case KindSetupTwoStep:
-		_, err := a.StartTwoStep(ctx)
-		return err
-	case KindEnableTwoStep:
-		a.mu.Lock()
-		code := a.enableCode
-		a.mu.Unlock()
-		_, err := a.ConfirmTwoStep(ctx, code)
-		return err
+	if resume == nil {
+		a.finish(nil)
+		return nil
 	}
-	a.done()
-	return nil
+	return resume(ctx) // still busy: the resumed action keeps this one's Task
 }
 
 // wrongAnswer is what the person reads after a wrong password (or code)
@@ -265,7 +279,7 @@ func firstSentence(msg string) string {
 
 // CancelReauth drops the action waiting for the password.
 func (a *App) CancelReauth() {
-	a.update(func(s *Snapshot) { s.Pending, s.FieldErrors, a.enableCode = nil, nil, "" })
+	a.update(func(s *Snapshot) { s.Pending, s.FieldErrors = nil, nil })
 }
 
 // DismissLastRevoke hides the result of the last remote log out.

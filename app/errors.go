@@ -9,6 +9,9 @@ import (
 	"sessionguard/client"
 )
 
+// wrongCode is what the person reads after a wrong two-step code.
+const wrongCode = "That code is not right. Try the current one."
+
 // setError puts err into the snapshot as words a person can act on.
 func setError(s *Snapshot, err error) {
 	var fe *FieldError

@@ -23,9 +23,7 @@ func TestClearAppData(t *testing.T) {
 	phone.signUp("ana", true)
 	d := b.device("Shared PC")
 	d.signUp("bob", false)
-	if err := d.app.LogOut(ctx, true); err != nil { // Bob's saved login stays on the PC
-		t.Fatal(err)
-	}
+	d.logOut(true) // Bob's saved login stays on the PC
 	d.signIn("ana", true)
 	if err := d.app.LoadDevices(ctx); err != nil { // writes the cache
 		t.Fatal(err)
@@ -191,7 +189,7 @@ func (failingStore) Set(string, string) error {
 
 func TestKeyringWriteFailsKeepsSessionInMemory(t *testing.T) {
 	b := newBackend(t)
-	d := b.device("Laptop", func(c *app.Config) { c.Secrets = failingStore{platform.NewMemory()} })
+	d := b.device("Laptop", func(o *opening) { o.Secrets = failingStore{platform.NewMemory()} })
 	d.signUp("ana", true)
 	s := d.snap()
 	if s.State != app.StateSignedIn || s.Remember || !strings.Contains(s.Err, "keyring was locked") {
@@ -291,9 +289,7 @@ func TestRealKeyring(t *testing.T) {
 	if s := d.snap(); s.State != app.StateSignedIn {
 		t.Fatalf("restart with the OS keyring: %v %q", s.State, s.Err)
 	}
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(true)
 	if _, err := keyring.Get(platform.KeyringService, "remembered:"+acct); err != nil {
 		t.Fatalf("saved login not in the OS keyring: %v", err)
 	}

@@ -1,13 +1,18 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"go.uber.org/goleak"
 
 	"sessionguard/api"
@@ -54,9 +59,63 @@ type device struct {
 	url     string
 }
 
-type deviceOpt func(*app.Config)
+// deviceOpt changes how a device's app is made.
+type deviceOpt func(*opening)
 
-func noKeyring(c *app.Config) { c.Secrets, c.KeyringProblem = nil, platform.ErrUnavailable }
+// opening is a device's app being made: its configuration, and hooks that
+// see its requests on their way to the server.
+type opening struct {
+	app.Config
+	hooks []hook
+}
+
+// hook sees a request (and its body) before the server does. It answers
+// in the server's place with a response or an error, or lets the request
+// through with neither.
+type hook func(r *http.Request, body []byte) (*http.Response, error)
+
+// intercept adds h to the hooks of the device's requests.
+func (o *opening) intercept(h hook) { o.hooks = append(o.hooks, h) }
+
+// interceptor is the device's HTTP transport: its hooks, then the server.
+type interceptor struct {
+	hooks []hook
+	rt    *http.Transport
+}
+
+func (t *interceptor) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.hooks) == 0 {
+		return t.rt.RoundTrip(r)
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		body = b
+	}
+	for _, h := range t.hooks {
+		if resp, err := h(r, body); resp != nil || err != nil {
+			return resp, err
+		}
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return t.rt.RoundTrip(r)
+}
+
+func (t *interceptor) CloseIdleConnections() { t.rt.CloseIdleConnections() }
+
+// answer is a response in the server's place: status and a JSON body.
+func answer(r *http.Request, status int, body string) *http.Response {
+	return &http.Response{StatusCode: status, Status: http.StatusText(status), Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body)),
+		ContentLength: int64(len(body)), Request: r}
+}
+
+func noKeyring(o *opening) { o.Secrets, o.KeyringProblem = nil, platform.ErrUnavailable }
 
 func (b *backend) device(name string, opts ...deviceOpt) *device {
 	b.t.Helper()
@@ -69,24 +128,24 @@ func (b *backend) device(name string, opts ...deviceOpt) *device {
 // open starts (or restarts) the app on this install's stored data.
 func (d *device) open(opts ...deviceOpt) {
 	d.t.Helper()
-	c, err := client.New(d.url)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	d.api = c
-	cfg := app.Config{
-		API: c, Secrets: d.secrets, Prefs: d.prefs, CacheDir: d.cache,
+	o := opening{Config: app.Config{
+		Secrets: d.secrets, Prefs: d.prefs, CacheDir: d.cache,
 		IsNotFound:    func(err error) bool { return errors.Is(err, platform.ErrNotFound) },
 		ClearPrefKeys: []string{platform.PrefInstallID, platform.PrefDeviceName},
 		Device:        func() api.Device { return platform.DescribeDevice(d.prefs, "1.0.0-test") },
-	}
+	}}
 	if err := platform.SetDeviceName(d.prefs, d.name); err != nil {
 		d.t.Fatal(err)
 	}
-	for _, o := range opts {
-		o(&cfg)
+	for _, opt := range opts {
+		opt(&o)
 	}
-	d.app = app.New(cfg)
+	c, err := client.New(d.url, client.WithHTTPClient(&http.Client{Transport: &interceptor{hooks: o.hooks, rt: &http.Transport{}}}))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.api, o.API = c, c
+	d.app = app.New(o.Config)
 	d.t.Cleanup(func() { d.close() })
 	if err := d.app.Start(context.Background()); err != nil && !errors.Is(err, client.ErrOffline) {
 		d.t.Logf("start: %v", err)
@@ -164,3 +223,76 @@ func deviceNames(list []api.Session) []string {
 	}
 	return out
 }
+
+// logOut logs the device out, saving its login info when remember.
+func (d *device) logOut(remember bool) {
+	d.t.Helper()
+	if err := d.app.LogOut(ctx, remember); err != nil {
+		d.t.Fatalf("%s: log out: %v", d.name, err)
+	}
+}
+
+// saveLogin logs out with "remember login info" and returns the saved
+// account and its credential.
+func (d *device) saveLogin() (app.SavedAccount, string) {
+	d.t.Helper()
+	d.logOut(true)
+	saved := d.snap().SavedAccounts[0]
+	cred, err := d.secrets.Get("remembered:" + saved.AccountID)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return saved, cred
+}
+
+// turnOnTwoStep turns two-step verification on (the password proof being
+// fresh) and returns its secret.
+func (d *device) turnOnTwoStep(b *backend) string {
+	d.t.Helper()
+	setup, err := d.app.StartTwoStep(ctx)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	if _, err := d.app.ConfirmTwoStep(ctx, b.code(setup.Secret)); err != nil {
+		d.t.Fatal(err)
+	}
+	return setup.Secret
+}
+
+// code is the two-step code for secret now, by the server's clock.
+func (b *backend) code(secret string) string {
+	c, err := totp.GenerateCode(secret, b.clock.Now())
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return c
+}
+
+// client is a client of b with no app: a browser, a script, a thief.
+func (b *backend) client() *client.Client {
+	b.t.Helper()
+	c, err := client.New(b.url)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// wantNothingSaved checks that the device keeps no saved account and no
+// token (its install key aside), as after a log out without "remember".
+func (d *device) wantNothingSaved(when string) {
+	d.t.Helper()
+	if s := d.snap(); len(s.SavedAccounts) != 0 || len(d.secretKeys()) != 0 {
+		d.t.Fatalf("%s: %s: saved %v, keys %v", d.name, when, s.SavedAccounts, d.secretKeys())
+	}
+}
+
+// staleProof moves the server's clock past the re-authentication window
+// (and the access token's life): the next step-up action asks for the
+// password.
+func (b *backend) staleProof() { b.clock.Advance(11 * time.Minute) }
+
+// nextCode moves the server's clock to the next two-step code, so that the
+// code sent next is not a replay of the last.
+func (b *backend) nextCode() { b.clock.Advance(30 * time.Second) }

@@ -1,16 +1,15 @@
 package app_test
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/pquerna/otp/totp"
 	"github.com/zalando/go-keyring"
 
 	"sessionguard/api"
@@ -28,9 +27,23 @@ type keyRecorder struct {
 
 type sentKey struct{ call, key string }
 
-// recording wraps a Config's client.
-func (r *keyRecorder) recording(c *app.Config) {
-	c.API = &recordingAPI{Client: c.API.(*client.Client), r: r}
+// signInCalls name the sign-in requests by path.
+var signInCalls = map[string]string{"/v1/login": "login", "/v1/login/mfa": "mfa", "/v1/login/remembered": "remembered"}
+
+// recording notes the install key of the device's sign-in requests.
+func (r *keyRecorder) recording(o *opening) {
+	o.intercept(func(req *http.Request, body []byte) (*http.Response, error) {
+		if call, ok := signInCalls[req.URL.Path]; ok && req.Method == http.MethodPost {
+			var sent struct {
+				InstallKey string `json:"install_key"`
+			}
+			if err := json.Unmarshal(body, &sent); err != nil {
+				return nil, err
+			}
+			r.note(call, sent.InstallKey)
+		}
+		return nil, nil
+	})
 }
 
 func (r *keyRecorder) note(call, key string) {
@@ -50,26 +63,6 @@ func (r *keyRecorder) last(t *testing.T) sentKey {
 	k := r.sent[len(r.sent)-1]
 	r.sent = nil
 	return k
-}
-
-type recordingAPI struct {
-	*client.Client
-	r *keyRecorder
-}
-
-func (a *recordingAPI) Login(ctx context.Context, req api.LoginRequest) (api.Login, error) {
-	a.r.note("login", req.InstallKey)
-	return a.Client.Login(ctx, req)
-}
-
-func (a *recordingAPI) LoginMFA(ctx context.Context, req api.MFALoginRequest) (api.Login, error) {
-	a.r.note("mfa", req.InstallKey)
-	return a.Client.LoginMFA(ctx, req)
-}
-
-func (a *recordingAPI) LoginRemembered(ctx context.Context, req api.RememberedLoginRequest) (api.Login, error) {
-	a.r.note("remembered", req.InstallKey)
-	return a.Client.LoginRemembered(ctx, req)
 }
 
 // wantKey checks a sent install key: what the server accepts, and never
@@ -114,9 +107,7 @@ func TestInstallKeySentAndStable(t *testing.T) {
 	key := first.key
 
 	// Saved login info: one tap sends the same key.
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(true)
 	if err := d.app.ContinueAs(ctx, d.snap().SavedAccounts[0].AccountID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -129,23 +120,13 @@ func TestInstallKeySentAndStable(t *testing.T) {
 	wantKey(t, d, rec.last(t), "login", key)
 
 	// The second step sends it too.
-	setup, err := d.app.StartTwoStep(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := totp.GenerateCode(setup.Secret, b.clock.Now())
-	if _, err := d.app.ConfirmTwoStep(ctx, code); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.app.LogOut(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	b.clock.Advance(30 * time.Second)
+	secret := d.turnOnTwoStep(b)
+	d.logOut(false)
+	b.nextCode()
 	if err := d.app.SignIn(ctx, "ana", password, false); err != nil || d.snap().State != app.StateNeedsSecondFactor {
 		t.Fatalf("sign in with two-step on: %v, %v", err, d.snap().State)
 	}
-	code, _ = totp.GenerateCode(setup.Secret, b.clock.Now())
-	if err := d.app.SubmitSecondFactor(ctx, code); err != nil {
+	if err := d.app.SubmitSecondFactor(ctx, b.code(secret)); err != nil {
 		t.Fatal(err)
 	}
 	wantKey(t, d, rec.last(t), "mfa", key)
@@ -159,7 +140,7 @@ func TestInstallKeySentAndStable(t *testing.T) {
 	}
 	d.close()
 	d.open(rec.recording)
-	b.clock.Advance(30 * time.Second)
+	b.nextCode()
 	if err := d.app.SignIn(ctx, "ana", password, false); err != nil {
 		t.Fatal(err)
 	}
@@ -185,9 +166,7 @@ func TestInstallKeyWithoutKeyring(t *testing.T) {
 	if s := d.snap(); s.Err != "" {
 		t.Fatalf("an error about the install key: %q", s.Err)
 	}
-	if err := d.app.LogOut(ctx, false); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(false)
 	d.signIn("ana", false)
 	wantKey(t, d, rec.last(t), "login", first.key)
 
@@ -245,8 +224,8 @@ func TestInstallKeyStoreProblems(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			d := b.device("Laptop", rec.recording, func(c *app.Config) {
-				c.Secrets = keyStore{Memory: mem, getErr: tc.getErr, setErr: tc.setErr}
+			d := b.device("Laptop", rec.recording, func(o *opening) {
+				o.Secrets = keyStore{Memory: mem, getErr: tc.getErr, setErr: tc.setErr}
 			})
 			d.signUp("ana", false)
 			sent := rec.last(t)
@@ -267,9 +246,7 @@ func TestInstallKeyStoreProblems(t *testing.T) {
 				}
 			}
 			// The same key for the rest of the process.
-			if err := d.app.LogOut(ctx, false); err != nil {
-				t.Fatal(err)
-			}
+			d.logOut(false)
 			d.signIn("ana", false)
 			wantKey(t, d, rec.last(t), "login", sent.key)
 		})
@@ -283,14 +260,8 @@ func TestKnownInstallNotLockedOut(t *testing.T) {
 	b := newBackend(t)
 	phone := b.device("Phone")
 	phone.signUp("ana", false)
-	if err := phone.app.LogOut(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	thief, err := client.New(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer thief.CloseIdleConnections()
+	phone.logOut(false)
+	thief := b.client()
 	for i := 0; ; i++ {
 		_, err := thief.Login(ctx, api.LoginRequest{Username: "ana", Password: fmt.Sprintf("guess-%d", i),
 			Device: api.Device{ID: "thief", Name: "Thief"}})
@@ -325,21 +296,10 @@ func TestSavedLoginBoundToInstall(t *testing.T) {
 			b := newBackend(t)
 			d := b.device("Laptop")
 			d.signUp("ana", false)
-			if err := d.app.LogOut(ctx, true); err != nil {
-				t.Fatal(err)
-			}
-			saved := d.snap().SavedAccounts[0]
-			cred, err := d.secrets.Get("remembered:" + saved.AccountID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			thief, err := client.New(b.url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer thief.CloseIdleConnections()
+			saved, cred := d.saveLogin()
+			thief := b.client()
 			dev := platform.DescribeDevice(d.prefs, "1.0.0-test") // even the same public device id
-			_, err = thief.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: dev, InstallKey: tc.key})
+			_, err := thief.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: dev, InstallKey: tc.key})
 			if !errors.Is(err, client.ErrInvalidCredentials) {
 				t.Fatalf("a copied saved login with %s: %v", tc.name, err)
 			}
@@ -361,9 +321,7 @@ func TestSavedLoginSurvivesRestartOnItsInstall(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", true)
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(true)
 	d.close()
 	d.open()
 	s := d.snap()

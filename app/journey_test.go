@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -109,9 +110,7 @@ func TestRememberLoginInfoAndContinueAs(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", false)
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(true)
 	s := d.snap()
 	if s.State != app.StateSignedOut || len(s.SavedAccounts) != 1 || s.SavedAccounts[0].Username != "ana" {
 		t.Fatalf("after log out with remember: %v %+v", s.State, s.SavedAccounts)
@@ -134,12 +133,8 @@ func TestRememberLoginInfoAndContinueAs(t *testing.T) {
 		t.Fatalf("after continue as: %v %+v saved %v", s.State, s.Account, s.SavedAccounts)
 	}
 	// Plain log out leaves nothing saved.
-	if err := d.app.LogOut(ctx, false); err != nil {
-		t.Fatal(err)
-	}
-	if s := d.snap(); len(s.SavedAccounts) != 0 || len(d.secretKeys()) != 0 {
-		t.Fatalf("after plain log out: saved %v, keys %v", s.SavedAccounts, d.secretKeys())
-	}
+	d.logOut(false)
+	d.wantNothingSaved("after plain log out")
 }
 
 func TestRemotelyClosedDeviceNeedsThePassword(t *testing.T) {
@@ -148,14 +143,7 @@ func TestRemotelyClosedDeviceNeedsThePassword(t *testing.T) {
 	phone.signUp("ana", true)
 	laptop := b.device("Laptop")
 	laptop.signIn("ana", false)
-	if err := laptop.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	saved := laptop.snap().SavedAccounts[0]
-	cred, err := laptop.secrets.Get(laptop.secretKeys()[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved, cred := laptop.saveLogin()
 	if err := laptop.app.ContinueAs(ctx, saved.AccountID, false); err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +174,7 @@ func TestStepUpThenFinish(t *testing.T) {
 	third := b.device("TV")
 	third.signIn("ana", false)
 	a.waitFor("three devices", func(s app.Snapshot) bool { return len(s.Devices) == 3 })
-	b.clock.Advance(11 * time.Minute) // past the re-auth window (and the access token's life)
+	b.staleProof()
 
 	devs := a.snap().Devices
 	tablet := devs[slices.IndexFunc(devs, func(s api.Session) bool { return s.Device.Name == "Tablet" })]
@@ -231,11 +219,7 @@ func TestDevicePaging(t *testing.T) {
 	b := newBackend(t)
 	a := b.device("Main")
 	a.signUp("ana", false)
-	c, err := client.New(b.url) // other devices need no app, just a sign-in
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
+	c := b.client() // other devices need no app, just a sign-in
 	for i := range 55 {
 		dev := api.Device{ID: fmt.Sprintf("dev-%d", i), Name: fmt.Sprintf("Device %d", i), Platform: api.PlatformAndroid}
 		if _, err := c.Login(ctx, api.LoginRequest{Username: "ana", Password: password, Device: dev}); err != nil {
@@ -261,42 +245,38 @@ func TestRemoveSavedAccountForgetsOnServer(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", false)
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	saved := d.snap().SavedAccounts[0]
-	cred, err := d.secrets.Get("remembered:" + saved.AccountID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	saved, cred := d.saveLogin()
 	if err := d.app.RemoveSavedAccount(ctx, saved.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	if s := d.snap(); len(s.SavedAccounts) != 0 || len(d.secretKeys()) != 0 || s.Err != "" {
-		t.Fatalf("after remove: saved %v keys %v err %q", s.SavedAccounts, d.secretKeys(), s.Err)
+	d.wantNothingSaved("after remove")
+	if s := d.snap(); s.Err != "" {
+		t.Fatalf("after remove: err %q", s.Err)
 	}
 	// The server forgot it too: the credential no longer signs in.
-	_, err = d.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: api.Device{ID: "x"}})
+	_, err := d.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: api.Device{ID: "x"}})
 	if !errors.Is(err, client.ErrInvalidCredentials) {
 		t.Fatalf("forgotten credential: %v", err)
 	}
 }
 
-// noStream is a client whose event stream never connects, as when a
-// proxy drops it: revocation must then be noticed on the next call.
-type noStream struct{ *client.Client }
-
-func (noStream) Events(ctx context.Context, _ func(client.Event), onState func(client.StreamState, error)) error {
-	onState(client.Connecting, nil)
-	<-ctx.Done()
-	return ctx.Err()
+// noStream is a device whose event stream never connects, as when a
+// proxy holds it: revocation must then be noticed on the next call.
+func noStream(o *opening) {
+	o.intercept(func(r *http.Request, _ []byte) (*http.Response, error) {
+		if r.URL.Path != "/v1/events" {
+			return nil, nil
+		}
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})
 }
 
 func TestRevocationNoticedOnNextCallWithoutStream(t *testing.T) {
 	b := newBackend(t)
 	phone := b.device("Phone")
 	phone.signUp("ana", true)
-	laptop := b.device("Laptop", func(c *app.Config) { c.API = noStream{c.API.(*client.Client)} })
+	laptop := b.device("Laptop", noStream)
 	if err := laptop.app.SignIn(ctx, "ana", password, true); err != nil {
 		t.Fatal(err)
 	}

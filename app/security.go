@@ -23,15 +23,15 @@ func (a *App) ChangePassword(ctx context.Context, current, next, confirm, code s
 	switch {
 	case current == "":
 		return 0, a.fail(&FieldError{"current", "Enter your current password."})
-	case len([]rune(next)) < 8:
-		return 0, a.fail(&FieldError{"new", "Use at least 8 characters."})
+	case tooShort(next):
+		return 0, a.fail(&FieldError{"new", tooShortMessage})
 	case next == current:
 		return 0, a.fail(&FieldError{"new", "Choose a password different from your current one."})
 	case next != confirm:
 		return 0, a.fail(&FieldError{"confirm", "The passwords don't match."})
 	}
 	gen := a.generation()
-	a.begin("Changing your password…")
+	a.beginTask(TaskChangePassword, "Changing your password…")
 	req := api.ChangePasswordRequest{CurrentPassword: current, NewPassword: next, LogOutOtherDevices: logOutOthers}
 	n, err := a.api.ChangePassword(ctx, req)
 	if errors.Is(err, client.ErrReauthRequired) {
@@ -43,8 +43,8 @@ func (a *App) ChangePassword(ctx context.Context, current, next, confirm, code s
 		return 0, a.securityFailed(gen, err, "current")
 	}
 	list := a.dropSavedAccount(snap.Account.ID) // the server ended every saved login
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel, s.SavedAccounts = false, "", list
+	a.finish(func(s *Snapshot) {
+		s.SavedAccounts = list
 		if logOutOthers && s.Session != nil {
 			s.Devices, s.DevicesCursor = []api.Session{*s.Session}, ""
 		}
@@ -60,7 +60,7 @@ func (a *App) securityFailed(gen int, err error, passwordField string) error {
 	switch {
 	case errors.Is(err, client.ErrInvalidCredentials):
 		if passwordField == "code" {
-			return a.fail(&FieldError{"code", "That code is not right. Try the current one."})
+			return a.fail(&FieldError{"code", wrongCode})
 		}
 		return a.fail(&FieldError{passwordField, wrongAnswer(err, "That's not your current password.")})
 	case errors.As(err, &ce) && ce.Status == 400 && ce.Field() != "":
@@ -76,8 +76,11 @@ func (a *App) securityFailed(gen int, err error, passwordField string) error {
 // LoadActivity (re)loads the newest page of the security log.
 func (a *App) LoadActivity(ctx context.Context) error { return a.loadActivity(ctx, false) }
 
-// LoadMoreActivity appends the next older page, if any.
-func (a *App) LoadMoreActivity(ctx context.Context) error { return a.loadActivity(ctx, true) }
+// LoadMoreActivity appends the next older page, if any. Asked again while
+// that page loads, it does nothing.
+func (a *App) LoadMoreActivity(ctx context.Context) error {
+	return a.loadMore(&a.moreActivity, func() error { return a.loadActivity(ctx, true) })
+}
 
 func (a *App) loadActivity(ctx context.Context, more bool) error {
 	snap := a.Snapshot()
@@ -93,11 +96,8 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 	}
 	gen := a.generation()
 	page, err := a.api.Audit(ctx, devicesPage, cursor)
-	if !a.current(gen) {
-		return nil
-	}
-	if err != nil {
-		return a.callFailed(gen, err)
+	if ok, err := a.pageWanted(gen, err); !ok {
+		return err
 	}
 	a.update(func(s *Snapshot) {
 		if more {
@@ -118,22 +118,23 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 // and Reauthenticate carries on from there.
 func (a *App) StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error) {
 	gen := a.generation()
-	a.begin("Preparing two-step verification…")
+	a.beginTask(TaskTwoStep, "Preparing two-step verification…")
 	setup, err := a.api.TOTPSetup(ctx)
 	if errors.Is(err, client.ErrReauthRequired) {
-		a.waitForPassword(&Pending{Kind: KindSetupTwoStep})
+		a.waitForPassword(Pending{Kind: KindSetupTwoStep, Action: "turn on two-step verification"}, func(ctx context.Context) error {
+			_, err := a.StartTwoStep(ctx)
+			return err
+		})
 		return api.TOTPSetupResponse{}, ErrReauthRequired
 	}
 	if err != nil {
 		return api.TOTPSetupResponse{}, a.securityFailed(gen, err, "code")
 	}
-	a.update(func(s *Snapshot) {
-		if !a.currentLocked(gen) {
-			return
+	a.finish(func(s *Snapshot) {
+		if a.currentLocked(gen) {
+			a.totpSetup, a.recoveryCodes = setup, nil
+			s.TwoStep = TwoStepScanning
 		}
-		s.Busy, s.BusyLabel = false, ""
-		a.totpSetup, a.recoveryCodes, a.enableCode = setup, nil, ""
-		s.TwoStep = TwoStepScanning
 	})
 	return setup, nil
 }
@@ -155,13 +156,14 @@ func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
 		return nil, a.fail(ErrNotSignedIn)
 	}
 	gen := a.generation()
-	a.begin("Turning on two-step verification…")
+	a.beginTask(TaskTwoStep, "Turning on two-step verification…")
 	codes, err := a.api.TOTPEnable(ctx, code)
 	if errors.Is(err, client.ErrReauthRequired) {
-		a.mu.Lock()
-		a.enableCode = code
-		a.mu.Unlock()
-		a.waitForPassword(&Pending{Kind: KindEnableTwoStep})
+		// The code typed is used again once the password is confirmed.
+		a.waitForPassword(Pending{Kind: KindEnableTwoStep, Action: "turn on two-step verification"}, func(ctx context.Context) error {
+			_, err := a.ConfirmTwoStep(ctx, code)
+			return err
+		})
 		return nil, ErrReauthRequired
 	}
 	if err != nil {
@@ -173,7 +175,7 @@ func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
 		if !a.currentLocked(gen) {
 			return
 		}
-		a.totpSetup, a.recoveryCodes, a.enableCode = api.TOTPSetupResponse{}, slices.Clone(codes), ""
+		a.totpSetup, a.recoveryCodes = api.TOTPSetupResponse{}, slices.Clone(codes)
 		s.TwoStep = TwoStepShowingCodes
 	})
 	a.setMFA(true)
@@ -215,23 +217,22 @@ func (a *App) EndTwoStep() {
 	})
 }
 
-// dropTwoStep forgets the two-step secret, codes and typed code. Call with
-// mu held (inside update).
+// dropTwoStep forgets the two-step secret and codes. Call with mu held
+// (inside update).
 func (a *App) dropTwoStep(s *Snapshot) {
-	a.totpSetup, a.recoveryCodes, a.enableCode = api.TOTPSetupResponse{}, nil, ""
+	a.totpSetup, a.recoveryCodes = api.TOTPSetupResponse{}, nil
 	s.TwoStep = TwoStepIdle
 }
 
 // currentLocked is current for callers that hold mu.
 func (a *App) currentLocked(gen int) bool { return gen == a.gen }
 
-// waitForPassword ends the running action waiting for the password: p is
-// what Reauthenticate will finish.
-func (a *App) waitForPassword(p *Pending) {
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel = false, ""
-		s.Pending = p
-	})
+// waitForPassword ends the running action waiting for the password: p
+// says what waits, and resume is what Reauthenticate runs once the
+// password is confirmed.
+func (a *App) waitForPassword(p Pending, resume func(ctx context.Context) error) {
+	p.resume = resume
+	a.finish(func(s *Snapshot) { s.Pending = &p })
 }
 
 // TurnOffTwoStep turns two-step verification off. The server wants a fresh
@@ -239,10 +240,10 @@ func (a *App) waitForPassword(p *Pending) {
 // Reauthenticate.
 func (a *App) TurnOffTwoStep(ctx context.Context) error {
 	gen := a.generation()
-	a.begin("Turning off two-step verification…")
+	a.beginTask(TaskTwoStep, "Turning off two-step verification…")
 	err := a.api.TOTPDisable(ctx)
 	if errors.Is(err, client.ErrReauthRequired) {
-		a.waitForPassword(&Pending{Kind: KindDisableTwoStep})
+		a.waitForPassword(Pending{Kind: KindDisableTwoStep, Action: "turn off two-step verification"}, a.TurnOffTwoStep)
 		return ErrReauthRequired
 	}
 	if err != nil {
@@ -253,8 +254,8 @@ func (a *App) TurnOffTwoStep(ctx context.Context) error {
 }
 
 func (a *App) setMFA(on bool) {
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel, s.Pending = false, "", nil
+	a.finish(func(s *Snapshot) {
+		s.Pending = nil
 		if s.Account != nil {
 			acct := *s.Account
 			acct.MFAEnabled = on

@@ -4,13 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/pquerna/otp/totp"
 
 	"sessionguard/api"
 	"sessionguard/app"
-	"sessionguard/client"
 )
 
 func TestChangePassword(t *testing.T) {
@@ -82,7 +78,7 @@ func TestChangePasswordWhenStepUpIsDue(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", true)
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 	const next = "new-orchid-meadow-77"
 	if _, err := d.app.ChangePassword(ctx, password, next, next, "", false); err != nil {
 		t.Fatalf("the current password should serve as the fresh proof: %v", err)
@@ -103,8 +99,7 @@ func TestTwoStepOnSignInOff(t *testing.T) {
 	if _, err := d.app.ConfirmTwoStep(ctx, "000000"); err == nil || d.snap().FieldErrors["code"] == "" {
 		t.Fatalf("a wrong code: %v, fields %v", err, d.snap().FieldErrors)
 	}
-	code, _ := totp.GenerateCode(setup.Secret, b.clock.Now())
-	codes, err := d.app.ConfirmTwoStep(ctx, code)
+	codes, err := d.app.ConfirmTwoStep(ctx, b.code(setup.Secret))
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("enable: %d codes, %v", len(codes), err)
 	}
@@ -113,7 +108,7 @@ func TestTwoStepOnSignInOff(t *testing.T) {
 	}
 
 	// Another device now needs the code.
-	b.clock.Advance(30 * time.Second)
+	b.nextCode()
 	phone := b.device("Phone")
 	if err := phone.app.SignIn(ctx, "ana", password, false); err != nil {
 		t.Fatal(err)
@@ -121,22 +116,20 @@ func TestTwoStepOnSignInOff(t *testing.T) {
 	if s := phone.snap(); s.State != app.StateNeedsSecondFactor {
 		t.Fatalf("phone state %v", s.State)
 	}
-	code, _ = totp.GenerateCode(setup.Secret, b.clock.Now())
-	if err := phone.app.SubmitSecondFactor(ctx, code); err != nil {
+	if err := phone.app.SubmitSecondFactor(ctx, b.code(setup.Secret)); err != nil {
 		t.Fatal(err)
 	}
 	phone.waitFor("signed in", func(s app.Snapshot) bool { return s.State == app.StateSignedIn })
 
 	// Turning it off later needs the password (and code).
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 	if err := d.app.TurnOffTwoStep(ctx); !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("turn off without step-up: %v", err)
 	}
 	if p := d.snap().Pending; p == nil || p.Kind != app.KindDisableTwoStep {
 		t.Fatalf("pending = %+v", p)
 	}
-	code, _ = totp.GenerateCode(setup.Secret, b.clock.Now())
-	if err := d.app.Reauthenticate(ctx, password, code); err != nil {
+	if err := d.app.Reauthenticate(ctx, password, b.code(setup.Secret)); err != nil {
 		t.Fatal(err)
 	}
 	if s := d.snap(); s.Account.MFAEnabled || s.Pending != nil {
@@ -148,11 +141,7 @@ func TestSecurityActivity(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", true)
-	c, err := client.New(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
+	c := b.client()
 	if _, err := c.Login(ctx, api.LoginRequest{Username: "ana", Password: "wrong-password", Device: api.Device{ID: "x", Name: "Thief"}}); err == nil {
 		t.Fatal("wrong password accepted")
 	}

@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sessionguard/api"
 	"sessionguard/client"
@@ -72,8 +74,8 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	// Keep the stored token: the server may be back at the next start.
 	a.api.ClearTokens()
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel, s.Account, s.Remember = false, "", nil, false
+	a.finish(func(s *Snapshot) {
+		s.Account, s.Remember = nil, false
 		a.transition(s, EvSignInFailed)
 		setError(s, err)
 	})
@@ -100,10 +102,7 @@ func (a *App) onRotate(t api.Tokens) {
 	if err := a.cfg.Secrets.Set(refreshKey(acct.ID), t.RefreshToken); err != nil {
 		// The keyring broke under us: stay signed in for now, in memory.
 		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
-		a.update(func(s *Snapshot) {
-			s.Remember = false
-			s.Err = "Couldn't save your sign-in to the keyring (" + err.Error() + "); you will have to sign in again next time."
-		})
+		a.update(func(s *Snapshot) { s.Remember, s.Err = false, keyringSaveProblem(err) })
 	}
 }
 
@@ -113,8 +112,8 @@ func (a *App) SignUp(ctx context.Context, username, password, confirm string, re
 	switch {
 	case username == "":
 		return a.fail(&FieldError{"username", "Choose a username."})
-	case len([]rune(password)) < 8:
-		return a.fail(&FieldError{"password", "Use at least 8 characters."})
+	case tooShort(password):
+		return a.fail(&FieldError{"password", tooShortMessage})
 	case password != confirm:
 		return a.fail(&FieldError{"confirm", "The passwords don't match."})
 	}
@@ -123,6 +122,17 @@ func (a *App) SignUp(ctx context.Context, username, password, confirm string, re
 		return a.fail(err)
 	}
 	return a.SignIn(ctx, username, password, remember)
+}
+
+// tooShortMessage is what the person reads about a new password (sign-up,
+// change) shorter than the server's policy allows.
+var tooShortMessage = fmt.Sprintf("Use at least %d characters.", api.PasswordMinLen)
+
+// tooShort reports whether a new password is shorter than the server's
+// policy allows (api.PasswordMinLen characters), so that it is refused
+// before it is sent. The server checks the rest of its policy itself.
+func tooShort(password string) bool {
+	return utf8.RuneCountInString(password) < api.PasswordMinLen
 }
 
 // SignIn signs in with a password. With remember (and a working keyring)
@@ -147,7 +157,7 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 		a.mu.Lock()
 		a.mfaToken, a.mfaRemember = l.MFAToken, remember
 		a.mu.Unlock()
-		a.update(func(s *Snapshot) { s.Busy, s.BusyLabel = false, ""; a.transition(s, EvSecondFactorRequired) })
+		a.finish(func(s *Snapshot) { a.transition(s, EvSecondFactorRequired) })
 		return nil
 	}
 	a.signedIn(l, remember)
@@ -155,8 +165,7 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 }
 
 func (a *App) signInFailed(err error) error {
-	a.update(func(s *Snapshot) {
-		s.Busy, s.BusyLabel = false, ""
+	a.finish(func(s *Snapshot) {
 		a.transition(s, EvSignInFailed)
 		setError(s, err)
 		if errors.Is(err, client.ErrInvalidCredentials) {
@@ -185,10 +194,9 @@ func (a *App) SubmitSecondFactor(ctx context.Context, code string) error {
 	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code, InstallKey: a.installKey()})
 	switch {
 	case errors.Is(err, client.ErrInvalidCredentials):
-		a.update(func(s *Snapshot) {
-			s.Busy, s.BusyLabel = false, ""
+		a.finish(func(s *Snapshot) {
 			a.transition(s, EvSecondFactorRequired)
-			s.FieldErrors = map[string]string{"code": "That code is not right. Try the current one."}
+			s.FieldErrors = map[string]string{"code": wrongCode}
 		})
 		return err
 	case err != nil:
@@ -209,11 +217,7 @@ func (a *App) CancelSecondFactor() {
 	a.mu.Lock()
 	a.mfaToken = ""
 	a.mu.Unlock()
-	a.update(func(s *Snapshot) {
-		if s.State == StateNeedsSecondFactor {
-			s.State = StateSignedOut
-		}
-	})
+	a.update(func(s *Snapshot) { a.transition(s, EvSecondFactorCancelled) })
 }
 
 // ContinueAs signs in with an account's saved login info, no password.
@@ -239,8 +243,8 @@ func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) e
 		if errors.Is(err, client.ErrInvalidCredentials) || errors.Is(err, client.ErrInvalidToken) {
 			// Forgotten, or ended by a remote log out: it will never work again.
 			list := a.dropSavedAccount(accountID)
-			a.update(func(s *Snapshot) {
-				s.SavedAccounts, s.Busy, s.BusyLabel = list, false, ""
+			a.finish(func(s *Snapshot) {
+				s.SavedAccounts = list
 				a.transition(s, EvSignInFailed)
 				s.Err = "The saved login for " + sa.Username + " no longer works (it was removed, or this device was logged out from another one). Enter your password."
 			})
@@ -269,8 +273,8 @@ func (a *App) RemoveSavedAccount(ctx context.Context, accountID string) error {
 		}
 	}
 	list := a.dropSavedAccount(accountID)
-	a.update(func(s *Snapshot) {
-		s.SavedAccounts, s.Busy, s.BusyLabel = list, false, ""
+	a.finish(func(s *Snapshot) {
+		s.SavedAccounts = list
 		if serverErr != nil {
 			s.Err = "Removed " + sa.Username + " from this device, but the server could not be told (" + Describe(serverErr) + "). The saved login will stop working when it expires."
 		}
@@ -295,7 +299,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 	var problem string
 	if remember && refresh != "" {
 		if err := a.cfg.Secrets.Set(refreshKey(acct.ID), refresh); err != nil {
-			remember, problem = false, "Couldn't save your sign-in to the keyring ("+err.Error()+"); you will have to sign in again next time."
+			remember, problem = false, keyringSaveProblem(err)
 		}
 	}
 	if remember {
@@ -310,9 +314,9 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 	}
 	a.cfg.Prefs.SetString(PrefLastUsername, acct.Username)
 	sess.Current = true
-	a.update(func(s *Snapshot) {
+	a.finish(func(s *Snapshot) {
 		s.Account, s.Session, s.Remember = &acct, &sess, remember
-		s.Busy, s.BusyLabel, s.Err, s.FieldErrors = false, "", problem, nil
+		s.Err, s.FieldErrors = problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
 		a.dropTwoStep(s)
@@ -379,11 +383,11 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 	}
 	a.detach()
 	a.api.ClearTokens()
-	a.update(func(s *Snapshot) {
+	a.finish(func(s *Snapshot) {
 		s.Account, s.Session, s.Remember = nil, nil, false
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
 		s.Activity, s.ActivityCursor = nil, ""
-		s.Busy, s.BusyLabel, s.Pending, s.Alert, s.LastRevoke = false, "", nil, nil, nil
+		s.Pending, s.Alert, s.LastRevoke = nil, nil, nil
 		s.Offline, s.Live = false, false
 		s.PrefillUsername = acct.Username
 		s.Notice = notice

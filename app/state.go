@@ -48,6 +48,9 @@ const (
 	EvSecondFactorRequired
 	// EvSignInFailed: the sign-in attempt failed.
 	EvSignInFailed
+	// EvSecondFactorCancelled: the person gave up a sign-in waiting for
+	// its code.
+	EvSecondFactorCancelled
 	// EvSignedOut: this device logged out, or its session was ended
 	// elsewhere (revoked, expired).
 	EvSignedOut
@@ -58,7 +61,7 @@ const (
 )
 
 var eventNames = [...]string{"no session", "sign-in started", "signed in", "second factor required",
-	"sign-in failed", "signed out", "reset started", "reset done"}
+	"sign-in failed", "second factor cancelled", "signed out", "reset started", "reset done"}
 
 // String names the event for logs and tests.
 func (e Event) String() string {
@@ -109,7 +112,7 @@ func Next(s State, e Event) State {
 		switch e {
 		case EvSignInStarted:
 			return StateSigningIn
-		case EvSignInFailed:
+		case EvSignInFailed, EvSecondFactorCancelled:
 			return StateSignedOut
 		}
 	}

@@ -20,6 +20,8 @@ func TestNext(t *testing.T) {
 		{StateNeedsSecondFactor, EvSignInStarted, StateSigningIn},
 		{StateNeedsSecondFactor, EvSignInFailed, StateSignedOut},
 		{StateNeedsSecondFactor, EvSignedIn, StateNeedsSecondFactor},
+		{StateNeedsSecondFactor, EvSecondFactorCancelled, StateSignedOut},
+		{StateSigningIn, EvSecondFactorCancelled, StateSigningIn}, // nothing to cancel while the code is checked
 		{StateSignedIn, EvSignedOut, StateSignedOut},
 		{StateSignedIn, EvSignInStarted, StateSignedIn},
 		{StateSignedIn, EvSecondFactorRequired, StateSignedIn},

@@ -1,15 +1,13 @@
 package app_test
 
 import (
-	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/pquerna/otp/totp"
 
 	"sessionguard/api"
 	"sessionguard/app"
@@ -25,12 +23,10 @@ func TestWrongPasswordsAtReauthLogThisDeviceOut(t *testing.T) {
 	owner.signUp("ana", true)
 	stolen := b.device("Pixel 8")
 	stolen.signIn("ana", true)
-	if err := stolen.app.LogOut(ctx, true); err != nil { // a saved login too
-		t.Fatal(err)
-	}
+	stolen.logOut(true) // a saved login too
 	stolen.signIn("ana", true)
 	stolen.waitFor("two devices", func(s app.Snapshot) bool { return len(s.Devices) == 2 })
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 
 	laptop := stolen.snap().Devices[slices.IndexFunc(stolen.snap().Devices, func(s api.Session) bool { return !s.Current })]
 	if err := stolen.app.RevokeDevice(ctx, laptop.ID); !errors.Is(err, app.ErrReauthRequired) {
@@ -58,9 +54,7 @@ func TestWrongPasswordsAtReauthLogThisDeviceOut(t *testing.T) {
 	if s.Notice == nil || s.Notice.Reason != api.ReasonReauthFailed || s.Pending != nil {
 		t.Fatalf("notice %+v pending %+v", s.Notice, s.Pending)
 	}
-	if len(s.SavedAccounts) != 0 || len(stolen.secretKeys()) != 0 {
-		t.Fatalf("saved %v, keys %v left on the device that was logged out", s.SavedAccounts, stolen.secretKeys())
-	}
+	stolen.wantNothingSaved("the device that was logged out")
 	// The owner's laptop is untouched and sees the device go.
 	owner.waitFor("Pixel gone", func(s app.Snapshot) bool { return len(s.Devices) == 1 })
 	if s := owner.snap(); s.State != app.StateSignedIn {
@@ -74,12 +68,9 @@ func TestReauthFailedLearnedFromTheStream(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Pixel 8")
 	d.signUp("ana", true)
-	thief, err := client.New(b.url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer thief.CloseIdleConnections()
+	thief := b.client()
 	thief.SetTokens(api.Tokens{AccessToken: d.api.Tokens().AccessToken})
+	var err error
 	for range 5 {
 		_, err = thief.Reauth(ctx, api.ReauthRequest{Password: "guess"})
 	}
@@ -117,7 +108,7 @@ func TestTwoStepOnNeedsThePassword(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", true)
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 
 	if _, err := d.app.StartTwoStep(ctx); !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("setup without step-up: %v", err)
@@ -142,9 +133,8 @@ func TestTwoStepOnNeedsThePassword(t *testing.T) {
 	}
 
 	// The proof goes stale while the person fetches their phone.
-	b.clock.Advance(11 * time.Minute)
-	code, _ := totp.GenerateCode(setup.Secret, b.clock.Now())
-	if _, err := d.app.ConfirmTwoStep(ctx, code); !errors.Is(err, app.ErrReauthRequired) {
+	b.staleProof()
+	if _, err := d.app.ConfirmTwoStep(ctx, b.code(setup.Secret)); !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("enable without step-up: %v", err)
 	}
 	if p := d.snap().Pending; p == nil || p.Kind != app.KindEnableTwoStep {
@@ -178,24 +168,13 @@ func TestTwoStepOnEndsSavedLogins(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Laptop")
 	d.signUp("ana", false)
-	if err := d.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(true)
 	d.signIn("ana", false) // with the password, the saved login stays
 	if len(d.snap().SavedAccounts) != 1 {
 		t.Fatalf("saved %v", d.snap().SavedAccounts)
 	}
-	setup, err := d.app.StartTwoStep(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := totp.GenerateCode(setup.Secret, b.clock.Now())
-	if _, err := d.app.ConfirmTwoStep(ctx, code); err != nil {
-		t.Fatal(err)
-	}
-	if s := d.snap(); len(s.SavedAccounts) != 0 || len(d.secretKeys()) != 0 {
-		t.Fatalf("after two-step on: saved %v, keys %v", s.SavedAccounts, d.secretKeys())
-	}
+	d.turnOnTwoStep(b)
+	d.wantNothingSaved("after two-step on")
 }
 
 // TestSignOutForgetsTwoStepSecrets: a setup or codes waiting are gone
@@ -207,9 +186,7 @@ func TestSignOutForgetsTwoStepSecrets(t *testing.T) {
 	if _, err := d.app.StartTwoStep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.app.LogOut(ctx, false); err != nil {
-		t.Fatal(err)
-	}
+	d.logOut(false)
 	if s := d.snap(); s.TwoStep != app.TwoStepIdle || d.app.TwoStepSetup().Secret != "" {
 		t.Fatalf("after log out: stage %v", s.TwoStep)
 	}
@@ -217,15 +194,15 @@ func TestSignOutForgetsTwoStepSecrets(t *testing.T) {
 
 // refusingRemember is a server that will not save login info (as when the
 // refresh token sent is not the session's current one).
-type refusingRemember struct{ *client.Client }
-
-func (r refusingRemember) Logout(ctx context.Context, remember bool) (api.LogoutResponse, error) {
-	if remember {
-		return api.LogoutResponse{}, &client.Error{Status: 400, Code: api.CodeInvalidRequest,
-			Message: "refresh_token is not this session's current refresh token.",
-			Details: map[string]any{api.DetailField: "refresh_token"}}
-	}
-	return r.Client.Logout(ctx, false)
+func refusingRemember(o *opening) {
+	o.intercept(func(r *http.Request, body []byte) (*http.Response, error) {
+		var req api.LogoutRequest
+		if r.URL.Path != "/v1/logout" || json.Unmarshal(body, &req) != nil || !req.Remember {
+			return nil, nil
+		}
+		return answer(r, http.StatusBadRequest, `{"error":{"code":"`+api.CodeInvalidRequest+`",`+
+			`"message":"refresh_token is not this session's current refresh token.","details":{"`+api.DetailField+`":"refresh_token"}}}`), nil
+	})
 }
 
 // TestLogOutWhenLoginInfoIsRefused: the session still ends on the server,
@@ -234,12 +211,10 @@ func TestLogOutWhenLoginInfoIsRefused(t *testing.T) {
 	b := newBackend(t)
 	phone := b.device("Phone")
 	phone.signUp("ana", true)
-	laptop := b.device("Laptop", func(c *app.Config) { c.API = refusingRemember{c.API.(*client.Client)} })
+	laptop := b.device("Laptop", refusingRemember)
 	laptop.signIn("ana", false)
 	phone.waitFor("two devices", func(s app.Snapshot) bool { return len(s.Devices) == 2 })
-	if err := laptop.app.LogOut(ctx, true); err != nil {
-		t.Fatal(err)
-	}
+	laptop.logOut(true)
 	s := laptop.snap()
 	if s.State != app.StateSignedOut || len(s.SavedAccounts) != 0 || !strings.Contains(s.Err, "could not be saved") {
 		t.Fatalf("after log out: %v saved %v err %q", s.State, s.SavedAccounts, s.Err)
@@ -255,14 +230,7 @@ func TestTwoStepResetByAdministratorShows(t *testing.T) {
 	defer stop()
 	d := b.device("Laptop")
 	d.signUp("ana", false)
-	setup, err := d.app.StartTwoStep(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, _ := totp.GenerateCode(setup.Secret, b.clock.Now())
-	if _, err := d.app.ConfirmTwoStep(ctx, code); err != nil {
-		t.Fatal(err)
-	}
+	d.turnOnTwoStep(b)
 	if _, err := b.Server.AdminResetMFA(ctx, "ana"); err != nil {
 		t.Fatal(err)
 	}

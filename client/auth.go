@@ -94,9 +94,11 @@ const (
 var errNotNewer = errors.New("no newer tokens")
 
 // refresh returns fresh tokens. All callers share one in-flight request.
-// The request runs detached from ctx: once sent, its answer is always
-// installed, because the server has rotated the refresh token and the old
-// one will soon count as stolen.
+// The request runs detached from ctx: once sent, its answer is installed
+// even when every caller has given up, because the server has rotated the
+// refresh token and the old one will soon count as stolen. Only tokens
+// cleared or replaced meanwhile (ClearTokens, SetTokens) make it drop the
+// answer (errReplaced).
 func (c *Client) refresh(ctx context.Context, from held, mode refreshMode) (api.Tokens, error) {
 	c.mu.Lock()
 	if mode != refreshAlways {

@@ -35,10 +35,8 @@ func (e *eventLog) list() []string {
 // retried call uses it.
 func TestExpiredTokenRefreshedTransparently(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "dave")
-	old := signIn(t, c, "dave", "Dave Laptop", true).Tokens()
+	ts, c, l := signedIn(t, "dave", "Dave Laptop", true)
+	old := l.Tokens()
 
 	var log eventLog
 	ts.setHook(func(r *http.Request) { log.add(r.Method + " " + r.URL.Path + " " + bearerTag(r)) })
@@ -84,10 +82,7 @@ func TestExpiredTokenRefreshedTransparently(t *testing.T) {
 // the live one: an app restarted with only it signs in again.
 func TestRotatedRefreshTokenPersisted(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "erin")
-	l := signIn(t, c, "erin", "Erin Laptop", true)
+	ts, c, l := signedIn(t, "erin", "Erin Laptop", true)
 	keyring := l.RefreshToken
 	c.OnRotate(func(nt api.Tokens) { keyring = nt.RefreshToken })
 
@@ -119,10 +114,7 @@ func TestRotatedRefreshTokenPersisted(t *testing.T) {
 // exactly one refresh request.
 func TestRefreshSingleFlight(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "frank")
-	signIn(t, c, "frank", "Frank Laptop", true)
+	ts, c, _ := signedIn(t, "frank", "Frank Laptop", true)
 	var rotations eventLog
 	c.OnRotate(func(nt api.Tokens) { rotations.add(tag(nt.AccessToken)) })
 	var used eventLog
@@ -172,10 +164,7 @@ func TestRefreshSingleFlight(t *testing.T) {
 // refreshed before the call, without a 401 round trip.
 func TestProactiveRefresh(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "gina")
-	l := signIn(t, c, "gina", "Gina Laptop", false)
+	ts, c, l := signedIn(t, "gina", "Gina Laptop", false)
 	var log eventLog
 	ts.setHook(func(r *http.Request) { log.add(r.Method + " " + r.URL.Path) })
 
@@ -194,10 +183,8 @@ func TestProactiveRefresh(t *testing.T) {
 // refresh it started: the server has rotated the token, so the answer is
 // still installed (and handed to OnRotate).
 func TestRefreshOutlivesCaller(t *testing.T) {
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "hank")
-	old := signIn(t, c, "hank", "Hank Laptop", true).Tokens()
+	ts, c, l := signedIn(t, "hank", "Hank Laptop", true)
+	old := l.Tokens()
 	release := make(chan struct{})
 	ts.setHook(func(r *http.Request) {
 		if r.URL.Path == "/v1/token/refresh" {
@@ -241,10 +228,7 @@ func TestRefreshOutlivesCaller(t *testing.T) {
 // TestClearTokensDuringRefresh: a refresh that completes after ClearTokens
 // is discarded, not installed.
 func TestClearTokensDuringRefresh(t *testing.T) {
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "iris")
-	signIn(t, c, "iris", "Iris Laptop", true)
+	ts, c, _ := signedIn(t, "iris", "Iris Laptop", true)
 	release := make(chan struct{})
 	ts.setHook(func(r *http.Request) {
 		if r.URL.Path == "/v1/token/refresh" {
@@ -304,10 +288,8 @@ func TestCallOverlappingRotation(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			ts := newTestServer(t)
-			c := newClient(t, ts.URL())
-			signUp(t, c, "jane")
-			old := signIn(t, c, "jane", "Jane Laptop", true).Tokens()
+			ts, c, l := signedIn(t, "jane", "Jane Laptop", true)
+			old := l.Tokens()
 			var used eventLog
 			meSent, meGo := make(chan struct{}), make(chan struct{})
 			rotated, refreshGo := make(chan struct{}), make(chan struct{})
@@ -373,10 +355,7 @@ func TestCallOverlappingRotation(t *testing.T) {
 // costs one refresh, not one per call.
 func TestProactiveRefreshWrongClock(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "quinn")
-	signIn(t, c, "quinn", "Quinn Laptop", false)
+	ts, c, _ := signedIn(t, "quinn", "Quinn Laptop", false)
 	c.now = func() time.Time { return time.Now().Add(24 * time.Hour) }
 	for range 3 {
 		if _, err := c.Me(ctx); err != nil {

@@ -162,6 +162,10 @@ func TestCalls(t *testing.T) {
 // produces.
 func TestServerErrors(t *testing.T) {
 	ctx := context.Background()
+	bob := func(t *testing.T, c *Client) api.Login { // signed up and in from Bob Laptop
+		signUp(t, c, "bob")
+		return signIn(t, c, "bob", "Bob Laptop", false)
+	}
 	tests := []struct {
 		name     string
 		cfg      func(*server.Config)
@@ -169,6 +173,7 @@ func TestServerErrors(t *testing.T) {
 		status   int
 		code     string
 		sentinel error
+		field    string // the field the error names (Error.Field), if any
 		check    func(t *testing.T, ts *testServer, c *Client, e *Error)
 	}{
 		{
@@ -177,12 +182,7 @@ func TestServerErrors(t *testing.T) {
 				_, err := c.Login(ctx, api.LoginRequest{Username: " ", Password: "x", Device: device("D")})
 				return err
 			},
-			status: 400, code: api.CodeInvalidRequest, sentinel: ErrInvalidRequest,
-			check: func(t *testing.T, _ *testServer, _ *Client, e *Error) {
-				if e.Field() != "username" {
-					t.Errorf("Field() = %q, want username", e.Field())
-				}
-			},
+			status: 400, code: api.CodeInvalidRequest, sentinel: ErrInvalidRequest, field: "username",
 		},
 		{
 			name: "weak_password",
@@ -190,12 +190,7 @@ func TestServerErrors(t *testing.T) {
 				_, err := c.CreateAccount(ctx, api.CreateAccountRequest{Username: "bob", Password: "short"})
 				return err
 			},
-			status: 400, code: api.CodeWeakPassword, sentinel: ErrWeakPassword,
-			check: func(t *testing.T, _ *testServer, _ *Client, e *Error) {
-				if e.Field() != "password" {
-					t.Errorf("Field() = %q, want password", e.Field())
-				}
-			},
+			status: 400, code: api.CodeWeakPassword, sentinel: ErrWeakPassword, field: "password",
 		},
 		{
 			name: "invalid_credentials",
@@ -227,8 +222,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "reauth_required",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				signIn(t, c, "bob", "Bob Laptop", false)
+				bob(t, c)
 				ts.clock.Advance(11 * time.Minute)
 				_, err := c.RevokeOthers(ctx)
 				return err
@@ -247,8 +241,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "not_found",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				signIn(t, c, "bob", "Bob Laptop", false)
+				bob(t, c)
 				_, err := c.RevokeSession(ctx, "ses_nosuchsession")
 				return err
 			},
@@ -280,8 +273,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "session_revoked names the device",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				mine := signIn(t, c, "bob", "Bob Laptop", false)
+				mine := bob(t, c)
 				other := newClient(t, ts.URL())
 				signIn(t, other, "bob", "Bob Phone", false)
 				ts.clock.Advance(time.Minute)
@@ -305,8 +297,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "session_expired",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				signIn(t, c, "bob", "Bob Laptop", false)
+				bob(t, c)
 				ts.clock.Advance(13 * time.Hour)
 				_, err := c.Me(ctx)
 				return err
@@ -325,8 +316,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "token_expired without a refresh token to renew it",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				l := signIn(t, c, "bob", "Bob Laptop", false)
+				l := bob(t, c)
 				c.SetTokens(api.Tokens{AccessToken: l.AccessToken})
 				ts.clock.Advance(16 * time.Minute)
 				_, err := c.Me(ctx)
@@ -337,8 +327,7 @@ func TestServerErrors(t *testing.T) {
 		{
 			name: "refresh after revoke",
 			run: func(t *testing.T, ts *testServer, c *Client) error {
-				signUp(t, c, "bob")
-				mine := signIn(t, c, "bob", "Bob Laptop", false)
+				mine := bob(t, c)
 				other := newClient(t, ts.URL())
 				signIn(t, other, "bob", "Bob Phone", false)
 				if _, err := other.RevokeSession(ctx, mine.Session.ID); err != nil {
@@ -365,6 +354,9 @@ func TestServerErrors(t *testing.T) {
 			c := newClient(t, ts.URL())
 			err := tt.run(t, ts, c)
 			e := wantCode(t, err, tt.status, tt.code, tt.sentinel)
+			if tt.field != "" && e.Field() != tt.field {
+				t.Errorf("Field() = %q, want %q", e.Field(), tt.field)
+			}
 			for _, tok := range []string{c.Tokens().AccessToken, c.Tokens().RefreshToken} {
 				if tok != "" && strings.Contains(e.Error(), tok) {
 					t.Fatal("a token appears in the error text")
@@ -381,10 +373,8 @@ func TestServerErrors(t *testing.T) {
 // and still clears the tokens.
 func TestLogoutDeadSession(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c, other := newClient(t, ts.URL()), newClient(t, ts.URL())
-	signUp(t, c, "carol")
-	mine := signIn(t, c, "carol", "Carol Laptop", false)
+	ts, c, mine := signedIn(t, "carol", "Carol Laptop", false)
+	other := newClient(t, ts.URL())
 	signIn(t, other, "carol", "Carol Phone", false)
 	if _, err := other.RevokeSession(ctx, mine.Session.ID); err != nil {
 		t.Fatal(err)
@@ -412,10 +402,7 @@ func TestLogoutDeadSession(t *testing.T) {
 // when the call itself had to refresh first.
 func TestLogoutRememberSendsRefreshToken(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "dora")
-	signIn(t, c, "dora", "Dora Laptop", false)
+	ts, c, _ := signedIn(t, "dora", "Dora Laptop", false)
 	ts.clock.Advance(16 * time.Minute) // the access token has expired: Logout refreshes first
 	out, err := c.Logout(ctx, true)
 	if err != nil || out.RememberedCredential == "" {
@@ -451,10 +438,7 @@ func TestLogoutRememberSendsRefreshToken(t *testing.T) {
 // the event stream hears it.
 func TestReauthAttemptsLeft(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "erin")
-	signIn(t, c, "erin", "Erin Phone", false)
+	_, c, _ := signedIn(t, "erin", "Erin Phone", false)
 	run := startEvents(t, c)
 	run.waitState(t, Connected)
 	for want := 4; want >= 1; want-- {

@@ -121,10 +121,8 @@ func TestStreamStateString(t *testing.T) {
 // TestEventsDelivered: a new sign-in on the account reaches the stream as
 // session.created and sessions.changed; cancelling ends Events cleanly.
 func TestEventsDelivered(t *testing.T) {
-	ts := newTestServer(t)
-	a, b := newClient(t, ts.URL()), newClient(t, ts.URL())
-	signUp(t, a, "kate")
-	signIn(t, a, "kate", "Kate Laptop", true)
+	ts, a, _ := signedIn(t, "kate", "Kate Laptop", true)
+	b := newClient(t, ts.URL())
 	run := startEvents(t, a)
 	if got := run.waitState(t, Connected); got[0].state != Connecting {
 		t.Fatalf("states %v, want Connecting first", got)
@@ -159,10 +157,8 @@ func TestEventsDelivered(t *testing.T) {
 // not reconnect.
 func TestEventsRevoked(t *testing.T) {
 	ctx := context.Background()
-	ts := newTestServer(t)
-	a, b := newClient(t, ts.URL()), newClient(t, ts.URL())
-	signUp(t, a, "liam")
-	al := signIn(t, a, "liam", "Liam Laptop", true)
+	ts, a, al := signedIn(t, "liam", "Liam Laptop", true)
+	b := newClient(t, ts.URL())
 	signIn(t, b, "liam", "Liam Phone", false)
 	run := startEvents(t, a)
 	run.waitState(t, Connected)
@@ -218,10 +214,8 @@ func TestEventsRefusedAtConnect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t)
-			c := newClient(t, ts.URL())
-			signUp(t, c, "mia")
-			tokens := signIn(t, c, "mia", "Mia Laptop", false).Tokens()
+			ts, c, l := signedIn(t, "mia", "Mia Laptop", false)
+			tokens := l.Tokens()
 			tt.kill(t, ts, c)
 			if c.Tokens() == (api.Tokens{}) {
 				c.SetTokens(tokens)
@@ -240,10 +234,8 @@ func TestEventsRefusedAtConnect(t *testing.T) {
 // TestEventsTokenExpired: an expired access token is refreshed and the
 // stream opened.
 func TestEventsTokenExpired(t *testing.T) {
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "noah")
-	old := signIn(t, c, "noah", "Noah Laptop", true).Tokens()
+	ts, c, l := signedIn(t, "noah", "Noah Laptop", true)
+	old := l.Tokens()
 	rotated := make(chan api.Tokens, 1)
 	c.OnRotate(func(nt api.Tokens) { rotated <- nt })
 	ts.clock.Advance(16 * time.Minute)
@@ -264,10 +256,8 @@ func TestEventsTokenExpired(t *testing.T) {
 // the same address; Events reports the loss, the failed attempts and the
 // new connection, and events flow again.
 func TestEventsReconnectAfterRestart(t *testing.T) {
-	ts := newTestServer(t)
-	a, b := newClient(t, ts.URL()), newClient(t, ts.URL())
-	signUp(t, a, "olga")
-	signIn(t, a, "olga", "Olga Laptop", true)
+	ts, a, _ := signedIn(t, "olga", "Olga Laptop", true)
+	b := newClient(t, ts.URL())
 	run := startEvents(t, a)
 	run.waitState(t, Connected)
 
@@ -303,10 +293,7 @@ func TestEventsReconnectAfterRestart(t *testing.T) {
 
 // TestEventsReconnectAfterNetworkLoss: cut connections are reopened.
 func TestEventsReconnectAfterNetworkLoss(t *testing.T) {
-	ts := newTestServer(t)
-	c := newClient(t, ts.URL())
-	signUp(t, c, "paul")
-	signIn(t, c, "paul", "Paul Laptop", true)
+	ts, c, _ := signedIn(t, "paul", "Paul Laptop", true)
 	run := startEvents(t, c)
 	run.waitState(t, Connected)
 	for i := range 3 {

@@ -100,45 +100,28 @@ func TestUnexpectedReplies(t *testing.T) {
 		},
 		{
 			name: "garbage 200",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, "\x00\x01garbage")
-			},
-			msg: "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
+			h:    jsonAnswer(200, "\x00\x01garbage"),
+			msg:  "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
 		},
 		{
 			name: "truncated JSON 200",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, `{"account":{"id":"acc_1","username":"al`)
-			},
-			msg: "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
+			h:    jsonAnswer(200, `{"account":{"id":"acc_1","username":"al`),
+			msg:  "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
 		},
 		{
 			name: "200 without tokens",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, `{}`)
-			},
-			msg: "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
+			h:    jsonAnswer(200, `{}`),
+			msg:  "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
 		},
 		{
 			name: "truncated JSON error",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(401)
-				fmt.Fprint(w, `{"error":{"code":"invalid_credentials","mess`)
-			},
-			msg: "The server sent an unexpected answer (HTTP 401).", is: ErrServer,
+			h:    jsonAnswer(401, `{"error":{"code":"invalid_credentials","mess`),
+			msg:  "The server sent an unexpected answer (HTTP 401).", is: ErrServer,
 		},
 		{
 			name: "JSON that is not the error shape",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(400)
-				fmt.Fprint(w, `{"message":"bad"}`)
-			},
-			msg: "The server sent an unexpected answer (HTTP 400).", is: ErrServer,
+			h:    jsonAnswer(400, `{"message":"bad"}`),
+			msg:  "The server sent an unexpected answer (HTTP 400).", is: ErrServer,
 		},
 		{
 			name: "redirect is not followed",
@@ -149,12 +132,8 @@ func TestUnexpectedReplies(t *testing.T) {
 		},
 		{
 			name: "contract 500",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(500)
-				fmt.Fprint(w, `{"error":{"code":"internal","message":"Something went wrong on the server."}}`)
-			},
-			msg: "Something went wrong on the server.", code: api.CodeInternal, is: ErrServer,
+			h:    jsonAnswer(500, `{"error":{"code":"internal","message":"Something went wrong on the server."}}`),
+			msg:  "Something went wrong on the server.", code: api.CodeInternal, is: ErrServer,
 		},
 		{
 			name: "contract 503 with Retry-After date",
@@ -168,29 +147,18 @@ func TestUnexpectedReplies(t *testing.T) {
 		},
 		{
 			name: "unknown 4xx code",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(405)
-				fmt.Fprint(w, `{"error":{"code":"method_not_allowed","message":"POST is not allowed on /v1/login."}}`)
-			},
-			msg: "POST is not allowed on /v1/login.", code: api.CodeMethodNotAllowed, is: ErrServer,
+			h:    jsonAnswer(405, `{"error":{"code":"method_not_allowed","message":"POST is not allowed on /v1/login."}}`),
+			msg:  "POST is not allowed on /v1/login.", code: api.CodeMethodNotAllowed, is: ErrServer,
 		},
 		{
 			name: "rate limited, seconds only in details",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(429)
-				fmt.Fprint(w, `{"error":{"code":"rate_limited","message":"","details":{"retry_after_s":90}}}`)
-			},
-			msg: "Too many attempts. Try again in 2 minutes.", code: api.CodeRateLimited, retry: 90 * time.Second, is: ErrRateLimited,
+			h:    jsonAnswer(429, `{"error":{"code":"rate_limited","message":"","details":{"retry_after_s":90}}}`),
+			msg:  "Too many attempts. Try again in 2 minutes.", code: api.CodeRateLimited, retry: 90 * time.Second, is: ErrRateLimited,
 		},
 		{
 			name: "answer too large",
-			h: func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, `{"account":"`+strings.Repeat("a", maxReply)+`"}`)
-			},
-			msg: "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
+			h:    jsonAnswer(200, `{"account":"`+strings.Repeat("a", maxReply)+`"}`),
+			msg:  "The server sent an unexpected answer (HTTP 200).", is: ErrServer,
 		},
 	}
 	for _, tt := range tests {
@@ -286,3 +254,13 @@ func TestOptions(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// jsonAnswer is a server that answers every request with status and body,
+// as JSON.
+func jsonAnswer(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}
+}

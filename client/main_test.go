@@ -205,6 +205,16 @@ func signIn(t testing.TB, c *Client, username, deviceName string, remember bool)
 	return l
 }
 
+// signedIn starts a server, and a client signed up and signed in to a new
+// account from deviceName.
+func signedIn(t testing.TB, username, deviceName string, remember bool) (*testServer, *Client, api.Login) {
+	t.Helper()
+	ts := newTestServer(t)
+	c := newClient(t, ts.URL())
+	signUp(t, c, username)
+	return ts, c, signIn(t, c, username, deviceName, remember)
+}
+
 // tag is a short, non-secret name for a token in test records.
 func tag(tok string) string {
 	h := sha256.Sum256([]byte(tok))

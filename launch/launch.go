@@ -38,7 +38,8 @@ type Prefs = platform.Prefs
 
 // Config says how to launch.
 type Config struct {
-	// DataDir holds the embedded server's database and the app's cache.
+	// DataDir holds the embedded server's database and secrets key, and
+	// the app's cache.
 	DataDir string
 	// Prefs are the app's preferences.
 	Prefs Prefs
@@ -87,8 +88,11 @@ func (l *Launcher) Saved() string {
 	return localServer
 }
 
-// Use builds a core for server ("" or "local": the embedded one; else a
-// URL), replacing any previous one, and remembers the choice.
+// Use builds a core for serverURL ("" or "local": the embedded one,
+// started on first use; else a URL), replacing any previous one, and
+// remembers the choice. A URL whose server answers, but not as a
+// Sessionguard server does, is refused; one that does not answer at all
+// is taken (the app then shows it offline).
 func (l *Launcher) Use(ctx context.Context, serverURL string) (*app.App, error) {
 	if serverURL == "" {
 		serverURL = localServer
@@ -149,7 +153,9 @@ func (l *Launcher) Embedded() bool { return l.local != nil && l.server == l.loca
 func (l *Launcher) URL() string { return l.server }
 
 // SeedDemo adds the demo account (with simulated devices) to this
-// device's server, starting it if needed.
+// device's own server and returns its username and password. That server
+// must be running already: Use with "local" starts it, SeedDemo never
+// does and fails without it. A demo account that exists is left as it is.
 func (l *Launcher) SeedDemo(ctx context.Context) (username, password string, err error) {
 	if l.local == nil {
 		return "", "", errors.New("the demo runs on this device's own server")

@@ -70,40 +70,39 @@ func NewFileStore(dir string) (*FileStore, error) {
 func (s *FileStore) Path() string { return s.path }
 
 // Get implements SecretStore.
-func (s *FileStore) Get(key string) (string, error) {
-	if err := validateKey(key); err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return "", err
-	}
-	v, ok := m[key]
-	if !ok {
-		return "", fmt.Errorf("%w: %q", ErrNotFound, key)
-	}
-	return v, nil
+func (s *FileStore) Get(key string) (v string, err error) {
+	err = s.with(key, func(m map[string]string) error {
+		var ok bool
+		if v, ok = m[key]; !ok {
+			return fmt.Errorf("%w: %q", ErrNotFound, key)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // Set implements SecretStore.
 func (s *FileStore) Set(key, value string) error {
-	if err := validateKey(key); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, err := s.load()
-	if err != nil {
-		return err
-	}
-	m[key] = value
-	return s.save(m)
+	return s.with(key, func(m map[string]string) error {
+		m[key] = value
+		return s.save(m)
+	})
 }
 
 // Delete implements SecretStore.
 func (s *FileStore) Delete(key string) error {
+	return s.with(key, func(m map[string]string) error {
+		if _, ok := m[key]; !ok {
+			return nil
+		}
+		delete(m, key)
+		return s.save(m)
+	})
+}
+
+// with checks key, then runs fn on the stored secrets, holding the store's
+// lock; fn saves what it changes.
+func (s *FileStore) with(key string, fn func(m map[string]string) error) error {
 	if err := validateKey(key); err != nil {
 		return err
 	}
@@ -113,11 +112,7 @@ func (s *FileStore) Delete(key string) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := m[key]; !ok {
-		return nil
-	}
-	delete(m, key)
-	return s.save(m)
+	return fn(m)
 }
 
 // DeleteAll implements SecretStore: it removes the file (even a corrupt one)

@@ -1,5 +1,8 @@
 package server
 
+// Accounts: sign-up (POST /v1/accounts, and CreateAccount for `sessiond
+// user add`) and who is signed in (GET /v1/me).
+
 import (
 	"context"
 	"errors"
@@ -9,6 +12,7 @@ import (
 	"sessionguard/api"
 	"sessionguard/server/passwd"
 	"sessionguard/server/store"
+	"sessionguard/server/token"
 )
 
 // CreateAccount checks and stores a new account. It is the path both
@@ -23,12 +27,7 @@ func (s *Server) CreateAccount(ctx context.Context, username, password string) (
 	if len(password) > maxPassword {
 		return api.Account{}, errInvalid("password", "The password is too long.")
 	}
-	if err := passwd.Check(password, u); err != nil {
-		var pe *passwd.PolicyError
-		if errors.As(err, &pe) {
-			return api.Account{}, &apiError{status: http.StatusBadRequest, code: api.CodeWeakPassword,
-				msg: pe.Reason, details: map[string]any{api.DetailField: "password"}}
-		}
+	if err := checkPasswordPolicy(password, u, "password"); err != nil {
 		return api.Account{}, err
 	}
 	// A taken name is answered before the (slow) hash; the insert below
@@ -43,7 +42,7 @@ func (s *Server) CreateAccount(ctx context.Context, username, password string) (
 	if err != nil {
 		return api.Account{}, err
 	}
-	a := store.Account{ID: newID("acc_"), Username: u, PasswordHash: hash, CreatedAt: s.now()}
+	a := store.Account{ID: token.NewID("acc_"), Username: u, PasswordHash: hash, CreatedAt: s.now()}
 	if err := s.store.CreateAccount(ctx, a); err != nil {
 		if errors.Is(err, store.ErrUsernameTaken) {
 			return api.Account{}, errUsernameTaken()
@@ -63,6 +62,8 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 		return &apiError{status: http.StatusForbidden, code: api.CodeRegistrationClosed,
 			msg: "This server does not allow sign-up. Ask its administrator for an account."}
 	}
+	// The body is read here, not by withBody: a closed server refuses
+	// before reading anything.
 	var req api.CreateAccountRequest
 	if err := decodeJSON(w, r, &req, false); err != nil {
 		return err
@@ -84,98 +85,39 @@ func (s *Server) handleCreateAccount(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-func accountView(a store.Account) api.Account {
-	return api.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, MFAEnabled: a.MFAEnabled}
+// checkPasswordPolicy checks a new password for the account username
+// against the policy (passwd.Check); a refusal is weak_password, naming
+// the request's field.
+func checkPasswordPolicy(password, username, field string) error {
+	err := passwd.Check(password, username)
+	var pe *passwd.PolicyError
+	if errors.As(err, &pe) {
+		return &apiError{status: http.StatusBadRequest, code: api.CodeWeakPassword,
+			msg: pe.Reason, details: map[string]any{api.DetailField: field}}
+	}
+	return err
 }
 
-func sessionView(s store.Session, currentID string) api.Session {
-	v := api.Session{
-		ID: s.ID, Current: s.ID == currentID, Device: s.Device, IP: s.IP, Location: s.Location,
-		CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, AuthTime: s.AuthTime,
-		ExpiresAt: s.ExpiresAt, Remember: s.Remember,
-	}
-	if s.Revoked != nil {
-		at := s.Revoked.At
-		v.RevokedAt, v.RevokeReason = &at, s.Revoked.Reason
-	}
-	return v
-}
-
-// Password work is slow and memory-hungry by design (argon2id: about 50 ms
-// of CPU and 20 MB each), so it is admitted, not just started: at most
-// HashConcurrency hashes run at once (GOMAXPROCS-1 by default, so a flood
-// of sign-ins always leaves a core for authenticated calls — a revoke must
-// go through while someone hammers the sign-in form), at most HashQueue
-// more wait for a turn, and none waits longer than HashWait. The rest are
-// answered 503 at once, which costs nothing.
-
-func (s *Server) acquireHashSlot(ctx context.Context) error {
-	select {
-	case s.hashQueue <- struct{}{}:
-	default:
-		return s.errHashingBusy()
-	}
-	t := time.NewTimer(s.cfg.HashWait)
-	defer t.Stop()
-	select {
-	case s.hashSlots <- struct{}{}:
-		return nil
-	case <-t.C:
-		<-s.hashQueue
-		return s.errHashingBusy()
-	case <-ctx.Done():
-		<-s.hashQueue
-		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUnavailable,
-			msg: "The server is busy. Try again in a moment.", cause: ctx.Err()}
-	}
-}
-
-// hashingFull reports whether every hashing turn, running or waiting, is
-// taken: a sign-in now would be refused at acquireHashSlot anyway.
-func (s *Server) hashingFull() bool { return len(s.hashQueue) == cap(s.hashQueue) }
-
-// errHashingBusy answers a password check that found no turn (counted as
-// sessiond_logins_total{result="busy"}).
-func (s *Server) errHashingBusy() *apiError {
-	s.metrics.logins.WithLabelValues("busy").Inc()
-	return errBusy("The server is busy with other sign-ins. Try again in a moment.", time.Second)
-}
-
-// releaseHashSlot ends a turn taken with acquireHashSlot.
-func (s *Server) releaseHashSlot() {
-	<-s.hashSlots
-	<-s.hashQueue
-}
-
-func (s *Server) verify(ctx context.Context, password, encoded string) (bool, error) {
-	if err := s.acquireHashSlot(ctx); err != nil {
-		return false, err
-	}
-	defer s.releaseHashSlot()
-	ok, err := s.hasher.Verify(password, encoded)
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
+	self := callerFrom(r.Context()).session
+	acct, err := s.account(r.Context(), self.AccountID)
 	if err != nil {
-		return false, storeErr(err)
-	}
-	return ok, nil
-}
-
-func (s *Server) dummyVerify(ctx context.Context, password string) error {
-	if err := s.acquireHashSlot(ctx); err != nil {
 		return err
 	}
-	defer s.releaseHashSlot()
-	s.hasher.Dummy(password)
+	writeJSON(w, http.StatusOK, api.MeResponse{Account: accountView(acct), Session: sessionView(self, self.ID)})
 	return nil
 }
 
-func (s *Server) hash(ctx context.Context, password string) (string, error) {
-	if err := s.acquireHashSlot(ctx); err != nil {
-		return "", err
-	}
-	defer s.releaseHashSlot()
-	h, err := s.hasher.Hash(password)
+// account reads an account the request is about, answering a store
+// failure as storeErr does.
+func (s *Server) account(ctx context.Context, id string) (store.Account, error) {
+	acct, err := s.store.Account(ctx, id)
 	if err != nil {
-		return "", storeErr(err)
+		return store.Account{}, storeErr(err)
 	}
-	return h, nil
+	return acct, nil
+}
+
+func accountView(a store.Account) api.Account {
+	return api.Account{ID: a.ID, Username: a.Username, CreatedAt: a.CreatedAt, MFAEnabled: a.MFAEnabled}
 }

@@ -70,10 +70,7 @@ func (s *Server) AdminLogoutAll(ctx context.Context, username string) (int, erro
 	}
 	rev := store.Revocation{At: s.now(), Reason: api.ReasonAdmin, ByDeviceName: AdminDeviceName}
 	fx := store.RevokeEffects{Forget: true, Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
-		d := fmt.Sprintf("The server administrator logged out %s", plural(len(ended), "device"))
-		if forgotten > 0 {
-			d += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
-		}
+		d := fmt.Sprintf("The server administrator logged out %s", plural(len(ended), "device")) + forgottenDetail(forgotten)
 		return s.stamp(adminEvent(api.AuditAdminLogoutAll, d))
 	}}
 	ended, err := s.store.RevokeOtherSessions(ctx, acct.ID, "", rev, fx)
@@ -111,10 +108,7 @@ func (s *Server) AdminSetPassword(ctx context.Context, username, password string
 				if !keepSessions {
 					d += fmt.Sprintf("; logged out %s", plural(len(ended), "device"))
 				}
-				if forgotten > 0 {
-					d += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
-				}
-				return s.stamp(adminEvent(api.AuditAdminSetPassword, d))
+				return s.stamp(adminEvent(api.AuditAdminSetPassword, d+forgottenDetail(forgotten)))
 			}}
 		if !keepSessions {
 			change.Revoke = &store.Revocation{At: now, Reason: api.ReasonAdmin, ByDeviceName: AdminDeviceName}
@@ -134,23 +128,6 @@ func (s *Server) AdminSetPassword(ctx context.Context, username, password string
 		return len(ended), s.sendToServers(ctx, events...)
 	}
 	return 0, errors.New("the password kept changing meanwhile; try again")
-}
-
-// endedEvents are the events sessionsEnded publishes for ended sessions.
-func endedEvents(accountID string, ended []store.Session) []Event {
-	var out []Event
-	for _, e := range ended {
-		if e.Revoked == nil {
-			continue
-		}
-		out = append(out, Event{AccountID: accountID, SessionID: e.ID, Name: api.EventSessionRevoked,
-			Data: api.SessionRevokedEvent{SessionID: e.ID, Reason: e.Revoked.Reason, At: e.Revoked.At,
-				BySessionID: e.Revoked.BySessionID, ByDeviceName: e.Revoked.ByDeviceName}})
-	}
-	if len(ended) > 0 {
-		out = append(out, Event{AccountID: accountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})
-	}
-	return out
 }
 
 // sendToServers writes events to the outbox, where every server running on

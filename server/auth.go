@@ -1,5 +1,9 @@
 package server
 
+// Authentication of signed-in calls: the bearer access token, checked
+// against the store on every request (authed), the session's lifetime,
+// and step-up, the recent password proof some actions need.
+
 import (
 	"context"
 	"errors"
@@ -10,6 +14,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/token"
 )
 
 type ctxKey struct{}
@@ -22,6 +27,12 @@ type caller struct {
 
 func callerFrom(ctx context.Context) *caller { return ctx.Value(ctxKey{}).(*caller) }
 
+// revocation is the record of the caller ending sessions at at, for
+// reason.
+func (c *caller) revocation(reason string, at time.Time) store.Revocation {
+	return store.Revocation{At: at, Reason: reason, BySessionID: c.session.ID, ByDeviceName: c.session.Device.Name}
+}
+
 // authed wraps a handler that needs a valid access token. The session is
 // read from the store on every request, so a revoke takes effect the moment
 // it is committed.
@@ -32,7 +43,7 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(h
 			return &apiError{status: http.StatusUnauthorized, code: api.CodeInvalidToken,
 				msg: "Sign in first: the request has no bearer token."}
 		}
-		sess, err := s.store.SessionByAccessHash(r.Context(), hashToken(tok))
+		sess, err := s.store.SessionByAccessHash(r.Context(), token.Hash(tok))
 		if errors.Is(err, store.ErrNotFound) {
 			return errInvalidToken()
 		}
@@ -72,6 +83,15 @@ func (s *Server) checkLive(sess store.Session, now time.Time) error {
 	return nil
 }
 
+// absoluteExpiry is the hard end of a session signed in at from:
+// RememberMaxTTL later for a remembered one, SessionTTL otherwise.
+func (s *Server) absoluteExpiry(remember bool, from time.Time) time.Time {
+	if remember {
+		return from.Add(s.cfg.RememberMaxTTL)
+	}
+	return from.Add(s.cfg.SessionTTL)
+}
+
 // expiry is a session's effective end if it is used at now.
 func (s *Server) expiry(sess store.Session, now time.Time) time.Time {
 	if !sess.Remember {
@@ -93,6 +113,19 @@ func (s *Server) stepUp(sess store.Session, now time.Time) error {
 		msg: "Confirm your password to continue."}
 }
 
+// steppedUp starts a step-up action that works on the account: it
+// refuses a caller whose password proof is not recent (stepUp), then
+// reads the account. It returns the caller, the account and the time the
+// action takes place at.
+func (s *Server) steppedUp(r *http.Request) (*caller, store.Account, time.Time, error) {
+	c, now := callerFrom(r.Context()), s.now()
+	if err := s.stepUp(c.session, now); err != nil {
+		return nil, store.Account{}, now, err
+	}
+	acct, err := s.account(r.Context(), c.session.AccountID)
+	return c, acct, now, err
+}
+
 func bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	const p = "bearer "
@@ -101,11 +134,4 @@ func bearer(r *http.Request) (string, bool) {
 	}
 	tok := strings.TrimSpace(h[len(p):])
 	return tok, tok != ""
-}
-
-func (s *Server) locate(ip netip.Addr) api.Location {
-	if s.cfg.Locator == nil || !ip.IsValid() {
-		return api.Location{}
-	}
-	return s.cfg.Locator.Locate(ip)
 }

@@ -19,8 +19,7 @@ import (
 // BenchmarkMe is an authenticated GET /v1/me through the whole handler
 // (token hash, session read, checks, account read, JSON), without network.
 func BenchmarkMe(b *testing.B) {
-	e := newEnv(b)
-	e.signUp("ana")
+	e := newEnvSignedUp(b, "ana")
 	l := e.login("ana", "Laptop", false)
 	h := e.srv.Handler()
 	b.ReportAllocs()
@@ -40,8 +39,7 @@ func BenchmarkMe(b *testing.B) {
 
 // BenchmarkMeHTTP is the same request over loopback HTTP with keep-alive.
 func BenchmarkMeHTTP(b *testing.B) {
-	e := newEnv(b)
-	e.signUp("ana")
+	e := newEnvSignedUp(b, "ana")
 	l := e.login("ana", "Laptop", false)
 	e.client.Transport.(*http.Transport).MaxIdleConnsPerHost = 64
 	b.ReportAllocs()
@@ -70,6 +68,7 @@ func BenchmarkLogin(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		req := httptest.NewRequest("POST", "/v1/login", stringsReader(body))
+		req.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != 200 {
@@ -81,8 +80,7 @@ func BenchmarkLogin(b *testing.B) {
 // BenchmarkRevokeToEvent measures revoke → session.revoked received on the
 // revoked device's open stream, over loopback HTTP.
 func BenchmarkRevokeToEvent(b *testing.B) {
-	e := newEnv(b)
-	e.signUp("ana")
+	e := newEnvSignedUp(b, "ana")
 	self := e.login("ana", "Laptop", false)
 	var worst time.Duration
 	b.ResetTimer()
@@ -106,8 +104,7 @@ func BenchmarkRevokeToEvent(b *testing.B) {
 // BenchmarkListSessions lists an account's 1,000 sessions: one default page
 // of 50, and all of them in pages of 200.
 func BenchmarkListSessions(b *testing.B) {
-	e := newEnv(b)
-	e.signUp("ana")
+	e := newEnvSignedUp(b, "ana")
 	self := e.login("ana", "Laptop", false)
 	seedSessions(b, e, self.Account.ID, 999)
 	for _, tc := range []struct {

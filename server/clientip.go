@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"sessionguard/api"
 )
 
 // clientIP is the request's client address: the socket's peer, or, when that
@@ -48,6 +50,15 @@ func (s *Server) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// locate is the approximate place of ip, from the configured Locator
+// (none: the zero Location).
+func (s *Server) locate(ip netip.Addr) api.Location {
+	if s.cfg.Locator == nil || !ip.IsValid() {
+		return api.Location{}
+	}
+	return s.cfg.Locator.Locate(ip)
 }
 
 func ipString(a netip.Addr) string {

@@ -9,6 +9,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/token"
 )
 
 // Demo account credentials created by SeedDemo.
@@ -60,20 +61,16 @@ func (s *Server) SeedDemo(ctx context.Context) (ok bool, err error) {
 	devices := slices.Clone(demoDevices)
 	slices.SortFunc(devices, func(a, b demoDevice) int { return cmp.Compare(b.signedIn, a.signedIn) }) // oldest first, so the log reads in order
 	for _, d := range devices {
-		d.dev.ID = newID("dev_")
+		d.dev.ID = token.NewID("dev_")
 		created, seen := now.Add(-d.signedIn), now.Add(-d.seen)
 		sess := store.Session{
-			ID: newID("ses_"), AccountID: acct.ID, Device: d.dev, IP: d.ip, Location: d.loc,
+			ID: token.NewID("ses_"), AccountID: acct.ID, Device: d.dev, IP: d.ip, Location: d.loc,
 			CreatedAt: created, LastSeenAt: seen, AuthTime: created, Remember: d.remember,
-			AccessHash: hashToken(newToken(prefixAccess)), AccessExpiresAt: seen.Add(s.cfg.AccessTTL),
-		}
-		if d.remember {
-			sess.AbsoluteExpiresAt = created.Add(s.cfg.RememberMaxTTL)
-		} else {
-			sess.AbsoluteExpiresAt = created.Add(s.cfg.SessionTTL)
+			AbsoluteExpiresAt: s.absoluteExpiry(d.remember, created),
+			AccessHash:        token.Hash(token.New(token.PrefixAccess)), AccessExpiresAt: seen.Add(s.cfg.AccessTTL),
 		}
 		sess.ExpiresAt = s.expiry(sess, seen)
-		rt := store.RefreshToken{Hash: hashToken(newToken(prefixRefresh)), SessionID: sess.ID, IssuedAt: seen, ExpiresAt: sess.ExpiresAt}
+		rt := store.RefreshToken{Hash: token.Hash(token.New(token.PrefixRefresh)), SessionID: sess.ID, IssuedAt: seen, ExpiresAt: sess.ExpiresAt}
 		if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 			return false, err
 		}

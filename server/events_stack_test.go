@@ -47,7 +47,9 @@ func TestStreamStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct, _ := st.AccountByUsername(ctx, "ana")
-	login, err := s.startSession(ctx, acct, api.Device{ID: "d1", Name: "Laptop"}, netip.MustParseAddr("127.0.0.1"), nil, false, s.now(), s.now())
+	now := s.now()
+	login, err := s.startSession(ctx, newSession{acct: acct, device: api.Device{ID: "d1", Name: "Laptop"},
+		ip: netip.MustParseAddr("127.0.0.1"), now: now, authTime: now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,8 +139,7 @@ func TestStreamRules(t *testing.T) {
 }
 
 func testEventStream(t *testing.T, newEnv envMaker) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	a := e.login("ana", "Ana's Laptop", true)
 	b := e.login("ana", "Pixel 8", true)
 	sa, sb := e.stream(a.AccessToken), e.stream(b.AccessToken)
@@ -198,8 +197,7 @@ func testEventStreamKeepAlive(t *testing.T, newEnv envMaker) {
 }
 
 func testLogoutOthersClosesEveryOtherStream(t *testing.T, newEnv envMaker) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	mine := e.stream(self.AccessToken)
 	var streams []*stream
@@ -228,8 +226,7 @@ func testLogoutOthersClosesEveryOtherStream(t *testing.T, newEnv envMaker) {
 }
 
 func TestCloseEndsStreams(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	s := e.stream(e.login("ana", "Laptop", false).AccessToken)
 	e.srv.Close()
 	s.wantClosed(t)

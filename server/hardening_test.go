@@ -96,8 +96,7 @@ func (e *env) reauth(token, password string) reply {
 // made before it.
 func TestTwoStepTakeoverNeedsStepUp(t *testing.T) {
 	onBothStores(t, func(t *testing.T, newEnv envMaker) {
-		e := newEnv(t)
-		e.signUp("ana")
+		e := newEnvSignedUp(t, "ana")
 		tablet := e.login("ana", "Tablet", false)
 		saved := e.logoutRemember(tablet)
 		phone := e.login("ana", "Stolen phone", true)
@@ -127,8 +126,7 @@ func TestTwoStepTakeoverNeedsStepUp(t *testing.T) {
 // other device is untouched.
 func TestReauthGuessesEndTheGuessingSession(t *testing.T) {
 	onBothStores(t, func(t *testing.T, newEnv envMaker) {
-		e := newEnv(t)
-		e.signUp("ana")
+		e := newEnvSignedUp(t, "ana")
 		owner := e.login("ana", "Owner laptop", false)
 		phone := e.login("ana", "Stolen phone", true)
 		events := e.stream(phone.AccessToken)
@@ -165,8 +163,7 @@ func TestReauthGuessesEndTheGuessingSession(t *testing.T) {
 
 // A right answer clears the count: only wrong answers in a row end a session.
 func TestReauthSuccessClearsTheCount(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	for range 2 {
 		for range 4 {
@@ -249,8 +246,7 @@ func TestAccountCeilingSparesKnownInstalls(t *testing.T) {
 
 // An install key must look like one.
 func TestInstallKeyShape(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	for name, key := range map[string]string{
 		"too short":  "short",
 		"too long":   strings.Repeat("k", 129),
@@ -271,8 +267,7 @@ func TestInstallKeyShape(t *testing.T) {
 // the install key, not the public device id.
 func TestRememberAtLogoutNeedsTheRefreshToken(t *testing.T) {
 	onBothStores(t, func(t *testing.T, newEnv envMaker) {
-		e := newEnv(t)
-		e.signUp("ana")
+		e := newEnvSignedUp(t, "ana")
 		key := installKey("laptop")
 		l := e.signedIn("ana", "Laptop", key, "")
 		other := e.signedIn("ana", "Phone", "", "")
@@ -309,8 +304,7 @@ func TestRememberAtLogoutNeedsTheRefreshToken(t *testing.T) {
 // A rotated refresh token, once its grace is over, does not save login
 // info either.
 func TestRememberAtLogoutRefusesARotatedRefreshToken(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	var fresh api.Tokens
 	e.do("POST", "/v1/token/refresh", "", api.RefreshRequest{RefreshToken: l.RefreshToken}).wantOK(t, 200, &fresh)
@@ -419,8 +413,7 @@ func (s *stream) wantClosedSkippingComments(t testing.TB) {
 
 // Names that would let a login alert pose as another device are refused.
 func TestDeviceNamesRefuseInvisibleCharacters(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	tests := []struct {
 		name, device string
 		ok           bool
@@ -455,8 +448,7 @@ func TestDeviceNamesRefuseInvisibleCharacters(t *testing.T) {
 
 // Request bodies must say they are JSON; every answer says not to sniff.
 func TestRequestBodiesMustBeJSON(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	body := `{"username":"ana","password":"` + testPassword + `","device":{"id":"d1","name":"Laptop"}}`
 	tests := []struct {
 		contentType string

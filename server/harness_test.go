@@ -48,6 +48,16 @@ func newEnv(t testing.TB, opts ...option) *env {
 	return newEnvAt(t, filepath.Join(t.TempDir(), "sessiond.db"), opts...)
 }
 
+// newEnvSignedUp is newEnv with an account for each of usernames.
+func newEnvSignedUp(t testing.TB, usernames ...string) *env {
+	t.Helper()
+	e := newEnv(t)
+	for _, u := range usernames {
+		e.signUp(u)
+	}
+	return e
+}
+
 func newEnvAt(t testing.TB, path string, opts ...option) *env {
 	t.Helper()
 	e := &env{t: t, dbPath: path, logs: &syncBuffer{},
@@ -207,6 +217,17 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// count counts v in list.
+func count(list []string, v string) int {
+	n := 0
+	for _, x := range list {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }

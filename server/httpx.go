@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,12 @@ import (
 
 // maxBody is the largest request body sessiond reads.
 const maxBody = 16 << 10
+
+// Page sizes for list endpoints.
+const (
+	defaultLimit = 50
+	maxLimit     = 200
+)
 
 // apiError is an error answered with the contract's error body.
 type apiError struct {
@@ -141,6 +148,29 @@ func writeError(w http.ResponseWriter, e *apiError) {
 	writeJSON(w, e.status, api.ErrorBody{Error: api.ErrorDetail{Code: e.code, Message: e.msg, Details: e.details}})
 }
 
+// withBody adapts the handler of a call that takes a JSON request body:
+// it reads the body into a T (decodeJSON; an empty body is refused) and
+// hands it over.
+func withBody[T any](h func(http.ResponseWriter, *http.Request, T) error) func(http.ResponseWriter, *http.Request) error {
+	return decoded(false, h)
+}
+
+// withOptionalBody is withBody for a call whose body may be empty: then
+// the handler gets the zero T.
+func withOptionalBody[T any](h func(http.ResponseWriter, *http.Request, T) error) func(http.ResponseWriter, *http.Request) error {
+	return decoded(true, h)
+}
+
+func decoded[T any](emptyOK bool, h func(http.ResponseWriter, *http.Request, T) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req T
+		if err := decodeJSON(w, r, &req, emptyOK); err != nil {
+			return err
+		}
+		return h(w, r, req)
+	}
+}
+
 // decodeJSON reads a JSON body of at most maxBody bytes into v. An empty body
 // is allowed when emptyOK. Unknown fields are ignored so the contract can
 // grow; a value of the wrong type is an error naming the field. A body
@@ -162,6 +192,37 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, emptyOK bool) err
 		body = strings.NewReader("")
 	}
 	return decodeBody(body, v, emptyOK)
+}
+
+// query parses the query string strictly: a malformed one is a 400, not
+// silently empty.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errInvalid("", "The query string is malformed.")
+	}
+	return q, nil
+}
+
+// pageParams reads limit and cursor.
+func pageParams(r *http.Request) (limit int, cursor string, err error) {
+	q, err := query(r)
+	if err != nil {
+		return 0, "", err
+	}
+	limit, err = parseLimit(q.Get("limit"))
+	return limit, q.Get("cursor"), err
+}
+
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, errInvalid("limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", maxLimit))
+	}
+	return n, nil
 }
 
 func isJSON(contentType string) bool {

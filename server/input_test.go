@@ -9,8 +9,7 @@ import (
 )
 
 func TestBadInputIsInvalidRequestNamingTheField(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	big := `{"username":"` + strings.Repeat("a", 20<<10) + `"}`
 	tests := []struct {
@@ -51,8 +50,7 @@ func TestBadInputIsInvalidRequestNamingTheField(t *testing.T) {
 }
 
 func TestUnknownFieldsAreIgnoredForForwardCompatibility(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	e.do("POST", "/v1/login", "", `{"username":"ana","password":"`+testPassword+`","device":{"id":"d","name":"n","future":true},"hint":1}`).wantOK(t, 200, nil)
 }
 

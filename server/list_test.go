@@ -67,8 +67,7 @@ func TestSessionsListOrderAndPaging(t *testing.T) {
 }
 
 func TestSessionFieldsAndLastSeen(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", true)
 	s := l.Session
 	if s.IP != "127.0.0.1" || !s.CreatedAt.Equal(e.clock.Now()) || !s.AuthTime.Equal(s.CreatedAt) || !s.Remember {
@@ -128,9 +127,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestAuditNewestFirstPagedAndScoped(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
-	e.signUp("bob")
+	e := newEnvSignedUp(t, "ana", "bob")
 	bo := e.login("bob", "Bob's phone", false)
 	var last api.Login
 	for i := range 5 {

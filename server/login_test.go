@@ -61,8 +61,7 @@ func TestSuccessfulSignInsAreNotLimited(t *testing.T) {
 }
 
 func TestUnknownUserAnswersLikeWrongPassword(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	wrong := e.do("POST", "/v1/login", "", loginReq("ana", "not-the-password")).wantError(t, 401, api.CodeInvalidCredentials)
 	unknown := e.do("POST", "/v1/login", "", loginReq("zed", "not-the-password")).wantError(t, 401, api.CodeInvalidCredentials)
 	if wrong.Message != unknown.Message {

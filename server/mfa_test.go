@@ -79,8 +79,7 @@ func (e *env) finishLogin(mfaToken, code string) reply {
 var recoveryCodeShape = regexp.MustCompile(`^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){5}$`)
 
 func TestTOTPSignIn(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	events := e.stream(self.AccessToken)
 
@@ -182,8 +181,7 @@ func TestTOTPClockSkew(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.signUp("ana")
+			e := newEnvSignedUp(t, "ana")
 			secret, _ := e.turnOnTOTP(e.login("ana", "Laptop", false).AccessToken)
 			e.clock.Advance(5 * time.Minute)
 			code := e.code(secret, tc.offset)
@@ -206,8 +204,7 @@ func TestTOTPClockSkew(t *testing.T) {
 }
 
 func TestRecoveryCodes(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	_, recovery := e.turnOnTOTP(self.AccessToken)
 
@@ -240,9 +237,7 @@ func TestRecoveryCodes(t *testing.T) {
 }
 
 func TestMFATokenExpiresAndIsBound(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
-	e.signUp("bob")
+	e := newEnvSignedUp(t, "ana", "bob")
 	secret, _ := e.turnOnTOTP(e.login("ana", "Laptop", false).AccessToken)
 	bobSecret, _ := e.turnOnTOTP(e.login("bob", "Laptop", false).AccessToken)
 
@@ -293,20 +288,14 @@ func TestMFAFailuresAreRateLimited(t *testing.T) {
 	}
 	// The account's sign-in budget is shared with passwords.
 	e.loginWith("ana", testPassword, "Phone").wantError(t, 429, api.CodeRateLimited)
-	n := 0
-	for _, ev := range e.auditEvents(self.AccessToken) {
-		if ev.Type == api.AuditLoginMFAFailed {
-			n++
-		}
-	}
+	n := count(e.auditTypes(self.AccessToken), api.AuditLoginMFAFailed)
 	if n != 3 {
 		t.Errorf("%d login.mfa_failed events, want 3", n)
 	}
 }
 
 func TestReauthWithTOTP(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	secret, recovery := e.turnOnTOTP(self.AccessToken)
 	reauth := func(password, code string) reply {
@@ -340,8 +329,7 @@ func TestReauthWithTOTP(t *testing.T) {
 }
 
 func TestDisableTOTP(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	secret, recovery := e.turnOnTOTP(self.AccessToken)
 
@@ -368,12 +356,7 @@ func TestDisableTOTP(t *testing.T) {
 	e.finishLogin(pending, recovery[0]).wantError(t, 401, api.CodeInvalidCredentials)
 	// Off again: nothing to do, nothing audited twice.
 	e.do("POST", "/v1/mfa/totp/disable", tok.AccessToken, nil).wantOK(t, 204, nil)
-	n := 0
-	for _, ev := range e.auditEvents(tok.AccessToken) {
-		if ev.Type == api.AuditMFADisabled {
-			n++
-		}
-	}
+	n := count(e.auditTypes(tok.AccessToken), api.AuditMFADisabled)
 	if n != 1 {
 		t.Errorf("%d mfa.disabled events, want 1", n)
 	}
@@ -386,8 +369,7 @@ func TestDisableTOTP(t *testing.T) {
 }
 
 func TestTOTPSetupRules(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	enable := func(code string) reply {
 		return e.do("POST", "/v1/mfa/totp/enable", l.AccessToken, api.TOTPEnableRequest{Code: code})
@@ -421,8 +403,7 @@ func TestTOTPSetupRules(t *testing.T) {
 // TestPasswordChangeVoidsPendingSecondSteps: a half-finished sign-in with
 // the old password cannot be finished after the password changed.
 func TestPasswordChangeVoidsPendingSecondSteps(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	secret, _ := e.turnOnTOTP(self.AccessToken)
 	pending := e.startLogin("ana", "Stranger", false)
@@ -433,8 +414,7 @@ func TestPasswordChangeVoidsPendingSecondSteps(t *testing.T) {
 // TestMFASecretsStayOnTheServer: recovery codes and MFA tokens are stored
 // only as hashes, and none of the two-step secrets reaches the log.
 func TestMFASecretsStayOnTheServer(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	secret, recovery := e.turnOnTOTP(self.AccessToken)
 	tok := e.startLogin("ana", "Phone", false)

@@ -54,8 +54,7 @@ func TestChangePassword(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.signUp("ana")
+			e := newEnvSignedUp(t, "ana")
 			// Saved logins on two installs, this one among them.
 			friendCred := e.logoutRemember(e.login("ana", "Friend's laptop", false))
 			ownCred := e.logoutRemember(e.login("ana", "Laptop", false))
@@ -144,8 +143,7 @@ func TestChangePasswordRefused(t *testing.T) {
 		{"no current password", "", newPassword, 400, api.CodeInvalidRequest, "current_password", false},
 		{"no new password", testPassword, "", 400, api.CodeInvalidRequest, "new_password", false},
 	}
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	self := e.login("ana", "Laptop", false)
 	other := e.login("ana", "Phone", false)
 	for _, tc := range tests {
@@ -170,8 +168,7 @@ func TestChangePasswordRefused(t *testing.T) {
 }
 
 func TestChangePasswordNeedsStepUp(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	e.clock.Advance(11 * time.Minute)
 	var tok api.Tokens
@@ -188,8 +185,7 @@ func TestChangePasswordNeedsStepUp(t *testing.T) {
 // session's fifth wrong answer in a row ends it, whichever of the two it
 // came from.
 func TestChangePasswordWrongCurrentCountsAsReauthFailure(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	for want := 4; want >= 2; want-- {
 		d := e.changePassword(l.AccessToken, "not-the-password", newPassword, false).wantError(t, 401, api.CodeInvalidCredentials)

@@ -7,8 +7,7 @@ import (
 )
 
 func TestRestartKeepsSessionsAndRevocations(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	a := e.login("ana", "Laptop", true)
 	b := e.login("ana", "Phone", true)
 	e.do("DELETE", "/v1/sessions/"+b.Session.ID, a.AccessToken, nil).wantOK(t, 200, nil)

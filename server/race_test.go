@@ -21,6 +21,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/servertest"
 	"sessionguard/server/store"
 	"sessionguard/server/store/postgres"
@@ -222,20 +223,6 @@ func (e *raceEnv) auditCount(username, typ string) int {
 	}
 }
 
-// together runs n copies of f released at once and waits for them all.
-func together(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			f(i)
-		})
-	}
-	close(start)
-	wg.Wait()
-}
-
 // Within the grace, every concurrent presentation of one refresh token is a
 // retry and succeeds, but the session keeps one access token and one live
 // refresh token: exactly one successor works, the others are superseded,
@@ -245,7 +232,7 @@ func raceRefreshWithinGrace(t *testing.T, e *raceEnv) {
 	l := e.login("ana", "Laptop")
 	const n = 8
 	replies, errs := make([]reply, n), make([]error, n)
-	together(n, func(i int) { replies[i], errs[i] = e.refresh(l.RefreshToken) })
+	barrier.Run(n, func(i int) { replies[i], errs[i] = e.refresh(l.RefreshToken) })
 
 	succ := make([]api.Tokens, n)
 	for i := range n {
@@ -313,7 +300,7 @@ func raceReuseAfterGrace(t *testing.T, e *raceEnv) {
 
 	const n = 6 // stale presentations, and as many of the live token
 	replies, errs := make([]reply, 2*n), make([]error, 2*n)
-	together(2*n, func(i int) {
+	barrier.Run(2*n, func(i int) {
 		tok := l.RefreshToken
 		if i >= n {
 			tok = live.RefreshToken
@@ -360,7 +347,7 @@ func raceRevokeDuringRefresh(t *testing.T, e *raceEnv, others bool) {
 			revoked reply
 			revErr  error
 		)
-		together(refreshers+1, func(i int) {
+		barrier.Run(refreshers+1, func(i int) {
 			if i == refreshers { // the revoker
 				if others {
 					revoked, revErr = e.call("DELETE", "/v1/sessions?scope=others", ctrl.AccessToken, nil)
@@ -539,7 +526,7 @@ const (
 
 var errInjected = fmt.Errorf("%w: injected fault", store.ErrUnavailable)
 
-func (f *faultStore) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
+func (f *faultStore) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx store.RevokeEffects) (store.Session, error) {
 	f.mu.Lock()
 	fault := ""
 	if r.Reason == api.ReasonRemoteLogout {
@@ -552,22 +539,22 @@ func (f *faultStore) RevokeSession(ctx context.Context, accountID, id string, r 
 		// the deletions: cancelling there fails the rest, so it rolls back.
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		cut := fx[0]
+		cut := fx
 		cut.Audit = func(ended []store.Session, forgotten int) api.AuditEvent {
 			cancel()
-			return fx[0].Audit(ended, forgotten)
+			return fx.Audit(ended, forgotten)
 		}
 		if _, err := f.Store.RevokeSession(ctx, accountID, id, r, cut); err == nil {
 			return store.Session{}, errors.New("the write committed despite the fault")
 		}
 		return store.Session{}, errInjected
 	case faultAfterCommit:
-		if _, err := f.Store.RevokeSession(ctx, accountID, id, r, fx...); err != nil {
+		if _, err := f.Store.RevokeSession(ctx, accountID, id, r, fx); err != nil {
 			return store.Session{}, err
 		}
 		return store.Session{}, errInjected
 	}
-	return f.Store.RevokeSession(ctx, accountID, id, r, fx...)
+	return f.Store.RevokeSession(ctx, accountID, id, r, fx)
 }
 
 // A remote log out is one store write: if it fails inside, nothing of it

@@ -53,8 +53,7 @@ func TestRememberedLogin(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			e.signUp("ana")
+			e := newEnvSignedUp(t, "ana")
 			phone := e.login("ana", "Phone", true)
 			friend := e.login("ana", "Friend's laptop", false)
 			cred := e.logoutRemember(friend)
@@ -74,8 +73,7 @@ func TestRememberedLogin(t *testing.T) {
 }
 
 func TestRememberedLoginEndedByRemoteRevokeOfThatDevice(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	phone := e.login("ana", "Phone", true)
 	// The laptop saves its login info at log out, then signs in with it.
 	cred := e.logoutRemember(e.login("ana", "Laptop", false))
@@ -97,8 +95,7 @@ func TestRememberedLoginEndedByRemoteRevokeOfThatDevice(t *testing.T) {
 }
 
 func TestForgetIsIdempotentAndAudited(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	phone := e.login("ana", "Phone", false)
 	cred := e.logoutRemember(e.login("ana", "Laptop", false))
 	for range 2 {
@@ -113,8 +110,7 @@ func TestForgetIsIdempotentAndAudited(t *testing.T) {
 // A saved login is not a password proof: the new session inherits the
 // saving session's auth_time, so step-up still asks for the password.
 func TestRememberedLoginDoesNotRenewAuthTime(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	phone := e.login("ana", "Phone", true)
 	laptop := e.login("ana", "Laptop", false)
 	signedIn := e.clock.Now()

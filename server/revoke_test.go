@@ -10,8 +10,7 @@ import (
 )
 
 func TestRevokedSessionTokensRejectedAtOnce(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	a := e.login("ana", "Ana's Laptop", true)
 	b := e.login("ana", "Pixel 8", true)
 
@@ -51,9 +50,7 @@ func TestRevokedSessionTokensRejectedAtOnce(t *testing.T) {
 }
 
 func TestRevokeUnknownOrForeignSessionIsNotFound(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
-	e.signUp("bob")
+	e := newEnvSignedUp(t, "ana", "bob")
 	ana := e.login("ana", "Laptop", false)
 	bo := e.login("bob", "Phone", false)
 
@@ -68,9 +65,7 @@ func TestRevokeUnknownOrForeignSessionIsNotFound(t *testing.T) {
 }
 
 func TestRevokeOthersReturnsExactCount(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
-	e.signUp("bob")
+	e := newEnvSignedUp(t, "ana", "bob")
 	self := e.login("ana", "Laptop", false)
 	var others []api.Login
 	for _, n := range []string{"Phone", "Tablet", "Work PC", "TV"} {
@@ -102,8 +97,7 @@ func TestRevokeOthersReturnsExactCount(t *testing.T) {
 }
 
 func TestStepUp(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	a := e.login("ana", "Laptop", true)
 	b := e.login("ana", "Phone", true)
 	e.clock.Advance(11 * time.Minute) // past the re-auth window
@@ -178,8 +172,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestAccessTokenExpiry(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	e.clock.Advance(16 * time.Minute)
 	e.do("GET", "/v1/me", l.AccessToken, nil).wantError(t, 401, api.CodeTokenExpired)

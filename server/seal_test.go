@@ -70,8 +70,7 @@ func TestTwoStepSecretsAreSealedAtRest(t *testing.T) {
 // closed; at the maximum, new connections are closed at once. Nothing
 // hangs, and everything works again once connections go away.
 func TestConnectionGuard(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	l := e.login("ana", "Laptop", false)
 	const max = 10
 	ts := httptest.NewUnstartedServer(e.srv.Handler())
@@ -82,6 +81,10 @@ func TestConnectionGuard(t *testing.T) {
 
 	var idle []net.Conn
 	hold := func(n int) {
+		// The last request's connection first: the server closes it after
+		// answering, and until then it holds a place the next idle one
+		// would not get.
+		waitFor(t, func() bool { return e.srv.OpenConnections() == len(idle) })
 		for range n {
 			c, err := net.Dial("tcp", addr)
 			if err != nil {

@@ -17,8 +17,7 @@ import (
 // password may appear in clear, while their SHA-256 hashes must be there
 // (so the search is looking in the right place).
 func TestSecretsOnlyAsHashes(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	a := e.login("ana", "Laptop", true)
 	var tok api.Tokens
 	e.do("POST", "/v1/token/refresh", "", api.RefreshRequest{RefreshToken: a.RefreshToken}).wantOK(t, 200, &tok)
@@ -72,8 +71,7 @@ func TestSecretsOnlyAsHashes(t *testing.T) {
 }
 
 func TestTokensAre256BitOpaque(t *testing.T) {
-	e := newEnv(t)
-	e.signUp("ana")
+	e := newEnvSignedUp(t, "ana")
 	seen := map[string]bool{}
 	for range 20 {
 		l := e.login("ana", "Laptop", false)

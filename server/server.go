@@ -40,7 +40,8 @@ type Config struct {
 	// me" (default 12 h).
 	SessionTTL time.Duration
 	// RememberIdleTTL and RememberMaxTTL bound a remembered session: it ends
-	// after this long unused, or this long after sign-in (30 d / 365 d).
+	// after this long unused, or this long after sign-in (defaults 30 d and
+	// 365 d).
 	RememberIdleTTL time.Duration
 	RememberMaxTTL  time.Duration
 	// RememberedLoginTTL is the lifetime of a "remember login info"
@@ -52,7 +53,8 @@ type Config struct {
 	// TouchInterval is the least time between two last_seen_at writes of a
 	// session (default 1 min).
 	TouchInterval time.Duration
-	// KeepAlive is the interval of comment lines on event streams (15 s).
+	// KeepAlive is the interval of comment lines on event streams
+	// (default 15 s).
 	KeepAlive time.Duration
 	// OpenRegistration allows POST /v1/accounts.
 	OpenRegistration bool
@@ -62,17 +64,23 @@ type Config struct {
 	// address (an IPv4 address or an IPv6 /64), and from one install that
 	// signed in to the account before (its install key), each on its own
 	// (default 10 in 15 min). IPFailures limits failed sign-ins from one
-	// address whatever the account (default 50 in 15 min), and
-	// AccountCeiling those to one account from addresses and installs it
-	// does not know (default 100 in 15 min): a known install is never held
-	// back by failures from elsewhere (see "How sessions are protected").
+	// address whatever the account, together with the second-step tokens
+	// and saved logins it presents that match nothing (default 50 in 15
+	// min), and AccountCeiling failed sign-ins to one account from
+	// addresses and installs it does not know (default 100 in 15 min): a
+	// known install is never held back by failures from elsewhere (see
+	// "How sessions are protected" in README.md). A Config's zero Burst
+	// means the default; a nil Clock, Now.
 	AccountFailures ratelimit.Config
 	IPFailures      ratelimit.Config
 	AccountCeiling  ratelimit.Config
-	// Signups limits POST /v1/accounts per address (default 10 an hour).
+	// Signups limits POST /v1/accounts per address, every attempt counted
+	// (default 10 an hour).
 	Signups ratelimit.Config
-	// ReauthAttempts is how many wrong answers in a row at
-	// re-authentication end the session (reason reauth_failed; default 5).
+	// ReauthAttempts is how many wrong answers in a row from one session
+	// (a password or code at re-authentication, the current password of a
+	// password change) end it (reason reauth_failed; default 5), and how
+	// many such checks one session may have running at once.
 	ReauthAttempts int
 	// StreamsPerSession is how many event streams one session may hold
 	// open; one more replaces the oldest (default 2). StreamsPerAccount
@@ -269,20 +277,20 @@ func (s *Server) routes() {
 		s.mux.Handle(route, s.instrument(route, h))
 	}
 	handle("POST", "/v1/accounts", s.handleCreateAccount)
-	handle("POST", "/v1/login", s.handleLogin)
-	handle("POST", "/v1/login/mfa", s.handleMFALogin)
-	handle("POST", "/v1/login/remembered", s.handleRememberedLogin)
-	handle("POST", "/v1/remembered/forget", s.handleForgetRemembered)
-	handle("POST", "/v1/token/refresh", s.handleRefresh)
-	handle("POST", "/v1/logout", s.authed(s.handleLogout))
+	handle("POST", "/v1/login", withBody(s.handleLogin))
+	handle("POST", "/v1/login/mfa", withBody(s.handleMFALogin))
+	handle("POST", "/v1/login/remembered", withBody(s.handleRememberedLogin))
+	handle("POST", "/v1/remembered/forget", withBody(s.handleForgetRemembered))
+	handle("POST", "/v1/token/refresh", withBody(s.handleRefresh))
+	handle("POST", "/v1/logout", s.authed(withOptionalBody(s.handleLogout)))
 	handle("GET", "/v1/me", s.authed(s.handleMe))
 	handle("GET", "/v1/sessions", s.authed(s.handleListSessions))
 	handle("DELETE", "/v1/sessions", s.authed(s.handleRevokeOthers))
 	handle("DELETE", "/v1/sessions/{id}", s.authed(s.handleRevokeSession))
-	handle("POST", "/v1/reauth", s.authed(s.handleReauth))
-	handle("POST", "/v1/password", s.authed(s.handleChangePassword))
+	handle("POST", "/v1/reauth", s.authed(withBody(s.handleReauth)))
+	handle("POST", "/v1/password", s.authed(withBody(s.handleChangePassword)))
 	handle("POST", "/v1/mfa/totp/setup", s.authed(s.handleTOTPSetup))
-	handle("POST", "/v1/mfa/totp/enable", s.authed(s.handleTOTPEnable))
+	handle("POST", "/v1/mfa/totp/enable", s.authed(withBody(s.handleTOTPEnable)))
 	handle("POST", "/v1/mfa/totp/disable", s.authed(s.handleTOTPDisable))
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
 	handle("GET", "/v1/events", s.authed(s.handleEvents))

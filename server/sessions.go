@@ -1,12 +1,16 @@
 package server
 
+// The account's sessions: the list (GET /v1/sessions), ending one (DELETE
+// /v1/sessions/{id}: this device's own, or another's remotely) and ending
+// all the others (DELETE /v1/sessions?scope=others), with what every end
+// of a session tells the devices.
+
 import (
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -14,53 +18,6 @@ import (
 	"sessionguard/api"
 	"sessionguard/server/store"
 )
-
-// Page sizes for list endpoints.
-const (
-	defaultLimit = 50
-	maxLimit     = 200
-)
-
-func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) error {
-	self := callerFrom(r.Context()).session
-	acct, err := s.store.Account(r.Context(), self.AccountID)
-	if err != nil {
-		return storeErr(err)
-	}
-	writeJSON(w, http.StatusOK, api.MeResponse{Account: accountView(acct), Session: sessionView(self, self.ID)})
-	return nil
-}
-
-// query parses the query string strictly: a malformed one is a 400, not
-// silently empty.
-func query(r *http.Request) (url.Values, error) {
-	q, err := url.ParseQuery(r.URL.RawQuery)
-	if err != nil {
-		return nil, errInvalid("", "The query string is malformed.")
-	}
-	return q, nil
-}
-
-// pageParams reads limit and cursor.
-func pageParams(r *http.Request) (limit int, cursor string, err error) {
-	q, err := query(r)
-	if err != nil {
-		return 0, "", err
-	}
-	limit, err = parseLimit(q.Get("limit"))
-	return limit, q.Get("cursor"), err
-}
-
-func parseLimit(v string) (int, error) {
-	if v == "" {
-		return defaultLimit, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, errInvalid("limit", fmt.Sprintf("limit must be a whole number from 1 to %d.", maxLimit))
-	}
-	return n, nil
-}
 
 // Session cursors are opaque to clients: base64url of "unixmicro.id".
 func encodeSessionCursor(c store.SessionCursor) string {
@@ -121,6 +78,19 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) erro
 	return nil
 }
 
+func sessionView(s store.Session, currentID string) api.Session {
+	v := api.Session{
+		ID: s.ID, Current: s.ID == currentID, Device: s.Device, IP: s.IP, Location: s.Location,
+		CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, AuthTime: s.AuthTime,
+		ExpiresAt: s.ExpiresAt, Remember: s.Remember,
+	}
+	if s.Revoked != nil {
+		at := s.Revoked.At
+		v.RevokedAt, v.RevokeReason = &at, s.Revoked.Reason
+	}
+	return v
+}
+
 func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) error {
 	c := callerFrom(r.Context())
 	ctx, self, now := r.Context(), c.session, s.now()
@@ -136,7 +106,8 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) err
 		if err := s.endSession(ctx, c, self, api.ReasonLogout, now); err != nil {
 			return err
 		}
-		self.Revoked = &store.Revocation{At: now, Reason: api.ReasonLogout, BySessionID: self.ID, ByDeviceName: self.Device.Name}
+		rev := c.revocation(api.ReasonLogout, now)
+		self.Revoked = &rev
 		writeJSON(w, http.StatusOK, api.RevokeSessionResponse{Session: sessionView(self, self.ID)})
 		return nil
 	}
@@ -163,14 +134,15 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) err
 // complete (or never made, and makes it now).
 func (s *Server) endSession(ctx context.Context, c *caller, target store.Session, reason string, now time.Time) error {
 	self := c.session
-	rev := store.Revocation{At: now, Reason: reason, BySessionID: self.ID, ByDeviceName: self.Device.Name}
-	ev := api.AuditEvent{IP: ipString(c.ip), Location: s.locate(c.ip), SessionID: self.ID, DeviceName: self.Device.Name}
-	var fx store.RevokeEffects
+	var (
+		fx store.RevokeEffects
+		ev api.AuditEvent
+	)
 	if reason == api.ReasonLogout {
-		ev.Type, ev.Detail = api.AuditLogout, "Logged out"
+		ev = s.eventBy(c, api.AuditLogout, "Logged out")
 	} else {
 		fx.Forget = true
-		ev.Type, ev.Detail = api.AuditSessionRevoked, "Logged out remotely"
+		ev = s.eventBy(c, api.AuditSessionRevoked, "Logged out remotely")
 	}
 	fx.Audit = func(ended []store.Session, _ int) api.AuditEvent {
 		e := ev
@@ -179,7 +151,7 @@ func (s *Server) endSession(ctx context.Context, c *caller, target store.Session
 		}
 		return s.stamp(e)
 	}
-	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, rev, fx)
+	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, c.revocation(reason, now), fx)
 	switch {
 	case errors.Is(err, store.ErrRevoked):
 		return nil // ended before, with its effects, by this caller or another
@@ -205,27 +177,31 @@ func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) erro
 	if err := s.stepUp(self, now); err != nil {
 		return err
 	}
-	rev := store.Revocation{At: now, Reason: api.ReasonLogoutOthers, BySessionID: self.ID, ByDeviceName: self.Device.Name}
-	ev := api.AuditEvent{Type: api.AuditSessionsRevokedOthers, IP: ipString(c.ip), Location: s.locate(c.ip),
-		SessionID: self.ID, DeviceName: self.Device.Name}
+	ev := s.eventBy(c, api.AuditSessionsRevokedOthers, "")
 	// The other devices' sessions, their saved logins and the event go in
 	// one store write.
 	fx := store.RevokeEffects{Forget: true, KeepDeviceID: self.Device.ID,
 		Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
 			e := ev
-			e.Detail = fmt.Sprintf("Logged out of %s", plural(len(ended), "other device"))
-			if forgotten > 0 {
-				e.Detail += fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
-			}
+			e.Detail = fmt.Sprintf("Logged out of %s", plural(len(ended), "other device")) + forgottenDetail(forgotten)
 			return s.stamp(e)
 		}}
-	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, rev, fx)
+	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, c.revocation(api.ReasonLogoutOthers, now), fx)
 	if err != nil {
 		return storeErr(err)
 	}
 	s.sessionsEnded(self.AccountID, ended)
 	writeJSON(w, http.StatusOK, api.RevokedCount{Revoked: len(ended)})
 	return nil
+}
+
+// forgottenDetail is what an audit event's detail adds when the action
+// deleted saved logins (forgotten of them): nothing when none.
+func forgottenDetail(forgotten int) string {
+	if forgotten == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; removed saved login info on %s", plural(forgotten, "device"))
 }
 
 // sessionsEnded pushes session.revoked to each ended session's stream (which
@@ -241,53 +217,20 @@ func (s *Server) sessionsEnded(accountID string, ended []store.Session) {
 	}
 }
 
-// audit appends an event to the account's log, stamped (see stamp). A
-// failure is returned: an action is only acknowledged once it is audited.
-// An action that changes something writes its event with the change
-// instead, in the same store call, so the two commit together.
-func (s *Server) audit(ctx context.Context, accountID string, e api.AuditEvent) error {
-	if _, err := s.store.AppendAudit(ctx, accountID, s.stamp(e)); err != nil {
-		return storeErr(err)
-	}
-	return nil
-}
-
-// stamp gives an audit event its id and, unless set, its time.
-func (s *Server) stamp(e api.AuditEvent) api.AuditEvent {
-	e.ID = newID("evt_")
-	if e.At.IsZero() {
-		e.At = s.now()
-	}
-	return e
-}
-
-func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageParams(r)
-	if err != nil {
-		return err
-	}
-	var before int64
-	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		n, err2 := strconv.ParseInt(string(b), 10, 64)
-		if err != nil || err2 != nil || n <= 0 {
-			return errInvalid("cursor", "cursor is not one this server gave out.")
+// endedEvents are the events sessionsEnded publishes for ended sessions
+// (and operator commands send through the outbox).
+func endedEvents(accountID string, ended []store.Session) []Event {
+	var out []Event
+	for _, e := range ended {
+		if e.Revoked == nil {
+			continue
 		}
-		before = n
+		out = append(out, Event{AccountID: accountID, SessionID: e.ID, Name: api.EventSessionRevoked,
+			Data: api.SessionRevokedEvent{SessionID: e.ID, Reason: e.Revoked.Reason, At: e.Revoked.At,
+				BySessionID: e.Revoked.BySessionID, ByDeviceName: e.Revoked.ByDeviceName}})
 	}
-	self := callerFrom(r.Context()).session
-	recs, err := s.store.ListAudit(r.Context(), self.AccountID, before, limit+1)
-	if err != nil {
-		return storeErr(err)
+	if len(ended) > 0 {
+		out = append(out, Event{AccountID: accountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})
 	}
-	resp := api.AuditPage{Events: []api.AuditEvent{}}
-	if len(recs) > limit {
-		recs = recs[:limit]
-		resp.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(recs[limit-1].Seq, 10)))
-	}
-	for _, rec := range recs {
-		resp.Events = append(resp.Events, rec.Event)
-	}
-	writeJSON(w, http.StatusOK, resp)
-	return nil
+	return out
 }

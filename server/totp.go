@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
 	"strings"
 	"time"
 
@@ -111,6 +112,16 @@ func (s *Server) checkSecondFactor(ctx context.Context, acct store.Account, code
 		return factorRecovery, nil
 	}
 	return factorNone, nil
+}
+
+// recoveryCodeUsedDetail is the detail of the audit event of a recovery
+// code's use for purpose ("to sign in"), saying how many codes are left.
+func (s *Server) recoveryCodeUsedDetail(ctx context.Context, accountID, purpose string) (string, error) {
+	left, err := s.store.RecoveryCodesLeft(ctx, accountID)
+	if err != nil {
+		return "", storeErr(err)
+	}
+	return fmt.Sprintf("Recovery code used %s; %s left", purpose, plural(left, "code")), nil
 }
 
 // compactCode drops the spaces and dashes people type or paste inside

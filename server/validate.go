@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"sessionguard/api"
+	"sessionguard/server/token"
 )
 
 // Limits on client-supplied text.
@@ -17,6 +18,17 @@ const (
 	maxDeviceID = 64
 	maxName     = 64
 )
+
+// lower lower-cases the ASCII letters of s (a username as typed at sign-in).
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
 
 // normalizeUsername lower-cases and checks a new username.
 func normalizeUsername(u string) (string, error) {
@@ -121,5 +133,5 @@ func installHash(k string) []byte {
 	if k == "" {
 		return nil
 	}
-	return hashToken("sessionguard install key\x00" + k)
+	return token.Hash("sessionguard install key\x00" + k)
 }

@@ -149,63 +149,42 @@ func activityIcon(typ string) fyne.Resource {
 // activityScreen is Security activity: the account's audit log, newest
 // first, in a virtualised list that loads more at its end.
 type activityScreen struct {
-	ui      *UI
-	root    fyne.CanvasObject
-	list    *widget.List
-	status  *widget.Label
-	items   []api.AuditEvent
-	loading bool
+	ui     *UI
+	root   fyne.CanvasObject
+	list   *widget.List
+	status *widget.Label
 }
 
 func newActivityScreen(u *UI) *activityScreen {
 	a := &activityScreen{ui: u}
-	a.list = widget.NewList(
-		func() int { return len(a.items) },
-		newActivityRow,
-		func(i widget.ListItemID, o fyne.CanvasObject) { a.updateRow(i, o) },
-	)
+	a.list = widget.NewList(func() int { return len(u.snap.Activity) }, newActivityRow, a.updateRow)
 	a.list.OnSelected = func(widget.ListItemID) { a.list.UnselectAll() }
-	a.status = wrapped("")
-	a.status.Importance = widget.LowImportance
-	refresh := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() { u.run(u.core.LoadActivity, nil) })
-	refresh.Importance = widget.LowImportance
-	top := container.NewVBox(header("Security activity", u.back, refresh), a.status)
+	var top fyne.CanvasObject
+	top, a.status = listHeader("Security activity", u.back, func() { u.run(u.core.LoadActivity, nil) })
 	a.root = column(container.NewPadded(container.NewBorder(top, nil, nil, nil, a.list)))
 	return a
 }
 
 // newActivityRow is one reusable row: icon, what happened, where and when.
 func newActivityRow() fyne.CanvasObject {
-	what := widget.NewLabel("")
-	what.Truncation = fyne.TextTruncateEllipsis
-	where := widget.NewLabel("")
-	where.Truncation = fyne.TextTruncateEllipsis
-	where.Importance = widget.LowImportance
-	return container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil, container.NewVBox(what, where))
+	return newListRow(theme.InfoIcon(), nil, rowLine(fyne.TextStyle{}, widget.MediumImportance), rowLine(fyne.TextStyle{}, widget.LowImportance))
 }
 
 func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
-	if i >= len(a.items) {
+	items := a.ui.snap.Activity
+	if i >= len(items) {
 		return
 	}
-	e := a.items[i]
-	row := o.(*fyne.Container)
-	text := row.Objects[0].(*fyne.Container)
-	row.Objects[1].(*widget.Icon).SetResource(eventIcon(e))
-	text.Objects[0].(*widget.Label).SetText(activityWhat(e))
+	e := items[i]
 	where := activityWhere(e, nowFunc())
 	if e.IP != "" {
 		where += " · " + e.IP
 	}
-	text.Objects[1].(*widget.Label).SetText(where)
-	if i == len(a.items)-1 && a.ui.snap.ActivityCursor != "" && !a.loading {
-		a.loading = true
-		a.ui.run(a.ui.core.LoadMoreActivity, func(error) { a.loading = false })
-	}
+	fillRow(o, eventIcon(e), activityWhat(e), where)
+	a.ui.moreAtEnd(i, len(items), a.ui.snap.ActivityCursor, a.ui.core.LoadMoreActivity)
 }
 
 func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
-	a.items = s.Activity
 	a.list.Refresh()
 	n := len(s.Activity)
 	switch {
@@ -219,15 +198,6 @@ func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
 		a.status.SetText(fmt.Sprintf("%d %s, newest first.", n, plural(n, "event", "events")))
 	}
 	return a.root
-}
-
-// openActivity goes to Security activity and loads it.
-func (u *UI) openActivity() {
-	if u.snap.State != app.StateSignedIn {
-		return
-	}
-	u.show(pageActivity)
-	u.run(u.core.LoadActivity, nil)
 }
 
 // upperFirst capitalises a sentence that starts with a device name.

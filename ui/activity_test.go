@@ -131,9 +131,7 @@ func (s *screen) activityRows() []string {
 // Security activity shows both as sentences, newest first; the Done
 // dialog after the log out offers Change password.
 func TestSecurityActivity(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	b.signInElsewhere(phone, "ana") // 09:41, Berlin
 	b.clock.Advance(time.Hour)
 	s := e.open(b.device(laptop), e.defaultInfo())

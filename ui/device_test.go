@@ -10,9 +10,7 @@ import (
 // tag the whole suite runs against a phone (fyne.CurrentDevice().IsMobile),
 // so the phone layout and widget behaviour are what the other tests see.
 func TestDeviceKindMatchesBuild(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	if got := fyne.CurrentDevice().IsMobile(); got != phoneBuild {
 		t.Fatalf("IsMobile() = %v in a build with the mobile tag = %v", got, phoneBuild)
 	}

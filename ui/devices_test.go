@@ -63,17 +63,13 @@ func (s *screen) waitRows(names ...string) {
 // then this laptop (12:41), and opens Login activity on the laptop.
 func threeDevices(t *testing.T) (*backend, *device, *screen, map[string]*client.Client) {
 	t.Helper()
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	others := map[string]*client.Client{}
 	others[tablet.Name], _ = b.signInElsewhere(tablet, "ana")
 	b.clock.Advance(2 * time.Hour)
 	others[phone.Name], _ = b.signInElsewhere(phone, "ana")
 	b.clock.Advance(time.Hour)
-	d := b.device(laptop)
-	s := e.open(d, e.defaultInfo())
-	s.logIn("ana")
+	d, s := e.anaOn(laptop)
 	s.waitLive()
 	s.waitText("3 devices are logged in to your account. Check the ones you don't recognise.")
 	s.openLoginActivity()
@@ -131,10 +127,16 @@ func TestDeviceDetail(t *testing.T) {
 		t.Logf("the detail shows:\n%s", got)
 	}
 
-	// This device's detail logs out through the usual dialog.
+	// This device's detail logs out through the usual dialog, and shows
+	// this device's facts, not the last device's.
 	s.tapIcon(theme.NavigateBackIcon())
 	s.tap("Ana's Laptop  (this device)")
 	s.waitText("Log out (this device)")
+	got = s.visibleText()
+	if !strings.Contains(got, "Debian GNU/Linux 12 · ThinkPad X1 Carbon") || strings.Contains(got, "Android 15") ||
+		!strings.Contains(got, "203.0.113.10") || strings.Contains(got, "198.51.100.20") {
+		t.Errorf("this device's detail shows another device's facts:\n%s", got)
+	}
 	s.tap("Log out (this device)")
 	s.waitDialog("Log out of ana?")
 	s.tap("Cancel")
@@ -210,19 +212,17 @@ func TestLogOutDevice(t *testing.T) {
 func TestPasswordDialogKeys(t *testing.T) {
 	t.Run("Enter continues", func(t *testing.T) {
 		b, _, s, others := threeDevices(t)
-		b.clock.Advance(11 * time.Minute)
+		b.staleProof()
 		s.tap("Log out of all other devices")
 		s.waitDialog("Log out of all other devices?")
 		s.tap("Log out all")
 		s.waitDialog("Confirm it's you")
-		s.typeText("not-my-password")
-		s.press(fyne.KeyReturn)
+		s.enter("not-my-password")
 		s.waitDialog("That password is not right.")
 		if n := s.dialogs(); n != 1 {
 			t.Fatalf("%d dialogs open after a wrong password, want 1", n)
 		}
-		s.typeText(password)
-		s.press(fyne.KeyReturn)
+		s.enter(password)
 		s.waitDialog("2 other devices were logged out.")
 		if n := s.dialogs(); n != 1 {
 			t.Fatalf("%d dialogs open with Done, want 1 (the password dialog stayed)", n)
@@ -237,7 +237,7 @@ func TestPasswordDialogKeys(t *testing.T) {
 	})
 	t.Run("Escape cancels", func(t *testing.T) {
 		b, d, s, _ := threeDevices(t)
-		b.clock.Advance(11 * time.Minute)
+		b.staleProof()
 		s.tap("Pixel 8")
 		s.tap("Log out this device")
 		s.waitDialog("Log out Pixel 8?")
@@ -335,9 +335,7 @@ func TestLiveUpdateClosesOpenDetail(t *testing.T) {
 // server; the laptop closes the phone from Login activity; the phone's
 // window shows sign-in with the notice naming the laptop.
 func TestTwoDevices(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	pd, ld := b.device(phone), b.device(laptop)
 	ps := e.open(pd, e.defaultInfo())
 	ls := e.open(ld, e.defaultInfo())

@@ -27,12 +27,7 @@ func demoOn(t *testing.T, size fyne.Size) (*screen, *backend) {
 	b := newBackend(t)
 	e := newEnv(t, b)
 	info := e.defaultInfo()
-	info.TryDemo = func() (string, string, error) {
-		if _, err := b.srv.SeedDemo(ctx); err != nil {
-			return "", "", err
-		}
-		return server.DemoUsername, server.DemoPassword, nil
-	}
+	info.TryDemo = b.tryDemo
 	d := b.device(laptop)
 	s := e.openWindow(d, info, size)
 	if err := d.core.Start(ctx); err != nil {

@@ -135,6 +135,19 @@ func newBackend(t *testing.T, opts ...func(*server.Config)) *backend {
 	return b
 }
 
+// withAna starts a test: a server with the account ana, and the Fyne app.
+func withAna(t *testing.T) (*backend, *env) {
+	t.Helper()
+	b := newBackend(t)
+	e := newEnv(t, b)
+	b.account("ana")
+	return b, e
+}
+
+// staleProof moves the server's clock past the re-authentication window:
+// the next step-up action asks for the password.
+func (b *backend) staleProof() { b.clock.Advance(11 * time.Minute) }
+
 // stop takes the server down (the app sees it as offline); safe twice.
 func (b *backend) stop() {
 	if b.http == nil {
@@ -180,6 +193,15 @@ func (b *backend) hold(route string) (release func()) {
 	}
 	b.t.Cleanup(release)
 	return release
+}
+
+// tryDemo is main's "Try the demo" hook on b: the demo account, made on
+// the server, and its credentials.
+func (b *backend) tryDemo() (username, password string, err error) {
+	if _, err := b.srv.SeedDemo(ctx); err != nil {
+		return "", "", err
+	}
+	return server.DemoUsername, server.DemoPassword, nil
 }
 
 // account creates an account directly on the server.
@@ -400,6 +422,9 @@ func (l *uiLoop) post(fn func()) bool {
 	return true
 }
 
+// onLoop reports whether the caller runs on the loop: a fyne.DoAndWait
+// from the loop itself must run at once, as it does on Fyne's main
+// goroutine, since waiting for the loop there would wait forever.
 func (l *uiLoop) onLoop() bool { return goid() == l.gid }
 
 // uiFailure is a test failure found on the loop (see screen.fail).
@@ -446,6 +471,9 @@ func (l *uiLoop) stop() {
 	<-l.done
 }
 
+// goid is the calling goroutine's id. Go offers no API for it, so, like
+// Fyne's own driver (internal/async.goroutineID), it is read from the
+// first line of the goroutine's stack trace: "goroutine 42 [running]:".
 func goid() uint64 {
 	var buf [64]byte
 	s := string(buf[:runtime.Stack(buf[:], false)])
@@ -529,7 +557,10 @@ func newEnv(t *testing.T, b *backend) *env {
 }
 
 // waitUIGoroutines waits for the goroutines the UI started for actions;
-// false if some are still running after waitLimit.
+// false if some are still running after waitLimit. They are found by the
+// functions they run in a dump of every goroutine's stack: the ui
+// package starts them with a plain go statement and keeps no count, and a
+// test must not make it keep one.
 func waitUIGoroutines(t *testing.T) bool {
 	t.Helper()
 	deadline := time.Now().Add(waitLimit)
@@ -972,6 +1003,14 @@ func (s *screen) typeText(text string) {
 	})
 }
 
+// enter types text into whatever has the focus and presses Return, as a
+// person answering a dialog's field does.
+func (s *screen) enter(text string) {
+	s.t.Helper()
+	s.typeText(text)
+	s.press(fyne.KeyReturn)
+}
+
 // press sends a key as the desktop driver does: to the focused widget, or
 // else to the window's handler.
 func (s *screen) press(key fyne.KeyName) {
@@ -1109,6 +1148,29 @@ func (s *screen) logIn(username string) {
 	s.typeInto("Password", password)
 	s.tap("Log in")
 	s.waitText("Logged in on " + s.d.spec.Name)
+}
+
+// logOut logs out from Settings as a person would, ticking "Remember login
+// info" when remember.
+func (s *screen) logOut(remember bool) {
+	s.t.Helper()
+	s.tap("Settings")
+	s.tap("Log out")
+	s.waitDialog("Log out of ana?")
+	if remember {
+		s.tap("Remember login info")
+	}
+	s.tap("Log out")
+}
+
+// anaOn opens a window for a new install of sp (opts: its options) and
+// logs ana in.
+func (e *env) anaOn(sp spec, opts ...deviceOpt) (*device, *screen) {
+	e.t.Helper()
+	d := e.b.device(sp, opts...)
+	s := e.open(d, e.defaultInfo())
+	s.logIn("ana")
+	return d, s
 }
 
 // waitLive waits until the home screen says the live stream is up.

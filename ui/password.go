@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"sessionguard/api"
 	"sessionguard/app"
 )
 
@@ -36,7 +37,8 @@ func (s strength) String() string {
 }
 
 // passwordStrength is a simple, advisory guess (the server's policy
-// decides): under 8 characters is weak; otherwise one point per kind of
+// decides): shorter than the policy's minimum (api.PasswordMinLen, 8) is
+// weak; otherwise one point per kind of
 // character used (lower case, upper case, digits, others) and one more at
 // 12 and at 16 characters; 2 points or fewer is weak, 3 fair, 4 or more
 // strong. So a long passphrase is strong without symbols, and "Password1"
@@ -46,7 +48,7 @@ func passwordStrength(pw string) strength {
 	switch {
 	case n == 0:
 		return strengthNone
-	case n < 8:
+	case n < api.PasswordMinLen:
 		return strengthWeak
 	}
 	var lower, upper, digit, other bool
@@ -99,15 +101,13 @@ type passwordScreen struct {
 	submit                       *widget.Button
 	progress                     *widget.ProgressBarInfinite
 	result                       *widget.Label
-	busy                         bool // our change is being made
 }
 
 func newPasswordScreen(u *UI) *passwordScreen {
 	p := &passwordScreen{ui: u, errs: map[string]*widget.Label{}}
 	// Escape in a field goes back, as it does elsewhere on the page.
-	escape := func() { u.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) }
 	field := func(hint string, secret bool) *dialogEntry {
-		e := newDialogEntry(secret, escape)
+		e := newDialogEntry(secret, u.escape)
 		e.SetPlaceHolder(hint)
 		e.OnSubmitted = func(string) { p.onSubmit() }
 		return e
@@ -137,7 +137,7 @@ func newPasswordScreen(u *UI) *passwordScreen {
 	p.result.Hide()
 	body := container.NewVBox(
 		header("Change password", u.back, nil),
-		wrapped("Choose a password you don't use anywhere else: at least 8 characters; longer is better."),
+		wrapped(fmt.Sprintf("Choose a password you don't use anywhere else: at least %d characters; longer is better.", api.PasswordMinLen)),
 		p.current, p.errs["current"],
 		p.next, p.meterBox, p.errs["new"],
 		p.confirm, p.errs["confirm"],
@@ -178,61 +178,31 @@ func (p *passwordScreen) update(s app.Snapshot) fyne.CanvasObject {
 	for k, l := range p.errs {
 		setErrorText(l, s.FieldErrors[k])
 	}
-	if s.Account != nil && s.Account.MFAEnabled {
-		p.codeBox.Show()
-	} else {
-		p.codeBox.Hide()
-	}
-	if p.busy {
-		p.progress.Show()
-		p.progress.Start()
-		p.submit.Disable()
-	} else {
-		p.progress.Stop()
-		p.progress.Hide()
-		if s.Offline || s.Busy {
-			p.submit.Disable()
-		} else {
-			p.submit.Enable()
-		}
-	}
+	setVisible(p.codeBox, s.Account != nil && s.Account.MFAEnabled)
+	showProgress(p.progress, s.Busy && s.Task == app.TaskChangePassword)
+	setEnabled(!s.Offline && !s.Busy, p.submit)
 	return p.root
 }
 
 func (p *passwordScreen) onSubmit() {
-	if p.busy || p.submit.Disabled() {
+	if p.submit.Disabled() {
 		return
 	}
 	cur, next, confirm, code, logOut := p.current.Text, p.next.Text, p.confirm.Text, p.code.Text, p.logOut.Checked
-	p.busy = true
+	p.submit.Disable() // until the core's snapshot says how it went
 	p.result.Hide()
-	p.update(p.ui.snap)
 	var n int
 	p.ui.run(func(ctx context.Context) error {
 		var err error
 		n, err = p.ui.core.ChangePassword(ctx, cur, next, confirm, code, logOut)
 		return err
 	}, func(err error) {
-		p.busy = false
 		if err == nil {
 			p.open()
 			p.result.SetText(passwordResult(n))
 			p.result.Show()
 		}
-		p.update(p.ui.snap)
 	})
-}
-
-// openPassword goes to Change password with an empty form.
-func (u *UI) openPassword() {
-	if u.snap.State != app.StateSignedIn {
-		return
-	}
-	u.password.open()
-	u.show(pagePassword)
-	if f := u.password.current; f.Visible() {
-		u.win.Canvas().Focus(f)
-	}
 }
 
 // forget clears every typed password and the last result.

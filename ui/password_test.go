@@ -54,14 +54,10 @@ func (s *screen) fillPassword(current, next, confirm string) {
 // TestChangePasswordLogsOutOthers: the default logs every other device out;
 // the other window goes to sign-in, the count shows, the form empties.
 func TestChangePasswordLogsOutOthers(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
-	p := e.open(b.device(phone), e.defaultInfo())
-	p.logIn("ana")
+	_, e := withAna(t)
+	_, p := e.anaOn(phone)
 	p.waitLive()
-	s := e.open(b.device(laptop), e.defaultInfo())
-	s.logIn("ana")
+	_, s := e.anaOn(laptop)
 	s.waitLive()
 	s.openSettingsPage("Change password", "Choose a password you don't use anywhere else")
 	if got := s.focusedHint(); got != hintCurrentPassword {
@@ -97,12 +93,9 @@ func TestChangePasswordLogsOutOthers(t *testing.T) {
 // TestChangePasswordKeepsOthers: unticked, the other device stays in;
 // Enter submits.
 func TestChangePasswordKeepsOthers(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	other, _ := b.signInElsewhere(phone, "ana")
-	s := e.open(b.device(laptop), e.defaultInfo())
-	s.logIn("ana")
+	_, s := e.anaOn(laptop)
 	s.waitLive()
 	s.openSettingsPage("Change password", "Choose a password you don't use anywhere else")
 	s.tap("Log out of other devices")

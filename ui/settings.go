@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"image/color"
-	"strconv"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -44,7 +43,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	server := entry("Server", theme.StorageIcon(), s.onServer)
 	inset := canvas.NewRectangle(color.Transparent)
 	inset.SetMinSize(server.MinSize())
-	s.logout = entry("Log out", theme.LogoutIcon(), s.onLogout)
+	s.logout = entry("Log out", theme.LogoutIcon(), u.confirmLogOut)
 	s.clear = entry("Clear app data", theme.DeleteIcon(), s.onClearData)
 	s.clear.Importance = widget.DangerImportance
 	body := container.NewVBox(
@@ -55,7 +54,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		entry("Two-step verification", theme.ConfirmIcon(), u.openTwoStep),
 		widget.NewSeparator(),
 		container.NewStack(server, container.NewBorder(nil, nil, inset, nil, s.server)),
-		entry("About", theme.InfoIcon(), func() { u.show(pageAbout) }),
+		entry("About", theme.InfoIcon(), u.openAbout),
 		widget.NewSeparator(),
 		s.logout, s.clear,
 	)
@@ -69,11 +68,7 @@ func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
 	} else {
 		s.server.SetText(s.ui.info.Server)
 	}
-	if snap.Busy {
-		s.logout.Disable()
-	} else {
-		s.logout.Enable()
-	}
+	setEnabled(!snap.Busy, s.logout)
 	return s.root
 }
 
@@ -86,46 +81,15 @@ func (s *settingsScreen) onServer() {
 	s.ui.showDialog(d)
 }
 
-// onLogout asks to confirm, with the "remember login info" choice.
-func (s *settingsScreen) onLogout() {
-	snap := s.ui.snap
-	if snap.Account == nil {
-		return
-	}
-	remember := widget.NewCheck("Remember login info", nil)
-	explain := wrapped("Next time, tap your account to log in on this device without your password. Anyone using this device could do the same.")
-	if !snap.CanRemember() {
-		remember.Disable()
-		explain.SetText("Login info can't be remembered: " + snap.KeyringProblem)
-	}
-	body := container.NewVBox(wrapped("You can log back in at any time."), remember, explain)
-	d := dialog.NewCustomConfirm("Log out of "+snap.Account.Username+"?", "Log out", "Cancel", body, func(ok bool) {
-		if !ok {
-			return
-		}
-		keep := remember.Checked
-		s.ui.run(func(ctx context.Context) error { return s.ui.core.LogOut(ctx, keep) }, nil)
-	}, s.ui.win)
-	d.Resize(fyne.NewSize(400, 0))
-	s.ui.showDialog(d)
-}
-
 // onClearData confirms, clears, then summarises.
 func (s *settingsScreen) onClearData() {
 	msg := "This logs this device out, forgets saved logins, and removes all Sessionguard data from this device: sign-in tokens in the keyring, saved accounts, settings and cached lists. You'll start again as on the first day."
-	d := dialog.NewCustomConfirm("Clear app data?", "Clear", "Cancel", wrapped(msg), func(ok bool) {
-		if !ok {
-			return
-		}
-		var rep app.ResetReport
-		s.ui.run(func(ctx context.Context) error {
-			var err error
-			rep, err = s.ui.core.ClearAppData(ctx)
-			return err
-		}, func(err error) { s.ui.showResetReport(rep, err) })
-	}, s.ui.win)
-	d.Resize(fyne.NewSize(420, 0))
-	s.ui.showDialog(d)
+	var rep app.ResetReport
+	s.ui.confirmAction("Clear app data?", "Clear", msg, func(ctx context.Context) error {
+		var err error
+		rep, err = s.ui.core.ClearAppData(ctx)
+		return err
+	}, func(err error) { s.ui.showResetReport(rep, err) })
 }
 
 // resetSummary is the text shown after "clear app data".
@@ -149,50 +113,4 @@ func resetSummary(rep app.ResetReport, err error) string {
 
 func (u *UI) showResetReport(rep app.ResetReport, err error) {
 	u.showDialog(dialog.NewCustom("App data cleared", "OK", wrapped(resetSummary(rep, err)), u.win))
-}
-
-// aboutScreen shows the app's name, version and build, the server and
-// where data is kept.
-type aboutScreen struct {
-	root    fyne.CanvasObject
-	ui      *UI
-	title   *widget.Label
-	details *widget.Form
-}
-
-func newAboutScreen(u *UI) *aboutScreen {
-	a := &aboutScreen{ui: u, details: widget.NewForm()}
-	a.title = widget.NewLabelWithStyle("Sessionguard", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	a.title.SizeName = theme.SizeNameHeadingText
-	a.root = container.NewVScroll(column(container.NewPadded(container.NewVBox(
-		header("About", u.back, nil), a.title,
-		wrapped("See every place your account is logged in, and end any of them from wherever you are."),
-		a.details))))
-	return a
-}
-
-func (a *aboutScreen) update(app.Snapshot) fyne.CanvasObject {
-	in := a.ui.info
-	if in.Name != "" {
-		a.title.SetText(in.Name)
-	}
-	server := in.Server
-	if in.Embedded {
-		server = "This device (" + server + ")"
-	}
-	build := ""
-	if in.Build > 0 {
-		build = strconv.Itoa(in.Build)
-	}
-	a.details.Items = nil
-	for _, kv := range [][2]string{{"Version", in.Version}, {"Build", build}, {"Server", server}, {"Data", in.DataDir}} {
-		if kv[1] == "" {
-			continue
-		}
-		v := widget.NewLabel(kv[1])
-		v.Wrapping = fyne.TextWrapBreak
-		a.details.Append(kv[0], v)
-	}
-	a.details.Refresh()
-	return a.root
 }

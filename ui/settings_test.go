@@ -17,9 +17,7 @@ import (
 // signedIn is a window signed in to ana on the laptop, live.
 func signedIn(t *testing.T, opts ...deviceOpt) (*backend, *env, *device, *screen) {
 	t.Helper()
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	d := b.device(laptop, opts...)
 	s := e.open(d, e.defaultInfo())
 	s.logIn("ana")
@@ -140,19 +138,13 @@ func TestLogOutDialog(t *testing.T) {
 }
 
 func TestClearAppData(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	d := b.device(laptop)
 	s := e.open(d, e.defaultInfo())
 	// A saved login, then a remembered sign-in: two keyring items (and
 	// the install key).
 	s.logIn("ana")
-	s.tap("Settings")
-	s.tap("Log out")
-	s.waitDialog("Log out of ana?")
-	s.tap("Remember login info")
-	s.tap("Log out")
+	s.logOut(true)
 	s.waitText("Continue as ana")
 	s.logIn("ana")
 	s.waitLive()
@@ -290,9 +282,7 @@ func TestAbout(t *testing.T) {
 // TestAboutShowsPackagedMetadata: what main passes (Fyne's metadata from
 // fyne package) is what About shows, not a constant.
 func TestAboutShowsPackagedMetadata(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	info := e.defaultInfo()
 	info.Name, info.Version, info.Build = "Sessionguard Beta", "2.3.4", 57
 	s := e.open(b.device(laptop), info)
@@ -310,9 +300,7 @@ func TestAboutShowsPackagedMetadata(t *testing.T) {
 }
 
 func TestServerEntryShowsRemoteServer(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	info := e.defaultInfo()
 	info.Embedded = false
 	s := e.open(b.device(laptop), info)

@@ -44,8 +44,7 @@ type signInScreen struct {
 
 func newSignInScreen(u *UI) *signInScreen {
 	s := &signInScreen{ui: u}
-	s.title = widget.NewLabelWithStyle("Log in to Sessionguard", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	s.title.SizeName = theme.SizeNameHeadingText
+	s.title = heading("Log in to Sessionguard")
 	s.noticeTx = wrapped("")
 	dismiss := widget.NewButton("Dismiss", func() { u.core.DismissNotice() })
 	s.notice = widget.NewCard("", "", container.NewVBox(s.noticeTx, container.NewHBox(dismiss)))
@@ -141,10 +140,8 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	if n := snap.Notice; n != nil {
 		s.notice.SetTitle("You were logged out")
 		s.noticeTx.SetText(noticeText(n, nowFunc()))
-		s.notice.Show()
-	} else {
-		s.notice.Hide()
 	}
+	setVisible(s.notice, snap.Notice != nil)
 
 	s.renderSaved(snap)
 
@@ -159,36 +156,17 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	}
 	setErrorText(s.formErr, msg)
 
-	if snap.CanRemember() {
-		s.remember.Enable()
-		s.keyring.Hide()
-	} else {
+	if !snap.CanRemember() {
 		s.remember.SetChecked(false)
-		s.remember.Disable()
 		s.keyring.SetText(snap.KeyringProblem)
-		s.keyring.Show()
 	}
+	setEnabled(snap.CanRemember(), s.remember)
+	setVisible(s.keyring, !snap.CanRemember())
 
 	busy := snap.Busy || snap.State == app.StateSigningIn
-	for _, w := range []fyne.Disableable{s.username, s.password, s.confirm, s.submit, s.toggle} {
-		if busy {
-			w.Disable()
-		} else {
-			w.Enable()
-		}
-	}
-	if busy {
-		s.progress.Show()
-		s.progress.Start()
-	} else {
-		s.progress.Stop()
-		s.progress.Hide()
-	}
-	if s.ui.info.TryDemo != nil && s.ui.info.Embedded && !s.signUp {
-		s.demo.Show()
-	} else {
-		s.demo.Hide()
-	}
+	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle)
+	showProgress(s.progress, busy)
+	setVisible(s.demo, s.ui.info.TryDemo != nil && s.ui.info.Embedded && !s.signUp)
 	if s.ui.info.Embedded {
 		s.server.SetText("Server: this device")
 	} else {
@@ -230,10 +208,7 @@ func (s *signInScreen) renderSaved(snap app.Snapshot) {
 		cont.Importance = widget.HighImportance
 		remove := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.onRemoveSaved(sa) })
 		remove.Importance = widget.LowImportance
-		if snap.Busy {
-			cont.Disable()
-			remove.Disable()
-		}
+		setEnabled(!snap.Busy, cont, remove)
 		s.saved.Add(container.NewBorder(nil, nil, nil, remove, cont))
 	}
 	s.saved.Add(widget.NewLabelWithStyle("or log in with your password", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
@@ -289,121 +264,4 @@ func (s *signInScreen) onRemoveSaved(sa app.SavedAccount) {
 		}, s.ui.win)
 	d.SetConfirmText("Remove")
 	s.ui.showDialog(d)
-}
-
-// codeScreen asks for the two-step code.
-type codeScreen struct {
-	ui     *UI
-	root   fyne.CanvasObject
-	entry  *widget.Entry
-	err    *widget.Label
-	submit *widget.Button
-}
-
-func newCodeScreen(u *UI) *codeScreen {
-	c := &codeScreen{ui: u, entry: widget.NewEntry(), err: errorText()}
-	c.entry.SetPlaceHolder("6-digit code or recovery code")
-	c.entry.OnSubmitted = func(string) { c.onSubmit() }
-	c.submit = widget.NewButton("Verify", c.onSubmit)
-	c.submit.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() { u.core.CancelSecondFactor() })
-	title := widget.NewLabelWithStyle("Two-step verification", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	title.SizeName = theme.SizeNameHeadingText
-	c.root = column(container.NewPadded(container.NewVBox(title,
-		wrapped("Enter the code from your authenticator app, or one of your recovery codes."),
-		c.entry, c.err, c.submit, cancel)))
-	return c
-}
-
-func (c *codeScreen) update(s app.Snapshot) fyne.CanvasObject {
-	msg := s.FieldErrors["code"]
-	if msg == "" {
-		msg = s.Err
-	}
-	setErrorText(c.err, msg)
-	if s.Busy {
-		c.submit.Disable()
-	} else {
-		c.submit.Enable()
-	}
-	return c.root
-}
-
-func (c *codeScreen) onSubmit() {
-	code := c.entry.Text
-	c.ui.run(func(ctx context.Context) error { return c.ui.core.SubmitSecondFactor(ctx, code) }, func(error) { c.entry.SetText("") })
-}
-
-// serverScreen is the first-run choice of where the account lives.
-type serverScreen struct {
-	ui       *UI
-	root     fyne.CanvasObject
-	choice   *widget.RadioGroup
-	address  *widget.Entry
-	err      *widget.Label
-	cont     *widget.Button
-	checking *widget.Label
-}
-
-const (
-	choiceThisDevice = "This device (no server needed)"
-	choiceRemote     = "A Sessionguard server"
-)
-
-func newServerScreen(u *UI) *serverScreen {
-	s := &serverScreen{ui: u, address: widget.NewEntry(), err: errorText()}
-	s.address.SetPlaceHolder("https://sessions.example.com")
-	s.address.OnSubmitted = func(string) { s.onContinue() }
-	s.choice = widget.NewRadioGroup([]string{choiceThisDevice, choiceRemote}, func(v string) {
-		if v == choiceRemote {
-			s.address.Enable()
-			u.win.Canvas().Focus(s.address)
-		} else {
-			s.address.Disable()
-		}
-	})
-	s.choice.SetSelected(choiceThisDevice)
-	title := widget.NewLabelWithStyle("Where is your account?", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	title.SizeName = theme.SizeNameHeadingText
-	cont := widget.NewButton("Continue", s.onContinue)
-	cont.Importance = widget.HighImportance
-	s.cont = cont
-	s.checking = widget.NewLabel("Checking the server…")
-	s.checking.Importance = widget.LowImportance
-	s.checking.Hide()
-	s.root = column(container.NewPadded(container.NewVBox(title,
-		wrapped("Sessionguard can keep your account on this device, or connect to your organisation's server."),
-		s.choice, s.address, s.err, s.checking, cont)))
-	return s
-}
-
-func (s *serverScreen) update(app.Snapshot) fyne.CanvasObject { return s.root }
-
-func (s *serverScreen) onContinue() {
-	url := ""
-	if s.choice.Selected == choiceRemote {
-		url = s.address.Text
-		if url == "" {
-			setErrorText(s.err, "Enter the server's address.")
-			return
-		}
-	}
-	// Checking a remote server can take seconds: not on the UI goroutine.
-	use := s.ui.info.UseServer
-	s.cont.Disable()
-	s.checking.Show()
-	go func() {
-		core, info, err := use(url)
-		s.ui.onUI(func() {
-			s.cont.Enable()
-			s.checking.Hide()
-			if err != nil {
-				setErrorText(s.err, app.Describe(err))
-				return
-			}
-			setErrorText(s.err, "")
-			s.ui.serverPick = false
-			s.ui.replaceCore(core, info)
-		})
-	}()
 }

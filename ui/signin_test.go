@@ -29,9 +29,7 @@ func (s *screen) setField(hint, text string) {
 }
 
 func TestSignInFieldErrors(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	s := e.open(b.device(laptop), e.defaultInfo())
 	s.waitText("Log in to Sessionguard")
 
@@ -75,9 +73,7 @@ func TestSignInFieldErrors(t *testing.T) {
 }
 
 func TestSignInShowsProgressWhileWaiting(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	s := e.open(b.device(laptop), e.defaultInfo())
 	release := b.hold("POST /v1/login")
 	s.setField("Username", "ana")
@@ -214,9 +210,7 @@ func TestRememberMe(t *testing.T) {
 		{"unchecked: the password is needed again", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBackend(t)
-			e := newEnv(t, b)
-			b.account("ana")
+			b, e := withAna(t)
 			d := b.device(laptop)
 			s := e.open(d, e.defaultInfo())
 			s.waitText("Log in to Sessionguard")
@@ -264,9 +258,7 @@ func (s *screen) rememberCheck() *widget.Check {
 }
 
 func TestNoKeyring(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	d := b.device(laptop, noKeyring)
 	s := e.open(d, e.defaultInfo())
 	s.waitText("No secure storage (keyring) was found on this device, so you'll need to log in each time Sessionguard starts.")
@@ -301,20 +293,12 @@ func TestNoKeyring(t *testing.T) {
 }
 
 func TestSavedAccounts(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
-	d := b.device(laptop)
-	s := e.open(d, e.defaultInfo())
-	s.logIn("ana")
+	_, e := withAna(t)
+	d, s := e.anaOn(laptop)
 
 	logOutRemembering := func() {
 		t.Helper()
-		s.tap("Settings")
-		s.tap("Log out")
-		s.waitDialog("Log out of ana?")
-		s.tap("Remember login info")
-		s.tap("Log out")
+		s.logOut(true)
 		s.waitText("Continue as ana")
 		s.waitText("or log in with your password")
 	}
@@ -350,21 +334,17 @@ func TestSavedAccounts(t *testing.T) {
 
 func TestEnterSubmitsForms(t *testing.T) {
 	t.Run("log in", func(t *testing.T) {
-		b := newBackend(t)
-		e := newEnv(t, b)
-		b.account("ana")
+		b, e := withAna(t)
 		s := e.open(b.device(laptop), e.defaultInfo())
 		s.waitText("Log in to Sessionguard")
 		if got := s.focusedHint(); got != "Username" {
 			t.Fatalf("focus at start: %q, want Username", got)
 		}
-		s.typeText("ana")
-		s.press(fyne.KeyReturn)
+		s.enter("ana")
 		if got := s.focusedHint(); got != "Password" {
 			t.Fatalf("Enter in Username moved the focus to %q, want Password", got)
 		}
-		s.typeText(password)
-		s.press(fyne.KeyReturn)
+		s.enter(password)
 		s.waitText("Logged in on Ana's Laptop")
 	})
 	t.Run("sign up", func(t *testing.T) {
@@ -374,13 +354,11 @@ func TestEnterSubmitsForms(t *testing.T) {
 		s.tap("Don't have an account? Sign up")
 		s.typeInto("Username", "ben")
 		s.press(fyne.KeyReturn)
-		s.typeText(password)
-		s.press(fyne.KeyReturn)
+		s.enter(password)
 		if got := s.focusedHint(); got != "Confirm password" {
 			t.Fatalf("Enter in Password moved the focus to %q, want Confirm password", got)
 		}
-		s.typeText(password)
-		s.press(fyne.KeyReturn)
+		s.enter(password)
 		s.waitText("Logged in on Ana's Laptop")
 	})
 }
@@ -396,7 +374,7 @@ type serverChoice struct {
 	tryDemo func() (string, string, error)
 }
 
-func (c *serverChoice) use(url string) (Core, Info, error) {
+func (c *serverChoice) use(url string) (*app.App, Info, error) {
 	c.mu.Lock()
 	c.urls = append(c.urls, url)
 	c.mu.Unlock()
@@ -476,12 +454,7 @@ func TestTryTheDemo(t *testing.T) {
 	b := newBackend(t)
 	e := newEnv(t, b)
 	info := e.defaultInfo()
-	info.TryDemo = func() (string, string, error) {
-		if _, err := b.srv.SeedDemo(ctx); err != nil {
-			return "", "", err
-		}
-		return server.DemoUsername, server.DemoPassword, nil
-	}
+	info.TryDemo = b.tryDemo
 	s := e.open(b.device(laptop), info)
 	s.tap("Try the demo")
 	s.waitText("Logged in on Ana's Laptop")
@@ -528,12 +501,8 @@ func TestTryTheDemoHiddenOrFailing(t *testing.T) {
 }
 
 func TestLoggedOutNoticeDismiss(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
-	d := b.device(laptop)
-	s := e.open(d, e.defaultInfo())
-	s.logIn("ana")
+	b, e := withAna(t)
+	d, s := e.anaOn(laptop)
 	s.waitLive()
 	other, _ := b.signInElsewhere(phone, "ana")
 	id := d.core.Snapshot().Session.ID

@@ -22,7 +22,7 @@ import (
 // which says why.
 func TestWrongPasswordsLogThisDeviceOut(t *testing.T) {
 	b, d, s, others := threeDevices(t)
-	b.clock.Advance(11 * time.Minute) // 12:52
+	b.staleProof() // 12:52
 	s.tap("Pixel 8")
 	s.tap("Log out this device")
 	s.waitDialog("Log out Pixel 8?")
@@ -34,15 +34,13 @@ func TestWrongPasswordsLogThisDeviceOut(t *testing.T) {
 		"That password is not right. 2 attempts left before this device is logged out.",
 		"That password is not right. Last attempt: one more wrong answer logs this device out.",
 	} {
-		s.typeText("guess")
-		s.press(fyne.KeyReturn)
+		s.enter("guess")
 		s.waitDialog(want)
 		if n := s.dialogs(); n != 1 {
 			t.Fatalf("%d dialogs open after a wrong password, want 1", n)
 		}
 	}
-	s.typeText("guess")
-	s.press(fyne.KeyReturn)
+	s.enter("guess")
 	s.waitText("You were logged out")
 	s.waitText("This device was logged out at 12:52 after too many wrong passwords in a row when confirming it was you. " +
 		"If that wasn't you, someone else may have had this device: log in and change your password.")
@@ -135,9 +133,7 @@ func (s *screen) shownCodes() []string {
 func TestTwoStepOnAsksForThePassword(t *testing.T) {
 	for _, size := range []fyne.Size{fyne.NewSize(440, 760), fyne.NewSize(1280, 800)} {
 		t.Run(fmt.Sprintf("%vx%v", size.Width, size.Height), func(t *testing.T) {
-			b := newBackend(t)
-			e := newEnv(t, b)
-			b.account("ana")
+			b, e := withAna(t)
 			d := b.device(laptop)
 			s := e.openWindow(d, e.defaultInfo(), size)
 			if err := d.core.Start(ctx); err != nil {
@@ -146,26 +142,23 @@ func TestTwoStepOnAsksForThePassword(t *testing.T) {
 			s.logIn("ana")
 			s.waitLive()
 			s.openSettingsPage("Two-step verification", "Two-step verification: Off")
-			b.clock.Advance(11 * time.Minute)
+			b.staleProof()
 
 			s.tap("Turn on")
 			s.waitDialog("For your security, enter your password to turn on two-step verification.")
-			s.typeText("guess")
-			s.press(fyne.KeyReturn)
+			s.enter("guess")
 			s.waitDialog("That password is not right. 4 attempts left before this device is logged out.")
-			s.typeText(password)
-			s.press(fyne.KeyReturn)
+			s.enter(password)
 			s.waitNoDialog()
 			s.waitText("Or enter this key in the app:")
 			secret := s.secretOnPage()
 
 			// The proof goes stale before the code is typed.
-			b.clock.Advance(11 * time.Minute)
+			b.staleProof()
 			s.setField(hintSetupCode, totpCode(t, secret, b.clock.Now()))
 			s.tap("Confirm")
 			s.waitDialog("For your security, enter your password to turn on two-step verification.")
-			s.typeText(password)
-			s.press(fyne.KeyReturn)
+			s.enter(password)
 			s.waitNoDialog()
 			s.waitText("Your recovery codes")
 			codes := s.shownCodes()
@@ -195,7 +188,7 @@ func TestTwoStepOnAsksForThePassword(t *testing.T) {
 func TestTwoStepCancelThePassword(t *testing.T) {
 	b, _, d, s := signedIn(t)
 	s.openSettingsPage("Two-step verification", "Two-step verification: Off")
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 	s.tap("Turn on")
 	s.waitDialog("to turn on two-step verification")
 	s.press(fyne.KeyEscape)

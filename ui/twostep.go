@@ -67,17 +67,18 @@ const (
 	twoStepCodes                     // the recovery codes, once
 )
 
-// twoStepScreen is Two-step verification.
+// twoStepScreen is Two-step verification. The secret and the recovery
+// codes are not in the snapshot: the page asks the core for them when the
+// stage of turning two-step on (Snapshot.TwoStep) moves on, and holds them
+// only in the widgets that show them.
 type twoStepScreen struct {
 	ui      *UI
 	root    fyne.CanvasObject
-	mode    twoStepMode
 	status  *widget.Label
 	about   *widget.Label
 	turnOn  *widget.Button
 	turnOff *widget.Button
 	busy    *widget.ProgressBarInfinite
-	working bool // an action of this page is running
 
 	// setup
 	setupBox *fyne.Container
@@ -86,12 +87,10 @@ type twoStepScreen struct {
 	code     *dialogEntry
 	codeErr  *widget.Label
 	confirm  *widget.Button
-	setup    api.TOTPSetupResponse
 
 	// recovery codes
 	codesBox  *fyne.Container
 	codesText *widget.Label
-	codes     []string
 }
 
 func newTwoStepScreen(u *UI) *twoStepScreen {
@@ -111,8 +110,10 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	t.secret = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	t.secret.Selectable = true
 	t.secret.Wrapping = fyne.TextWrapBreak
-	copySecret := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() { t.copyText(t.setup.Secret, "Key copied.") })
-	t.code = newDialogEntry(false, func() { u.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) })
+	copySecret := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+		t.copyText(t.ui.core.TwoStepSetup().Secret, "Key copied.")
+	})
+	t.code = newDialogEntry(false, u.escape)
 	t.code.SetPlaceHolder(hintSetupCode)
 	t.code.OnSubmitted = func(string) { t.onConfirm() }
 	t.codeErr = errorText()
@@ -132,7 +133,7 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	t.codesText = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	t.codesText.Selectable = true
 	copyCodes := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
-		t.copyText(strings.Join(t.codes, "\n"), "Recovery codes copied.")
+		t.copyText(strings.Join(t.ui.core.RecoveryCodes(), "\n"), "Recovery codes copied.")
 	})
 	save := widget.NewButtonWithIcon("Save to file…", theme.DocumentSaveIcon(), t.onSave)
 	done := widget.NewButton("Done", t.end)
@@ -152,34 +153,31 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	return t
 }
 
-// openTwoStep goes to the Two-step verification page.
-func (u *UI) openTwoStep() {
-	if u.snap.State != app.StateSignedIn {
-		return
+// showing is the part of the page drawn: the setup while its key shows,
+// the recovery codes while they show, else the status.
+func (t *twoStepScreen) showing() twoStepMode {
+	switch {
+	case t.secret.Text != "":
+		return twoStepSetup
+	case t.codesText.Text != "":
+		return twoStepCodes
 	}
-	if u.snap.TwoStep == app.TwoStepScanning {
-		// A setup left unfinished starts again; recovery codes not yet
-		// acknowledged with Done stay.
-		u.core.EndTwoStep()
-		u.snap = u.core.Snapshot()
-	}
-	u.show(pageTwoStep)
+	return twoStepStatus
 }
 
 // end finishes the setup (Cancel) or the recovery codes (Done).
 func (t *twoStepScreen) end() {
 	t.ui.core.EndTwoStep()
-	t.follow(app.TwoStepIdle)
-	t.ui.render(t.ui.core.Snapshot())
+	t.ui.redraw()
 }
 
-// follow shows the part of the page for the core's stage of turning two-step
-// on, fetching the secret or the recovery codes from the core when the
-// stage moves on (they are not in the snapshot).
+// follow draws the part of the page for the core's stage of turning
+// two-step on, fetching the secret or the recovery codes from the core when
+// the stage moves on.
 func (t *twoStepScreen) follow(stage app.TwoStepStage) {
 	switch stage {
 	case app.TwoStepScanning:
-		if t.mode == twoStepSetup {
+		if t.showing() == twoStepSetup {
 			return
 		}
 		setup := t.ui.core.TwoStepSetup()
@@ -191,14 +189,14 @@ func (t *twoStepScreen) follow(stage app.TwoStepStage) {
 			t.ui.core.EndTwoStep() // once: back to Turn on
 		}
 	case app.TwoStepShowingCodes:
-		if t.mode == twoStepCodes {
+		if t.showing() == twoStepCodes {
 			return
 		}
 		if codes := t.ui.core.RecoveryCodes(); len(codes) > 0 {
 			t.showCodes(codes)
 		}
 	default:
-		if t.mode != twoStepStatus {
+		if t.showing() != twoStepStatus {
 			t.forget()
 		}
 	}
@@ -214,49 +212,26 @@ func (t *twoStepScreen) update(s app.Snapshot) fyne.CanvasObject {
 		t.status.SetText("Two-step verification: Off")
 		t.about.SetText("Add a second step to logging in: a code from an authenticator app on your phone. Someone who learns your password still can't log in.")
 	}
-	show := func(o fyne.CanvasObject, v bool) {
-		if v {
-			o.Show()
-		} else {
-			o.Hide()
-		}
-	}
-	show(t.turnOn, t.mode == twoStepStatus && !on)
-	show(t.turnOff, t.mode == twoStepStatus && on)
-	show(t.setupBox, t.mode == twoStepSetup)
-	show(t.codesBox, t.mode == twoStepCodes)
-	show(t.busy, t.working)
-	if t.working {
-		t.busy.Start()
-	} else {
-		t.busy.Stop()
-	}
+	mode := t.showing()
+	setVisible(t.turnOn, mode == twoStepStatus && !on)
+	setVisible(t.turnOff, mode == twoStepStatus && on)
+	setVisible(t.setupBox, mode == twoStepSetup)
+	setVisible(t.codesBox, mode == twoStepCodes)
+	showProgress(t.busy, s.Busy && s.Task == app.TaskTwoStep)
 	setErrorText(t.codeErr, s.FieldErrors["code"])
-	for _, b := range []*widget.Button{t.turnOn, t.turnOff, t.confirm} {
-		if t.working || s.Busy || s.Offline {
-			b.Disable()
-		} else {
-			b.Enable()
-		}
-	}
+	setEnabled(!s.Busy && !s.Offline, t.turnOn, t.turnOff, t.confirm)
 	return t.root
 }
 
+// onTurnOn starts the setup. The page follows the core's stage (see
+// follow), also when the server first asks for the password and the core
+// carries on afterwards.
 func (t *twoStepScreen) onTurnOn() {
-	if t.working {
-		return
-	}
-	t.working = true
-	t.ui.render(t.ui.snap)
-	// The page follows the core's stage (see follow), also when the server
-	// first asks for the password and the core carries on afterwards.
+	t.turnOn.Disable() // until the core's snapshot says it runs
 	t.ui.run(func(ctx context.Context) error {
 		_, err := t.ui.core.StartTwoStep(ctx)
 		return err
-	}, func(error) {
-		t.working = false
-		t.ui.render(t.ui.snap)
-	})
+	}, nil)
 }
 
 // showSetup draws the QR code and key of setup.
@@ -265,59 +240,45 @@ func (t *twoStepScreen) showSetup(setup api.TOTPSetupResponse) error {
 	if err != nil {
 		return fmt.Errorf("couldn't draw the QR code: %w", err)
 	}
-	t.setup = setup
 	t.qr.Resource = fyne.NewStaticResource("qr.png", png)
 	t.qr.Refresh()
 	t.secret.SetText(setup.Secret)
 	t.code.SetText("")
-	t.mode = twoStepSetup
 	return nil
 }
 
+// onConfirm confirms the setup with the code typed (Confirm, or Enter in
+// the code field).
 func (t *twoStepScreen) onConfirm() {
-	if t.working || t.mode != twoStepSetup {
+	if t.confirm.Disabled() || t.showing() != twoStepSetup {
 		return
 	}
 	code := t.code.Text
-	t.working = true
-	t.ui.render(t.ui.snap)
+	t.confirm.Disable() // until the core's snapshot says it runs
 	t.ui.run(func(ctx context.Context) error {
 		_, err := t.ui.core.ConfirmTwoStep(ctx, code)
 		return err
 	}, func(err error) {
-		t.working = false
 		if err != nil && !errors.Is(err, app.ErrReauthRequired) {
 			t.code.SetText("") // a wrong code; asked for the password, the code is used after it
 		}
-		t.ui.render(t.ui.snap)
 	})
 }
 
 // showCodes draws the recovery codes, shown once.
 func (t *twoStepScreen) showCodes(codes []string) {
-	t.codes = codes
 	t.codesText.SetText(strings.Join(codes, "\n"))
-	t.setup = api.TOTPSetupResponse{}
+	t.qr.Resource = nil
+	t.qr.Refresh()
 	t.secret.SetText("")
 	t.code.SetText("")
-	t.mode = twoStepCodes
 }
 
 func (t *twoStepScreen) onTurnOff() {
 	msg := "Logging in will need only your password again. Your recovery codes stop working. You'll be asked for your password to confirm."
-	c := dialog.NewCustomConfirm("Turn off two-step verification?", "Turn off", "Cancel", wrapped(msg), func(ok bool) {
-		if !ok {
-			return
-		}
-		t.working = true
-		t.ui.render(t.ui.snap)
-		t.ui.run(t.ui.core.TurnOffTwoStep, func(error) {
-			t.working = false
-			t.ui.render(t.ui.snap)
-		})
-	}, t.ui.win)
-	c.Resize(fyne.NewSize(420, 0))
-	t.ui.showDialog(c)
+	t.ui.confirmAction("Turn off two-step verification?", "Turn off", msg, func(ctx context.Context) error {
+		return t.ui.core.TurnOffTwoStep(ctx)
+	}, nil)
 }
 
 func (t *twoStepScreen) copyText(s, done string) {
@@ -330,7 +291,7 @@ func (t *twoStepScreen) onSave() {
 	if a := t.ui.snap.Account; a != nil {
 		username = a.Username
 	}
-	text := recoveryCodesText(username, t.codes)
+	text := recoveryCodesText(username, t.ui.core.RecoveryCodes())
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		saved, err := writeRecoveryCodes(w, err, text)
 		switch {
@@ -346,7 +307,6 @@ func (t *twoStepScreen) onSave() {
 
 // forget drops the secret, the recovery codes and any typed code.
 func (t *twoStepScreen) forget() {
-	t.mode, t.codes, t.setup = twoStepStatus, nil, api.TOTPSetupResponse{}
 	t.qr.Resource = nil
 	t.qr.Refresh()
 	t.secret.SetText("")

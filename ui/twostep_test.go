@@ -52,9 +52,7 @@ func wrongCode(code string) string {
 // the code screen; a wrong code says so, Enter submits, Cancel goes back;
 // the password dialog then asks for a code too.
 func TestTwoStepSignIn(t *testing.T) {
-	b := newBackend(t)
-	e := newEnv(t, b)
-	b.account("ana")
+	b, e := withAna(t)
 	other, _ := b.signInElsewhere(phone, "ana")
 	setup, err := other.TOTPSetup(ctx)
 	if err != nil {
@@ -83,8 +81,7 @@ func TestTwoStepSignIn(t *testing.T) {
 	if got := s.focusedHint(); got != "6-digit code or recovery code" {
 		t.Fatalf("focus on the code screen: %q", got)
 	}
-	s.typeText(wrongCode(code))
-	s.press(fyne.KeyReturn)
+	s.enter(wrongCode(code))
 	s.waitText("That code is not right. Try the current one.")
 	s.do(func() {
 		if got := s.entry("6-digit code or recovery code").Text; got != "" {
@@ -99,7 +96,7 @@ func TestTwoStepSignIn(t *testing.T) {
 	// Step-up with two-step on asks for the code as well.
 	s.openLoginActivity()
 	s.waitRows("Ana's Laptop  (this device)", "Pixel 8")
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 	s.tap("Pixel 8")
 	s.tap("Log out this device")
 	s.tap("Log out")
@@ -199,7 +196,7 @@ func TestTurnTwoStepOnAndOff(t *testing.T) {
 	}
 
 	// Turning it off is a step-up: the password and a code.
-	b.clock.Advance(11 * time.Minute)
+	b.staleProof()
 	s.tap("Turn off")
 	s.waitDialog("Turn off two-step verification?")
 	s.tap("Turn off") // the dialog's button

@@ -4,49 +4,14 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/widget"
 
-	"sessionguard/api"
 	"sessionguard/app"
 )
-
-// Core is what the screens need of the app core; *app.App implements it.
-type Core interface {
-	Snapshot() app.Snapshot
-	Subscribe(fn func(app.Snapshot)) (unsubscribe func())
-	SignIn(ctx context.Context, username, password string, remember bool) error
-	SignUp(ctx context.Context, username, password, confirm string, remember bool) error
-	SubmitSecondFactor(ctx context.Context, code string) error
-	CancelSecondFactor()
-	ContinueAs(ctx context.Context, accountID string, remember bool) error
-	RemoveSavedAccount(ctx context.Context, accountID string) error
-	LogOut(ctx context.Context, rememberLoginInfo bool) error
-	LoadDevices(ctx context.Context) error
-	LoadMoreDevices(ctx context.Context) error
-	RevokeDevice(ctx context.Context, sessionID string) error
-	RevokeOthers(ctx context.Context) (int, error)
-	Reauthenticate(ctx context.Context, password, code string) error
-	CancelReauth()
-	ClearAppData(ctx context.Context) (app.ResetReport, error)
-	DismissNotice()
-	DismissAlert()
-	DismissLastRevoke()
-	DismissError()
-	ChangePassword(ctx context.Context, current, next, confirm, code string, logOutOthers bool) (int, error)
-	LoadActivity(ctx context.Context) error
-	LoadMoreActivity(ctx context.Context) error
-	StartTwoStep(ctx context.Context) (api.TOTPSetupResponse, error)
-	ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
-	TwoStepSetup() api.TOTPSetupResponse
-	RecoveryCodes() []string
-	EndTwoStep()
-	TurnOffTwoStep(ctx context.Context) error
-}
 
 // Info is what the About and Server screens show, and the hooks main
 // provides for choosing a server.
@@ -66,34 +31,29 @@ type Info struct {
 	FirstRun bool
 	// UseServer switches to the server at url ("" = this device's own) and
 	// returns the new core; nil hides the choice.
-	UseServer func(url string) (Core, Info, error)
+	UseServer func(url string) (*app.App, Info, error)
 	// TryDemo creates the demo account on this device's server and returns
 	// its credentials; nil hides "Try the demo".
 	TryDemo func() (username, password string, err error)
 }
 
-// page is where a signed-in person is.
-type page int
-
-const (
-	pageHome page = iota
-	pageSettings
-	pageDevices
-	pageDevice
-	pageAbout
-	pagePassword
-	pageTwoStep
-	pageActivity
-)
+// snapshots is where the UI reads the app's state: the core itself, except
+// in TestRendersTheLatestSnapshot, which delivers notifications by hand.
+type snapshots interface {
+	Snapshot() app.Snapshot
+	Subscribe(fn func(app.Snapshot)) (unsubscribe func())
+}
 
 // UI is the whole window's content.
 type UI struct {
 	win   fyne.Window
-	core  Core
+	core  *app.App  // the actions
+	src   snapshots // the state (core)
 	info  Info
 	unsub func()
-	snap  app.Snapshot
+	snap  app.Snapshot // the snapshot on screen, the core's newest
 
+	// Navigation (nav.go).
 	page       page
 	history    []page // pages to go back to
 	deviceID   string // pageDevice
@@ -113,15 +73,18 @@ type UI struct {
 	twoStep  *twoStepScreen
 	activity *activityScreen
 
-	// dialogs that follow the snapshot
+	// Dialogs that follow the snapshot.
 	reauth     *reauthDialog
-	revokeDone dialog.Dialog
+	revokeDone dialog.Dialog   // after a remote log out (revoked.go)
 	dialogs    []dialog.Dialog // open dialogs, newest last, for Escape
 }
 
 // New builds the UI in win for core. Call Start to show it.
-func New(win fyne.Window, core Core, info Info) *UI {
-	u := &UI{win: win, core: core, info: info, serverPick: info.FirstRun && info.UseServer != nil}
+func New(win fyne.Window, core *app.App, info Info) *UI { return newUI(win, core, core, info) }
+
+// newUI is New reading the state from src.
+func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
+	u := &UI{win: win, core: core, src: src, info: info, serverPick: info.FirstRun && info.UseServer != nil}
 	u.busy = newBusyScreen()
 	u.signIn = newSignInScreen(u)
 	u.code = newCodeScreen(u)
@@ -143,8 +106,8 @@ func New(win fyne.Window, core Core, info Info) *UI {
 
 // Start subscribes to the core and draws the first screen.
 func (u *UI) Start() {
-	u.unsub = u.core.Subscribe(u.onChange)
-	u.render(u.core.Snapshot())
+	u.unsub = u.src.Subscribe(u.onChange)
+	u.redraw()
 }
 
 // Stop unsubscribes from the core.
@@ -155,12 +118,19 @@ func (u *UI) Stop() {
 	}
 }
 
+// replaceCore switches to another core (another server), keeping the window.
+func (u *UI) replaceCore(core *app.App, info Info) {
+	u.Stop()
+	u.core, u.src, u.info = core, core, info
+	u.Start()
+}
+
 // onChange is told of every change, on whichever goroutine made it. It
 // draws the core's newest snapshot rather than the one it was given: the
 // core notifies after releasing its lock, so notifications from two
 // goroutines can arrive newest first, and drawing them in arrival order
 // would leave an older state on screen.
-func (u *UI) onChange(app.Snapshot) { u.onUI(func() { u.render(u.core.Snapshot()) }) }
+func (u *UI) onChange(app.Snapshot) { u.onUI(u.redraw) }
 
 // onUI is the one way work from other goroutines reaches the widgets: the
 // values it uses must already be copies.
@@ -178,6 +148,10 @@ func (u *UI) run(action func(ctx context.Context) error, done func(error)) {
 		}
 	}()
 }
+
+// redraw draws the core's newest snapshot: after a change, and after the
+// UI changed what it shows (another page, a dialog closed).
+func (u *UI) redraw() { u.render(u.src.Snapshot()) }
 
 // render draws snapshot s: each screen updates its own widgets in place,
 // and the window's content is swapped only when the screen changes, so
@@ -235,74 +209,6 @@ func (u *UI) focusFirst(target fyne.CanvasObject) fyne.Focusable {
 	return nil
 }
 
-// pageContent is the signed-in page's content for s.
-func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
-	switch u.page {
-	case pageSettings:
-		return u.settings.update(s)
-	case pageDevices:
-		return u.devices.update(s)
-	case pageDevice:
-		if d, ok := findDevice(s, u.deviceID); ok {
-			return u.detail.update(s, d)
-		}
-		u.page = pageDevices // it went away (closed elsewhere)
-		if n := len(u.history); n > 0 && u.history[n-1] == pageDevices {
-			u.history = u.history[:n-1]
-		}
-		return u.devices.update(s)
-	case pageAbout:
-		return u.about.update(s)
-	case pagePassword:
-		return u.password.update(s)
-	case pageTwoStep:
-		return u.twoStep.update(s)
-	case pageActivity:
-		return u.activity.update(s)
-	default:
-		return u.home.update(s)
-	}
-}
-
-// show switches page and redraws. The focus goes: it belongs to the old
-// page (tapping a device row focuses the list), and a focused widget would
-// get Escape instead of the window.
-// show goes to page p, remembering where the person came from.
-func (u *UI) show(p page) {
-	if p != u.page {
-		u.history = append(u.history, u.page)
-	}
-	u.goTo(p)
-}
-
-func (u *UI) goTo(p page) {
-	u.page = p
-	u.win.Canvas().Unfocus()
-	u.render(u.snap)
-}
-
-func (u *UI) openDevices() {
-	if u.snap.State != app.StateSignedIn {
-		return
-	}
-	u.show(pageDevices)
-	u.run(u.core.LoadDevices, nil)
-}
-
-// back returns to the page the person came from (home at the bottom).
-func (u *UI) back() {
-	n := len(u.history)
-	if n == 0 {
-		if u.page != pageHome {
-			u.goTo(pageHome)
-		}
-		return
-	}
-	p := u.history[n-1]
-	u.history = u.history[:n-1]
-	u.goTo(p)
-}
-
 // onTypedKey: Escape closes the newest dialog, else goes back.
 func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
 	if ev.Name != fyne.KeyEscape {
@@ -318,7 +224,11 @@ func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
 	}
 }
 
-// showDialog shows d and tracks it for Escape.
+// escape is onTypedKey's Escape, for fields that take the key themselves
+// (dialogEntry).
+func (u *UI) escape() { u.onTypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape}) }
+
+// showDialog shows d and tracks it for Escape (and isShowing).
 func (u *UI) showDialog(d dialog.Dialog) {
 	u.dialogs = append(u.dialogs, d)
 	d.SetOnClosed(func() { u.forgetDialog(d) })
@@ -334,28 +244,18 @@ func (u *UI) forgetDialog(d dialog.Dialog) {
 	}
 }
 
-// busyScreen is a centred spinner with a caption.
-type busyScreen struct {
-	root     fyne.CanvasObject
-	activity *widget.Activity
-	caption  *widget.Label
+// confirmAction asks before a lasting action: a dialog titled title that
+// says msg, whose confirm button says yes. Yes runs action, and then done
+// (as run does).
+func (u *UI) confirmAction(title, yes, msg string, action func(context.Context) error, done func(error)) {
+	c := dialog.NewCustomConfirm(title, yes, "Cancel", wrapped(msg), func(ok bool) {
+		if ok {
+			u.run(action, done)
+		}
+	}, u.win)
+	c.Resize(fyne.NewSize(420, 0))
+	u.showDialog(c)
 }
 
-func newBusyScreen() *busyScreen {
-	b := &busyScreen{activity: widget.NewActivity(), caption: widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})}
-	b.root = container.NewCenter(container.NewVBox(b.activity, b.caption))
-	return b
-}
-
-func (b *busyScreen) show(caption string) fyne.CanvasObject {
-	b.caption.SetText(caption)
-	b.activity.Start()
-	return b.root
-}
-
-// replaceCore switches to another core (another server), keeping the window.
-func (u *UI) replaceCore(core Core, info Info) {
-	u.Stop()
-	u.core, u.info = core, info
-	u.Start()
-}
+// isShowing reports whether d, shown with showDialog, is still open.
+func (u *UI) isShowing(d dialog.Dialog) bool { return slices.Contains(u.dialogs, d) }

@@ -10,10 +10,9 @@ import (
 	"sessionguard/app"
 )
 
-// orderCore is a Core whose change notifications the test delivers by
-// hand; its actions are not used.
+// orderCore is a source of snapshots whose change notifications the test
+// delivers by hand.
 type orderCore struct {
-	Core
 	mu     sync.Mutex
 	snap   app.Snapshot
 	listen func(app.Snapshot)
@@ -45,11 +44,11 @@ func TestRendersTheLatestSnapshot(t *testing.T) {
 	b := newBackend(t)
 	e := newEnv(t, b)
 	core := &orderCore{snap: app.Snapshot{State: app.StateSignedOut}}
-	s := &screen{t: t, e: e, d: &device{spec: laptop}}
+	s := &screen{t: t, e: e, d: b.device(laptop)} // its core is not started: the state comes from core
 	s.do(func() {
 		s.win = e.app.NewWindow("order")
 		s.win.Resize(fyne.NewSize(440, 760))
-		s.ui = New(s.win, core, e.defaultInfo())
+		s.ui = newUI(s.win, s.d.core, core, e.defaultInfo())
 		s.ui.Start()
 	})
 	t.Cleanup(func() { s.do(func() { s.win.Close() }) })

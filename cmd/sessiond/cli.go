@@ -129,14 +129,20 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// parseOpen parses args into fs, then opens (and migrates) the store its
+// --db flag, db, names.
+func parseOpen(ctx context.Context, fs *flag.FlagSet, args []string, db *string) (*database, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return openStore(ctx, *db, "")
+}
+
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
 	db := fs.String("db", defaultDB(), dbFlagHelp)
 	keyFile := fs.String("secrets-key-file", "", secretsKeyHelp)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *db, "")
+	st, err := parseOpen(ctx, fs, args, db)
 	if err != nil {
 		return err
 	}
@@ -164,10 +170,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("demo", stderr)
 	db := fs.String("db", defaultDB(), dbFlagHelp)
 	force := fs.Bool("force", false, "add the demo account even though the database has other accounts")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, *db, "")
+	st, err := parseOpen(ctx, fs, args, db)
 	if err != nil {
 		return err
 	}

@@ -147,16 +147,23 @@ func TestServe(t *testing.T) {
 	}
 	defer stream.Body.Close()
 	cancel()
+	serveEnded(done, t.Fatalf)
+	if _, err := io.ReadAll(stream.Body); err != nil && !strings.Contains(err.Error(), "EOF") {
+		t.Logf("stream ended with %v", err)
+	}
+}
+
+// serveEnded waits up to 10 s for `sessiond serve`, asked to stop, to
+// send its exit status on done, and reports with fail (t.Fatalf or
+// t.Errorf) unless it exits 0 in time.
+func serveEnded(done <-chan int, fail func(format string, args ...any)) {
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Fatalf("serve exited %d", code)
+			fail("serve exited %d", code)
 		}
 	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not shut down")
-	}
-	if _, err := io.ReadAll(stream.Body); err != nil && !strings.Contains(err.Error(), "EOF") {
-		t.Logf("stream ended with %v", err)
+		fail("serve did not shut down")
 	}
 }
 
@@ -174,14 +181,7 @@ func serveInBackground(t *testing.T, args ...string) string {
 	}()
 	t.Cleanup(func() {
 		cancel()
-		select {
-		case code := <-done:
-			if code != 0 {
-				t.Errorf("serve exited %d", code)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not shut down")
-		}
+		serveEnded(done, t.Errorf)
 	})
 	logs := bufio.NewScanner(pr)
 	for logs.Scan() {

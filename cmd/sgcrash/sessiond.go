@@ -5,25 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
-)
 
-// buildSessiond compiles the real sessiond into dir and returns its path.
-func buildSessiond(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "sessiond")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "sessionguard/cmd/sessiond")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building sessiond: %v\n%s", err, out)
-	}
-	return bin, nil
-}
+	"sessionguard/cmd/internal/cli"
+)
 
 // proc is one running sessiond.
 type proc struct {
@@ -74,29 +64,17 @@ func tryStart(ctx context.Context, bin, db, logPath string) (*proc, error) {
 	p := &proc{cmd: cmd, exited: make(chan struct{}), url: "http://" + addr, log: logPath}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
 
-	hc := &http.Client{Timeout: time.Second}
-	defer hc.CloseIdleConnections()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := hc.Get(p.url + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return p, nil
-			}
-		}
-		select {
-		case <-p.exited:
-			return nil, fmt.Errorf("sessiond exited at start (%v):\n%s", cmd.ProcessState, tail(logPath, 8))
-		case <-ctx.Done():
-			p.kill()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.kill()
-			return nil, fmt.Errorf("sessiond did not answer /healthz within 30 s:\n%s", tail(logPath, 8))
-		}
+	switch err := cli.WaitHealthy(ctx, p.url, p.exited, 30*time.Second); {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, cli.ErrExited):
+		return nil, fmt.Errorf("sessiond exited at start (%v):\n%s", cmd.ProcessState, tail(logPath, 8))
+	case ctx.Err() != nil:
+		p.kill()
+		return nil, ctx.Err()
+	default:
+		p.kill()
+		return nil, fmt.Errorf("sessiond did not answer /healthz within 30 s:\n%s", tail(logPath, 8))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"sessionguard/cmd/internal/cli"
 	"sessionguard/server/store/postgres/pgtest"
 )
 
@@ -26,7 +27,7 @@ func sessiondBin(t *testing.T) string {
 			built.err = err
 			return
 		}
-		built.bin, built.err = buildSessiond(context.Background(), dir)
+		built.bin, built.err = cli.BuildSessiond(context.Background(), dir)
 	})
 	if built.err != nil {
 		t.Fatal(built.err)

@@ -171,19 +171,15 @@ func (s *stream) Close() {
 }
 
 // isRevoked reports whether session.revoked arrived.
-func (s *stream) isRevoked() bool {
-	select {
-	case <-s.revoked:
-		return true
-	default:
-		return false
-	}
-}
+func (s *stream) isRevoked() bool { return isDone(s.revoked) }
 
 // isClosed reports whether the response has ended.
-func (s *stream) isClosed() bool {
+func (s *stream) isClosed() bool { return isDone(s.closed) }
+
+// isDone reports whether ch is closed, without waiting.
+func isDone(ch <-chan struct{}) bool {
 	select {
-	case <-s.closed:
+	case <-ch:
 		return true
 	default:
 		return false

@@ -146,27 +146,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.Phases, err = parsePhases(*phases); err != nil {
 		return nil, err
 	}
-	for k := range strings.SplitSeq(*kinds, ",") {
-		switch k = strings.TrimSpace(k); k {
-		case floodUnknown, floodAccounts:
-			if slices.Contains(c.FloodKinds, k) {
-				return nil, usageError(fmt.Sprintf("--flood-kinds: %q twice", k))
-			}
-			c.FloodKinds = append(c.FloodKinds, k)
-		default:
-			return nil, usageError(fmt.Sprintf("--flood-kinds: unknown kind %q (unknown, accounts)", k))
-		}
+	if c.FloodKinds, err = parseChoices("flood-kinds", *kinds, []string{floodUnknown, floodAccounts}, "unknown kind %q (unknown, accounts)"); err != nil {
+		return nil, err
 	}
-	for m := range strings.SplitSeq(*modes, ",") {
-		switch m = strings.ToLower(strings.TrimSpace(m)); m {
-		case "full", "normal":
-			if slices.Contains(c.SyncModes, m) {
-				return nil, usageError(fmt.Sprintf("--sqlite-synchronous: %q twice", m))
-			}
-			c.SyncModes = append(c.SyncModes, m)
-		default:
-			return nil, usageError(fmt.Sprintf("--sqlite-synchronous: %q is not full or normal", m))
-		}
+	if c.SyncModes, err = parseChoices("sqlite-synchronous", strings.ToLower(*modes), []string{"full", "normal"}, "%q is not full or normal"); err != nil {
+		return nil, err
 	}
 	for v := range strings.SplitSeq(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -243,6 +227,24 @@ func parsePhases(v string) (map[string]bool, error) {
 			return nil, usageError(fmt.Sprintf("--phases: unknown phase %q (%s)", p, strings.Join(phaseNames, ", ")))
 		}
 		out[p] = true
+	}
+	return out, nil
+}
+
+// parseChoices reads v, the comma-separated value of --name: items of
+// allowed (spaces around them trimmed), each at most once. An item not
+// allowed is refused with unknown, a message format taking the item.
+func parseChoices(name, v string, allowed []string, unknown string) ([]string, error) {
+	var out []string
+	for x := range strings.SplitSeq(v, ",") {
+		x = strings.TrimSpace(x)
+		switch {
+		case !slices.Contains(allowed, x):
+			return nil, usageError(fmt.Sprintf("--%s: "+unknown, name, x))
+		case slices.Contains(out, x):
+			return nil, usageError(fmt.Sprintf("--%s: %q twice", name, x))
+		}
+		out = append(out, x)
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/token"
 )
 
 // The sign-in flood: bad sign-ins from many addresses at once, as an
@@ -296,7 +297,7 @@ func (r *runner) flood(ctx context.Context, meClient *http.Client, kind string) 
 // returns the status (401, 429 or 503; anything else is an error) and how
 // long the answer took.
 func (r *runner) badSignIn(ctx context.Context, c *http.Client, kind string, seq int64) (int, time.Duration, error) {
-	user := fmt.Sprintf("flood-%d-%s", seq, newID("")[:8]) // unknown: never an account
+	user := fmt.Sprintf("flood-%d-%s", seq, token.NewID("")[:8]) // unknown: never an account
 	if kind == floodAccounts {
 		user = r.data.FloodUsers[seq%int64(len(r.data.FloodUsers))]
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"sessionguard/cmd/internal/cli"
 	"sessionguard/server/passwd"
 )
 
@@ -96,7 +97,7 @@ func execute(ctx context.Context, cfg *config, args []string, stdout, stderr io.
 	bin := cfg.Sessiond
 	if bin == "" {
 		logf("building sessiond")
-		if bin, err = buildSessiond(ctx, tmp); err != nil {
+		if bin, err = cli.BuildSessiond(ctx, tmp); err != nil {
 			return err
 		}
 	}

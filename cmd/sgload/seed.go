@@ -11,6 +11,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/token"
 )
 
 // layout says what to put in the database before sessiond starts.
@@ -78,7 +79,7 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 	now := start.UTC().Truncate(time.Microsecond)
 	out := &seeded{Controllers: map[string]seedSession{}, LoginUser: userLogin}
 	newAccount := func(username string) (string, error) {
-		a := store.Account{ID: newID("acc_"), Username: username, PasswordHash: l.PasswordHash, CreatedAt: now}
+		a := store.Account{ID: token.NewID("acc_"), Username: username, PasswordHash: l.PasswordHash, CreatedAt: now}
 		if err := st.CreateAccount(ctx, a); err != nil {
 			return "", fmt.Errorf("seeding account %s: %w", username, err)
 		}
@@ -128,7 +129,7 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 		return nil, err
 	}
 	err = parallel(ctx, l.AuditEvents, l.Workers, func(i int) error {
-		e := api.AuditEvent{ID: newID("evt_"), At: now.Add(-time.Duration(l.AuditEvents-i) * time.Millisecond),
+		e := api.AuditEvent{ID: token.NewID("evt_"), At: now.Add(-time.Duration(l.AuditEvents-i) * time.Millisecond),
 			Type: api.AuditLoginSucceeded, IP: "127.0.0.1", SessionID: out.Big.ID,
 			DeviceName: deviceName(i % 64), Detail: "Password"}
 		if _, err := st.AppendAudit(ctx, bigID, e); err != nil {
@@ -178,7 +179,7 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 		var mu sync.Mutex
 		err = parallel(ctx, l.FloodAccounts, l.Workers, func(i int) error {
 			name := fmt.Sprintf("load-f%05d", i)
-			a := store.Account{ID: newID("acc_"), Username: name, PasswordHash: l.PasswordHash, CreatedAt: now}
+			a := store.Account{ID: token.NewID("acc_"), Username: name, PasswordHash: l.PasswordHash, CreatedAt: now}
 			if err := st.CreateAccount(ctx, a); err != nil {
 				return fmt.Errorf("seeding account %s: %w", name, err)
 			}
@@ -234,16 +235,16 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 // writes it, with a fresh access token and refresh token (both returned in
 // clear).
 func sessionRecord(accountID string, device int, now, lastSeen time.Time, life time.Duration) (store.Session, store.RefreshToken, string, string) {
-	access, refresh := newToken(prefixAccess), newToken(prefixRefresh)
+	access, refresh := token.New(token.PrefixAccess), token.New(token.PrefixRefresh)
 	s := store.Session{
-		ID: newID("ses_"), AccountID: accountID,
+		ID: token.NewID("ses_"), AccountID: accountID,
 		Device: api.Device{ID: fmt.Sprintf("dev_load_%d", device), Name: deviceName(device),
 			Platform: api.PlatformLinux, OS: "Debian 12", Model: "sgload", AppVersion: "sgload"},
 		IP: "127.0.0.1", CreatedAt: now, LastSeenAt: lastSeen, AuthTime: now,
 		ExpiresAt: now.Add(life), AbsoluteExpiresAt: now.Add(life),
-		AccessHash: hashToken(access), AccessExpiresAt: now.Add(life),
+		AccessHash: token.Hash(access), AccessExpiresAt: now.Add(life),
 	}
-	rt := store.RefreshToken{Hash: hashToken(refresh), SessionID: s.ID, IssuedAt: now, ExpiresAt: s.ExpiresAt}
+	rt := store.RefreshToken{Hash: token.Hash(refresh), SessionID: s.ID, IssuedAt: now, ExpiresAt: s.ExpiresAt}
 	return s, rt, access, refresh
 }
 

@@ -14,6 +14,7 @@ import (
 	"sessionguard/server"
 	"sessionguard/server/passwd"
 	"sessionguard/server/store/sqlite"
+	"sessionguard/server/token"
 )
 
 // TestSeededSessionsWorkOnARealServer proves the tokens sgload makes and
@@ -53,7 +54,7 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	if me.Account.Username != userMe || me.Session.ID != data.Me[1].ID {
 		t.Fatalf("GET /v1/me = %+v", me)
 	}
-	if err := call(ctx, c, "GET", hs.URL+"/v1/me", newToken(prefixAccess), nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
+	if err := call(ctx, c, "GET", hs.URL+"/v1/me", token.New(token.PrefixAccess), nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("an unknown token: %v, want 401", err)
 	}
 
@@ -90,7 +91,7 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	if err := call(ctx, c, "POST", hs.URL+"/v1/login", "", req, &l); err != nil || l.AccessToken == "" {
 		t.Fatalf("sign-in with the seeded password: %v", err)
 	}
-	if !strings.HasPrefix(l.AccessToken, prefixAccess) || len(l.AccessToken) != len(data.Me[0].Token) {
+	if !strings.HasPrefix(l.AccessToken, token.PrefixAccess) || len(l.AccessToken) != len(data.Me[0].Token) {
 		t.Fatalf("the server's token %q and sgload's %q differ in form", l.AccessToken, data.Me[0].Token)
 	}
 }

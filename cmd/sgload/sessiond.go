@@ -12,25 +12,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-)
 
-// buildSessiond compiles sessionguard/cmd/sessiond into dir. It must run
-// inside the module (make load and go run ./cmd/sgload do).
-func buildSessiond(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "sessiond")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "sessionguard/cmd/sessiond")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("building sessiond (run sgload inside the sessionguard module, or pass --sessiond PATH): %v\n%s", err, out)
-	}
-	return bin, nil
-}
+	"sessionguard/cmd/internal/cli"
+)
 
 // sessiond is a running sessiond child process.
 type sessiond struct {
@@ -86,22 +75,11 @@ func startSessiond(ctx context.Context, bin, db string, extra, env []string, log
 		s.Stop()
 		return nil, ctx.Err()
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.URL + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s, nil
-			}
-			err = fmt.Errorf("status %d", resp.StatusCode)
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("sessiond /healthz not OK within 30 s: %v; its last log lines:\n%s", err, s.log)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := cli.WaitHealthy(ctx, s.URL, s.done, 30*time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("sessiond /healthz: %w; its last log lines:\n%s", err, s.log)
 	}
+	return s, nil
 }
 
 // readLog keeps sessiond's last log lines (for error messages), copies

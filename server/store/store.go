@@ -244,9 +244,9 @@ type AuditRecord struct {
 // concurrent use, and every method that changes more than one record does so
 // atomically. A cancelled context gives context.Canceled; after Close every
 // call gives ErrUnavailable. storetest.Run is the executable form of this
-// contract. A Store that wraps another must pass the optional arguments
-// (CreateSession's audit events, the revocations' RevokeEffects) on: they
-// are part of the write.
+// contract. A Store that wraps another must pass CreateSession's audit
+// events and the revocations' RevokeEffects on: they are part of the
+// write.
 type Store interface {
 	// CreateAccount inserts a, or returns ErrUsernameTaken.
 	CreateAccount(ctx context.Context, a Account) error
@@ -354,20 +354,20 @@ type Store interface {
 	// LastSeenAt then ID, both descending, starting after the cursor if any.
 	ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *SessionCursor, limit int) ([]Session, error)
 	// RevokeSession ends one live session of the account and, in the same
-	// transaction, makes the writes fx asks for (at most one RevokeEffects;
-	// more panics). It returns the revoked session, ErrNotFound if the
+	// transaction, makes the writes fx asks for (the zero RevokeEffects:
+	// none). It returns the revoked session, ErrNotFound if the
 	// account has no such session, or ErrRevoked (with the session as it
 	// is) if it was already revoked; refused, it writes nothing at all. Of
 	// concurrent calls for one session exactly one succeeds, so exactly
 	// one writes its effects.
-	RevokeSession(ctx context.Context, accountID, id string, r Revocation, fx ...RevokeEffects) (Session, error)
+	RevokeSession(ctx context.Context, accountID, id string, r Revocation, fx RevokeEffects) (Session, error)
 	// RevokeOtherSessions ends every live session of the account but keepID
 	// (live: not revoked and ExpiresAt after r.At) and, in the same
-	// transaction, makes the writes fx asks for (at most one
-	// RevokeEffects; more panics). It returns the sessions it ended,
+	// transaction, makes the writes fx asks for (the zero RevokeEffects:
+	// none). It returns the sessions it ended,
 	// ordered like ListSessions. Concurrent calls never both end one
 	// session; each writes its own effects.
-	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation, fx ...RevokeEffects) ([]Session, error)
+	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation, fx RevokeEffects) ([]Session, error)
 
 	// RefreshToken finds a refresh token record by hash.
 	RefreshToken(ctx context.Context, h []byte) (RefreshToken, error)

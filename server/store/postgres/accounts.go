@@ -6,13 +6,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 )
 
 // CreateAccount inserts a, or returns store.ErrUsernameTaken. The unique
 // index on usernames decides between concurrent callers.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	return s.run(ctx, "create account", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+accountCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+columns.Account+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 			a.ID, a.Username, a.PasswordHash, a.CreatedAt, a.MFAEnabled, a.TOTPSecret, a.TOTPPendingSecret)
 		return err
 	})
@@ -22,7 +23,7 @@ func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 func (s *Store) AccountByUsername(ctx context.Context, username string) (store.Account, error) {
 	var a store.Account
 	err := s.run(ctx, "account by username", func(ctx context.Context) (err error) {
-		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE username = $1`, username))
+		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+columns.Account+` FROM accounts WHERE username = $1`, username))
 		return notFound(err)
 	})
 	return a, err
@@ -32,7 +33,7 @@ func (s *Store) AccountByUsername(ctx context.Context, username string) (store.A
 func (s *Store) Account(ctx context.Context, id string) (store.Account, error) {
 	var a store.Account
 	err := s.run(ctx, "account", func(ctx context.Context) (err error) {
-		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = $1`, id))
+		a, err = scanAccount(s.pool.QueryRow(ctx, `SELECT `+columns.Account+` FROM accounts WHERE id = $1`, id))
 		return notFound(err)
 	})
 	return a, err

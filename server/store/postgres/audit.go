@@ -8,6 +8,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 )
 
 // AppendAudit adds an event to the account's log and returns its Seq, the
@@ -46,7 +47,7 @@ func appendAuditTx(ctx context.Context, tx pgx.Tx, accountID string, events ...a
 	return nil
 }
 
-const listAuditSQL = `SELECT ` + auditCols + ` FROM audit_events
+const listAuditSQL = `SELECT ` + columns.Audit + ` FROM audit_events
 	WHERE account_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`
 
 // ListAudit returns up to limit events of the account, newest first, with

@@ -13,20 +13,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/api"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/storebench"
 	"sessionguard/server/store/postgres/pgtest"
 )
 
-// calls are a few reads and writes, each returning only its error.
-func calls(s *Store, acct store.Account, ses store.Session) []struct {
+// call is a store call returning only its error.
+type call struct {
 	name string
 	call func(context.Context) error
-} {
+}
+
+// calls are a few reads and writes.
+func calls(s *Store, acct store.Account, ses store.Session) []call {
 	var n atomic.Int64
-	return []struct {
-		name string
-		call func(context.Context) error
-	}{
+	return []call{
 		{"Ping", s.Ping},
 		{"Account", func(ctx context.Context) error { _, err := s.Account(ctx, acct.ID); return err }},
 		{"SessionByAccessHash", func(ctx context.Context) error { _, err := s.SessionByAccessHash(ctx, ses.AccessHash); return err }},
@@ -45,7 +47,7 @@ func calls(s *Store, acct store.Account, ses store.Session) []struct {
 				AccessHash: ses.AccessHash, AccessExpiresAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour)})
 		}},
 		{"AppendAudit", func(ctx context.Context) error {
-			_, err := s.AppendAudit(ctx, acct.ID, auditEventForBench())
+			_, err := s.AppendAudit(ctx, acct.ID, storebench.AuditEvent())
 			return err
 		}},
 		{"ChangePassword", func(ctx context.Context) error {
@@ -89,17 +91,7 @@ func TestRecoversAfterRestart(t *testing.T) {
 	cs := calls(s, acct, ses)
 
 	// Fill the pool with connections, which the restart will break.
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Go(func() {
-			for _, c := range cs {
-				if err := c.call(t.Context()); err != nil {
-					t.Errorf("%s before the restart: %v", c.name, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	callAll(t, cs, "before the restart")
 
 	if err := c.Stop(); err != nil {
 		t.Fatal(err)
@@ -137,16 +129,20 @@ func TestRecoversAfterRestart(t *testing.T) {
 		}
 	}
 	t.Logf("%d calls failed after the restart before all worked", failures)
-	for range 4 {
-		wg.Go(func() {
-			for _, c := range cs {
-				if err := c.call(t.Context()); err != nil {
-					t.Errorf("%s after the restart: %v", c.name, err)
-				}
+	callAll(t, cs, "after the restart")
+}
+
+// callAll makes every call of cs on 4 goroutines at once, as many as the
+// pool has connections; each must work.
+func callAll(t *testing.T, cs []call, when string) {
+	t.Helper()
+	barrier.Run(4, func(int) {
+		for _, c := range cs {
+			if err := c.call(t.Context()); err != nil {
+				t.Errorf("%s %s: %v", c.name, when, err)
 			}
-		})
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // TestConnectTimeout: a server that accepts TCP connections and never

@@ -8,19 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/storebench"
 	"sessionguard/server/store/postgres/pgtest"
 )
 
 // The benchmarks mirror server/store/sqlite's, on a throwaway local
 // PostgreSQL (fsync off) reached over loopback TCP: every call is at least
 // one network round trip, which SQLite does not pay.
-
-func auditEventForBench() api.AuditEvent {
-	return api.AuditEvent{ID: "evt", At: time.Now(), Type: api.AuditLoginSucceeded, IP: "192.0.2.1",
-		SessionID: "ses", DeviceName: "Pixel", Detail: "bench"}
-}
 
 // sessionID is the ID of the account's i-th seeded session.
 func sessionID(accountID string, i int) string { return fmt.Sprintf("ses_%s_%06d", accountID, i) }
@@ -74,7 +69,7 @@ func seedSessions(tb testing.TB, s *Store, accountID string, n int, base time.Ti
 func seedAudit(tb testing.TB, s *Store, accountID string, n int, base time.Time) {
 	tb.Helper()
 	ctx := tb.Context()
-	e := auditEventForBench()
+	e := storebench.AuditEvent()
 	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_events (account_id, id, at, type, ip, session_id, device_name, detail)
 		SELECT CASE WHEN i % 2 = 0 THEN $1 ELSE 'acc_other_' || (i % 1000) END,
 			'evt_' || i, $2::timestamptz + i * interval '1 millisecond', $3, $4, $5, $6, $7
@@ -89,8 +84,8 @@ func seedAudit(tb testing.TB, s *Store, accountID string, n int, base time.Time)
 
 // benchStore returns a store on a new database holding one account with n
 // live sessions (their access hashes in list order), and revoked ones
-// besides.
-func benchStore(b *testing.B, n int) (*Store, store.Account, [][]byte) {
+// besides (storebench.Seed).
+func benchStore(b *testing.B, n int) storebench.Seeded {
 	b.Helper()
 	s := openURL(b, pgtest.NewDatabase(b))
 	base := time.Now().Truncate(time.Microsecond)
@@ -100,7 +95,8 @@ func benchStore(b *testing.B, n int) (*Store, store.Account, [][]byte) {
 	}
 	hashes := seedSessions(b, s, acct.ID, n, base)
 	warm(b, s)
-	return s, acct, hashes
+	return storebench.Seeded{Store: s, Account: acct, Hashes: hashes,
+		SessionID: func(i int) string { return sessionID(acct.ID, i) }}
 }
 
 // warm opens every connection the pool may have, so that no benchmark
@@ -122,208 +118,49 @@ func warm(b *testing.B, s *Store) {
 
 // BenchmarkSessionByAccessHash is the store's share of every authenticated
 // request.
-func BenchmarkSessionByAccessHash(b *testing.B) {
-	s, _, hashes := benchStore(b, 1000)
-	benchSessionByAccessHash(b, s, hashes)
-}
+func BenchmarkSessionByAccessHash(b *testing.B) { storebench.SessionByAccessHash(b, benchStore, 1000) }
 
 // BenchmarkSessionByAccessHash10k is the same for an account with 10,000
 // live sessions.
 func BenchmarkSessionByAccessHash10k(b *testing.B) {
-	s, _, hashes := benchStore(b, 10_000)
-	benchSessionByAccessHash(b, s, hashes)
-}
-
-func benchSessionByAccessHash(b *testing.B, s *Store, hashes [][]byte) {
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := s.SessionByAccessHash(ctx, hashes[i%len(hashes)]); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
+	storebench.SessionByAccessHash(b, benchStore, 10_000)
 }
 
 // BenchmarkSessionByAccessHashParallel is the same under concurrent
 // requests.
 func BenchmarkSessionByAccessHashParallel(b *testing.B) {
-	s, _, hashes := benchStore(b, 1000)
-	ctx := b.Context()
-	b.ReportAllocs()
-	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := s.SessionByAccessHash(ctx, hashes[i%len(hashes)]); err != nil {
-				b.Error(err)
-				return
-			}
-			i++
-		}
-	})
+	storebench.SessionByAccessHashParallel(b, benchStore)
 }
 
 // BenchmarkSessionByAccessHashUnderWrites looks sessions up while another
 // goroutine writes as fast as it can.
 func BenchmarkSessionByAccessHashUnderWrites(b *testing.B) {
-	s, acct, hashes := benchStore(b, 1000)
-	ctx := b.Context()
-	stop := make(chan struct{})
-	done := make(chan int)
-	b.ResetTimer() // RunParallel benchmarks run from the start: leave set-up out
-	go func() {
-		n := 0
-		defer func() { done <- n }()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			now := time.Now()
-			if err := s.TouchSession(ctx, sessionID(acct.ID, n%1000), store.Touch{LastSeenAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
-				b.Error(err)
-				return
-			}
-			n++
-		}
-	}()
-	b.ReportAllocs()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			if _, err := s.SessionByAccessHash(ctx, hashes[i%len(hashes)]); err != nil {
-				b.Error(err)
-				return
-			}
-			i++
-		}
-	})
-	b.StopTimer()
-	close(stop)
-	b.ReportMetric(float64(<-done)/b.Elapsed().Seconds(), "writes/s")
+	storebench.SessionByAccessHashUnderWrites(b, benchStore)
 }
 
 // BenchmarkListSessions reads one page of 50 of an account's 1,000 live
 // sessions (and 250 revoked ones): the first page and one from the middle.
-func BenchmarkListSessions(b *testing.B) {
-	benchListSessions(b, 1000)
-}
+func BenchmarkListSessions(b *testing.B) { storebench.ListSessions(b, benchStore, 1000) }
 
 // BenchmarkListSessions10k reads one page of 50 of an account's 10,000
 // live sessions (and 2,500 revoked ones): the first page and one from the
 // middle.
-func BenchmarkListSessions10k(b *testing.B) {
-	benchListSessions(b, 10_000)
-}
-
-func benchListSessions(b *testing.B, n int) {
-	s, acct, _ := benchStore(b, n)
-	ctx := b.Context()
-	now := time.Now()
-	var mid *store.SessionCursor
-	var cursor *store.SessionCursor
-	for seen := 0; seen < n/2; {
-		page, err := s.ListSessions(ctx, acct.ID, "", now, cursor, 500)
-		if err != nil || len(page) != 500 {
-			b.Fatalf("ListSessions: %d, %v", len(page), err)
-		}
-		seen += len(page)
-		last := page[len(page)-1]
-		cursor = &store.SessionCursor{LastSeenAt: last.LastSeenAt, ID: last.ID}
-		mid = cursor
-	}
-	for _, bc := range []struct {
-		name   string
-		cursor *store.SessionCursor
-	}{{"first", nil}, {"middle", mid}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				page, err := s.ListSessions(ctx, acct.ID, sessionID(acct.ID, 0), now, bc.cursor, 50)
-				if err != nil || len(page) != 50 {
-					b.Fatalf("ListSessions: %d, %v", len(page), err)
-				}
-			}
-		})
-	}
-}
+func BenchmarkListSessions10k(b *testing.B) { storebench.ListSessions(b, benchStore, 10_000) }
 
 // BenchmarkListAudit100k reads one page of 50 of an account's 100,000
 // audit events (among 200,000): the newest and one from the middle.
 func BenchmarkListAudit100k(b *testing.B) {
-	s, acct, _ := benchStore(b, 1)
-	ctx := b.Context()
-	const n = 100_000
-	seedAudit(b, s, acct.ID, n, time.Now())
-	all, err := s.ListAudit(ctx, acct.ID, 0, n)
-	if err != nil || len(all) != n {
-		b.Fatalf("ListAudit: %d, %v", len(all), err)
-	}
-	for _, bc := range []struct {
-		name      string
-		beforeSeq int64
-	}{{"newest", 0}, {"middle", all[n/2].Seq}} {
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				page, err := s.ListAudit(ctx, acct.ID, bc.beforeSeq, 50)
-				if err != nil || len(page) != 50 {
-					b.Fatalf("ListAudit: %d, %v", len(page), err)
-				}
-			}
-		})
-	}
+	storebench.ListAudit(b, benchStore, func(b *testing.B, s storebench.Seeded, n int) {
+		seedAudit(b, s.Store.(*Store), s.Account.ID, n, time.Now())
+	}, 100_000)
 }
 
 // BenchmarkAppendAudit is one audit write.
-func BenchmarkAppendAudit(b *testing.B) {
-	s, acct, _ := benchStore(b, 1)
-	ctx := b.Context()
-	e := auditEventForBench()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.AppendAudit(ctx, acct.ID, e); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+func BenchmarkAppendAudit(b *testing.B) { storebench.AppendAudit(b, benchStore) }
 
 // BenchmarkTouchSession is the once-a-minute write of an authenticated request.
-func BenchmarkTouchSession(b *testing.B) {
-	s, acct, _ := benchStore(b, 100)
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		now := time.Now()
-		if err := s.TouchSession(ctx, sessionID(acct.ID, i%100), store.Touch{LastSeenAt: now, ExpiresAt: now.Add(time.Hour), IP: "192.0.2.1"}); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
+func BenchmarkTouchSession(b *testing.B) { storebench.TouchSession(b, benchStore) }
 
 // BenchmarkRotateRefreshToken is a token refresh: a four-statement
 // transaction holding the session's row lock.
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	s, acct, _ := benchStore(b, 100)
-	ctx := b.Context()
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		now := time.Now()
-		h := sha256.Sum256(fmt.Appendf(nil, "bench rotation %d", i))
-		a := sha256.Sum256(fmt.Appendf(nil, "bench access %d", i))
-		if err := s.RotateRefreshToken(ctx, store.Rotation{
-			SessionID:  sessionID(acct.ID, i%100),
-			New:        store.RefreshToken{Hash: h[:], IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
-			AccessHash: a[:], AccessExpiresAt: now.Add(15 * time.Minute), LastSeenAt: now, ExpiresAt: now.Add(24 * time.Hour),
-		}); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-}
+func BenchmarkRotateRefreshToken(b *testing.B) { storebench.RotateRefreshToken(b, benchStore) }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,8 +19,6 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration = migrations.File
-
 // ErrSchemaTooNew is returned when the database carries migrations this
 // build does not know, i.e. it was migrated by a newer sessiond.
 var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this build")
@@ -32,22 +28,12 @@ var ErrSchemaTooNew = errors.New("postgres: database schema is newer than this b
 // databases sharing a server do not wait for each other.
 const migrateLockKey int64 = 0x73657373696f6e64
 
-var loadMigrations = sync.OnceValues(func() ([]migration, error) {
-	ms, err := migrations.Parse(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", "postgres", err)
-	}
-	return ms, nil
-})
+// schema is the embedded migrations, read when the package initialises
+// (a build whose files do not parse, or skip a version, panics there).
+var schema = migrations.MustLoad("postgres", migrationFiles, "migrations")
 
-// LatestVersion is the schema version this build migrates to.
-func LatestVersion() int {
-	ms, err := loadMigrations()
-	if err != nil {
-		return 0
-	}
-	return migrations.Latest(ms)
-}
+// LatestVersion is the schema version this build migrates to (at least 1).
+func LatestVersion() int { return schema.Latest() }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer     NOT NULL PRIMARY KEY,
@@ -62,12 +48,8 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // the others find it applied. It is idempotent, and returns ErrSchemaTooNew
 // if the database is ahead of this build. Open calls it.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
-	if err != nil {
-		return err
-	}
 	var conn *pgxpool.Conn
-	err = s.run(ctx, "migrate", func(ctx context.Context) (err error) {
+	err := s.run(ctx, "migrate", func(ctx context.Context) (err error) {
 		conn, err = s.pool.Acquire(ctx)
 		return err
 	})
@@ -90,7 +72,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if _, err := conn.Exec(ctx, createMigrationsTable); err != nil {
 		return s.wrap(ctx, "migrate", err)
 	}
-	for _, m := range ms {
+	for _, m := range schema.Files() {
 		if err := s.apply(ctx, conn.Conn(), m); err != nil {
 			return err
 		}
@@ -99,14 +81,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return s.wrap(ctx, "schema version", err)
 	}
-	if latest := LatestVersion(); v > latest {
-		return fmt.Errorf("%w: database at version %d, this build knows up to %d", ErrSchemaTooNew, v, latest)
-	}
-	return nil
+	return schema.CheckVersion(v, ErrSchemaTooNew)
 }
 
 // apply applies m unless schema_migrations says it was.
-func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migration) error {
+func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migrations.File) error {
 	op := "migrate " + m.Name
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		var applied bool
@@ -151,19 +130,14 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 }
 
 // MigrateURL brings the database at url up to LatestVersion and reports
-// the versions before and after: what `sessiond migrate` runs.
+// the versions before and after, and closes it again. (`sessiond migrate`
+// does not call it: it migrates by opening the store, as every command
+// does.)
 func MigrateURL(ctx context.Context, url string) (from, to int, err error) {
 	s, err := open(ctx, url, Options{MaxConns: 2})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer s.Close()
-	if from, err = s.Version(ctx); err != nil {
-		return 0, 0, err
-	}
-	if err = s.Migrate(ctx); err != nil {
-		return from, 0, err
-	}
-	to, err = s.Version(ctx)
-	return from, to, err
+	return migrations.Upgrade(ctx, s)
 }

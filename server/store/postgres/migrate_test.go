@@ -3,12 +3,13 @@ package postgres
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"sessionguard/server/internal/barrier"
+	"sessionguard/server/store/internal/migratetest"
 	"sessionguard/server/store/postgres/pgtest"
 )
 
@@ -19,19 +20,10 @@ func TestMigrateConcurrentReplicas(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	const replicas = 8
 	var (
-		wg     sync.WaitGroup
-		start  = make(chan struct{})
 		stores [replicas]*Store
 		errs   [replicas]error
 	)
-	for i := range replicas {
-		wg.Go(func() {
-			<-start
-			stores[i], errs[i] = Open(t.Context(), url)
-		})
-	}
-	close(start)
-	wg.Wait()
+	barrier.Run(replicas, func(i int) { stores[i], errs[i] = Open(t.Context(), url) })
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("replica %d: Open: %v", i, err)
@@ -63,30 +55,11 @@ func checkMigrated(t *testing.T, s *Store) {
 }
 
 func TestMigrateIdempotent(t *testing.T) {
-	ctx := t.Context()
 	url := pgtest.NewDatabase(t)
-	from, to, err := MigrateURL(ctx, url)
-	if err != nil {
-		t.Fatalf("MigrateURL: %v", err)
-	}
-	if from != 0 || to != LatestVersion() || to < 1 {
-		t.Errorf("MigrateURL on a new database: %d → %d, want 0 → %d", from, to, LatestVersion())
-	}
-	from, to, err = MigrateURL(ctx, url)
-	if err != nil || from != LatestVersion() || to != LatestVersion() {
-		t.Errorf("MigrateURL again: %d → %d, %v; want %d → %d", from, to, err, LatestVersion(), LatestVersion())
-	}
-	for range 2 {
-		s, err := Open(ctx, url)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			t.Errorf("Migrate on an up-to-date database: %v", err)
-		}
-		checkMigrated(t, s)
-		s.Close()
-	}
+	migratetest.Idempotent(t, "MigrateURL", LatestVersion(),
+		func(ctx context.Context) (int, int, error) { return MigrateURL(ctx, url) },
+		func(ctx context.Context) (*Store, error) { return Open(ctx, url) },
+		checkMigrated)
 }
 
 func TestVersionOfNewDatabase(t *testing.T) {
@@ -101,18 +74,12 @@ func TestVersionOfNewDatabase(t *testing.T) {
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
-	ctx := t.Context()
 	url := pgtest.NewDatabase(t)
-	s := openURL(t, url)
-	if _, err := s.pool.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')`, LatestVersion()+1); err != nil {
-		t.Fatal(err)
-	}
-	if s, err := Open(ctx, url); !errors.Is(err, ErrSchemaTooNew) {
-		if s != nil {
-			s.Close()
-		}
-		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
-	}
+	migratetest.RefusesNewerSchema(t, func(ctx context.Context) (*Store, error) { return Open(ctx, url) },
+		func(s *Store) error {
+			_, err := s.pool.Exec(t.Context(), `INSERT INTO schema_migrations (version, name) VALUES ($1, 'from_the_future')`, LatestVersion()+1)
+			return err
+		}, ErrSchemaTooNew)
 }
 
 // TestMigrateWaitsForTheLock: while another session holds the migration
@@ -142,17 +109,13 @@ func TestMigrateWaitsForTheLock(t *testing.T) {
 	checkMigrated(t, openURL(t, url))
 }
 
-// TestEmbeddedMigrations: the embedded set parses, starts at 1 and has no
-// holes (migrations.Parse itself is tested in its package).
+// TestEmbeddedMigrations: the embedded set loaded when the package
+// initialised, which checks that it parses, starts at 1 and has no holes
+// (migrations.MustLoad, tested in its package), and LatestVersion is its
+// last version.
 func TestEmbeddedMigrations(t *testing.T) {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		t.Fatalf("embedded migrations: %d, %v", len(ms), err)
-	}
-	for i, m := range ms {
-		if m.Version != i+1 {
-			t.Errorf("embedded migration %s has version %d, want %d", m.Name, m.Version, i+1)
-		}
+	if n := len(schema.Files()); n == 0 || LatestVersion() != n {
+		t.Fatalf("embedded migrations: %d files, LatestVersion %d", n, LatestVersion())
 	}
 }
 
@@ -167,9 +130,9 @@ func TestMigrateUpgradesAVersion1Database(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations()
-	if err != nil || len(ms) < 2 {
-		t.Fatalf("migrations: %d, %v", len(ms), err)
+	ms := schema.Files()
+	if len(ms) < 2 {
+		t.Fatalf("migrations: %d, want at least 2", len(ms))
 	}
 	conn, err := old.pool.Acquire(ctx)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 )
 
 // outboxLockKey is the transaction-level advisory lock AppendOutbox holds
@@ -40,7 +41,7 @@ func (s *Store) ReadOutbox(ctx context.Context, after int64, limit int) ([]store
 	}
 	var out []store.OutboxEntry
 	err := s.run(ctx, "read outbox", func(ctx context.Context) error {
-		rows, err := s.pool.Query(ctx, `SELECT `+outboxCols+` FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		rows, err := s.pool.Query(ctx, `SELECT `+columns.Outbox+` FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 		if err != nil {
 			return err
 		}

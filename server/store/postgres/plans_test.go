@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"sessionguard/server/store/internal/columns"
 )
 
 // TestQueryPlans checks that the hot queries are index scans in the order
@@ -85,7 +87,7 @@ func TestQueryPlans(t *testing.T) {
 		args        []any
 		index       string
 	}{
-		{"SessionByAccessHash", `SELECT ` + sessionCols + ` FROM sessions WHERE access_hash = $1`,
+		{"SessionByAccessHash", `SELECT ` + columns.Session + ` FROM sessions WHERE access_hash = $1`,
 			[]any{accessHash(sessionID("acc_0", 7))}, "sessions_access_hash"},
 		{"ListSessions", listSessionsSQL, []any{small, base, "x", 50}, "sessions_live_by_account"},
 		{"ListSessions, big account", listSessionsSQL, []any{"acc_0", base, "x", 50}, "sessions_live_by_account"},
@@ -106,13 +108,13 @@ func TestQueryPlans(t *testing.T) {
 			[]any{small, base, []byte{1}}, "mfa_tokens_account|mfa_tokens_expires"},
 		{"UseRecoveryCode", `DELETE FROM recovery_codes WHERE account_id = $1 AND hash = $2`,
 			[]any{small, []byte{1}}, "recovery_codes_pkey"},
-		{"MFAToken", `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
+		{"MFAToken", `SELECT ` + columns.MFAToken + ` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
 			[]any{[]byte{1}, base}, "mfa_tokens_pkey"},
-		{"RefreshToken", `SELECT ` + refreshCols + ` FROM refresh_tokens WHERE hash = $1`,
+		{"RefreshToken", `SELECT ` + columns.Refresh + ` FROM refresh_tokens WHERE hash = $1`,
 			[]any{[]byte{1}}, "refresh_tokens_pkey"},
 		{"KnownInstall", `SELECT EXISTS (SELECT FROM known_installs WHERE account_id = $1 AND install_hash = $2)`,
 			[]any{small, []byte{1}}, "known_installs_pkey"},
-		{"ReadOutbox", `SELECT ` + outboxCols + ` FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2`,
+		{"ReadOutbox", `SELECT ` + columns.Outbox + ` FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2`,
 			[]any{int64(8000), 100}, "outbox_pkey"},
 		// Purge: each batch is a range of an index on the time it
 		// compares, at a cutoff 90 days back.

@@ -67,14 +67,8 @@ func TestContractQueryExecModes(t *testing.T) {
 }
 
 func TestPersistence(t *testing.T) {
-	storetest.RunPersistence(t, func(t *testing.T, url string) store.Store {
-		s, err := Open(t.Context(), url)
-		if err != nil {
-			t.Fatalf("Open(%s): %v", url, err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}, pgtest.NewDatabase(t))
+	storetest.RunPersistence(t, func(t *testing.T, url string) store.Store { return openURL(t, url) },
+		pgtest.NewDatabase(t))
 }
 
 // TestOpenUnavailable: a server that is not there gives ErrUnavailable

@@ -99,12 +99,12 @@ func (r *replicas) ListSessions(ctx context.Context, accountID, excludeID string
 	return r.pick().ListSessions(ctx, accountID, excludeID, now, after, limit)
 }
 
-func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
-	return r.pick().RevokeSession(ctx, accountID, id, rev, fx...)
+func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation, fx store.RevokeEffects) (store.Session, error) {
+	return r.pick().RevokeSession(ctx, accountID, id, rev, fx)
 }
 
-func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID string, rev store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
-	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev, fx...)
+func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID string, rev store.Revocation, fx store.RevokeEffects) ([]store.Session, error) {
+	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev, fx)
 }
 
 func (r *replicas) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {

@@ -10,28 +10,6 @@ import (
 	"sessionguard/server/store"
 )
 
-const sessionCols = `id, account_id,
-	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	ip, loc_city, loc_region, loc_country, loc_country_code,
-	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
-	remember, access_hash, access_expires_at, install_hash, reauth_failures,
-	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
-
-const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
-
-const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
-
-const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time, install_hash`
-
-const mfaTokenCols = `hash, account_id,
-	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	remember, install_hash, created_at, expires_at`
-
-const outboxCols = `seq, at, data`
-
-const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
-	session_id, device_name, target_session_id, target_device_name, detail`
-
 // qualified prefixes every column of cols with table.
 func qualified(table, cols string) string {
 	fields := strings.Split(cols, ",")
@@ -66,7 +44,7 @@ func (r *sessionRow) session() store.Session {
 	return s
 }
 
-// scanSession scans one row of sessionCols.
+// scanSession scans one row of columns.Session.
 func scanSession(row pgx.Row) (store.Session, error) {
 	var r sessionRow
 	if err := row.Scan(r.dest()...); err != nil {
@@ -75,7 +53,7 @@ func scanSession(row pgx.Row) (store.Session, error) {
 	return r.session(), nil
 }
 
-// collectSessions scans and closes rows of sessionCols.
+// collectSessions scans and closes rows of columns.Session.
 func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
 	defer rows.Close()
 	out := make([]store.Session, 0, capHint)
@@ -89,8 +67,8 @@ func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
 	return out, rows.Err()
 }
 
-// sessionArgs are the values of sessionCols for s, as CreateSession stores
-// it: with no re-auth failures.
+// sessionArgs are the values of columns.Session for s, as CreateSession
+// stores it: with no re-auth failures.
 func sessionArgs(s store.Session) []any {
 	var (
 		revokedAt                       *time.Time

@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 	"sessionguard/server/store/internal/rewrite"
 )
 
@@ -219,7 +220,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, e
 func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	d := t.Device
 	return s.tx(ctx, "create MFA token", func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO mfa_tokens (`+columns.MFAToken+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			nonNil(t.Hash), t.AccountID, d.ID, d.Name, d.Platform, d.OS, d.Model, d.AppVersion,
 			t.Remember, nullBytes(t.InstallHash), t.CreatedAt, t.ExpiresAt); err != nil {
 			return err
@@ -234,7 +235,7 @@ func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 func (s *Store) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
 	var t store.MFAToken
 	err := s.run(ctx, "MFA token", func(ctx context.Context) (err error) {
-		t, err = scanMFAToken(s.pool.QueryRow(ctx, `SELECT `+mfaTokenCols+` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
+		t, err = scanMFAToken(s.pool.QueryRow(ctx, `SELECT `+columns.MFAToken+` FROM mfa_tokens WHERE hash = $1 AND expires_at > $2`,
 			nonNil(h), now))
 		return notFound(err)
 	})
@@ -248,7 +249,7 @@ func (s *Store) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MF
 func (s *Store) ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
 	var t store.MFAToken
 	err := s.run(ctx, "consume MFA token", func(ctx context.Context) (err error) {
-		t, err = scanMFAToken(s.pool.QueryRow(ctx, `DELETE FROM mfa_tokens WHERE hash = $1 RETURNING `+mfaTokenCols, nonNil(h)))
+		t, err = scanMFAToken(s.pool.QueryRow(ctx, `DELETE FROM mfa_tokens WHERE hash = $1 RETURNING `+columns.MFAToken, nonNil(h)))
 		return notFound(err)
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 )
 
 // The live sessions of an account in list order. ListSessions and the
@@ -16,9 +17,9 @@ import (
 // sessions_live_by_account in index order, the cursor as the start key.
 const (
 	listSessionsWhere = `account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND id <> $3`
-	listSessionsSQL   = `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere + `
+	listSessionsSQL   = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
 		ORDER BY last_seen_at DESC, id DESC LIMIT $4`
-	listSessionsAfterSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere + `
+	listSessionsAfterSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
 		AND (last_seen_at, id) < ($4, $5)
 		ORDER BY last_seen_at DESC, id DESC LIMIT $6`
 )
@@ -38,7 +39,7 @@ var revokeOthersSQL = `WITH target AS (
 	SET revoked_at = $1, revoke_reason = $2, revoked_by_session = $3, revoked_by_device_name = $4
 	FROM target
 	WHERE s.id = target.id AND s.revoked_at IS NULL
-	RETURNING ` + qualified("s", sessionCols)
+	RETURNING ` + qualified("s", columns.Session)
 
 // upsertInstallSQL records install $2 of account $1 as used at $3.
 const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, first_seen, last_used)
@@ -56,12 +57,12 @@ const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, 
 // doc); concurrent sign-ins from one install queue on its row.
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+columns.Session+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
 			sessionArgs(ses)...); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES ($1, $2, $3, $4, $5)`,
 			nonNil(rt.Hash), ses.ID, rt.IssuedAt, rt.ExpiresAt, rt.RotatedAt); err != nil {
 			return err
 		}
@@ -76,14 +77,14 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 
 // Session finds a session by ID (revoked ones too).
 func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
-	return s.oneSession(ctx, "session", `SELECT `+sessionCols+` FROM sessions WHERE id = $1`, id)
+	return s.oneSession(ctx, "session", `SELECT `+columns.Session+` FROM sessions WHERE id = $1`, id)
 }
 
 // SessionByAccessHash finds the session whose current access token hashes
 // to h, revoked ones too, so that a caller can say why a token stopped
 // working.
 func (s *Store) SessionByAccessHash(ctx context.Context, h []byte) (store.Session, error) {
-	return s.oneSession(ctx, "session by access hash", `SELECT `+sessionCols+` FROM sessions WHERE access_hash = $1`, nonNil(h))
+	return s.oneSession(ctx, "session by access hash", `SELECT `+columns.Session+` FROM sessions WHERE access_hash = $1`, nonNil(h))
 }
 
 func (s *Store) oneSession(ctx context.Context, op, query string, args ...any) (store.Session, error) {
@@ -212,16 +213,15 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 // being live, so of concurrent callers exactly one wins; the winner holds
 // the session row until it commits, then deletes remembered logins in hash
 // order (see the package doc).
-func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx store.RevokeEffects) (store.Session, error) {
 	const op = "revoke session"
-	e := oneEffects(fx)
 	var got []store.Session
 	err := s.tx(ctx, op, func(ctx context.Context, tx pgx.Tx) error {
 		got = nil
 		rows, err := tx.Query(ctx, `UPDATE sessions
 			SET revoked_at = $3, revoke_reason = $4, revoked_by_session = $5, revoked_by_device_name = $6
 			WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
-			RETURNING `+sessionCols, id, accountID, r.At, r.Reason, r.BySessionID, r.ByDeviceName)
+			RETURNING `+columns.Session, id, accountID, r.At, r.Reason, r.BySessionID, r.ByDeviceName)
 		if err != nil {
 			return err
 		}
@@ -229,13 +229,13 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 			return err // nothing changed: the empty transaction commits nothing
 		}
 		forgotten := 0
-		if e.Forget {
+		if fx.Forget {
 			if forgotten, err = countTx(ctx, tx, forgetDeviceSQL, accountID, got[0].Device.ID); err != nil {
 				return err
 			}
 		}
-		if e.Audit != nil {
-			return appendAuditTx(ctx, tx, accountID, e.Audit(got, forgotten))
+		if fx.Audit != nil {
+			return appendAuditTx(ctx, tx, accountID, fx.Audit(got, forgotten))
 		}
 		return nil
 	})
@@ -248,7 +248,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 	// Nothing changed: no such session of this account, or revoked already
 	// (committed before our UPDATE got the row, so visible to this later
 	// statement).
-	ses, err := s.oneSession(ctx, op, `SELECT `+sessionCols+` FROM sessions WHERE id = $1 AND account_id = $2`, id, accountID)
+	ses, err := s.oneSession(ctx, op, `SELECT `+columns.Session+` FROM sessions WHERE id = $1 AND account_id = $2`, id, accountID)
 	switch {
 	case err != nil:
 		return store.Session{}, err
@@ -264,8 +264,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 // ID order first, then the remembered logins it deletes in hash order, so
 // concurrent calls never both end the same session and never deadlock (see
 // the package doc).
-func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
-	e := oneEffects(fx)
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx store.RevokeEffects) ([]store.Session, error) {
 	var out []store.Session
 	err := s.tx(ctx, "revoke other sessions", func(ctx context.Context, tx pgx.Tx) error {
 		out = nil
@@ -279,17 +278,17 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 		sortLikeList(out)
 		forgotten := 0
 		switch {
-		case !e.Forget:
-		case e.KeepDeviceID == "":
+		case !fx.Forget:
+		case fx.KeepDeviceID == "":
 			forgotten, err = countTx(ctx, tx, forgetAllSQL, accountID)
 		default:
-			forgotten, err = countTx(ctx, tx, forgetExceptSQL, accountID, e.KeepDeviceID)
+			forgotten, err = countTx(ctx, tx, forgetExceptSQL, accountID, fx.KeepDeviceID)
 		}
 		if err != nil {
 			return err
 		}
-		if e.Audit != nil {
-			return appendAuditTx(ctx, tx, accountID, e.Audit(out, forgotten))
+		if fx.Audit != nil {
+			return appendAuditTx(ctx, tx, accountID, fx.Audit(out, forgotten))
 		}
 		return nil
 	})
@@ -297,18 +296,6 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 		return nil, err
 	}
 	return out, nil
-}
-
-// oneEffects returns the RevokeEffects a call was given (the zero value
-// for none); the contract allows at most one.
-func oneEffects(fx []store.RevokeEffects) store.RevokeEffects {
-	switch len(fx) {
-	case 0:
-		return store.RevokeEffects{}
-	case 1:
-		return fx[0]
-	}
-	panic("postgres: more than one store.RevokeEffects")
 }
 
 // errChanged reports a session that a conditional write left alone

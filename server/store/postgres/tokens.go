@@ -7,13 +7,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
 )
 
 // RefreshToken finds a refresh token record by hash.
 func (s *Store) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {
 	var rt store.RefreshToken
 	err := s.run(ctx, "refresh token", func(ctx context.Context) error {
-		return notFound(s.pool.QueryRow(ctx, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = $1`, nonNil(h)).
+		return notFound(s.pool.QueryRow(ctx, `SELECT `+columns.Refresh+` FROM refresh_tokens WHERE hash = $1`, nonNil(h)).
 			Scan(&rt.Hash, &rt.SessionID, &rt.IssuedAt, &rt.ExpiresAt, &rt.RotatedAt))
 	})
 	if err != nil {
@@ -50,7 +51,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) erro
 			rot.SessionID, nt.IssuedAt); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES ($1, $2, $3, $4, $5)`,
+		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES ($1, $2, $3, $4, $5)`,
 			nonNil(nt.Hash), rot.SessionID, nt.IssuedAt, nt.ExpiresAt, nt.RotatedAt)
 		return err
 	})
@@ -59,7 +60,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, rot store.Rotation) erro
 // CreateRemembered inserts a remembered-login credential.
 func (s *Store) CreateRemembered(ctx context.Context, r store.Remembered) error {
 	return s.run(ctx, "create remembered login", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		_, err := s.pool.Exec(ctx, `INSERT INTO remembered_logins (`+columns.Remembered+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			nonNil(r.Hash), r.AccountID, r.DeviceID, r.DeviceName, r.CreatedAt, r.ExpiresAt, r.AuthTime, nullBytes(r.InstallHash))
 		return err
 	})
@@ -84,7 +85,7 @@ func (s *Store) ConsumeRemembered(ctx context.Context, h []byte, now time.Time) 
 func (s *Store) DeleteRemembered(ctx context.Context, h []byte) (store.Remembered, error) {
 	var r store.Remembered
 	err := s.run(ctx, "delete remembered login", func(ctx context.Context) (err error) {
-		r, err = scanRemembered(s.pool.QueryRow(ctx, `DELETE FROM remembered_logins WHERE hash = $1 RETURNING `+rememberedCols, nonNil(h)))
+		r, err = scanRemembered(s.pool.QueryRow(ctx, `DELETE FROM remembered_logins WHERE hash = $1 RETURNING `+columns.Remembered, nonNil(h)))
 		return notFound(err)
 	})
 	if err != nil {

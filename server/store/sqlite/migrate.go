@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"embed"
 	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"sessionguard/server/store/internal/migrations"
@@ -19,28 +17,16 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration = migrations.File
-
 // ErrSchemaTooNew is returned when the database carries migrations this
 // build does not know, i.e. it was migrated by a newer sessiond.
 var ErrSchemaTooNew = errors.New("sqlite: database schema is newer than this build")
 
-var loadMigrations = sync.OnceValues(func() ([]migration, error) {
-	ms, err := migrations.Parse(migrationFiles, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", "sqlite", err)
-	}
-	return ms, nil
-})
+// schema is the embedded migrations, read when the package initialises
+// (a build whose files do not parse, or skip a version, panics there).
+var schema = migrations.MustLoad("sqlite", migrationFiles, "migrations")
 
-// LatestVersion is the schema version this build migrates to.
-func LatestVersion() int {
-	ms, err := loadMigrations()
-	if err != nil {
-		return 0
-	}
-	return migrations.Latest(ms)
-}
+// LatestVersion is the schema version this build migrates to (at least 1).
+func LatestVersion() int { return schema.Latest() }
 
 const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER NOT NULL PRIMARY KEY,
@@ -54,14 +40,10 @@ const createMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 // the same time. It returns ErrSchemaTooNew if the database is ahead of
 // this build. Open calls it.
 func (s *Store) Migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
-	if err != nil {
-		return err
-	}
 	if _, err := s.write.ExecContext(ctx, createMigrationsTable); err != nil {
 		return s.wrap("migrate", err)
 	}
-	for _, m := range ms {
+	for _, m := range schema.Files() {
 		if err := s.apply(ctx, m); err != nil {
 			return err
 		}
@@ -70,13 +52,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if latest := LatestVersion(); v > latest {
-		return fmt.Errorf("%w: database at version %d, this build knows up to %d", ErrSchemaTooNew, v, latest)
-	}
-	return nil
+	return schema.CheckVersion(v, ErrSchemaTooNew)
 }
 
-func (s *Store) apply(ctx context.Context, m migration) error {
+func (s *Store) apply(ctx context.Context, m migrations.File) error {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return s.wrap("migrate "+m.Name, err)
@@ -118,19 +97,14 @@ func (s *Store) Version(ctx context.Context) (int, error) {
 }
 
 // MigrateFile brings the database file at path up to LatestVersion and
-// reports the versions before and after: what `sessiond migrate` runs.
+// reports the versions before and after, and closes it again. (`sessiond
+// migrate` does not call it: it migrates by opening the store, as every
+// command does.)
 func MigrateFile(ctx context.Context, path string) (from, to int, err error) {
 	s, err := open(ctx, path, Options{})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer func() { err = errors.Join(err, s.Close()) }()
-	if from, err = s.Version(ctx); err != nil {
-		return 0, 0, err
-	}
-	if err = s.Migrate(ctx); err != nil {
-		return from, 0, err
-	}
-	to, err = s.Version(ctx)
-	return from, to, err
+	return migrations.Upgrade(ctx, s)
 }

@@ -189,9 +189,8 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 // store.ErrRevoked with the session as it is if it was already revoked;
 // either way it writes nothing. Its UPDATE is conditional on the session
 // being live, so of concurrent callers exactly one wins.
-func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx ...store.RevokeEffects) (store.Session, error) {
+func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store.Revocation, fx store.RevokeEffects) (store.Session, error) {
 	const op = "revoke session"
-	e := oneEffects(fx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.Session{}, s.wrap(op, err)
@@ -207,13 +206,13 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 	}
 	if len(got) == 1 {
 		forgotten := 0
-		if e.Forget {
+		if fx.Forget {
 			if forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemDevice, accountID, got[0].Device.ID); err != nil {
 				return store.Session{}, err
 			}
 		}
-		if e.Audit != nil {
-			if err := s.appendAuditTx(ctx, tx, op, accountID, e.Audit(got, forgotten)); err != nil {
+		if fx.Audit != nil {
+			if err := s.appendAuditTx(ctx, tx, op, accountID, fx.Audit(got, forgotten)); err != nil {
 				return store.Session{}, err
 			}
 		}
@@ -242,9 +241,8 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 // returning the sessions it ended ordered like ListSessions. Transactions
 // take the only write connection one at a time, so concurrent callers
 // never both count the same session.
-func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx ...store.RevokeEffects) ([]store.Session, error) {
+func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID string, r store.Revocation, fx store.RevokeEffects) ([]store.Session, error) {
 	const op = "revoke other sessions"
-	e := oneEffects(fx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, s.wrap(op, err)
@@ -260,18 +258,18 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	}
 	sortLikeList(out)
 	forgotten := 0
-	if e.Forget {
-		if e.KeepDeviceID == "" {
+	if fx.Forget {
+		if fx.KeepDeviceID == "" {
 			forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemAll, accountID)
 		} else {
-			forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemExcept, accountID, e.KeepDeviceID)
+			forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemExcept, accountID, fx.KeepDeviceID)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
-	if e.Audit != nil {
-		if err := s.appendAuditTx(ctx, tx, op, accountID, e.Audit(out, forgotten)); err != nil {
+	if fx.Audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, accountID, fx.Audit(out, forgotten)); err != nil {
 			return nil, err
 		}
 	}
@@ -279,18 +277,6 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 		return nil, s.wrap(op, err)
 	}
 	return out, nil
-}
-
-// oneEffects returns the RevokeEffects a call was given (the zero value
-// for none); the contract allows at most one.
-func oneEffects(fx []store.RevokeEffects) store.RevokeEffects {
-	switch len(fx) {
-	case 0:
-		return store.RevokeEffects{}
-	case 1:
-		return fx[0]
-	}
-	panic("sqlite: more than one store.RevokeEffects")
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then

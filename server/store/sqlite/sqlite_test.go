@@ -12,17 +12,27 @@ import (
 	"time"
 
 	"sessionguard/server/store"
+	"sessionguard/server/store/internal/columns"
+	"sessionguard/server/store/internal/migratetest"
+	"sessionguard/server/store/internal/storebench"
 	"sessionguard/server/store/storetest"
 )
 
-func openTemp(t *testing.T) *Store {
+// openPath opens a Store on the file at path, closed when t ends.
+func openPath(t *testing.T, path string) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "sessiond.db"))
+	s, err := Open(t.Context(), path)
 	if err != nil {
-		t.Fatalf("Open: %v", err)
+		t.Fatalf("Open(%s): %v", path, err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// openTemp opens a Store on a new file.
+func openTemp(t *testing.T) *Store {
+	t.Helper()
+	return openPath(t, filepath.Join(t.TempDir(), "sessiond.db"))
 }
 
 func TestContract(t *testing.T) {
@@ -33,14 +43,7 @@ func TestContract(t *testing.T) {
 // subtest, as a long-lived server's database is.
 func TestContractSharedFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shared.db")
-	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := Open(t.Context(), path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	})
+	storetest.Run(t, func(t *testing.T) store.Store { return openPath(t, path) })
 }
 
 // TestPurgeInBatches runs the retention contract with batches of two rows,
@@ -52,82 +55,42 @@ func TestPurgeInBatches(t *testing.T) {
 }
 
 func TestPersistence(t *testing.T) {
-	storetest.RunPersistence(t, func(t *testing.T, path string) store.Store {
-		s, err := Open(t.Context(), path)
-		if err != nil {
-			t.Fatalf("Open(%s): %v", path, err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}, filepath.Join(t.TempDir(), "persist.db"))
+	storetest.RunPersistence(t, func(t *testing.T, path string) store.Store { return openPath(t, path) },
+		filepath.Join(t.TempDir(), "persist.db"))
 }
 
 func TestMigrateIdempotent(t *testing.T) {
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "m.db")
-	from, to, err := MigrateFile(ctx, path)
-	if err != nil {
-		t.Fatalf("MigrateFile: %v", err)
-	}
-	if from != 0 || to != LatestVersion() || to < 1 {
-		t.Errorf("MigrateFile on a new file: %d → %d, want 0 → %d", from, to, LatestVersion())
-	}
-	from, to, err = MigrateFile(ctx, path)
-	if err != nil || from != LatestVersion() || to != LatestVersion() {
-		t.Errorf("MigrateFile again: %d → %d, %v; want %d → %d", from, to, err, LatestVersion(), LatestVersion())
-	}
-	for range 2 {
-		s, err := Open(ctx, path)
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		if err := s.Migrate(ctx); err != nil {
-			t.Errorf("Migrate on an up-to-date file: %v", err)
-		}
-		var n int
-		if err := s.write.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != LatestVersion() {
-			t.Errorf("schema_migrations has %d rows, want %d", n, LatestVersion())
-		}
-		if v, err := s.Version(ctx); err != nil || v != LatestVersion() {
-			t.Errorf("Version = %d, %v; want %d", v, err, LatestVersion())
-		}
-		s.Close()
-	}
+	migratetest.Idempotent(t, "MigrateFile", LatestVersion(),
+		func(ctx context.Context) (int, int, error) { return MigrateFile(ctx, path) },
+		func(ctx context.Context) (*Store, error) { return Open(ctx, path) },
+		func(t *testing.T, s *Store) {
+			var n int
+			if err := s.write.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n != LatestVersion() {
+				t.Errorf("schema_migrations has %d rows, want %d", n, LatestVersion())
+			}
+		})
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "new.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.write.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)`, LatestVersion()+1); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	if s, err := Open(ctx, path); !errors.Is(err, ErrSchemaTooNew) {
-		if s != nil {
-			s.Close()
-		}
-		t.Errorf("Open on a newer schema: %v, want ErrSchemaTooNew", err)
-	}
+	migratetest.RefusesNewerSchema(t, func(ctx context.Context) (*Store, error) { return Open(ctx, path) },
+		func(s *Store) error {
+			_, err := s.write.ExecContext(t.Context(), `INSERT INTO schema_migrations VALUES (?, 'from_the_future', 0)`, LatestVersion()+1)
+			return err
+		}, ErrSchemaTooNew)
 }
 
-// TestEmbeddedMigrations: the embedded set parses, starts at 1 and has no
-// holes (migrations.Parse itself is tested in its package).
+// TestEmbeddedMigrations: the embedded set loaded when the package
+// initialised, which checks that it parses, starts at 1 and has no holes
+// (migrations.MustLoad, tested in its package), and LatestVersion is its
+// last version.
 func TestEmbeddedMigrations(t *testing.T) {
-	ms, err := loadMigrations()
-	if err != nil || len(ms) == 0 {
-		t.Fatalf("embedded migrations: %d, %v", len(ms), err)
-	}
-	for i, m := range ms {
-		if m.Version != i+1 {
-			t.Errorf("embedded migration %s has version %d, want %d", m.Name, m.Version, i+1)
-		}
+	if n := len(schema.Files()); n == 0 || LatestVersion() != n {
+		t.Fatalf("embedded migrations: %d files, LatestVersion %d", n, LatestVersion())
 	}
 }
 
@@ -230,20 +193,20 @@ func TestQueryPlans(t *testing.T) {
 		args        []any
 		index       string
 	}{
-		{"SessionByAccessHash", `SELECT ` + sessionCols + ` FROM sessions WHERE access_hash = ?`, []any{[]byte{1}}, "sessions_access_hash"},
-		{"ListSessions", `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere +
+		{"SessionByAccessHash", `SELECT ` + columns.Session + ` FROM sessions WHERE access_hash = ?`, []any{[]byte{1}}, "sessions_access_hash"},
+		{"ListSessions", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere +
 			` ORDER BY last_seen_at DESC, id DESC LIMIT ?4`, []any{"a", 0, "x", 50}, "sessions_live_by_account"},
-		{"ListSessions after", `SELECT ` + sessionCols + ` FROM sessions WHERE ` + listSessionsWhere +
+		{"ListSessions after", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere +
 			` AND (last_seen_at, id) < (?4, ?5) ORDER BY last_seen_at DESC, id DESC LIMIT ?6`, []any{"a", 0, "x", 0, "y", 50}, "sessions_live_by_account"},
 		{"RevokeOtherSessions", `UPDATE sessions SET revoked_at = 1 WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, []any{"a", "b"}, "sessions_live_by_account"},
-		{"ListAudit", `SELECT ` + auditCols + ` FROM audit_events WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_account"},
+		{"ListAudit", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_account"},
 		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = 1 WHERE session_id = ? AND rotated_at IS NULL`, []any{"a"}, "refresh_tokens_live"},
 		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`, []any{"a", "b"}, "remembered_logins_account_device"},
 		{"SweepMFATokens", `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`, []any{"a", 0}, "mfa_tokens_account"},
 		{"UseRecoveryCode", `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
-		{"MFAToken", `SELECT ` + mfaTokenCols + ` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`, []any{[]byte{1}, 0}, "PRIMARY KEY"},
+		{"MFAToken", `SELECT ` + columns.MFAToken + ` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`, []any{[]byte{1}, 0}, "PRIMARY KEY"},
 		{"KnownInstall", `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
-		{"ReadOutbox", `SELECT ` + outboxCols + ` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, []any{0, 10}, "INTEGER PRIMARY KEY"},
+		{"ReadOutbox", `SELECT ` + columns.Outbox + ` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, []any{0, 10}, "INTEGER PRIMARY KEY"},
 		// Purge: every batch is a range of an index on the time it
 		// compares, so a batch reads about as many rows as it deletes.
 		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{0, 10}, "sessions_ended"},
@@ -340,7 +303,7 @@ func TestCloseWhileBusy(t *testing.T) {
 				if i%2 == 0 {
 					_, err = s.Account(ctx, "nobody")
 				} else {
-					_, err = s.AppendAudit(ctx, "acc", auditEventForBench())
+					_, err = s.AppendAudit(ctx, "acc", storebench.AuditEvent())
 				}
 				if err != nil && !errors.Is(err, store.ErrNotFound) {
 					done <- err
@@ -369,9 +332,9 @@ func TestMigrateUpgradesAVersion1Database(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations()
-	if err != nil || len(ms) < 2 {
-		t.Fatalf("migrations: %d, %v", len(ms), err)
+	ms := schema.Files()
+	if len(ms) < 2 {
+		t.Fatalf("migrations: %d, want at least 2", len(ms))
 	}
 	if _, err := old.write.ExecContext(ctx, createMigrationsTable); err != nil {
 		t.Fatal(err)

@@ -4,29 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"sessionguard/server/store/internal/columns"
 )
-
-const sessionCols = `id, account_id,
-	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	ip, loc_city, loc_region, loc_country, loc_country_code,
-	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
-	remember, access_hash, access_expires_at, install_hash, reauth_failures,
-	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
-
-const accountCols = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
-
-const refreshCols = `hash, session_id, issued_at, expires_at, rotated_at`
-
-const rememberedCols = `hash, account_id, device_id, device_name, created_at, expires_at, auth_time, install_hash`
-
-const mfaTokenCols = `hash, account_id,
-	device_id, device_name, device_platform, device_os, device_model, device_app_version,
-	remember, install_hash, created_at, expires_at`
-
-const outboxCols = `seq, at, data`
-
-const auditCols = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
-	session_id, device_name, target_session_id, target_device_name, detail`
 
 // The live sessions of an account in list order; ListSessions and the
 // cursor variant must keep the same WHERE so both use sessions_live_by_account.
@@ -113,37 +93,37 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		return st
 	}
 	st := &stmts{
-		accountByID:         p(read, `SELECT `+accountCols+` FROM accounts WHERE id = ?`),
-		accountByUsername:   p(read, `SELECT `+accountCols+` FROM accounts WHERE username = ?`),
-		sessionByID:         p(read, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`),
-		sessionByAccessHash: p(read, `SELECT `+sessionCols+` FROM sessions WHERE access_hash = ?`),
-		sessionOfAccount:    p(read, `SELECT `+sessionCols+` FROM sessions WHERE id = ? AND account_id = ?`),
+		accountByID:         p(read, `SELECT `+columns.Account+` FROM accounts WHERE id = ?`),
+		accountByUsername:   p(read, `SELECT `+columns.Account+` FROM accounts WHERE username = ?`),
+		sessionByID:         p(read, `SELECT `+columns.Session+` FROM sessions WHERE id = ?`),
+		sessionByAccessHash: p(read, `SELECT `+columns.Session+` FROM sessions WHERE access_hash = ?`),
+		sessionOfAccount:    p(read, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
 		sessionRevoked:      p(read, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
-		listSessions: p(read, `SELECT `+sessionCols+` FROM sessions
+		listSessions: p(read, `SELECT `+columns.Session+` FROM sessions
 			WHERE `+listSessionsWhere+`
 			ORDER BY last_seen_at DESC, id DESC LIMIT ?4`),
-		listSessionsAfter: p(read, `SELECT `+sessionCols+` FROM sessions
+		listSessionsAfter: p(read, `SELECT `+columns.Session+` FROM sessions
 			WHERE `+listSessionsWhere+` AND (last_seen_at, id) < (?4, ?5)
 			ORDER BY last_seen_at DESC, id DESC LIMIT ?6`),
-		refreshToken: p(read, `SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`),
-		listAudit: p(read, `SELECT `+auditCols+` FROM audit_events
+		refreshToken: p(read, `SELECT `+columns.Refresh+` FROM refresh_tokens WHERE hash = ?`),
+		listAudit: p(read, `SELECT `+columns.Audit+` FROM audit_events
 			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
-		mfaToken:          p(read, `SELECT `+mfaTokenCols+` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`),
+		mfaToken:          p(read, `SELECT `+columns.MFAToken+` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`),
 		recoveryCodesLeft: p(read, `SELECT count(*) FROM recovery_codes WHERE account_id = ?`),
 		knownInstall:      p(read, `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`),
 		accountCount:      p(read, `SELECT count(*) FROM accounts`),
 		totpSecretsPage: p(read, `SELECT id, totp_secret, totp_pending_secret FROM accounts
 			WHERE id > ? AND (totp_secret <> '' OR totp_pending_secret <> '') ORDER BY id LIMIT ?`),
-		readOutbox: p(read, `SELECT `+outboxCols+` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`),
+		readOutbox: p(read, `SELECT `+columns.Outbox+` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`),
 		// AUTOINCREMENT keeps the highest seq ever handed out here, even
 		// once the entries are purged.
 		outboxHead: p(read, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`),
 
-		createAccount: p(write, `INSERT INTO accounts (`+accountCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		createAccount: p(write, `INSERT INTO accounts (`+columns.Account+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
-		insertSession: p(write, `INSERT INTO sessions (`+sessionCols+`)
+		insertSession: p(write, `INSERT INTO sessions (`+columns.Session+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+refreshCols+`) VALUES (?, ?, ?, ?, ?)`),
+		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES (?, ?, ?, ?, ?)`),
 		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
 			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
 			WHERE id = ? AND revoked_at IS NULL`),
@@ -157,19 +137,19 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		revokeSession: p(write, `UPDATE sessions
 			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
 			WHERE id = ? AND account_id = ? AND revoked_at IS NULL
-			RETURNING `+sessionCols),
+			RETURNING `+columns.Session),
 		revokeOthers: p(write, `UPDATE sessions
 			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
 			WHERE account_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
-			RETURNING `+sessionCols),
+			RETURNING `+columns.Session),
 		rotateSession: p(write, `UPDATE sessions
 			SET access_hash = ?, access_expires_at = ?, last_seen_at = ?, expires_at = ?
 			WHERE id = ? AND revoked_at IS NULL`),
 		rotateTokens:      p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
 		txSessionRevoked:  p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
-		createRemembered:  p(write, `INSERT INTO remembered_logins (`+rememberedCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
-		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+rememberedCols),
+		createRemembered:  p(write, `INSERT INTO remembered_logins (`+columns.Remembered+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),
+		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),
 		deleteRemDevice:   p(write, `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`),
 		deleteRemExcept:   p(write, `DELETE FROM remembered_logins WHERE account_id = ? AND device_id <> ?`),
 		deleteRemAll:      p(write, `DELETE FROM remembered_logins WHERE account_id = ?`),
@@ -192,9 +172,9 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		disableTOTP:     p(write, `UPDATE accounts SET totp_secret = '', totp_pending_secret = '', mfa_enabled = 0 WHERE id = ?`),
 		useTOTPStep:     p(write, `UPDATE accounts SET totp_last_step = ?1 WHERE id = ?2 AND totp_last_step < ?1`),
 		useRecoveryCode: p(write, `DELETE FROM recovery_codes WHERE account_id = ? AND hash = ?`),
-		insertMFAToken:  p(write, `INSERT INTO mfa_tokens (`+mfaTokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		insertMFAToken:  p(write, `INSERT INTO mfa_tokens (`+columns.MFAToken+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		sweepMFATokens:  p(write, `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`),
-		consumeMFAToken: p(write, `DELETE FROM mfa_tokens WHERE hash = ? RETURNING `+mfaTokenCols),
+		consumeMFAToken: p(write, `DELETE FROM mfa_tokens WHERE hash = ? RETURNING `+columns.MFAToken),
 		// Compare-and-set: only if the value is still the one rewritten.
 		rewriteSecret:  p(write, `UPDATE accounts SET totp_secret = ?1 WHERE id = ?2 AND totp_secret = ?3`),
 		rewritePending: p(write, `UPDATE accounts SET totp_pending_secret = ?1 WHERE id = ?2 AND totp_pending_secret = ?3`),

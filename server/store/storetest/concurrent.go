@@ -9,24 +9,49 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
-// race runs fn(0) … fn(n-1) on n goroutines released at the same moment.
-func race(n int, fn func(i int)) {
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			fn(i)
-		})
+const racers = 20
+
+// oneWinner checks that exactly one racer's call to op succeeded and that
+// every other failed with lost (what a call that lost the race gets), and
+// returns the winner.
+func (f *fixture) oneWinner(op string, errs []error, lost error) int {
+	f.t.Helper()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			f.t.Fatalf("%s: racers %d and %d both won", op, winner, i)
+		case err == nil:
+			winner = i
+		default:
+			is(f.t, fmt.Sprintf("%s racer %d", op, i), err, lost)
+		}
 	}
-	close(start)
-	wg.Wait()
+	if winner < 0 {
+		f.t.Fatalf("%s: no racer won", op)
+	}
+	return winner
 }
 
-const racers = 20
+// oneTrue checks that every racer's call to op succeeded and that exactly
+// one of them reported true: it used what they raced for.
+func (f *fixture) oneTrue(op string, used []bool, errs []error) {
+	f.t.Helper()
+	winners := 0
+	for i := range used {
+		ok(f.t, fmt.Sprintf("%s racer %d", op, i), errs[i])
+		if used[i] {
+			winners++
+		}
+	}
+	if winners != 1 {
+		f.t.Errorf("%s: %d racers won, want 1", op, winners)
+	}
+}
 
 func testConcurrentRevokeSession(f *fixture) {
 	acct := f.account()
@@ -44,24 +69,10 @@ func testConcurrentRevokeSession(f *fixture) {
 		res  [racers]store.Session
 		errs [racers]error
 	)
-	race(racers, func(i int) {
-		res[i], errs[i] = f.s.RevokeSession(f.ctx, acct.ID, target.ID, rs[i])
+	barrier.Run(racers, func(i int) {
+		res[i], errs[i] = f.s.RevokeSession(f.ctx, acct.ID, target.ID, rs[i], store.RevokeEffects{})
 	})
-
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			f.t.Fatalf("RevokeSession: racers %d and %d both won", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, store.ErrRevoked):
-			f.t.Errorf("RevokeSession racer %d: %v, want nil or ErrRevoked", i, err)
-		}
-	}
-	if winner < 0 {
-		f.t.Fatal("RevokeSession: no racer won")
-	}
+	winner := f.oneWinner("RevokeSession", errs[:], store.ErrRevoked)
 	want := revoked(target, rs[winner])
 	for i := range res {
 		check(f.t, fmt.Sprintf("RevokeSession racer %d result", i), res[i], want)
@@ -84,8 +95,8 @@ func testConcurrentRevokeOthers(f *fixture) {
 			BySessionID: sessions[i].ID, ByDeviceName: sessions[i].Device.Name}
 	}
 	bystander, _ := f.session(other, nil)
-	race(n, func(i int) {
-		res[i], errs[i] = f.s.RevokeOtherSessions(f.ctx, acct.ID, sessions[i].ID, rs[i])
+	barrier.Run(n, func(i int) {
+		res[i], errs[i] = f.s.RevokeOtherSessions(f.ctx, acct.ID, sessions[i].ID, rs[i], store.RevokeEffects{})
 	})
 
 	// Each session is ended by exactly one call, and every one is ended:
@@ -122,7 +133,7 @@ func testConcurrentRotate(f *fixture) {
 	for i := range rots {
 		rots[i] = rotation(s, t0.Add(time.Duration(i+1)*time.Second))
 	}
-	race(racers, func(i int) { errs[i] = f.s.RotateRefreshToken(f.ctx, rots[i]) })
+	barrier.Run(racers, func(i int) { errs[i] = f.s.RotateRefreshToken(f.ctx, rots[i]) })
 	for i, err := range errs {
 		ok(f.t, fmt.Sprintf("RotateRefreshToken racer %d", i), err)
 	}
@@ -203,14 +214,14 @@ func testConcurrentRevokeWhileRotating(f *fixture) {
 		rots[i] = rotation(s, t0.Add(time.Duration(i+1)*time.Second))
 	}
 	finished.Add(rotators + 1)
-	race(len(errs), func(i int) {
+	barrier.Run(len(errs), func(i int) {
 		switch {
 		case i < rotators:
 			defer finished.Done()
 			errs[i] = f.s.RotateRefreshToken(f.ctx, rots[i])
 		case i == rotators:
 			defer finished.Done()
-			_, errs[i] = f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+			_, errs[i] = f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 		case i == rotators+1:
 			finished.Wait()
 			close(stop)
@@ -252,19 +263,9 @@ func testConcurrentConsumeRemembered(f *fixture) {
 		res  [racers]store.Remembered
 		errs [racers]error
 	)
-	race(racers, func(i int) { res[i], errs[i] = f.s.ConsumeRemembered(f.ctx, r.Hash, t0) })
-	winners := 0
-	for i, err := range errs {
-		if err == nil {
-			winners++
-			check(f.t, "ConsumeRemembered winner", res[i], r)
-		} else {
-			is(f.t, fmt.Sprintf("ConsumeRemembered racer %d", i), err, store.ErrNotFound)
-		}
-	}
-	if winners != 1 {
-		f.t.Errorf("ConsumeRemembered: %d racers consumed one credential, want 1", winners)
-	}
+	barrier.Run(racers, func(i int) { res[i], errs[i] = f.s.ConsumeRemembered(f.ctx, r.Hash, t0) })
+	winner := f.oneWinner("ConsumeRemembered", errs[:], store.ErrNotFound)
+	check(f.t, "ConsumeRemembered winner", res[winner], r)
 }
 
 func testConcurrentCreateAccount(f *fixture) {
@@ -276,21 +277,8 @@ func testConcurrentCreateAccount(f *fixture) {
 	for i := range accts {
 		accts[i] = store.Account{ID: f.id("acc"), Username: name, PasswordHash: fmt.Sprintf("hash %d", i), CreatedAt: t0}
 	}
-	race(racers, func(i int) { errs[i] = f.s.CreateAccount(f.ctx, accts[i]) })
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			f.t.Fatalf("CreateAccount: racers %d and %d both got %q", winner, i, name)
-		case err == nil:
-			winner = i
-		default:
-			is(f.t, fmt.Sprintf("CreateAccount racer %d", i), err, store.ErrUsernameTaken)
-		}
-	}
-	if winner < 0 {
-		f.t.Fatal("CreateAccount: no racer won")
-	}
+	barrier.Run(racers, func(i int) { errs[i] = f.s.CreateAccount(f.ctx, accts[i]) })
+	winner := f.oneWinner("CreateAccount", errs[:], store.ErrUsernameTaken)
 	got, err := f.s.AccountByUsername(f.ctx, name)
 	ok(f.t, "AccountByUsername", err)
 	check(f.t, "raced account", got, accts[winner])
@@ -309,7 +297,7 @@ func testConcurrentAppendAudit(f *fixture) {
 			recs[w][j] = store.AuditRecord{AccountID: a.ID, Event: f.auditEvent(api.AuditLoginSucceeded, t0.Add(time.Duration(j)*time.Second))}
 		}
 	}
-	race(writers, func(w int) {
+	barrier.Run(writers, func(w int) {
 		for j := range each {
 			seq, err := f.s.AppendAudit(f.ctx, recs[w][j].AccountID, recs[w][j].Event)
 			if err != nil {

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
@@ -155,7 +155,7 @@ func testRevokeSessionEffectsRefused(f *fixture) {
 	actor, _ := f.session(acct, nil)
 	gone, _ := f.session(acct, nil)
 	r0 := revocation(t0.Add(time.Minute), actor)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r0)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r0, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	foreign, _ := f.session(other, nil)
 	exp := t0.Add(48 * time.Hour)
@@ -321,26 +321,13 @@ func testConcurrentRevokeSessionEffects(f *fixture) {
 	for i := range recs {
 		recs[i] = f.recorder(api.AuditSessionRevoked)
 	}
-	race(racers, func(i int) {
+	barrier.Run(racers, func(i int) {
 		res[i], errs[i] = f.s.RevokeSession(f.ctx, acct.ID, target.ID, store.Revocation{
 			At: t0.Add(time.Duration(i+1) * time.Second), Reason: api.ReasonRemoteLogout,
 			BySessionID: fmt.Sprintf("ses_actor_%02d", i), ByDeviceName: fmt.Sprintf("device %02d", i),
 		}, store.RevokeEffects{Forget: true, Audit: recs[i].fn})
 	})
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			f.t.Fatalf("RevokeSession: racers %d and %d both won", winner, i)
-		case err == nil:
-			winner = i
-		case !errors.Is(err, store.ErrRevoked):
-			f.t.Errorf("RevokeSession racer %d: %v, want nil or ErrRevoked", i, err)
-		}
-	}
-	if winner < 0 {
-		f.t.Fatal("RevokeSession: no racer won")
-	}
+	winner := f.oneWinner("RevokeSession", errs[:], store.ErrRevoked)
 	f.checkLog("after racing revocations", acct.ID, recs[winner].want([]string{target.ID}, len(rems)))
 	f.present("the device's remembered logins", false, rems...)
 }
@@ -366,7 +353,7 @@ func testConcurrentRevokeOthersEffects(f *fixture) {
 			rems = append(rems, f.remembered(acct, sessions[i].Device.ID, exp))
 		}
 	}
-	race(n, func(i int) {
+	barrier.Run(n, func(i int) {
 		s := sessions[i]
 		res[i], errs[i] = f.s.RevokeOtherSessions(f.ctx, acct.ID, s.ID,
 			store.Revocation{At: t0.Add(time.Hour), Reason: api.ReasonLogoutOthers, BySessionID: s.ID, ByDeviceName: s.Device.Name},

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
@@ -113,7 +114,7 @@ func testKnownInstall(f *fixture) {
 		f.knownInstall(tc.name, tc.accountID, tc.h, tc.want)
 	}
 	// Revoking the session does not forget the install.
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(t0.Add(time.Hour), s))
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(t0.Add(time.Hour), s), store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	f.knownInstall("after the session is revoked", acct.ID, h1, true)
 }
@@ -168,7 +169,7 @@ func testFailReauth(f *fixture) {
 	f.checkSession("the account's other session", other)
 
 	r := revocation(t0.Add(2*time.Hour), other)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	_, err = f.s.FailReauth(f.ctx, s.ID)
 	is(f.t, "FailReauth(revoked)", err, store.ErrRevoked)
@@ -184,7 +185,7 @@ func testConcurrentFailReauth(f *fixture) {
 		counts [racers]int
 		errs   [racers]error
 	)
-	race(racers, func(i int) { counts[i], errs[i] = f.s.FailReauth(f.ctx, s.ID) })
+	barrier.Run(racers, func(i int) { counts[i], errs[i] = f.s.FailReauth(f.ctx, s.ID) })
 	for i, err := range errs {
 		ok(f.t, fmt.Sprintf("FailReauth racer %d", i), err)
 	}

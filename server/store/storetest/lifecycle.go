@@ -26,7 +26,7 @@ func testCanceledContext(f *fixture) {
 	_, err = f.s.Account(f.ctx, b.ID)
 	is(f.t, "Account created under a canceled context", err, store.ErrNotFound)
 
-	_, err = f.s.RevokeSession(ctx, acct.ID, s.ID, store.Revocation{At: t0, Reason: api.ReasonAdmin})
+	_, err = f.s.RevokeSession(ctx, acct.ID, s.ID, store.Revocation{At: t0, Reason: api.ReasonAdmin}, store.RevokeEffects{})
 	is(f.t, "RevokeSession(canceled)", err, context.Canceled)
 	_, _, err = f.s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: "new",
 		Revoke: &store.Revocation{At: t0, Reason: api.ReasonPasswordChanged}})
@@ -71,7 +71,7 @@ func testClosed(f *fixture) {
 			return f.s.TouchSession(f.ctx, s.ID, store.Touch{LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)})
 		}},
 		{"RevokeOtherSessions", func() error {
-			_, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, "", store.Revocation{At: t0, Reason: api.ReasonAdmin})
+			_, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, "", store.Revocation{At: t0, Reason: api.ReasonAdmin}, store.RevokeEffects{})
 			return err
 		}},
 		{"ListAudit", func() error { _, err := f.s.ListAudit(f.ctx, acct.ID, 0, 10); return err }},

@@ -39,7 +39,7 @@ func testListSessionsOrderAndFilter(f *fixture) {
 	for _, d := range []time.Duration{0, 30 * time.Second, time.Minute, 3 * time.Minute, 2 * time.Hour} {
 		f.session(other, seenAt(at(d)))
 	}
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s4.ID, revocation(at(4*time.Minute), s7))
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s4.ID, revocation(at(4*time.Minute), s7), store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 
 	all := []store.Session{s7, s2, s1, s6, s3, s8}
@@ -85,7 +85,7 @@ func testListSessionsPaging(f *fixture) {
 	}
 	for i := range 3 {
 		s, _ := f.session(acct, seenAt(now.Add(-time.Duration(i)*time.Minute)))
-		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(now, current))
+		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(now, current), store.RevokeEffects{})
 		ok(f.t, "RevokeSession", err)
 	}
 	slices.SortFunc(live, func(a, b store.Session) int {
@@ -142,7 +142,7 @@ func testListSessionsCursorSurvivesRevoke(f *fixture) {
 	}
 	last := p1[2]
 	for _, s := range []store.Session{last, order[4]} {
-		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(now, order[0]))
+		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, revocation(now, order[0]), store.RevokeEffects{})
 		ok(f.t, "RevokeSession", err)
 	}
 	p2, err := f.s.ListSessions(f.ctx, acct.ID, "", now, &store.SessionCursor{LastSeenAt: last.LastSeenAt, ID: last.ID}, 3)

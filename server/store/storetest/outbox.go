@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
@@ -66,7 +67,7 @@ func testConcurrentAppendOutbox(f *fixture) {
 		seqs [racers]int64
 		errs [racers]error
 	)
-	race(racers, func(i int) {
+	barrier.Run(racers, func(i int) {
 		seqs[i], errs[i] = f.s.AppendOutbox(f.ctx, t0, []byte(fmt.Sprint(i)))
 	})
 	want := make([]store.OutboxEntry, 0, racers)

@@ -37,7 +37,7 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	ok(t, "AppendOutbox", err)
 	gone, _ := f.session(acct, nil)
 	r := revocation(t0.Add(30*time.Minute), live)
-	_, err = f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r)
+	_, err = f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r, store.RevokeEffects{})
 	ok(t, "RevokeSession", err)
 	gone = revoked(gone, r)
 	foreign, _ := f.session(other, nil)
@@ -104,7 +104,7 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	ok(t, "ConsumeRemembered after reopen", err)
 	check(t, "ConsumeRemembered after reopen", gotRem, rem)
 	r2 := store.Revocation{At: t0.Add(time.Hour), Reason: api.ReasonLogout, BySessionID: live.ID, ByDeviceName: live.Device.Name}
-	_, err = f.s.RevokeSession(f.ctx, acct.ID, live.ID, r2)
+	_, err = f.s.RevokeSession(f.ctx, acct.ID, live.ID, r2, store.RevokeEffects{})
 	ok(t, "RevokeSession after reopen", err)
 	ok(t, "Close", f.s.Close())
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
@@ -13,18 +14,11 @@ import (
 // whose Purge works in batches runs it again with batches of a few rows,
 // so that every kind of deletion takes several.
 func RunPurge(t *testing.T, open func(t *testing.T) store.Store) {
-	for _, tc := range purgeContract {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.fn(newFixture(t, open(t)))
-		})
-	}
+	runCases(t, open, purgeContract)
 }
 
 // purgeContract is the part of contract that RunPurge runs.
-var purgeContract = []struct {
-	name string
-	fn   func(f *fixture)
-}{
+var purgeContract = []testCase{
 	{"Purge", testPurge},
 	{"Concurrent/Purge", testConcurrentPurge},
 }
@@ -100,7 +94,7 @@ func (f *fixture) purgeFixture(base time.Time) *purgeRecords {
 	}
 	revoke := func(s *store.Session, when time.Time) {
 		r := store.Revocation{At: when, Reason: api.ReasonAdmin}
-		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+		_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 		ok(f.t, "RevokeSession", err)
 		*s = revoked(*s, r)
 	}
@@ -258,7 +252,7 @@ func testConcurrentPurge(f *fixture) {
 		counts [n]store.PurgeCounts
 		errs   [n]error
 	)
-	race(n, func(i int) { counts[i], errs[i] = f.s.Purge(f.ctx, p.now, p.before) })
+	barrier.Run(n, func(i int) { counts[i], errs[i] = f.s.Purge(f.ctx, p.now, p.before) })
 	var sum store.PurgeCounts
 	for i, c := range counts {
 		ok(f.t, fmt.Sprintf("Purge racer %d", i), errs[i])

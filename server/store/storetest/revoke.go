@@ -30,14 +30,14 @@ func testRevokeSession(f *fixture) {
 		{"unknown account", f.id("acc"), target.ID},
 	}
 	for _, tc := range refused {
-		_, err := f.s.RevokeSession(f.ctx, tc.accountID, tc.id, r)
+		_, err := f.s.RevokeSession(f.ctx, tc.accountID, tc.id, r, store.RevokeEffects{})
 		is(f.t, "RevokeSession("+tc.name+")", err, store.ErrNotFound)
 	}
 	for _, s := range []store.Session{actor, target, bystander, foreign} {
 		f.checkSession("after refused revocations", s)
 	}
 
-	got, err := f.s.RevokeSession(f.ctx, acct.ID, target.ID, r)
+	got, err := f.s.RevokeSession(f.ctx, acct.ID, target.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	want := revoked(target, r)
 	check(f.t, "RevokeSession result", got, want)
@@ -58,14 +58,14 @@ func testRevokeSession(f *fixture) {
 	// revocation kept.
 	again, err := f.s.RevokeSession(f.ctx, acct.ID, target.ID, store.Revocation{
 		At: now.Add(time.Minute), Reason: api.ReasonAdmin, BySessionID: bystander.ID, ByDeviceName: "someone else",
-	})
+	}, store.RevokeEffects{})
 	is(f.t, "RevokeSession(already revoked)", err, store.ErrRevoked)
 	check(f.t, "RevokeSession(already revoked) result", again, want)
 	f.checkSession("twice revoked session", want)
 
 	// A revocation by no session (expiry, admin) round-trips its empty fields.
 	sys := store.Revocation{At: now, Reason: api.ReasonExpired}
-	got, err = f.s.RevokeSession(f.ctx, acct.ID, bystander.ID, sys)
+	got, err = f.s.RevokeSession(f.ctx, acct.ID, bystander.ID, sys, store.RevokeEffects{})
 	ok(f.t, "RevokeSession(expired)", err)
 	check(f.t, "RevokeSession(expired) result", got, revoked(bystander, sys))
 
@@ -84,7 +84,7 @@ func testRevokeOtherSessions(f *fixture) {
 	}
 	earlier, _ := f.session(acct, nil)
 	r0 := store.Revocation{At: now.Add(-time.Hour), Reason: api.ReasonLogout, BySessionID: earlier.ID, ByDeviceName: earlier.Device.Name}
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, earlier.ID, r0)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, earlier.ID, r0, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	foreign1, _ := f.session(other, nil)
 	foreign2, _ := f.session(other, nil)
@@ -92,7 +92,7 @@ func testRevokeOtherSessions(f *fixture) {
 	expired, _ := f.session(acct, func(s *store.Session) { s.ExpiresAt = now })
 
 	r := store.Revocation{At: now, Reason: api.ReasonLogoutOthers, BySessionID: keep.ID, ByDeviceName: keep.Device.Name}
-	got, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, keep.ID, r)
+	got, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, keep.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeOtherSessions", err)
 	byID := func(a, b store.Session) int { return strings.Compare(a.ID, b.ID) }
 	slices.SortFunc(got, byID)
@@ -114,7 +114,7 @@ func testRevokeOtherSessions(f *fixture) {
 	f.checkSession("other account's session", foreign1)
 	f.checkSession("other account's session", foreign2)
 
-	again, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, keep.ID, r)
+	again, err := f.s.RevokeOtherSessions(f.ctx, acct.ID, keep.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeOtherSessions again", err)
 	if len(again) != 0 {
 		f.t.Errorf("RevokeOtherSessions again ended %v, want none", ids(again))
@@ -126,7 +126,7 @@ func testRevokeOtherSessions(f *fixture) {
 		s, _ := f.session(third, nil)
 		all = append(all, s.ID)
 	}
-	got, err = f.s.RevokeOtherSessions(f.ctx, third.ID, "", r)
+	got, err = f.s.RevokeOtherSessions(f.ctx, third.ID, "", r, store.RevokeEffects{})
 	ok(f.t, "RevokeOtherSessions(keep none)", err)
 	gotIDs := ids(got)
 	slices.Sort(gotIDs)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/server/internal/barrier"
 	"sessionguard/server/store"
 )
 
@@ -91,7 +92,7 @@ func testChangePassword(f *fixture) {
 		expired, _ := f.session(acct, func(s *store.Session) { s.ExpiresAt = t0.Add(time.Minute) })
 		gone, _ := f.session(acct, nil)
 		earlier := revocation(t0.Add(time.Minute), self)
-		_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, earlier)
+		_, err := f.s.RevokeSession(f.ctx, acct.ID, gone.ID, earlier, store.RevokeEffects{})
 		ok(f.t, tc.name+": RevokeSession", err)
 		gone = revoked(gone, earlier)
 		foreign, _ := f.session(other, nil)
@@ -380,17 +381,8 @@ func testConcurrentUseTOTPStep(f *fixture) {
 		used [racers]bool
 		errs [racers]error
 	)
-	race(racers, func(i int) { used[i], errs[i] = f.s.UseTOTPStep(f.ctx, acct.ID, 42) })
-	winners := 0
-	for i := range racers {
-		ok(f.t, fmt.Sprintf("UseTOTPStep racer %d", i), errs[i])
-		if used[i] {
-			winners++
-		}
-	}
-	if winners != 1 {
-		f.t.Errorf("UseTOTPStep: %d racers used step 42, want 1", winners)
-	}
+	barrier.Run(racers, func(i int) { used[i], errs[i] = f.s.UseTOTPStep(f.ctx, acct.ID, 42) })
+	f.oneTrue("UseTOTPStep(42)", used[:], errs[:])
 }
 
 func testConcurrentUseRecoveryCode(f *fixture) {
@@ -401,35 +393,16 @@ func testConcurrentUseRecoveryCode(f *fixture) {
 		used [racers]bool
 		errs [racers]error
 	)
-	race(racers, func(i int) { used[i], errs[i] = f.s.UseRecoveryCode(f.ctx, acct.ID, h) })
-	winners := 0
-	for i := range racers {
-		ok(f.t, fmt.Sprintf("UseRecoveryCode racer %d", i), errs[i])
-		if used[i] {
-			winners++
-		}
-	}
-	if winners != 1 {
-		f.t.Errorf("UseRecoveryCode: %d racers used one code, want 1", winners)
-	}
+	barrier.Run(racers, func(i int) { used[i], errs[i] = f.s.UseRecoveryCode(f.ctx, acct.ID, h) })
+	f.oneTrue("UseRecoveryCode", used[:], errs[:])
 }
 
 func testConcurrentConsumeMFAToken(f *fixture) {
 	acct := f.account()
 	tok := f.mfaToken(acct, t0, t0.Add(5*time.Minute))
 	var errs [racers]error
-	race(racers, func(i int) { _, errs[i] = f.s.ConsumeMFAToken(f.ctx, tok.Hash, t0) })
-	winners := 0
-	for i, err := range errs {
-		if err == nil {
-			winners++
-		} else {
-			is(f.t, fmt.Sprintf("ConsumeMFAToken racer %d", i), err, store.ErrNotFound)
-		}
-	}
-	if winners != 1 {
-		f.t.Errorf("ConsumeMFAToken: %d racers consumed one token, want 1", winners)
-	}
+	barrier.Run(racers, func(i int) { _, errs[i] = f.s.ConsumeMFAToken(f.ctx, tok.Hash, t0) })
+	f.oneWinner("ConsumeMFAToken", errs[:], store.ErrNotFound)
 }
 
 func testConcurrentChangePassword(f *fixture) {
@@ -442,25 +415,12 @@ func testConcurrentChangePassword(f *fixture) {
 	for i := range sessions {
 		sessions[i], _ = f.session(acct, nil)
 	}
-	race(racers, func(i int) {
+	barrier.Run(racers, func(i int) {
 		r := store.Revocation{At: t0.Add(time.Minute), Reason: api.ReasonPasswordChanged}
 		ended[i], _, errs[i] = f.s.ChangePassword(f.ctx, store.PasswordChange{AccountID: acct.ID,
 			OldHash: acct.PasswordHash, NewHash: fmt.Sprintf("new hash %d", i), Revoke: &r})
 	})
-	winner := -1
-	for i, err := range errs {
-		switch {
-		case err == nil && winner >= 0:
-			f.t.Fatalf("ChangePassword: racers %d and %d both changed the password from the same hash", winner, i)
-		case err == nil:
-			winner = i
-		default:
-			is(f.t, fmt.Sprintf("ChangePassword racer %d", i), err, store.ErrConflict)
-		}
-	}
-	if winner < 0 {
-		f.t.Fatal("ChangePassword: no racer won")
-	}
+	winner := f.oneWinner("ChangePassword (from one hash)", errs[:], store.ErrConflict)
 	if got := f.mustAccount(acct.ID).PasswordHash; got != fmt.Sprintf("new hash %d", winner) {
 		f.t.Errorf("password hash = %q, want the winner's", got)
 	}

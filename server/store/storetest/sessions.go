@@ -130,7 +130,7 @@ func testTouchSession(f *fixture) {
 
 	// A revoked session is not touched.
 	r := revocation(t0.Add(4*time.Hour), other)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	is(f.t, "TouchSession(revoked)", f.s.TouchSession(f.ctx, s.ID, store.Touch{
 		LastSeenAt: t0.Add(5 * time.Hour), ExpiresAt: t0.Add(40 * 24 * time.Hour), IP: "192.0.2.99",
@@ -151,7 +151,7 @@ func testSetAuthTime(f *fixture) {
 	f.checkSession("other session", other)
 
 	r := revocation(t0.Add(2*time.Hour), other)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 	is(f.t, "SetAuthTime(revoked)", f.s.SetAuthTime(f.ctx, s.ID, t0.Add(3*time.Hour)), store.ErrRevoked)
 	f.checkSession("revoked session after SetAuthTime", revoked(want, r))

@@ -24,18 +24,26 @@ import (
 // microseconds (SQLite and PostgreSQL both do); callers must not rely on
 // anything finer.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
-	for _, tc := range slices.Concat(contract, purgeContract) {
+	runCases(t, open, slices.Concat(contract, purgeContract))
+}
+
+// testCase is one subtest of the contract, on a fixture of its own.
+type testCase struct {
+	name string
+	fn   func(f *fixture)
+}
+
+// runCases runs each case as a subtest, on a new handle from open.
+func runCases(t *testing.T, open func(t *testing.T) store.Store, cases []testCase) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(newFixture(t, open(t)))
 		})
 	}
 }
 
-// contract lists every subtest Run runs.
-var contract = []struct {
-	name string
-	fn   func(f *fixture)
-}{
+// contract lists the subtests Run runs besides purgeContract.
+var contract = []testCase{
 	{"Ping", testPing},
 
 	{"Account/RoundTrip", testAccountRoundTrip},

@@ -77,7 +77,7 @@ func testRotateRevoked(f *fixture) {
 	rot1 := rotation(s, t0.Add(20*time.Minute))
 	ok(f.t, "RotateRefreshToken", f.s.RotateRefreshToken(f.ctx, rot1))
 	r := revocation(t0.Add(30*time.Minute), actor)
-	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r)
+	_, err := f.s.RevokeSession(f.ctx, acct.ID, s.ID, r, store.RevokeEffects{})
 	ok(f.t, "RevokeSession", err)
 
 	rot2 := rotation(s, t0.Add(40*time.Minute))

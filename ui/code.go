@@ -1,0 +1,49 @@
+package ui
+
+import (
+	"context"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"sessionguard/app"
+)
+
+// codeScreen asks for the two-step code.
+type codeScreen struct {
+	ui     *UI
+	root   fyne.CanvasObject
+	entry  *widget.Entry
+	err    *widget.Label
+	submit *widget.Button
+}
+
+func newCodeScreen(u *UI) *codeScreen {
+	c := &codeScreen{ui: u, entry: widget.NewEntry(), err: errorText()}
+	c.entry.SetPlaceHolder("6-digit code or recovery code")
+	c.entry.OnSubmitted = func(string) { c.onSubmit() }
+	c.submit = widget.NewButton("Verify", c.onSubmit)
+	c.submit.Importance = widget.HighImportance
+	cancel := widget.NewButton("Cancel", func() { u.core.CancelSecondFactor() })
+	title := heading("Two-step verification")
+	c.root = column(container.NewPadded(container.NewVBox(title,
+		wrapped("Enter the code from your authenticator app, or one of your recovery codes."),
+		c.entry, c.err, c.submit, cancel)))
+	return c
+}
+
+func (c *codeScreen) update(s app.Snapshot) fyne.CanvasObject {
+	msg := s.FieldErrors["code"]
+	if msg == "" {
+		msg = s.Err
+	}
+	setErrorText(c.err, msg)
+	setEnabled(!s.Busy, c.submit)
+	return c.root
+}
+
+func (c *codeScreen) onSubmit() {
+	code := c.entry.Text
+	c.ui.run(func(ctx context.Context) error { return c.ui.core.SubmitSecondFactor(ctx, code) }, func(error) { c.entry.SetText("") })
+}

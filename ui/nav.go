@@ -1,0 +1,139 @@
+package ui
+
+import (
+	"fyne.io/fyne/v2"
+
+	"sessionguard/app"
+)
+
+// page is where a signed-in person is.
+type page int
+
+const (
+	pageHome page = iota
+	pageSettings
+	pageDevices
+	pageDevice
+	pageAbout
+	pagePassword
+	pageTwoStep
+	pageActivity
+)
+
+// pageContent is the signed-in page's content for s.
+func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
+	switch u.page {
+	case pageSettings:
+		return u.settings.update(s)
+	case pageDevices:
+		return u.devices.update(s)
+	case pageDevice:
+		if _, ok := findDevice(s, u.deviceID); ok {
+			return u.detail.update(s)
+		}
+		u.page = pageDevices // it went away (closed elsewhere)
+		if n := len(u.history); n > 0 && u.history[n-1] == pageDevices {
+			u.history = u.history[:n-1]
+		}
+		return u.devices.update(s)
+	case pageAbout:
+		return u.about.update(s)
+	case pagePassword:
+		return u.password.update(s)
+	case pageTwoStep:
+		return u.twoStep.update(s)
+	case pageActivity:
+		return u.activity.update(s)
+	default:
+		return u.home.update(s)
+	}
+}
+
+// show goes to page p, remembering where the person came from.
+func (u *UI) show(p page) {
+	if p != u.page {
+		u.history = append(u.history, u.page)
+	}
+	u.goTo(p)
+}
+
+// goTo switches to page p and redraws. The focus goes: it belongs to the
+// old page (tapping a device row focuses the list), and a focused widget
+// would get Escape instead of the window.
+func (u *UI) goTo(p page) {
+	u.page = p
+	u.win.Canvas().Unfocus()
+	u.redraw()
+}
+
+// back returns to the page the person came from (home at the bottom).
+func (u *UI) back() {
+	n := len(u.history)
+	if n == 0 {
+		if u.page != pageHome {
+			u.goTo(pageHome)
+		}
+		return
+	}
+	p := u.history[n-1]
+	u.history = u.history[:n-1]
+	u.goTo(p)
+}
+
+// signedIn reports whether the signed-in pages can be opened.
+func (u *UI) signedIn() bool { return u.snap.State == app.StateSignedIn }
+
+// openSettings goes to the settings menu.
+func (u *UI) openSettings() { u.show(pageSettings) }
+
+// openAbout goes to About.
+func (u *UI) openAbout() { u.show(pageAbout) }
+
+// openDevices goes to Login activity and loads it.
+func (u *UI) openDevices() {
+	if !u.signedIn() {
+		return
+	}
+	u.show(pageDevices)
+	u.run(u.core.LoadDevices, nil)
+}
+
+// openDevice goes to one session's details.
+func (u *UI) openDevice(sessionID string) {
+	u.deviceID = sessionID
+	u.show(pageDevice)
+}
+
+// openActivity goes to Security activity and loads it.
+func (u *UI) openActivity() {
+	if !u.signedIn() {
+		return
+	}
+	u.show(pageActivity)
+	u.run(u.core.LoadActivity, nil)
+}
+
+// openPassword goes to Change password with an empty form.
+func (u *UI) openPassword() {
+	if !u.signedIn() {
+		return
+	}
+	u.password.open()
+	u.show(pagePassword)
+	if f := u.password.current; f.Visible() {
+		u.win.Canvas().Focus(f)
+	}
+}
+
+// openTwoStep goes to the Two-step verification page. A setup left
+// unfinished starts again; recovery codes not yet acknowledged with Done
+// stay.
+func (u *UI) openTwoStep() {
+	if !u.signedIn() {
+		return
+	}
+	if u.snap.TwoStep == app.TwoStepScanning {
+		u.core.EndTwoStep()
+	}
+	u.show(pageTwoStep) // draws the core's snapshot, after EndTwoStep
+}
