@@ -82,6 +82,14 @@ func seedAudit(tb testing.TB, s *Store, accountID string, n int, base time.Time)
 	}
 }
 
+// BenchmarkStore runs storebench's benchmarks, the same as the SQLite
+// store's, on a PostgreSQL database seeded here (go test -bench 'Store/…').
+func BenchmarkStore(b *testing.B) {
+	storebench.Run(b, benchStore, func(b *testing.B, s storebench.Seeded, n int) {
+		seedAudit(b, s.Store.(*Store), s.Account.ID, n, time.Now())
+	})
+}
+
 // benchStore returns a store on a new database holding one account with n
 // live sessions (their access hashes in list order), and revoked ones
 // besides (storebench.Seed).
@@ -115,52 +123,3 @@ func warm(b *testing.B, s *Store) {
 		c.Release()
 	}
 }
-
-// BenchmarkSessionByAccessHash is the store's share of every authenticated
-// request.
-func BenchmarkSessionByAccessHash(b *testing.B) { storebench.SessionByAccessHash(b, benchStore, 1000) }
-
-// BenchmarkSessionByAccessHash10k is the same for an account with 10,000
-// live sessions.
-func BenchmarkSessionByAccessHash10k(b *testing.B) {
-	storebench.SessionByAccessHash(b, benchStore, 10_000)
-}
-
-// BenchmarkSessionByAccessHashParallel is the same under concurrent
-// requests.
-func BenchmarkSessionByAccessHashParallel(b *testing.B) {
-	storebench.SessionByAccessHashParallel(b, benchStore)
-}
-
-// BenchmarkSessionByAccessHashUnderWrites looks sessions up while another
-// goroutine writes as fast as it can.
-func BenchmarkSessionByAccessHashUnderWrites(b *testing.B) {
-	storebench.SessionByAccessHashUnderWrites(b, benchStore)
-}
-
-// BenchmarkListSessions reads one page of 50 of an account's 1,000 live
-// sessions (and 250 revoked ones): the first page and one from the middle.
-func BenchmarkListSessions(b *testing.B) { storebench.ListSessions(b, benchStore, 1000) }
-
-// BenchmarkListSessions10k reads one page of 50 of an account's 10,000
-// live sessions (and 2,500 revoked ones): the first page and one from the
-// middle.
-func BenchmarkListSessions10k(b *testing.B) { storebench.ListSessions(b, benchStore, 10_000) }
-
-// BenchmarkListAudit100k reads one page of 50 of an account's 100,000
-// audit events (among 200,000): the newest and one from the middle.
-func BenchmarkListAudit100k(b *testing.B) {
-	storebench.ListAudit(b, benchStore, func(b *testing.B, s storebench.Seeded, n int) {
-		seedAudit(b, s.Store.(*Store), s.Account.ID, n, time.Now())
-	}, 100_000)
-}
-
-// BenchmarkAppendAudit is one audit write.
-func BenchmarkAppendAudit(b *testing.B) { storebench.AppendAudit(b, benchStore) }
-
-// BenchmarkTouchSession is the once-a-minute write of an authenticated request.
-func BenchmarkTouchSession(b *testing.B) { storebench.TouchSession(b, benchStore) }
-
-// BenchmarkRotateRefreshToken is a token refresh: a four-statement
-// transaction holding the session's row lock.
-func BenchmarkRotateRefreshToken(b *testing.B) { storebench.RotateRefreshToken(b, benchStore) }

@@ -13,47 +13,9 @@ import (
 	"sessionguard/server/store/internal/storebench"
 )
 
-// The benchmarks' bodies are storebench's, shared with the PostgreSQL
-// store; here are SQLite's seeding and the names go test -bench finds.
-
-// BenchmarkSessionByAccessHash is the store's share of every authenticated
-// request.
-func BenchmarkSessionByAccessHash(b *testing.B) { storebench.SessionByAccessHash(b, benchStore, 1000) }
-
-// BenchmarkSessionByAccessHash10k is the same for an account with 10,000
-// live sessions.
-func BenchmarkSessionByAccessHash10k(b *testing.B) {
-	storebench.SessionByAccessHash(b, benchStore, 10_000)
-}
-
-// BenchmarkSessionByAccessHashParallel is the same under concurrent
-// requests.
-func BenchmarkSessionByAccessHashParallel(b *testing.B) {
-	storebench.SessionByAccessHashParallel(b, benchStore)
-}
-
-// BenchmarkSessionByAccessHashUnderWrites looks sessions up while another
-// goroutine writes as fast as it can: WAL readers never wait for the writer.
-func BenchmarkSessionByAccessHashUnderWrites(b *testing.B) {
-	storebench.SessionByAccessHashUnderWrites(b, benchStore)
-}
-
-// BenchmarkListSessions reads one page of 50 of an account's 1,000 live
-// sessions (and 250 revoked ones): the first page and one from the middle.
-func BenchmarkListSessions(b *testing.B) { storebench.ListSessions(b, benchStore, 1000) }
-
-// BenchmarkListSessions10k reads one page of 50 of an account's 10,000
-// live sessions (and 2,500 revoked ones): the first page and one from the
-// middle.
-func BenchmarkListSessions10k(b *testing.B) { storebench.ListSessions(b, benchStore, 10_000) }
-
-// BenchmarkListAudit100k reads one page of 50 of an account's 100,000
-// audit events (among 200,000, the others spread over 1,000 accounts): the
-// newest and one from the middle.
-func BenchmarkListAudit100k(b *testing.B) { storebench.ListAudit(b, benchStore, seedAudit, 100_000) }
-
-// BenchmarkTouchSession is the once-a-minute write of an authenticated request.
-func BenchmarkTouchSession(b *testing.B) { storebench.TouchSession(b, benchStore) }
+// BenchmarkStore runs storebench's benchmarks, the same as the PostgreSQL
+// store's, on SQLite files seeded here (go test -bench 'Store/…').
+func BenchmarkStore(b *testing.B) { storebench.Run(b, benchStore, seedAudit) }
 
 // benchStore returns a store holding one account with n live sessions
 // (their access hashes in list order), and n/4 revoked ones besides, each
