@@ -93,8 +93,10 @@ sessiond:
 
 .PHONY: smoke screenshots
 
-## smoke: the real app in a real window under Xvfb (sign in, Login activity,
-## back, quit), with screenshots and checks in build/smoke; see scripts/smoke.sh
+## smoke: the real app in a real window under Xvfb, at phone size (440x760)
+## and desktop size (1280x800): sign in, home, Login activity, a device,
+## Security activity, Settings, quit, with screenshots of each and checks in
+## build/smoke; see scripts/smoke.sh
 smoke:
 	@scripts/deps.sh fyne window keyring
 	scripts/smoke.sh build/smoke

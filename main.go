@@ -42,6 +42,7 @@ func main() {
 	}
 
 	fa := fyneapp.NewWithID(launch.AppID)
+	fa.Settings().SetTheme(ui.Theme()) // readable colours, dark or light as the system prefers
 	meta, fromFyne := launch.Resolve(fa.Metadata())
 	if !fromFyne { // a plain go build started away from FyneApp.toml
 		fyneapp.SetMetadata(meta.Fyne(fyne.NewStaticResource("Icon.png", iconPNG)))
@@ -62,8 +63,8 @@ func main() {
 	}
 
 	var info func(first bool) ui.Info
-	useServer := func(url string) (*app.App, ui.Info, error) {
-		c, err := l.Use(ctx, url)
+	useServer := func(address string) (*app.App, ui.Info, error) {
+		c, err := l.Choose(ctx, address) // checked: a Sessionguard server must answer there
 		if err != nil {
 			return nil, ui.Info{}, err
 		}
@@ -72,7 +73,8 @@ func main() {
 	}
 	info = func(first bool) ui.Info {
 		return ui.Info{Name: meta.Name, Version: meta.Version, Build: meta.Build, Server: l.URL(), Embedded: l.Embedded(), DataDir: dir,
-			FirstRun: first, UseServer: useServer,
+			LocalAccounts: l.HasLocalAccounts(),
+			FirstRun:      first, UseServer: useServer,
 			TryDemo: func() (string, string, error) { return l.SeedDemo(ctx) }}
 	}
 	in := info(firstRun)

@@ -22,9 +22,14 @@ const (
 	AuditRememberedLoginForgotten = "remembered_login.forgotten"
 	// Operator commands (sessiond user reset-mfa, logout-all,
 	// set-password); their DeviceName is "Server administrator".
-	AuditAdminResetMFA    = "admin.reset_mfa"
-	AuditAdminLogoutAll   = "admin.logout_all"
-	AuditAdminSetPassword = "admin.set_password"
+	// A device renamed (PATCH /v1/sessions/{id}); TargetDeviceName is the
+	// old name, Detail says the new one.
+	AuditSessionRenamed = "session.renamed"
+	// New recovery codes made (POST /v1/mfa/recovery-codes).
+	AuditRecoveryCodesRegenerated = "mfa.recovery_codes_regenerated"
+	AuditAdminResetMFA            = "admin.reset_mfa"
+	AuditAdminLogoutAll           = "admin.logout_all"
+	AuditAdminSetPassword         = "admin.set_password"
 )
 
 // AuditTypes lists every audit event type in the contract.
@@ -35,6 +40,7 @@ var AuditTypes = []string{
 	AuditMFAEnabled, AuditMFADisabled, AuditRecoveryCodeUsed,
 	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
 	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
+	AuditSessionRenamed, AuditRecoveryCodesRegenerated,
 }
 
 // Event names on the GET /v1/events stream.

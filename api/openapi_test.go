@@ -276,7 +276,12 @@ var wireTypes = []wireType{
 	{"TOTPEnableRequest", reflect.TypeFor[api.TOTPEnableRequest](), false, []any{api.TOTPEnableRequest{Code: "123456"}}},
 	{"TOTPEnableResponse", reflect.TypeFor[api.TOTPEnableResponse](), true, []any{api.TOTPEnableResponse{RecoveryCodes: []string{"a1b2-c3d4"}}}},
 	{"AuditPage", reflect.TypeFor[api.AuditPage](), true, []any{api.AuditPage{Events: []api.AuditEvent{audit}, NextCursor: "c2"}}},
-	{"HealthResponse", reflect.TypeFor[api.HealthResponse](), true, []any{api.HealthResponse{Status: "ok"}}},
+	{"HealthResponse", reflect.TypeFor[api.HealthResponse](), true, []any{api.HealthResponse{Status: "ok", Service: api.HealthService, Version: "1.0.0"},
+		api.HealthResponse{Status: "ok", Service: api.HealthService}}},
+	{"UpdateSessionRequest", reflect.TypeFor[api.UpdateSessionRequest](), false, []any{api.UpdateSessionRequest{Name: ptr("Ana's ThinkPad X1"), IdleTimeoutS: ptr(3600)}}},
+	{"UpdateSessionResponse", reflect.TypeFor[api.UpdateSessionResponse](), true, []any{api.UpdateSessionResponse{Session: session}}},
+	{"RecoveryCodesStatus", reflect.TypeFor[api.RecoveryCodesStatus](), true, []any{api.RecoveryCodesStatus{Remaining: 7}, api.RecoveryCodesStatus{}}},
+	{"RecoveryCodesResponse", reflect.TypeFor[api.RecoveryCodesResponse](), true, []any{api.RecoveryCodesResponse{RecoveryCodes: []string{"7kq2-m9xd-4hfr-p3wc-8tbn-j5ge"}}}},
 	{"SessionRevokedEvent", reflect.TypeFor[api.SessionRevokedEvent](), true, []any{api.SessionRevokedEvent{SessionID: "ses_2b9", Reason: api.ReasonRemoteLogout, At: t0, BySessionID: "ses_7f1", ByDeviceName: "Laptop"}}},
 	{"SessionCreatedEvent", reflect.TypeFor[api.SessionCreatedEvent](), true, []any{api.SessionCreatedEvent{Session: session}}},
 	{"SessionsChangedEvent", reflect.TypeFor[api.SessionsChangedEvent](), true, []any{api.SessionsChangedEvent{}}},
@@ -420,6 +425,11 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		{"SessionRevokedEvent", `{"session_id":"s","reason":"bored","at":"2025-05-01T12:00:00Z","by_session_id":"","by_device_name":""}`},
 		{"RevokedCount", `{"revoked":"3"}`},
 		{"SessionsPage", `{"sessions":null,"next_cursor":""}`},
+		{"HealthResponse", `{"status":"ok"}`},
+		{"HealthResponse", `{"status":"ok","service":"grafana"}`},
+		{"UpdateSessionRequest", `{"name":""}`},
+		{"UpdateSessionRequest", `{"idle_timeout_s":-1}`},
+		{"RecoveryCodesStatus", `{"remaining":-1}`},
 	} {
 		s := schemaRef(t, doc, tc.schema)
 		var v any
@@ -431,6 +441,8 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		}
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func roundTrip(t *testing.T, v any) any {
 	t.Helper()

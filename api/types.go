@@ -257,7 +257,41 @@ type AuditPage struct {
 	NextCursor string       `json:"next_cursor"`
 }
 
-// HealthResponse is the answer of GET /healthz.
+// HealthResponse is the answer of GET /healthz. Service is always
+// HealthService, so a client can tell sessiond from another server that
+// answers at the address; Version is sessiond's.
 type HealthResponse struct {
-	Status string `json:"status"`
+	Status  string `json:"status"`
+	Service string `json:"service"`
+	Version string `json:"version,omitempty"`
+}
+
+// HealthService is HealthResponse.Service.
+const HealthService = "sessiond"
+
+// UpdateSessionRequest is the body of PATCH /v1/sessions/{id}: the fields
+// to change, any session of the caller's account. Name replaces the
+// device's name (1–64 characters, checked like device names).
+// IdleTimeoutS (the device's own inactivity rule) belongs to a later
+// contract addition and is refused until the server has it.
+type UpdateSessionRequest struct {
+	Name         *string `json:"name,omitempty"`
+	IdleTimeoutS *int    `json:"idle_timeout_s,omitempty"`
+}
+
+// UpdateSessionResponse is the answer of PATCH /v1/sessions/{id}.
+type UpdateSessionResponse struct {
+	Session Session `json:"session"`
+}
+
+// RecoveryCodesStatus is the answer of GET /v1/mfa/recovery-codes: how
+// many unused recovery codes the account has (0 with two-step off).
+type RecoveryCodesStatus struct {
+	Remaining int `json:"remaining"`
+}
+
+// RecoveryCodesResponse is the answer of POST /v1/mfa/recovery-codes (step-up):
+// a fresh set of codes, shown once, replacing every earlier one.
+type RecoveryCodesResponse struct {
+	RecoveryCodes []string `json:"recovery_codes"`
 }

@@ -44,15 +44,42 @@ type Config struct {
 	// CacheDir holds cached files (the last known device list); "clear app
 	// data" empties it. Empty: no cache.
 	CacheDir string
+	// DeleteLocalAccounts deletes this device's own server's data (its
+	// database and keys), and with it every account kept on this device;
+	// deleted says whether there was any. "Clear app data" calls it last.
+	// Nil: there is no such server.
+	DeleteLocalAccounts func() (deleted bool, err error)
+	// NetworkUp reports whether this device has a network at all, to tell
+	// "offline" from "the server does not answer" (default: always).
+	NetworkUp func() bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// Server names the server this core talks to ("local" for this
+	// device's own, else its address) when several cores share one
+	// secret store and preferences (Accounts): it scopes the core's
+	// keyring items, so one server's answers can never overwrite
+	// another's tokens, and it marks the saved accounts it adds. Empty:
+	// the only core, with unscoped items.
+	Server string
+	// Slot scopes the core's "Remember me" preference when several cores
+	// share the preferences (Accounts): each signed-in account resumes
+	// from its own. Empty: the only core.
+	Slot string
+	// Admit, when set, is asked before a sign-in is sent (password or
+	// saved login): an error refuses it and is shown as the username's
+	// problem (Accounts: the same account twice, too many accounts).
+	Admit func(username string) error
 }
 
 // SavedAccount is an account with "remember login info" on this device:
 // one tap signs it in again.
 type SavedAccount struct {
-	AccountID string    `json:"account_id"`
-	Username  string    `json:"username"`
+	AccountID string `json:"account_id"`
+	Username  string `json:"username"`
+	// Server is where the account is (Config.Server); empty for an
+	// account saved before several accounts were possible.
+	Server    string    `json:"server,omitempty"`
 	SavedAt   time.Time `json:"saved_at"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -100,6 +127,11 @@ const (
 	// KindEnableTwoStep: confirming two-step verification with the code
 	// already typed, when the password proof went stale during the setup.
 	KindEnableTwoStep
+	// KindRevokeSeveral: logging out the devices chosen in Login activity
+	// (RevokeDevices), one password for all of them.
+	KindRevokeSeveral
+	// KindNewRecoveryCodes: making new recovery codes (NewRecoveryCodes).
+	KindNewRecoveryCodes
 )
 
 // TwoStepStage is how far turning on two-step verification has got. The
@@ -136,8 +168,19 @@ const (
 // RevokeResult is the outcome of the last remote log out, so the UI can
 // confirm it and offer a password change.
 type RevokeResult struct {
-	DeviceName string // one device; empty for "all others"
+	DeviceName string // one device; empty for "all others" and for several
 	Count      int
+	// Names are the devices logged out by RevokeDevices, and Failed those
+	// it could not log out (both empty for one device and "all others").
+	Names  []string
+	Failed []RevokeFailure
+}
+
+// RevokeFailure is a device RevokeDevices could not log out, and why, in
+// words for the person.
+type RevokeFailure struct {
+	DeviceName string
+	Reason     string
 }
 
 // Snapshot is everything the screens draw. It is a copy: changing it
@@ -160,12 +203,20 @@ type Snapshot struct {
 	// DevicesStale is true when Devices is the last known list, shown
 	// because the server cannot be reached.
 	DevicesStale bool
+	// SelectedDevices are the session IDs ticked in Login activity for
+	// logging out together (SelectDevice, RevokeDevices); never this
+	// device's own.
+	SelectedDevices []string
 	// Activity is the loaded part of the security log, newest first;
 	// ActivityCursor is non-empty while older events exist.
 	Activity       []api.AuditEvent
 	ActivityCursor string
-	// Offline is true while the server cannot be reached.
-	Offline bool
+	// Offline is true while the server cannot be reached; Link says why
+	// (no network, or the server does not answer), and LastUpdated when
+	// it last answered (zero: unknown).
+	Offline     bool
+	Link        Link
+	LastUpdated time.Time
 	// Live is true while the event stream is connected: changes elsewhere
 	// show up without a refresh.
 	Live bool
@@ -196,6 +247,10 @@ type Snapshot struct {
 	LastRevoke *RevokeResult
 	// TwoStep is how far turning on two-step verification has got.
 	TwoStep TwoStepStage
+	// RecoveryCodesLeft is how many unused recovery codes the account has,
+	// once RecoveryCodesKnown (LoadRecoveryCodes).
+	RecoveryCodesLeft  int
+	RecoveryCodesKnown bool
 }
 
 // CanRemember reports whether "Remember me" and "Remember login info" can
@@ -231,6 +286,8 @@ type App struct {
 	totpSetup     api.TOTPSetupResponse
 	recoveryCodes []string
 
+	offlineErr string // the error shown while offline (settle), guarded by mu
+
 	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
 	instKey string     // this install's key once read or made (installKey)
 }
@@ -242,6 +299,9 @@ func New(cfg Config) *App {
 	}
 	if cfg.IsNotFound == nil {
 		cfg.IsNotFound = func(error) bool { return false }
+	}
+	if cfg.NetworkUp == nil {
+		cfg.NetworkUp = func() bool { return true }
 	}
 	a := &App{cfg: cfg, api: cfg.API, listeners: map[int]func(Snapshot){}}
 	if cfg.Secrets == nil {
@@ -260,6 +320,10 @@ const noKeyringMessage = "No secure storage (keyring) was found on this device, 
 func keyringSaveProblem(err error) string {
 	return "Couldn't save your sign-in to the keyring (" + err.Error() + "); you will have to sign in again next time."
 }
+
+// Server is the server this core talks to (Config.Server): "local" for
+// this device's own, else its address; empty for the only core.
+func (a *App) Server() string { return a.cfg.Server }
 
 // Subscribe calls fn with a new Snapshot after every change, on the
 // goroutine that made the change. It returns a function that stops the calls.
@@ -287,6 +351,7 @@ func (s Snapshot) clone() Snapshot {
 	c := s
 	c.SavedAccounts = slices.Clone(s.SavedAccounts)
 	c.Devices = slices.Clone(s.Devices)
+	c.SelectedDevices = slices.Clone(s.SelectedDevices)
 	c.Activity = slices.Clone(s.Activity)
 	if s.FieldErrors != nil {
 		c.FieldErrors = make(map[string]string, len(s.FieldErrors))
@@ -311,7 +376,9 @@ func clonePtr[T any](p *T) *T {
 // update changes the snapshot under the lock and then notifies.
 func (a *App) update(fn func(s *Snapshot)) {
 	a.mu.Lock()
+	prev := a.snap
 	fn(&a.snap)
+	a.settle(prev, &a.snap)
 	snap := a.snap.clone()
 	ls := make([]func(Snapshot), 0, len(a.listeners))
 	for _, l := range a.listeners {
@@ -355,7 +422,7 @@ func (a *App) finish(change func(s *Snapshot)) {
 // fail ends the running action with err, put in words for the person, and
 // returns err.
 func (a *App) fail(err error) error {
-	a.finish(func(s *Snapshot) { setError(s, err) })
+	a.finish(func(s *Snapshot) { a.setError(s, err) })
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"sessionguard/api"
 	"sessionguard/client"
+	"sessionguard/platform"
 )
 
 // devicesPage is how many devices one load asks for.
@@ -90,6 +91,7 @@ func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
 			s.Devices = page.Sessions
 		}
 		s.DevicesCursor, s.DevicesStale, s.Offline = page.NextCursor, false, false
+		pruneSelection(s)
 		for _, d := range s.Devices {
 			if d.Current {
 				s.Session = &d
@@ -177,6 +179,7 @@ var errThisDevice = errors.New("this device logs out with Log out, not from the 
 func (a *App) removeDevice(id string) {
 	a.update(func(s *Snapshot) {
 		s.Devices = slices.DeleteFunc(s.Devices, func(d api.Session) bool { return d.ID == id })
+		pruneSelection(s)
 	})
 	a.writeCache()
 }
@@ -203,7 +206,7 @@ func (a *App) RevokeOthers(ctx context.Context) (int, error) {
 	}
 	self := *snap.Session
 	a.finish(func(s *Snapshot) {
-		s.Devices, s.DevicesCursor = []api.Session{self}, ""
+		s.Devices, s.DevicesCursor, s.SelectedDevices = []api.Session{self}, "", nil
 		s.Pending = nil
 		s.LastRevoke = &RevokeResult{Count: n}
 	})
@@ -287,3 +290,210 @@ func (a *App) DismissLastRevoke() { a.update(func(s *Snapshot) { s.LastRevoke = 
 
 // DismissError clears the error message.
 func (a *App) DismissError() { a.update(func(s *Snapshot) { s.Err = ""; s.FieldErrors = nil }) }
+
+// ThisDevice is how this install describes itself at sign-in: its name is
+// the one kept in the preferences (RenameDevice changes it), else the
+// default made from the OS, model and user.
+func (a *App) ThisDevice() api.Device {
+	if a.cfg.Device == nil {
+		return api.Device{}
+	}
+	return a.cfg.Device()
+}
+
+// RenameDevice gives the device of session sessionID (this device's own
+// or another of the account's) a new name, as every Login activity list
+// shows it. Renaming this device also keeps the name for its next
+// sign-ins. A name that is empty, too long or has hidden characters is a
+// FieldError for "name".
+func (a *App) RenameDevice(ctx context.Context, sessionID, name string) error {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Session == nil {
+		return a.fail(ErrNotSignedIn)
+	}
+	clean, err := platform.CheckDeviceName(name)
+	if err != nil {
+		return a.fail(&FieldError{"name", deviceNameProblem(err)})
+	}
+	old := a.deviceName(sessionID)
+	gen := a.generation()
+	a.begin("Renaming " + old + "…")
+	renamed, err := a.api.RenameSession(ctx, sessionID, clean)
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		a.removeDevice(sessionID)
+		a.requestRefresh()
+		return a.fail(errors.New(capitalize(old) + " is no longer logged in, so it can't be renamed."))
+	case errors.Is(err, client.ErrInvalidRequest):
+		return a.fail(&FieldError{"name", Describe(err)})
+	case err != nil:
+		return a.callFailed(gen, err)
+	}
+	if renamed.ID == "" { // an answer without the session: the name is what was sent
+		renamed = findSession(snap.Devices, sessionID)
+		renamed.Device.Name = clean
+	}
+	self := sessionID == snap.Session.ID
+	if self && a.cfg.Prefs != nil {
+		// Kept for the next sign-in, which sends it; it passed the same check.
+		_ = platform.SetDeviceName(a.cfg.Prefs, clean)
+	}
+	a.finish(func(s *Snapshot) {
+		for i := range s.Devices {
+			if s.Devices[i].ID == sessionID {
+				s.Devices[i].Device.Name = renamed.Device.Name
+			}
+		}
+		if self && s.Session != nil {
+			s.Session.Device.Name = renamed.Device.Name
+		}
+	})
+	a.writeCache()
+	return nil
+}
+
+// deviceNameProblem words platform's device name check for the person.
+func deviceNameProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "empty"):
+		return "Enter a name for the device."
+	case strings.Contains(msg, "longer"):
+		return fmt.Sprintf("Use at most %d characters.", platform.MaxDeviceNameLen)
+	}
+	return "Use letters, digits, spaces and punctuation only (no hidden or control characters)."
+}
+
+// findSession is the session with id in list (zero if none).
+func findSession(list []api.Session, id string) api.Session {
+	for _, d := range list {
+		if d.ID == id {
+			return d
+		}
+	}
+	return api.Session{}
+}
+
+// SelectDevice ticks (on) or unticks the device of session id in Login
+// activity, for RevokeDevices. This device's own session cannot be
+// ticked: it logs out with LogOut.
+func (a *App) SelectDevice(id string, on bool) {
+	a.update(func(s *Snapshot) {
+		s.SelectedDevices = slices.DeleteFunc(s.SelectedDevices, func(x string) bool { return x == id })
+		if on && (s.Session == nil || id != s.Session.ID) && slices.ContainsFunc(s.Devices, func(d api.Session) bool { return d.ID == id }) {
+			s.SelectedDevices = append(s.SelectedDevices, id)
+		}
+	})
+}
+
+// ClearDeviceSelection unticks every device.
+func (a *App) ClearDeviceSelection() { a.update(func(s *Snapshot) { s.SelectedDevices = nil }) }
+
+// pruneSelection drops ticked devices that are no longer listed.
+func pruneSelection(s *Snapshot) {
+	s.SelectedDevices = slices.DeleteFunc(s.SelectedDevices, func(id string) bool {
+		return !slices.ContainsFunc(s.Devices, func(d api.Session) bool { return d.ID == id })
+	})
+}
+
+// RevokeDevices logs out the other devices of sessions ids together (the
+// ticked ones, Snapshot.SelectedDevices): one password confirmation for
+// all of them when the server asks for it (ErrReauthRequired, Pending of
+// KindRevokeSeveral), then one DELETE each, since the server has no call
+// for several. The outcome is Snapshot.LastRevoke: the devices logged out
+// and, when some could not be, which and why (also in Err). Devices that
+// failed stay ticked, to try again.
+func (a *App) RevokeDevices(ctx context.Context, ids []string) error {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Session == nil {
+		return a.fail(ErrNotSignedIn)
+	}
+	var todo []string
+	for _, id := range ids {
+		if id != snap.Session.ID && !slices.Contains(todo, id) {
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	names := make(map[string]string, len(todo))
+	for _, id := range todo {
+		names[id] = a.deviceName(id)
+	}
+	a.begin(fmt.Sprintf("Logging out %d %s…", len(todo), plural(len(todo), "device", "devices")))
+	return a.revokeEach(ctx, a.generation(), todo, names, nil)
+}
+
+// revokeEach logs out todo one by one, after the devices already logged
+// out (done, by name); names holds every device's name.
+func (a *App) revokeEach(ctx context.Context, gen int, todo []string, names map[string]string, done []string) error {
+	var failed []RevokeFailure
+	var failedIDs []string
+	var offline error // the server could not be reached: the rest were not tried
+	for i, id := range todo {
+		if !a.current(gen) {
+			return ErrNotSignedIn
+		}
+		_, err := a.api.RevokeSession(ctx, id)
+		switch {
+		case err == nil, errors.Is(err, client.ErrNotFound): // not found: already gone
+			done = append(done, names[id])
+			a.removeDevice(id)
+			continue
+		case errors.Is(err, client.ErrReauthRequired) && len(failed) == 0:
+			rest := todo[i:]
+			a.waitForPassword(Pending{Kind: KindRevokeSeveral,
+				Action: fmt.Sprintf("log out %d %s", len(rest), plural(len(rest), "device", "devices"))},
+				func(ctx context.Context) error { return a.revokeEach(ctx, gen, rest, names, done) })
+			return ErrReauthRequired
+		case sessionGone(err):
+			return a.callFailed(gen, err) // this device was logged out meanwhile
+		case errors.Is(err, client.ErrOffline):
+			// The rest would fail the same way: say so for each.
+			offline = err
+			for _, id := range todo[i:] {
+				failed = append(failed, RevokeFailure{names[id], Describe(err)})
+				failedIDs = append(failedIDs, id)
+			}
+		default:
+			failed = append(failed, RevokeFailure{names[id], Describe(err)})
+			failedIDs = append(failedIDs, id)
+			continue
+		}
+		break
+	}
+	a.finish(func(s *Snapshot) {
+		s.Pending = nil
+		s.SelectedDevices = failedIDs
+		pruneSelection(s)
+		s.LastRevoke = &RevokeResult{Count: len(done), Names: done, Failed: failed}
+		if offline != nil {
+			a.setError(s, offline) // offline, and why
+		}
+	})
+	a.writeCache()
+	if len(failed) > 0 {
+		return errors.New(partialRevokeText(len(done), failed))
+	}
+	return nil
+}
+
+// partialRevokeText is "Couldn't log out 2 of 5 devices: Pixel 8 (Can't
+// reach the server.), iPad (…)".
+func partialRevokeText(done int, failed []RevokeFailure) string {
+	parts := make([]string, len(failed))
+	for i, f := range failed {
+		parts[i] = f.DeviceName + " (" + strings.TrimSpace(f.Reason) + ")"
+	}
+	total := done + len(failed)
+	return fmt.Sprintf("Couldn't log out %d of %d %s: %s", len(failed), total, plural(total, "device", "devices"), strings.Join(parts, ", "))
+}
+
+// plural is one or many, as n says.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -99,7 +99,7 @@ func (a *App) refreshAccount(gen int) {
 	}()
 }
 
-func (a *App) onStreamState(gen int, st client.StreamState, _ error) {
+func (a *App) onStreamState(gen int, st client.StreamState, err error) {
 	if !a.current(gen) {
 		return
 	}
@@ -108,7 +108,10 @@ func (a *App) onStreamState(gen int, st client.StreamState, _ error) {
 		a.update(func(s *Snapshot) { s.Offline, s.Live = false, true })
 		a.requestRefresh() // catch up on anything missed while not connected
 	case client.Disconnected:
-		a.update(func(s *Snapshot) { s.Offline, s.Live, s.DevicesStale = true, false, len(s.Devices) > 0 })
+		link := a.linkFor(err)
+		a.update(func(s *Snapshot) {
+			s.Offline, s.Link, s.Live, s.DevicesStale = true, link, false, len(s.Devices) > 0
+		})
 	}
 }
 

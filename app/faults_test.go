@@ -95,7 +95,7 @@ func TestServerDown(t *testing.T) {
 		t.Fatalf("sign in with the server down: %v", err)
 	}
 	s := d.snap()
-	if s.State != app.StateSignedOut || !s.Offline || !strings.Contains(s.Err, "reach the server") {
+	if s.State != app.StateSignedOut || !s.Offline || s.Link != app.LinkUnreachable || !strings.HasPrefix(s.Err, "Can't reach 127.0.0.1:") {
 		t.Fatalf("snapshot: %v offline=%v err=%q", s.State, s.Offline, s.Err)
 	}
 }

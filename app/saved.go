@@ -24,8 +24,39 @@ const (
 	secretRememberedPrefix = "remembered:" // + account id: a remembered-login credential
 )
 
-func refreshKey(accountID string) string    { return secretRefreshPrefix + accountID }
-func rememberedKey(accountID string) string { return secretRememberedPrefix + accountID }
+// refreshKey and rememberedKey name an account's items in the secret
+// store: scoped by the server (Config.Server) when there is one, so that
+// each server + account has its own items.
+func (a *App) refreshKey(accountID string) string {
+	return secretRefreshPrefix + scopedID(accountID, a.cfg.Server)
+}
+
+func (a *App) rememberedKey(accountID string) string {
+	return secretRememberedPrefix + scopedID(accountID, a.cfg.Server)
+}
+
+// scopedID is an account id scoped by its server: "acc_1@https://…".
+func scopedID(accountID, server string) string {
+	if server == "" {
+		return accountID
+	}
+	return accountID + "@" + server
+}
+
+// splitScoped undoes scopedID.
+func splitScoped(s string) (accountID, server string) {
+	accountID, server, _ = strings.Cut(s, "@")
+	return accountID, server
+}
+
+// resumePref is the preference naming the account to resume at start
+// ("Remember me"), per slot when the core has one (Config.Slot).
+func (a *App) resumePref() string {
+	if a.cfg.Slot == "" {
+		return PrefResumeAccount
+	}
+	return PrefResumeAccount + "." + a.cfg.Slot
+}
 
 // savedAccounts reads the saved accounts from preferences; a damaged value
 // reads as none rather than blocking sign-in.
@@ -50,23 +81,31 @@ func (a *App) storeSavedAccounts(list []SavedAccount) []SavedAccount {
 	return list
 }
 
-// putSavedAccount adds or replaces one saved account.
+// putSavedAccount adds or replaces one saved account of this core's server.
 func (a *App) putSavedAccount(sa SavedAccount) []SavedAccount {
-	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return x.AccountID == sa.AccountID })
+	sa.Server = a.cfg.Server
+	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return a.isSaved(x, sa.AccountID) })
 	return a.storeSavedAccounts(append(list, sa))
+}
+
+// isSaved reports whether x is the saved account accountID on this core's
+// server.
+func (a *App) isSaved(x SavedAccount, accountID string) bool {
+	return x.AccountID == accountID && x.Server == a.cfg.Server
 }
 
 // dropSavedAccount forgets one saved account locally (preference and secret).
 func (a *App) dropSavedAccount(accountID string) []SavedAccount {
 	if a.cfg.Secrets != nil {
-		_ = a.cfg.Secrets.Delete(rememberedKey(accountID)) // absent is fine; a failing keyring is reported elsewhere
+		_ = a.cfg.Secrets.Delete(a.rememberedKey(accountID)) // absent is fine; a failing keyring is reported elsewhere
 	}
-	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return x.AccountID == accountID })
+	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return a.isSaved(x, accountID) })
 	return a.storeSavedAccounts(list)
 }
 
-func findSaved(list []SavedAccount, accountID string) (SavedAccount, bool) {
-	i := slices.IndexFunc(list, func(x SavedAccount) bool { return x.AccountID == accountID })
+// findSaved finds the saved account accountID of this core's server.
+func (a *App) findSaved(list []SavedAccount, accountID string) (SavedAccount, bool) {
+	i := slices.IndexFunc(list, func(x SavedAccount) bool { return a.isSaved(x, accountID) })
 	if i < 0 {
 		return SavedAccount{}, false
 	}

@@ -177,8 +177,73 @@ func (a *App) ConfirmTwoStep(ctx context.Context, code string) ([]string, error)
 		}
 		a.totpSetup, a.recoveryCodes = api.TOTPSetupResponse{}, slices.Clone(codes)
 		s.TwoStep = TwoStepShowingCodes
+		s.RecoveryCodesLeft, s.RecoveryCodesKnown = len(codes), true
 	})
 	a.setMFA(true)
+	return codes, nil
+}
+
+// LoadRecoveryCodes reads how many unused recovery codes the account has
+// (Snapshot.RecoveryCodesLeft), for the Two-step verification page. With
+// two-step verification off there are none, and nothing is asked.
+func (a *App) LoadRecoveryCodes(ctx context.Context) error {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Account == nil {
+		return ErrNotSignedIn
+	}
+	gen := a.generation()
+	if !snap.Account.MFAEnabled {
+		a.update(func(s *Snapshot) { s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, true })
+		return nil
+	}
+	n, err := a.api.RecoveryCodesLeft(ctx)
+	if err != nil {
+		if sessionGone(err) {
+			a.endedRemotely(gen, err)
+		}
+		return err // offline: the count stays unknown, and the page says nothing of it
+	}
+	a.update(func(s *Snapshot) {
+		if a.currentLocked(gen) {
+			s.RecoveryCodesLeft, s.RecoveryCodesKnown = n, true
+		}
+	})
+	return nil
+}
+
+// NewRecoveryCodes replaces the account's recovery codes with ten new
+// ones and returns them, shown once like those made when two-step
+// verification was turned on (RecoveryCodes while Snapshot.TwoStep is
+// TwoStepShowingCodes); the old ones stop working. The server wants a
+// recent password proof: then it returns ErrReauthRequired with Pending
+// set (KindNewRecoveryCodes), and Reauthenticate carries on.
+func (a *App) NewRecoveryCodes(ctx context.Context) ([]string, error) {
+	snap := a.Snapshot()
+	if snap.State != StateSignedIn || snap.Account == nil {
+		return nil, a.fail(ErrNotSignedIn)
+	}
+	gen := a.generation()
+	a.beginTask(TaskTwoStep, "Making new recovery codes…")
+	codes, err := a.api.RegenerateRecoveryCodes(ctx)
+	if errors.Is(err, client.ErrReauthRequired) {
+		a.waitForPassword(Pending{Kind: KindNewRecoveryCodes, Action: "make new recovery codes"}, func(ctx context.Context) error {
+			_, err := a.NewRecoveryCodes(ctx)
+			return err
+		})
+		return nil, ErrReauthRequired
+	}
+	if err != nil {
+		return nil, a.callFailed(gen, err)
+	}
+	a.finish(func(s *Snapshot) {
+		s.Pending = nil
+		if !a.currentLocked(gen) {
+			return
+		}
+		a.totpSetup, a.recoveryCodes = api.TOTPSetupResponse{}, slices.Clone(codes)
+		s.TwoStep = TwoStepShowingCodes
+		s.RecoveryCodesLeft, s.RecoveryCodesKnown = len(codes), true
+	})
 	return codes, nil
 }
 
@@ -249,6 +314,7 @@ func (a *App) TurnOffTwoStep(ctx context.Context) error {
 	if err != nil {
 		return a.callFailed(gen, err)
 	}
+	a.update(func(s *Snapshot) { s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, true })
 	a.setMFA(false)
 	return nil
 }

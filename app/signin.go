@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -21,14 +23,14 @@ func (a *App) Start(ctx context.Context) error {
 		s.SavedAccounts = saved
 		s.PrefillUsername = a.cfg.Prefs.String(PrefLastUsername)
 	})
-	acctID := a.cfg.Prefs.String(PrefResumeAccount)
+	acctID := a.cfg.Prefs.String(a.resumePref())
 	if acctID == "" || a.cfg.Secrets == nil {
 		a.update(func(s *Snapshot) { a.transition(s, EvNoSession) })
 		return nil
 	}
-	tok, err := a.cfg.Secrets.Get(refreshKey(acctID))
+	tok, err := a.cfg.Secrets.Get(a.refreshKey(acctID))
 	if err != nil {
-		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		a.cfg.Prefs.RemoveValue(a.resumePref())
 		a.update(func(s *Snapshot) {
 			a.transition(s, EvNoSession)
 			if !a.cfg.IsNotFound(err) {
@@ -57,17 +59,20 @@ func (a *App) Start(ctx context.Context) error {
 	case sessionGone(err):
 		// Expired, or a token the server does not know (damaged in the
 		// keyring): start over with the password.
-		a.update(func(s *Snapshot) { s.Remember = false })
+		// The reason is set before the state changes, so that whoever
+		// sees the sign-out (Accounts) sees why.
+		a.update(func(s *Snapshot) { s.Remember, s.Err = false, "Your saved sign-in is no longer valid. Sign in again." })
 		a.signOutLocal(api.Account{ID: acctID, Username: a.cfg.Prefs.String(PrefLastUsername)}, nil)
-		a.update(func(s *Snapshot) { s.Err = "Your saved sign-in is no longer valid. Sign in again." })
 		return nil
 	case errors.Is(err, client.ErrOffline):
 		if c, ok := a.readCache(acctID); ok {
 			// Signed in as far as this device knows; shown offline with the
 			// last known list until the server answers again.
 			a.establish(gen, c.Account, c.Session, "", true)
+			link, updated := a.linkFor(err), a.cacheTime()
 			a.update(func(s *Snapshot) {
-				s.Devices, s.DevicesStale, s.Offline = c.Devices, true, true
+				s.Devices, s.DevicesStale, s.Offline, s.Link = c.Devices, true, true, link
+				s.LastUpdated = updated
 			})
 			return nil
 		}
@@ -77,9 +82,21 @@ func (a *App) Start(ctx context.Context) error {
 	a.finish(func(s *Snapshot) {
 		s.Account, s.Remember = nil, false
 		a.transition(s, EvSignInFailed)
-		setError(s, err)
+		a.setError(s, err)
 	})
 	return err
+}
+
+// cacheTime is when the cached device list was written (zero: none).
+func (a *App) cacheTime() time.Time {
+	if a.cfg.CacheDir == "" {
+		return time.Time{}
+	}
+	fi, err := os.Stat(filepath.Join(a.cfg.CacheDir, cacheFile))
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
 }
 
 // resume turns a stored refresh token into a live session.
@@ -99,9 +116,9 @@ func (a *App) onRotate(t api.Tokens) {
 	if !remember || acct == nil || a.cfg.Secrets == nil {
 		return
 	}
-	if err := a.cfg.Secrets.Set(refreshKey(acct.ID), t.RefreshToken); err != nil {
+	if err := a.cfg.Secrets.Set(a.refreshKey(acct.ID), t.RefreshToken); err != nil {
 		// The keyring broke under us: stay signed in for now, in memory.
-		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		a.cfg.Prefs.RemoveValue(a.resumePref())
 		a.update(func(s *Snapshot) { s.Remember, s.Err = false, keyringSaveProblem(err) })
 	}
 }
@@ -116,6 +133,9 @@ func (a *App) SignUp(ctx context.Context, username, password, confirm string, re
 		return a.fail(&FieldError{"password", tooShortMessage})
 	case password != confirm:
 		return a.fail(&FieldError{"confirm", "The passwords don't match."})
+	}
+	if err := a.admit(username); err != nil {
+		return err
 	}
 	a.begin("Creating your account…")
 	if _, err := a.api.CreateAccount(ctx, api.CreateAccountRequest{Username: username, Password: password}); err != nil {
@@ -145,6 +165,9 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 	case password == "":
 		return a.fail(&FieldError{"password", "Enter your password."})
 	}
+	if err := a.admit(username); err != nil {
+		return err
+	}
 	remember = remember && a.cfg.Secrets != nil
 	a.begin("Signing in…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = username })
@@ -167,13 +190,25 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 func (a *App) signInFailed(err error) error {
 	a.finish(func(s *Snapshot) {
 		a.transition(s, EvSignInFailed)
-		setError(s, err)
+		a.setError(s, err)
 		if errors.Is(err, client.ErrInvalidCredentials) {
 			s.FieldErrors = map[string]string{"password": Describe(err)}
 			s.Err = ""
 		}
 	})
 	return err
+}
+
+// admit asks Config.Admit whether username may sign in here; a refusal is
+// the username's problem.
+func (a *App) admit(username string) error {
+	if a.cfg.Admit == nil {
+		return nil
+	}
+	if err := a.cfg.Admit(username); err != nil {
+		return a.fail(&FieldError{"username", err.Error()})
+	}
+	return nil
 }
 
 // SubmitSecondFactor finishes a sign-in with a two-step code or a
@@ -224,15 +259,18 @@ func (a *App) CancelSecondFactor() {
 // The credential is single use: the account leaves the saved list, and
 // comes back at the next log out with "Remember login info".
 func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) error {
-	sa, ok := findSaved(a.savedAccounts(), accountID)
+	sa, ok := a.findSaved(a.savedAccounts(), accountID)
 	if !ok || a.cfg.Secrets == nil {
 		return a.fail(&FieldError{"username", "That saved account is no longer on this device."})
 	}
-	cred, err := a.cfg.Secrets.Get(rememberedKey(accountID))
+	cred, err := a.cfg.Secrets.Get(a.rememberedKey(accountID))
 	if err != nil {
 		list := a.dropSavedAccount(accountID)
 		a.update(func(s *Snapshot) { s.SavedAccounts, s.PrefillUsername = list, sa.Username })
 		return a.fail(errors.New("the saved login for " + sa.Username + " is gone from this device; enter your password"))
+	}
+	if err := a.admit(sa.Username); err != nil {
+		return err
 	}
 	remember = remember && a.cfg.Secrets != nil
 	a.begin("Signing in as " + sa.Username + "…")
@@ -261,13 +299,13 @@ func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) e
 // RemoveSavedAccount removes an account's saved login from this device and
 // tells the server to forget it. Offline, it is removed here all the same.
 func (a *App) RemoveSavedAccount(ctx context.Context, accountID string) error {
-	sa, ok := findSaved(a.savedAccounts(), accountID)
+	sa, ok := a.findSaved(a.savedAccounts(), accountID)
 	if !ok {
 		return nil
 	}
 	var serverErr error
 	if a.cfg.Secrets != nil {
-		if cred, err := a.cfg.Secrets.Get(rememberedKey(accountID)); err == nil {
+		if cred, err := a.cfg.Secrets.Get(a.rememberedKey(accountID)); err == nil {
 			a.begin("Removing " + sa.Username + "…")
 			serverErr = a.api.ForgetRemembered(ctx, cred)
 		}
@@ -298,18 +336,18 @@ func (a *App) signedIn(l api.Login, remember bool) {
 func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh string, remember bool) {
 	var problem string
 	if remember && refresh != "" {
-		if err := a.cfg.Secrets.Set(refreshKey(acct.ID), refresh); err != nil {
+		if err := a.cfg.Secrets.Set(a.refreshKey(acct.ID), refresh); err != nil {
 			remember, problem = false, keyringSaveProblem(err)
 		}
 	}
 	if remember {
-		a.cfg.Prefs.SetString(PrefResumeAccount, acct.ID)
+		a.cfg.Prefs.SetString(a.resumePref(), acct.ID)
 	} else {
-		if a.cfg.Prefs.String(PrefResumeAccount) == acct.ID {
-			a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+		if a.cfg.Prefs.String(a.resumePref()) == acct.ID {
+			a.cfg.Prefs.RemoveValue(a.resumePref())
 		}
 		if a.cfg.Secrets != nil {
-			_ = a.cfg.Secrets.Delete(refreshKey(acct.ID))
+			_ = a.cfg.Secrets.Delete(a.refreshKey(acct.ID))
 		}
 	}
 	a.cfg.Prefs.SetString(PrefLastUsername, acct.Username)
@@ -319,6 +357,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Err, s.FieldErrors = problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
+		s.LastUpdated, s.RecoveryCodesLeft, s.RecoveryCodesKnown = time.Time{}, 0, false
 		a.dropTwoStep(s)
 		s.PrefillUsername = acct.Username
 		a.transition(s, EvSignedIn)
@@ -331,55 +370,79 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 // If the server cannot be reached the device is signed out anyway and the
 // snapshot says the session is still active on the server.
 func (a *App) LogOut(ctx context.Context, rememberLoginInfo bool) error {
+	_, err := a.logOut(ctx, rememberLoginInfo)
+	return err
+}
+
+// LogoutOutcome is how one account's log out went (App.LogOut, and each
+// account of Accounts.LogOutAll).
+type LogoutOutcome struct {
+	Username string
+	// Server is where the account is (App.Server).
+	Server string
+	// Remembered says its login info was saved for "Continue as".
+	Remembered bool
+	// Problem, when set, says what did not work, in a sentence: the
+	// server could not be told (the session stays on it until it expires)
+	// or the login info could not be saved. The device is logged out all
+	// the same.
+	Problem string
+}
+
+// logOut is LogOut, saying how it went.
+func (a *App) logOut(ctx context.Context, rememberLoginInfo bool) (LogoutOutcome, error) {
 	snap := a.Snapshot()
 	if snap.Account == nil || snap.State != StateSignedIn {
-		return a.fail(ErrNotSignedIn)
+		return LogoutOutcome{}, a.fail(ErrNotSignedIn)
 	}
 	if rememberLoginInfo && a.cfg.Secrets == nil {
-		return a.fail(ErrNoSecureStorage)
+		return LogoutOutcome{}, a.fail(ErrNoSecureStorage)
 	}
 	acct := *snap.Account
+	out := LogoutOutcome{Username: acct.Username, Server: a.cfg.Server}
 	a.begin("Logging out…")
 	a.detach() // our own session.revoked must not read as a remote log out
 	resp, err := a.api.Logout(ctx, rememberLoginInfo)
-	var problem string
 	if rememberLoginInfo && (errors.Is(err, client.ErrInvalidRequest) || errors.Is(err, client.ErrNotSignedIn)) {
 		// The server would not save login info (it wants this session's
 		// current refresh token): end the session all the same, rather
 		// than leave it signed in on the server.
 		_, err = a.api.Logout(ctx, false)
-		problem = "Your login info could not be saved on this device; you'll need your password next time."
+		out.Problem = "Your login info could not be saved on this device; you'll need your password next time."
 	}
 	if err != nil && !sessionGone(err) {
-		problem = "You are logged out on this device, but the server could not be told (" + Describe(err) +
+		out.Problem = "You are logged out on this device, but the server could not be told (" + Describe(err) +
 			"). The session stays in your device list until it expires; log it out from another device."
 	}
 	list := a.savedAccounts()
 	if resp.RememberedCredential != "" {
-		if err := a.cfg.Secrets.Set(rememberedKey(acct.ID), resp.RememberedCredential); err != nil {
+		if err := a.cfg.Secrets.Set(a.rememberedKey(acct.ID), resp.RememberedCredential); err != nil {
 			_ = a.api.ForgetRemembered(ctx, resp.RememberedCredential)
-			problem = "Couldn't save your login info to the keyring (" + err.Error() + ")."
+			out.Problem = "Couldn't save your login info to the keyring (" + err.Error() + ")."
 		} else {
 			sa := SavedAccount{AccountID: acct.ID, Username: acct.Username, SavedAt: a.cfg.Now().UTC()}
 			if resp.RememberedExpiresAt != nil {
 				sa.ExpiresAt = *resp.RememberedExpiresAt
 			}
 			list = a.putSavedAccount(sa)
+			out.Remembered = true
 		}
 	}
+	// Set before the state changes, so that whoever sees the sign-out
+	// (Accounts) sees the problem too.
+	a.update(func(s *Snapshot) { s.SavedAccounts, s.Err = list, out.Problem })
 	a.signOutLocal(acct, nil)
-	a.update(func(s *Snapshot) { s.SavedAccounts, s.Err = list, problem })
-	return nil
+	return out, nil
 }
 
 // signOutLocal forgets the signed-in session on this device: tokens,
 // stored refresh token, event loop. notice, if set, explains why.
 func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 	if a.cfg.Secrets != nil {
-		_ = a.cfg.Secrets.Delete(refreshKey(acct.ID))
+		_ = a.cfg.Secrets.Delete(a.refreshKey(acct.ID))
 	}
-	if a.cfg.Prefs.String(PrefResumeAccount) == acct.ID {
-		a.cfg.Prefs.RemoveValue(PrefResumeAccount)
+	if a.cfg.Prefs.String(a.resumePref()) == acct.ID {
+		a.cfg.Prefs.RemoveValue(a.resumePref())
 	}
 	a.detach()
 	a.api.ClearTokens()
@@ -388,7 +451,8 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
 		s.Activity, s.ActivityCursor = nil, ""
 		s.Pending, s.Alert, s.LastRevoke = nil, nil, nil
-		s.Offline, s.Live = false, false
+		s.Offline, s.Live, s.LastUpdated = false, false, time.Time{}
+		s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, false
 		s.PrefillUsername = acct.Username
 		s.Notice = notice
 		a.dropTwoStep(s)

@@ -6,13 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
@@ -68,10 +68,14 @@ type Client struct {
 
 	// Injectable in tests.
 	now         func() time.Time
-	backoffBase time.Duration // first reconnect delay cap of Events
-	backoffMax  time.Duration // largest reconnect delay cap
-	stableAfter time.Duration // a stream up this long resets the backoff
-	idleTimeout time.Duration // a stream silent this long is reconnected
+	backoffBase time.Duration       // first reconnect delay cap of Events
+	backoffMax  time.Duration       // largest reconnect delay cap
+	stableAfter time.Duration       // a stream up this long resets the backoff
+	idleTimeout time.Duration       // a stream silent this long is reconnected
+	onWait      func(time.Duration) // told each reconnect wait of Events (tests)
+
+	wake        chan struct{} // Reconnect: Events stops waiting
+	lastContact atomic.Int64  // UnixNano of the server's last good answer (LastContact)
 
 	mu       sync.Mutex
 	tokens   api.Tokens
@@ -116,12 +120,27 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return &Client{
 		base: base, rc: rc, hc: hc, timeout: o.timeout,
 		now:         time.Now,
-		backoffBase: 500 * time.Millisecond,
-		backoffMax:  30 * time.Second,
+		backoffBase: reconnectBase,
+		backoffMax:  ReconnectMax,
+		wake:        make(chan struct{}, 1),
 		stableAfter: 30 * time.Second,
 		idleTimeout: 60 * time.Second, // the server sends a comment every 15 s
 	}, nil
 }
+
+// LastContact is when the server last answered a call successfully or
+// sent something on the event stream; zero before that. It says how fresh
+// what the app shows is while the server cannot be reached.
+func (c *Client) LastContact() time.Time {
+	n := c.lastContact.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// touch notes that the server was just heard from.
+func (c *Client) touch() { c.lastContact.Store(c.now().UnixNano()) }
 
 // BaseURL returns the server address the Client was made for, without a
 // trailing slash.
@@ -132,32 +151,55 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 func checkBaseURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
+	refuse := func(reason string) (string, error) {
+		return "", &AddressError{Address: raw, Reason: reason, Suggestion: suggestAddress(raw), err: ErrInvalidURL}
+	}
 	if raw == "" {
-		return "", fmt.Errorf("%w: the address is empty", ErrInvalidURL)
+		return refuse("the address is empty")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return "", fmt.Errorf("%w: it is not a URL", ErrInvalidURL)
+		return refuse("it is not a URL")
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", fmt.Errorf("%w: it must start with https://", ErrInvalidURL)
+		return refuse("it must start with https://")
 	}
 	if u.Opaque != "" || u.Hostname() == "" || u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		return "", fmt.Errorf("%w: use the form https://host[:port][/path]", ErrInvalidURL)
+		return refuse("use the form https://host[:port][/path]")
 	}
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return "", fmt.Errorf("%w: the port must be 1 to 65535", ErrInvalidURL)
+			return refuse("the port must be 1 to 65535")
 		}
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return "", ErrInsecureServer
+		u.Scheme = "https"
+		return "", &AddressError{Address: raw, Reason: "plain http:// is only allowed for a server on this machine",
+			Suggestion: u.String(), err: ErrInsecureServer}
 	}
 	u.Host = strings.ToLower(u.Host)
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// suggestAddress is the address the person probably meant by raw, which
+// was refused: raw with https:// in front when it has no scheme and that
+// makes a good address ("sessions.example.com:8443"), http:// for a
+// server on this machine ("localhost:8420"); else "".
+func suggestAddress(raw string) string {
+	if raw == "" || strings.Contains(raw, "://") {
+		return ""
+	}
+	for _, scheme := range []string{"https://", "http://"} {
+		if s, err := checkBaseURL(scheme + raw); err == nil {
+			if u, _ := url.Parse(s); scheme == "http://" || !isLoopback(u.Hostname()) {
+				return s
+			}
+		}
+	}
+	return ""
 }
 
 func isLoopback(host string) bool {
@@ -208,7 +250,11 @@ func (c *Client) send(ctx context.Context, k call) error {
 	if resp.IsError() {
 		return parseError(resp.StatusCode(), resp.Header(), resp.Body())
 	}
-	return decodeReply(resp.StatusCode(), resp.Body(), k.out)
+	if err := decodeReply(resp.StatusCode(), resp.Body(), k.out); err != nil {
+		return err
+	}
+	c.touch()
+	return nil
 }
 
 // decodeReply decodes a reply that is not an error into out.

@@ -63,6 +63,10 @@ var (
 	// ErrInvalidURL is returned by New for an address that is not an
 	// http:// or https:// URL of a host.
 	ErrInvalidURL = errors.New("invalid server address")
+	// ErrNoNetwork is wrapped, beside ErrOffline, by failures that say this
+	// device has no network at all (network down or unreachable), rather
+	// than that the server does not answer.
+	ErrNoNetwork = errors.New("no network")
 	// ErrNotSignedIn is returned by authenticated calls when the Client holds
 	// no tokens, or the tokens were cleared or replaced during the call.
 	ErrNotSignedIn = errors.New("not signed in")
@@ -236,15 +240,46 @@ func deadSession(err error) bool {
 	return isCode(err, api.CodeSessionRevoked, api.CodeSessionExpired, api.CodeInvalidToken)
 }
 
-// offlineError is a failure to talk to the server. It matches ErrOffline
-// and the underlying network error.
-type offlineError struct {
-	msg string
-	err error
+// AddressError is New's refusal of a server address. It matches
+// ErrInvalidURL, or ErrInsecureServer for plain http:// to another
+// machine, with errors.Is.
+type AddressError struct {
+	// Address is the address as given.
+	Address string
+	// Reason says what is wrong with it, in words for a person.
+	Reason string
+	// Suggestion is the address the person probably meant, such as
+	// "https://sessions.example.com" for "sessions.example.com" or for
+	// "http://sessions.example.com"; empty when there is none.
+	Suggestion string
+	err        error
 }
 
-func (e *offlineError) Error() string   { return e.msg }
-func (e *offlineError) Unwrap() []error { return []error{ErrOffline, e.err} }
+func (e *AddressError) Error() string {
+	if e.err == ErrInsecureServer {
+		return ErrInsecureServer.Error()
+	}
+	return e.err.Error() + ": " + e.Reason
+}
+
+func (e *AddressError) Unwrap() error { return e.err }
+
+// offlineError is a failure to talk to the server. It matches ErrOffline
+// (and ErrNoNetwork when the device has none) and the underlying network
+// error.
+type offlineError struct {
+	msg       string
+	err       error
+	noNetwork bool
+}
+
+func (e *offlineError) Error() string { return e.msg }
+func (e *offlineError) Unwrap() []error {
+	if e.noNetwork {
+		return []error{ErrOffline, ErrNoNetwork, e.err}
+	}
+	return []error{ErrOffline, e.err}
+}
 
 // certError is a TLS failure: the server answered but could not prove who
 // it is. It is deliberately not ErrOffline.
@@ -281,6 +316,8 @@ func transportError(parent context.Context, err error) error {
 		return &offlineError{msg: "The server's address could not be found.", err: err}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &offlineError{msg: "The server is not answering (connection refused).", err: err}
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.ENETDOWN):
+		return &offlineError{msg: "This device has no network connection.", err: err, noNetwork: true}
 	default:
 		return &offlineError{msg: "The connection to the server failed.", err: err}
 	}

@@ -1,8 +1,12 @@
 package client
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/http"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,5 +112,27 @@ func TestAttemptsLeft(t *testing.T) {
 	var none *Error
 	if _, ok := none.AttemptsLeft(); ok {
 		t.Fatal("nil *Error has attempts left")
+	}
+}
+
+// TestNoNetworkToldApart: a device without a network is ErrOffline and
+// ErrNoNetwork; a server that refuses the connection is only ErrOffline.
+func TestNoNetworkToldApart(t *testing.T) {
+	dial := func(errno syscall.Errno) error {
+		return transportError(context.Background(), &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)})
+	}
+	for _, tc := range []struct {
+		errno     syscall.Errno
+		noNetwork bool
+	}{
+		{syscall.ENETUNREACH, true},
+		{syscall.ENETDOWN, true},
+		{syscall.ECONNREFUSED, false},
+		{syscall.EHOSTUNREACH, false},
+	} {
+		err := dial(tc.errno)
+		if !errors.Is(err, ErrOffline) || errors.Is(err, ErrNoNetwork) != tc.noNetwork {
+			t.Errorf("%v: %v (no network %v), want offline, no network %v", tc.errno, err, errors.Is(err, ErrNoNetwork), tc.noNetwork)
+		}
 	}
 }

@@ -46,10 +46,13 @@ func (s StreamState) String() string {
 // stream.
 //
 // When the connection is lost or the server closes it, Events reconnects
-// after a randomized delay that doubles per failed attempt (0.5 s to 30 s,
-// full jitter), reporting Disconnected, Connecting and Connected. A stream
-// silent for 60 s (the server sends a comment every 15 s) counts as lost.
-// A 401 token_expired is answered by a refresh and an immediate reconnect.
+// after a randomized delay that doubles per failed attempt, from 0.125–0.25 s
+// up to 0.75–1.5 s (ReconnectMax), reporting Disconnected, Connecting and
+// Connected: a stream comes back within 2 s of its server. A Retry-After
+// the server sends (it is up, but busy) is honoured up to a minute.
+// Reconnect skips the wait. A stream silent for 60 s (the server sends a
+// comment every 15 s) counts as lost. A 401 token_expired is answered by a
+// refresh and an immediate reconnect.
 //
 // Events returns:
 //   - after delivering session.revoked (this session was logged out): an
@@ -73,7 +76,10 @@ func (c *Client) Events(ctx context.Context, onEvent func(Event), onState func(S
 	attempt := 0
 	for {
 		report(Connecting, nil)
-		up, err := c.streamOnce(ctx, onEvent, func() { report(Connected, nil) })
+		up, err := c.streamOnce(ctx, onEvent, func() {
+			c.drainWake() // a Reconnect asked for before this connection is answered by it
+			report(Connected, nil)
+		})
 		if ctx.Err() != nil {
 			report(Disconnected, ctx.Err())
 			return ctx.Err()
@@ -89,7 +95,10 @@ func (c *Client) Events(ctx context.Context, onEvent func(Event), onState func(S
 		wait := c.backoff(attempt)
 		attempt++
 		if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > wait {
-			wait = min(e.RetryAfter, c.backoffMax)
+			wait = min(e.RetryAfter, retryAfterMax)
+		}
+		if c.onWait != nil {
+			c.onWait(wait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -97,6 +106,8 @@ func (c *Client) Events(ctx context.Context, onEvent func(Event), onState func(S
 			t.Stop()
 			report(Disconnected, ctx.Err())
 			return ctx.Err()
+		case <-c.wake:
+			t.Stop()
 		case <-t.C:
 		}
 	}
@@ -108,8 +119,21 @@ func fatalStreamError(err error) bool {
 	return errors.Is(err, ErrNotSignedIn) || deadSession(err)
 }
 
-// backoff returns the delay before reconnect attempt n (0-based): uniform
-// in [0, min(backoffMax, backoffBase·2ⁿ)].
+// ReconnectMax is the longest Events waits between two attempts to reach
+// its server (unless the server asks for longer with Retry-After): a
+// stream is back within about that long of its server.
+const ReconnectMax = 1500 * time.Millisecond
+
+// reconnectBase is the longest wait before Events' first reconnect attempt.
+const reconnectBase = 250 * time.Millisecond
+
+// retryAfterMax caps the wait a server asks for with Retry-After.
+const retryAfterMax = time.Minute
+
+// backoff returns the delay before reconnect attempt n (0-based): with
+// limit = min(backoffMax, backoffBase·2ⁿ), uniform in [limit/2, limit]
+// ("equal jitter": spread, so a restarted server is not met by every
+// device at once, yet never sooner than half the limit).
 func (c *Client) backoff(n int) time.Duration {
 	limit := c.backoffMax
 	if n < 30 {
@@ -118,7 +142,25 @@ func (c *Client) backoff(n int) time.Duration {
 	if limit <= 0 {
 		return 0
 	}
-	return rand.N(limit + 1)
+	half := limit / 2
+	return half + rand.N(limit-half+1)
+}
+
+// Reconnect makes a waiting Events try its server now instead of at the
+// end of its backoff (a person tapped Retry). It does nothing to an open
+// stream.
+func (c *Client) Reconnect() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) drainWake() {
+	select {
+	case <-c.wake:
+	default:
+	}
 }
 
 // streamOnce opens one stream and reads it to its end. It returns how long
@@ -157,6 +199,8 @@ type stream struct {
 	cancel context.CancelFunc
 	timer  *time.Timer
 	idle   time.Duration
+	// contact notes that the server was heard from (Client.LastContact).
+	contact func()
 }
 
 // Read resets the idle watchdog whenever bytes arrive.
@@ -164,6 +208,7 @@ func (s *stream) Read(p []byte) (int, error) {
 	n, err := s.ReadCloser.Read(p)
 	if n > 0 {
 		s.timer.Reset(s.idle)
+		s.contact()
 	}
 	return n, err
 }
@@ -213,7 +258,8 @@ func (c *Client) openStream(ctx context.Context, token string) (io.ReadCloser, e
 		return fail(unexpected(resp.StatusCode()))
 	}
 	timer.Reset(c.idleTimeout)
-	return &stream{ReadCloser: raw, cancel: cancel, timer: timer, idle: c.idleTimeout}, nil
+	c.touch()
+	return &stream{ReadCloser: raw, cancel: cancel, timer: timer, idle: c.idleTimeout, contact: c.touch}, nil
 }
 
 // revokedError is the error Events returns after session.revoked, shaped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -434,23 +435,99 @@ func TestEventsCancelWhileWaiting(t *testing.T) {
 	}
 }
 
+// TestBackoff: the reconnect schedule doubles from 0.25 s to its cap of
+// 1.5 s, with equal jitter (each wait in [limit/2, limit]): never a storm
+// of immediate retries, never longer than ReconnectMax between two tries.
 func TestBackoff(t *testing.T) {
-	c := newClient(t, "https://example.org")
-	c.backoffBase, c.backoffMax = 500*time.Millisecond, 30*time.Second
-	for n, limit := range map[int]time.Duration{0: 500 * time.Millisecond, 1: time.Second, 3: 4 * time.Second,
-		6: 30 * time.Second, 40: 30 * time.Second, 1000: 30 * time.Second} {
-		var maxSeen time.Duration
+	c, err := New("https://example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.backoffMax != ReconnectMax || ReconnectMax > 1500*time.Millisecond {
+		t.Fatalf("reconnect cap %v (ReconnectMax %v), want at most 1.5 s so a stream is back within 2 s", c.backoffMax, ReconnectMax)
+	}
+	for n, limit := range map[int]time.Duration{0: 250 * time.Millisecond, 1: 500 * time.Millisecond, 2: time.Second,
+		3: ReconnectMax, 6: ReconnectMax, 40: ReconnectMax, 1000: ReconnectMax} {
+		lo, hi := time.Duration(math.MaxInt64), time.Duration(0)
 		for range 2000 {
 			d := c.backoff(n)
-			if d < 0 || d > limit {
-				t.Fatalf("backoff(%d) = %v, want within [0, %v]", n, d, limit)
+			if d < limit/2 || d > limit {
+				t.Fatalf("backoff(%d) = %v, want within [%v, %v]", n, d, limit/2, limit)
 			}
-			maxSeen = max(maxSeen, d)
+			lo, hi = min(lo, d), max(hi, d)
 		}
-		if maxSeen < limit/2 {
-			t.Fatalf("backoff(%d) never above %v: not full jitter up to %v", n, maxSeen, limit)
+		if hi-lo < limit/4 {
+			t.Fatalf("backoff(%d) within [%v, %v]: not jittered", n, lo, hi)
 		}
 	}
+}
+
+// TestEventsBackWithinTwoSecondsOfItsServer stops a real server long
+// enough for the backoff to reach its cap, then starts it again on the
+// same address: every wait the stream took was within the cap, and it
+// was back (Connected) within 2 s of the restart.
+func TestEventsBackWithinTwoSecondsOfItsServer(t *testing.T) {
+	ts, a, _ := signedIn(t, "rita", "Rita Laptop", true)
+	a.backoffBase, a.backoffMax = reconnectBase, ReconnectMax // the real schedule
+	var mu sync.Mutex
+	var waits []time.Duration
+	a.onWait = func(d time.Duration) {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+	}
+	run := startEvents(t, a)
+	run.waitState(t, Connected)
+
+	ts.down()
+	// Down for long enough that the waits grow to the cap: 0.25 + 0.5 +
+	// 1 + 1.5 s at most, more than 1.6 s at least.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(waits)
+		mu.Unlock()
+		if n >= 5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d reconnect attempts while the server was down", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	restarted := time.Now()
+	ts.start(strings.TrimPrefix(ts.URL(), "http://"))
+	seen := run.waitState(t, Connected)
+	back := time.Since(restarted)
+
+	mu.Lock()
+	defer mu.Unlock()
+	for i, w := range waits {
+		if w > ReconnectMax {
+			t.Fatalf("wait %d was %v, beyond the cap %v: %v", i, w, ReconnectMax, waits)
+		}
+	}
+	if waits[len(waits)-1] < ReconnectMax/2 {
+		t.Fatalf("the waits never reached the cap's range: %v", waits)
+	}
+	if back > 2*time.Second {
+		t.Fatalf("back %v after the restart (waits %v, states %v), want within 2 s", back, waits, seen)
+	}
+	t.Logf("back %v after the restart; waits %v", back.Round(time.Millisecond), waits)
+}
+
+// TestReconnectSkipsTheWait: Reconnect (a person's Retry) makes a waiting
+// stream try at once.
+func TestReconnectSkipsTheWait(t *testing.T) {
+	ts, a, _ := signedIn(t, "sam", "Sam Laptop", true)
+	a.backoffBase, a.backoffMax = time.Hour, time.Hour
+	run := startEvents(t, a)
+	run.waitState(t, Connected)
+	ts.restart(0)
+	run.waitState(t, Disconnected)
+	time.Sleep(20 * time.Millisecond) // waiting its hour
+	a.Reconnect()
+	run.waitState(t, Connected) // within waitLimit: not after the hour
 }
 
 // TestEventsLeavesNoGoroutines: once Events has returned (revoked, or

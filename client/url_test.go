@@ -64,3 +64,27 @@ func TestNewServerAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressSuggestion: a refused address says what was probably meant.
+func TestAddressSuggestion(t *testing.T) {
+	for in, want := range map[string]string{
+		"sessions.example.com":        "https://sessions.example.com",
+		"sessions.example.com:8443/x": "https://sessions.example.com:8443/x",
+		"localhost:8420":              "http://localhost:8420",
+		"http://sessions.example.com": "https://sessions.example.com",
+		"http://10.0.0.1:8420":        "https://10.0.0.1:8420",
+		"ftp://x":                     "",
+		"":                            "",
+		"https://x?a=1":               "",
+	} {
+		_, err := New(in)
+		ae, ok := errors.AsType[*AddressError](err)
+		if !ok {
+			t.Errorf("New(%q) = %v, want an *AddressError", in, err)
+			continue
+		}
+		if ae.Suggestion != want {
+			t.Errorf("New(%q): suggestion %q, want %q", in, ae.Suggestion, want)
+		}
+	}
+}

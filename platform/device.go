@@ -43,6 +43,7 @@ type hostFacts struct {
 	hostName string // may be empty
 	osName   string // "Debian GNU/Linux 12 (bookworm)", "macOS 14.5", …
 	model    string // "ThinkPad X1 Carbon Gen 9", "Google Pixel 8", may be empty
+	product  string // the model as sold, for the default name ("Pixel 8"); empty: model
 	kind     string // "laptop", "Linux PC", "Android phone", "iPhone", …
 }
 
@@ -105,6 +106,10 @@ func SetDeviceName(p Prefs, name string) error {
 	return nil
 }
 
+// CheckDeviceName is name as SetDeviceName would save it (trimmed), or
+// the error wrapping ErrInvalidDeviceName that it would return.
+func CheckDeviceName(name string) (string, error) { return validDeviceName(name) }
+
 func validDeviceName(name string) (string, error) {
 	if !utf8.ValidString(name) {
 		return "", fmt.Errorf("%w: not valid UTF-8", ErrInvalidDeviceName)
@@ -149,19 +154,133 @@ func platformOf(goos string) string {
 	return goos
 }
 
-// defaultDeviceName is "<First name>'s <kind>" when the OS user is known,
-// else the host name, else the model, else "This device".
+// defaultDeviceName is the name a person would give the machine: their
+// first name and its model ("Ana's ThinkPad X1 Carbon"), else their first
+// name and its kind ("Ana's laptop"), else the model ("Pixel 8"), else a
+// host name someone chose ("build-box"), else the system and kind ("Debian
+// PC"), else "This device".
 func defaultDeviceName(f hostFacts) string {
-	if person := personName(f.fullName, f.login); person != "" && f.kind != "" {
-		return clip(person+"'s "+f.kind, MaxDeviceNameLen)
+	person := personName(f.fullName, f.login)
+	model := friendlyModel(f.product)
+	if model == "" {
+		model = friendlyModel(f.model)
 	}
-	if h := cleanHostName(f.hostName); h != "" {
+	switch {
+	case person != "" && model != "":
+		return clip(person+"'s "+model, MaxDeviceNameLen)
+	case person != "" && f.kind != "":
+		return clip(person+"'s "+f.kind, MaxDeviceNameLen)
+	case model != "":
+		return clip(model, MaxDeviceNameLen)
+	}
+	if h := cleanHostName(f.hostName); chosenHostName(h) {
 		return clip(h, MaxDeviceNameLen)
 	}
-	if m := printable(f.model); m != "" {
-		return clip(m, MaxDeviceNameLen)
+	if k := systemKind(f); k != "" {
+		return clip(k, MaxDeviceNameLen)
 	}
 	return "This device"
+}
+
+// friendlyModel is the model as people call it, or "" when it names no
+// product a person would recognise: a virtual machine's firmware string,
+// or a bare type number. Apple's identifiers become the product line
+// ("MacBookPro18,1" → "MacBook Pro"); a trailing generation goes
+// ("ThinkPad X1 Carbon Gen 9" → "ThinkPad X1 Carbon").
+func friendlyModel(model string) string {
+	m := printable(model)
+	if m == "" || isVirtualModel(m) {
+		return ""
+	}
+	for _, a := range []struct{ prefix, name string }{
+		{"MacBookPro", "MacBook Pro"}, {"MacBookAir", "MacBook Air"}, {"MacBook", "MacBook"},
+		{"iMac", "iMac"}, {"Macmini", "Mac mini"}, {"MacPro", "Mac Pro"}, {"Mac", "Mac"},
+		{"iPhone", "iPhone"}, {"iPad", "iPad"}, {"iPod", "iPod touch"},
+	} {
+		if rest, ok := strings.CutPrefix(m, a.prefix); ok && rest != "" && rest[0] >= '0' && rest[0] <= '9' && strings.Contains(rest, ",") {
+			return a.name
+		}
+	}
+	if f := strings.Fields(m); len(f) >= 3 && strings.EqualFold(f[len(f)-2], "Gen") {
+		m = strings.Join(f[:len(f)-2], " ")
+	}
+	if !strings.ContainsAny(m, " ") && !hasLetterRun(m, 3) { // "20XW0055GE", "SM-S911B"
+		return ""
+	}
+	return m
+}
+
+// hasLetterRun reports whether s has n letters in a row.
+func hasLetterRun(s string, n int) bool {
+	run := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			run++
+			if run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// isVirtualModel reports the models virtual machines and emulators report.
+func isVirtualModel(m string) bool {
+	l := strings.ToLower(m)
+	for _, v := range []string{"standard pc", "virtual", "vmware", "kvm", "qemu", "bochs", "bhyve", "hvm domu",
+		"google compute engine", "openstack", "cloud", "emulator", "sdk_gphone", "android sdk", "simulator"} {
+		if strings.Contains(l, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// chosenHostName reports whether h looks like a name someone gave the
+// machine, not one it came with: at least three characters, not a
+// distribution's or a generic word, not a container's hex ID.
+func chosenHostName(h string) bool {
+	if utf8.RuneCountInString(h) < 3 {
+		return false
+	}
+	switch strings.ToLower(h) {
+	case "debian", "ubuntu", "fedora", "archlinux", "arch", "linux", "alpine", "centos", "raspberrypi",
+		"host", "server", "desktop", "laptop", "computer", "machine", "box", "node", "pc", "workstation":
+		return false
+	}
+	l := strings.ToLower(h)
+	if strings.Trim(l, "0123456789abcdef-") == "" { // 3f2a9c1b7e4d
+		return false
+	}
+	for _, p := range []string{"desktop-", "laptop-", "win-", "ip-"} { // Windows' DESKTOP-4F3K2J1, cloud ip-10-0-0-1
+		if strings.HasPrefix(l, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// systemKind names the machine by its system and kind: "Debian PC",
+// "Fedora laptop", "Windows PC", or the kind alone.
+func systemKind(f hostFacts) string {
+	kind := f.kind
+	family := ""
+	if fs := strings.Fields(printable(f.osName)); len(fs) > 0 && f.goos == "linux" {
+		family = fs[0]
+	}
+	switch {
+	case kind == "":
+		return ""
+	case family == "" || strings.EqualFold(family, "linux") || strings.EqualFold(family, f.goos):
+		return kind
+	case kind == "Linux PC":
+		return family + " PC"
+	case kind == "laptop":
+		return family + " laptop"
+	}
+	return kind
 }
 
 // personName picks a first name: the first word of the display name, else

@@ -148,6 +148,19 @@ func TestDefaultDeviceName(t *testing.T) {
 		{"nothing known", hostFacts{hostName: "localhost"}, "This device"},
 		{"empty", hostFacts{}, "This device"},
 		{"long name clipped", hostFacts{fullName: strings.Repeat("A", 80), kind: "laptop"}, strings.Repeat("A", 32) + "'s laptop"},
+		// The model, as people call it, when there is one.
+		{"person and model", hostFacts{fullName: "Ana Silva", model: "ThinkPad X1 Carbon Gen 9", kind: "laptop"}, "Ana's ThinkPad X1 Carbon"},
+		{"person and Mac identifier", hostFacts{fullName: "Ana", model: "MacBookPro18,1", kind: "MacBook"}, "Ana's MacBook Pro"},
+		{"person and new Mac identifier", hostFacts{login: "ana", model: "Mac14,2", kind: "Mac"}, "Ana's Mac"},
+		{"type number is no model", hostFacts{fullName: "Ana", model: "20XW0055GE", kind: "laptop"}, "Ana's laptop"},
+		{"android product name", hostFacts{login: "u0_a123", hostName: "localhost", model: "Google Pixel 8", product: "Pixel 8", kind: "Android phone"}, "Pixel 8"},
+		{"iphone without a person", hostFacts{model: "iPhone15,2", hostName: "iPhone", kind: "iPhone"}, "iPhone"},
+		// A virtual machine run as root, named "vm": the system and kind.
+		{"root on a VM", hostFacts{goos: "linux", fullName: "root", login: "root", hostName: "vm", model: "Standard PC (Q35 + ICH9, 2009)",
+			osName: "Debian GNU/Linux 12 (bookworm)", kind: "Linux PC"}, "Debian PC"},
+		{"container ID host", hostFacts{goos: "linux", login: "root", hostName: "3f2a9c1b7e4d", osName: "Ubuntu 24.04 LTS", kind: "laptop"}, "Ubuntu laptop"},
+		{"distribution host name", hostFacts{goos: "linux", login: "root", hostName: "debian", osName: "Fedora Linux 40", kind: "Linux PC"}, "Fedora PC"},
+		{"windows without a person", hostFacts{goos: "windows", login: "SYSTEM", hostName: "DESKTOP-4F3K2J1", osName: "Windows 11 Pro", kind: "Windows PC"}, "Windows PC"},
 		{"control chars stripped", hostFacts{fullName: "\x1bAna\u202e", kind: "laptop"}, "Ana's laptop"},
 	}
 	for _, tc := range tests {
@@ -168,7 +181,7 @@ func TestDescribeDevice(t *testing.T) {
 	p := NewMemoryPrefs()
 	d1 := describeDevice(p, "1.2.3", facts)
 	d2 := describeDevice(p, "1.2.3", facts)
-	want := api.Device{ID: d1.ID, Name: "Ana's laptop", Platform: api.PlatformLinux, OS: "Debian GNU/Linux 12 (bookworm)", Model: "ThinkPad X1", AppVersion: "1.2.3"}
+	want := api.Device{ID: d1.ID, Name: "Ana's ThinkPad X1", Platform: api.PlatformLinux, OS: "Debian GNU/Linux 12 (bookworm)", Model: "ThinkPad X1", AppVersion: "1.2.3"}
 	if d1 != want {
 		t.Errorf("DescribeDevice = %+v, want %+v", d1, want)
 	}
@@ -191,7 +204,7 @@ func TestDescribeDevice(t *testing.T) {
 	}
 	// An invalid stored name (edited preferences) falls back to the default.
 	p.SetString(PrefDeviceName, "bad\nname")
-	if got := describeDevice(p, "1.2.3", facts).Name; got != "Ana's laptop" {
+	if got := describeDevice(p, "1.2.3", facts).Name; got != "Ana's ThinkPad X1" {
 		t.Errorf("Name = %q with an invalid saved name", got)
 	}
 	// An invalid stored ID is replaced, and then stable.

@@ -25,8 +25,12 @@ func loadHostFacts() hostFacts {
 	if strings.Contains(getprop("ro.build.characteristics"), "tablet") {
 		f.kind = "Android tablet"
 	}
-	if model != "" {
-		f.hostName = model // shown when there is no person's name
+	// The name it is sold under ("Galaxy S23") where the maker sets one,
+	// else the model ("Pixel 8"): the default name, as apps have no
+	// person's name.
+	f.product = getprop("ro.product.marketname")
+	if f.product == "" {
+		f.product = model
 	}
 	return f
 }

@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# Real-window smoke test of the Sessionguard app. Builds the app, runs it with
-# --demo on a private Xvfb display, drives it from the keyboard the way a person
-# would (Return signs in with the prefilled demo account, Ctrl+L opens Login
-# activity, Escape goes back), screenshots every screen and checks that each
-# screenshot shows something and that each key changed the screen. Then quits
-# the app (Ctrl+Q, else SIGTERM) and checks that it exits with status 0 within
-# 5 s, and that its output has no panic, data race or Fyne threading error.
+# Real-window smoke test of the Sessionguard app. Builds the app and runs it
+# twice with --demo on a private Xvfb display: at phone size (440x760, the
+# window's own size) and at desktop size (resized to 1280x800). Each time it
+# drives the app from the keyboard the way a person would (Return signs in
+# with the prefilled demo account, Ctrl+L opens Login activity, Tab and
+# Return open a device, Escape goes back, Tab and Return open Settings and
+# Security activity), screenshots every screen and checks that each
+# screenshot shows something and that each key changed the screen. Then it
+# quits the app (Ctrl+Q, else SIGTERM) and checks that it exits with status
+# 0 within 5 s, and that its output has no panic, data race or Fyne
+# threading error.
 #
 # Usage: scripts/smoke.sh OUTDIR
-#   Writes OUTDIR/01-sign-in.png, 02-home.png and 03-login-activity.png: the
-#   app's window as captured from the screen. On failure also OUTDIR/app.log.
+#   Writes OUTDIR/{phone,desktop}-{01-sign-in,02-home,03-login-activity,
+#   04-device,05-security-activity,06-settings}.png: the app's window as
+#   captured from the screen. On failure also OUTDIR/app-SIZE.log.
 #
 # Environment (all optional):
 #   SMOKE_BINARY=path    test this binary instead of building the app
@@ -17,6 +22,7 @@
 #                        Service (scripts/with-keyring.sh), as on a desktop;
 #                        off: no D-Bus at all (the app's "no keyring" path);
 #                        auto (default): on when gnome-keyring is installed
+#   SMOKE_SIZES="phone desktop"  which runs to make
 #   SMOKE_KEEP=1         keep the work directory (app log, full-screen captures)
 #
 # Needs Xvfb, xauth, xdotool and ImageMagick: scripts/deps.sh fyne window keyring.
@@ -40,7 +46,7 @@ start_ms=$(now_ms)
 elapsed() { local ms=$(($(now_ms) - start_ms)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
 
 if [[ $# -ne 1 || $1 == -* ]]; then
-  echo "usage: scripts/smoke.sh OUTDIR   (env: SMOKE_BINARY, SMOKE_KEYRING=auto|on|off, SMOKE_KEEP=1)" >&2
+  echo "usage: scripts/smoke.sh OUTDIR   (env: SMOKE_BINARY, SMOKE_KEYRING=auto|on|off, SMOKE_SIZES, SMOKE_KEEP=1)" >&2
   exit 2
 fi
 missing=()
@@ -61,6 +67,14 @@ if [[ -n $binary ]]; then
   binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
 fi
 cd "$repo"
+shots=(01-sign-in 02-home 03-login-activity 04-device 05-security-activity 06-settings)
+sizes=${SMOKE_SIZES:-phone desktop}
+for size in $sizes; do
+  [[ $size == phone || $size == desktop ]] || { echo "smoke: SMOKE_SIZES takes phone and desktop, not $size" >&2; exit 2; }
+  for f in "${shots[@]}"; do rm -f "$out/$size-$f.png"; done
+  rm -f "$out/app-$size.log"
+done
+# The screenshots before there were two sizes.
 rm -f "$out/01-sign-in.png" "$out/02-home.png" "$out/03-login-activity.png" "$out/app.log"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/sessionguard-smoke.XXXXXX")
@@ -88,10 +102,10 @@ cleanup() {
     kill -TERM "$xvfb_pid" 2>/dev/null
     wait "$xvfb_pid" 2>/dev/null
   fi
-  if ((rc != 0)) && [[ -s $work/app.log ]]; then
-    cp "$work/app.log" "$out/app.log"
-    echo "smoke: last lines of the app's output (all of it: $out/app.log):" >&2
-    tail -n 40 "$work/app.log" | sed 's/^/  | /' >&2
+  if ((rc != 0)) && [[ -n ${run:-} && -s $work/app-$run.log ]]; then
+    cp "$work/app-$run.log" "$out/app-$run.log"
+    echo "smoke: last lines of the app's output (all of it: $out/app-$run.log):" >&2
+    tail -n 40 "$work/app-$run.log" | sed 's/^/  | /' >&2
   fi
   if [[ ${SMOKE_KEEP:-} == 1 ]]; then
     echo "smoke: work directory kept: $work" >&2
@@ -144,10 +158,7 @@ done
 say "Xvfb running on $DISPLAY (1280x800x24, no TCP, cookie auth)"
 
 # --- the app -----------------------------------------------------------------
-mkdir -p "$work"/{home,cache,config,share,data}
-app_env=(HOME="$work/home" XDG_CACHE_HOME="$work/cache" XDG_CONFIG_HOME="$work/config"
-  XDG_DATA_HOME="$work/share" LANG=en_US.UTF-8 LIBGL_ALWAYS_SOFTWARE=1
-  DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY")
+app_env=(LANG=en_US.UTF-8 LIBGL_ALWAYS_SOFTWARE=1 DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY")
 keyring=${SMOKE_KEYRING:-auto}
 if [[ $keyring == auto ]]; then
   keyring=off
@@ -157,38 +168,13 @@ if [[ $keyring == auto ]]; then
   fi
 fi
 case $keyring in
-  on) wrapper=("$repo/scripts/with-keyring.sh")
-      keyring_note="a private D-Bus session with an unlocked gnome-keyring" ;;
-  off) mkdir -m 700 "$work/runtime"
-       # An unusable bus address: no keyring, and nothing may spawn a bus daemon.
-       wrapper=(env DBUS_SESSION_BUS_ADDRESS=disabled: XDG_RUNTIME_DIR="$work/runtime")
-       keyring_note="no D-Bus, so no keyring" ;;
+  on|off) ;;
   *) echo "smoke: SMOKE_KEYRING must be auto, on or off" >&2; exit 2 ;;
 esac
-
-say "starting: $(basename "$bin") --demo --data-dir <temp> ($keyring_note)"
-setsid "${wrapper[@]}" env -u LC_ALL -u LC_MESSAGES "${app_env[@]}" \
-  "$bin" --demo --data-dir "$work/data" </dev/null >"$work/app.log" 2>&1 &
-app_launcher=$!
 
 app_running() {
   alive "${app_pid:-$app_launcher}" || die "the app exited unexpectedly"
 }
-
-deadline=$(($(now_ms) + WINDOW_TIMEOUT_S * 1000))
-W=""
-while [[ -z $W ]]; do
-  app_running
-  (($(now_ms) < deadline)) || die "no visible window named \"Sessionguard\" within ${WINDOW_TIMEOUT_S}s"
-  W=$(xdotool search --onlyvisible --name '^Sessionguard$' 2>/dev/null | head -n 1) || true
-  [[ -n $W ]] || sleep 0.2
-done
-app_pid=$(xdotool getwindowpid "$W" 2>/dev/null) || app_pid=$app_launcher
-say "window $W is up (app pid $app_pid)"
-# Nothing manages windows here: give the app the keyboard focus, as clicking
-# it would, and park the pointer where it hovers over nothing.
-timeout 5 xdotool windowfocus --sync "$W" >/dev/null 2>&1 || say "note: could not confirm keyboard focus"
-xdotool mousemove 1279 799
 
 # --- screens -----------------------------------------------------------------
 ae() { # A B: how many pixels differ (beyond FUZZ)
@@ -205,7 +191,8 @@ grab() { # FILE: the whole screen
 # settle NAME MIN_WAIT: wait MIN_WAIT seconds, then until two captures 0.5 s
 # apart agree; leaves the screen in $work/NAME.root.png.
 settle() {
-  local name=$1 a=$work/$1.root.png b=$work/$1.next.png n until
+  local name=$run-$1 a b n until
+  a=$work/$name.root.png b=$work/$name.next.png
   sleep "$2"
   app_running
   grab "$a"
@@ -224,10 +211,10 @@ settle() {
   app_running
 }
 
-# shot NAME FILE: crop the settled screen to the app window into OUTDIR/FILE
-# and check it is not blank.
+# shot NAME FILE: crop the settled screen to the app window into
+# OUTDIR/RUN-FILE and check it is not blank.
 shot() {
-  local root=$work/$1.root.png file=$out/$2 geo X=0 Y=0 WIDTH=1280 HEIGHT=800 sd
+  local root=$work/$run-$1.root.png file=$out/$run-$2 geo X=0 Y=0 WIDTH=1280 HEIGHT=800 sd
   if geo=$(xdotool getwindowgeometry --shell "$W" 2>/dev/null); then
     X=$(sed -n 's/^X=//p' <<<"$geo"); Y=$(sed -n 's/^Y=//p' <<<"$geo")
     WIDTH=$(sed -n 's/^WIDTH=//p' <<<"$geo"); HEIGHT=$(sed -n 's/^HEIGHT=//p' <<<"$geo")
@@ -235,57 +222,29 @@ shot() {
   convert "$root" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$file"
   sd=$(convert "$file" -colorspace gray -format '%[fx:standard_deviation]' info:)
   awk -v s="$sd" -v m="$MIN_STDDEV" 'BEGIN { exit !(s > m) }' ||
-    die "$2 looks blank: grey standard deviation $sd <= $MIN_STDDEV"
+    die "$run-$2 looks blank: grey standard deviation $sd <= $MIN_STDDEV"
   win_px=$((WIDTH * HEIGHT))
-  say "ok  $2: window ${WIDTH}x${HEIGHT}+${X}+${Y}, grey standard deviation $sd > $MIN_STDDEV"
+  say "ok  $run-$2: window ${WIDTH}x${HEIGHT}+${X}+${Y}, grey standard deviation $sd > $MIN_STDDEV"
 }
 
 # changed WHAT A B: at least CHANGE_MIN_PX pixels differ between screens A and B.
 changed() {
   local n
-  n=$(ae "$work/$2.root.png" "$work/$3.root.png")
+  n=$(ae "$work/$run-$2.root.png" "$work/$run-$3.root.png")
   ((n >= CHANGE_MIN_PX)) || die "$1 did not change the screen: $n px differ between $2 and $3 (need >= $CHANGE_MIN_PX)"
   say "ok  $1 changed the screen: $n px differ between $2 and $3 (>= $CHANGE_MIN_PX)"
 }
 
-press() { # KEY: type it into the app window, as a keyboard would (XTEST)
+press() { # KEY...: type them into the app window, as a keyboard would (XTEST)
   timeout 5 xdotool windowfocus --sync "$W" >/dev/null 2>&1 || true
-  xdotool key --clearmodifiers "$1"
-  say "pressed $1"
+  local k
+  for k in "$@"; do
+    xdotool key --clearmodifiers "$k"
+    sleep 0.15
+  done
+  say "pressed $*"
 }
 
-settle 01 1.5
-shot 01 01-sign-in.png
-
-press Return
-settle 02 2.5
-changed "Return (sign in)" 01 02
-shot 02 02-home.png
-
-press ctrl+l
-settle 03 2
-changed "Ctrl+L (Login activity)" 02 03
-shot 03 03-login-activity.png
-n13=$(ae "$work/01.root.png" "$work/03.root.png")
-((n13 >= CHANGE_MIN_PX)) || die "Login activity looks like the sign-in screen: $n13 px differ"
-say "ok  Login activity differs from sign-in: $n13 px"
-
-press Escape
-settle 04 1.5
-changed "Escape (back)" 03 04
-n14=$(ae "$work/01.root.png" "$work/04.root.png")
-((n14 >= CHANGE_MIN_PX)) || die "Escape went back to the sign-in screen: $n14 px differ"
-say "ok  Escape did not go back to sign-in: $n14 px differ"
-# Where "back" leads is the app's choice (home, or Login activity's parent
-# screen): report it without failing. Within 5 % of the window counts as home.
-n24=$(ae "$work/02.root.png" "$work/04.root.png")
-if ((n24 * 20 <= win_px)); then
-  say "ok  Escape returned to home ($n24 px differ from 02-home)"
-else
-  say "note: after Escape the screen is not home: $n24 of $win_px window px differ from 02-home (SMOKE_KEEP=1 keeps it as 04.root.png)"
-fi
-
-# --- quit --------------------------------------------------------------------
 wait_exit() { # SECONDS: wait for the app process to end
   local until=$(($(now_ms) + $1 * 1000))
   while alive "$app_pid"; do
@@ -293,34 +252,138 @@ wait_exit() { # SECONDS: wait for the app process to end
     sleep 0.1
   done
 }
-quit_from=$(now_ms)
-press ctrl+q
-if wait_exit "$QUIT_TIMEOUT_S"; then
-  how="Ctrl+Q"
-else
-  say "the app is still running ${QUIT_TIMEOUT_S}s after Ctrl+Q: sending SIGTERM"
-  quit_from=$(now_ms)
-  kill -TERM "$app_pid" 2>/dev/null || true
-  wait_exit "$QUIT_TIMEOUT_S" || die "the app did not exit within ${QUIT_TIMEOUT_S}s of SIGTERM"
-  how="SIGTERM"
-fi
-quit_ms=$(($(now_ms) - quit_from))
-# The launcher (setsid, and with-keyring.sh when used) ends with the app.
-for _ in $(seq 1 50); do alive "$app_launcher" || break; sleep 0.1; done
-status=0
-wait "$app_launcher" || status=$?
-app_launcher=""
-((status == 0)) || die "the app exited with status $status after $how"
-say "ok  the app exited with status 0, $((quit_ms / 1000)).$((quit_ms % 1000 / 100))s after $how (limit ${QUIT_TIMEOUT_S}s)"
 
-# --- the app's output --------------------------------------------------------
-if grep -E -n 'panic:|fatal error:|WARNING: DATA RACE|Error in Fyne call thread' "$work/app.log" >"$work/bad.txt"; then
-  die "the app's output reports a crash, race or Fyne threading error: $(head -n 5 "$work/bad.txt")"
-fi
-fyne_errors=$(grep -c 'Fyne error' "$work/app.log" || true)
-if ((fyne_errors > 0)); then
-  say "note: $fyne_errors \"Fyne error\" line(s) in the app's output, e.g.:"
-  grep -m 3 -A 1 'Fyne error' "$work/app.log" | sed 's/^/  | /'
-fi
-say "ok  no panic, race or threading error in the app's output"
+# run_app SIZE: one run of the app at SIZE (phone: the window's own
+# 440x760; desktop: resized to fill the 1280x800 screen), through every
+# screen, then quit.
+run_app() {
+  run=$1
+  local home=$work/$run wrapper keyring_note
+  mkdir -p "$home"/{home,cache,config,share,data}
+  case $keyring in
+    on) wrapper=("$repo/scripts/with-keyring.sh")
+        keyring_note="a private D-Bus session with an unlocked gnome-keyring" ;;
+    off) mkdir -m 700 "$home/runtime"
+         # An unusable bus address: no keyring, and nothing may spawn a bus daemon.
+         wrapper=(env DBUS_SESSION_BUS_ADDRESS=disabled: XDG_RUNTIME_DIR="$home/runtime")
+         keyring_note="no D-Bus, so no keyring" ;;
+  esac
+  say "[$run] starting: $(basename "$bin") --demo --data-dir <temp> ($keyring_note)"
+  app_pid=""
+  setsid "${wrapper[@]}" env -u LC_ALL -u LC_MESSAGES "${app_env[@]}" HOME="$home/home" XDG_CACHE_HOME="$home/cache" \
+    XDG_CONFIG_HOME="$home/config" XDG_DATA_HOME="$home/share" \
+    "$bin" --demo --data-dir "$home/data" </dev/null >"$work/app-$run.log" 2>&1 &
+  app_launcher=$!
+
+  local deadline=$(($(now_ms) + WINDOW_TIMEOUT_S * 1000))
+  W=""
+  while [[ -z $W ]]; do
+    app_running
+    (($(now_ms) < deadline)) || die "no visible window named \"Sessionguard\" within ${WINDOW_TIMEOUT_S}s"
+    W=$(xdotool search --onlyvisible --name '^Sessionguard$' 2>/dev/null | head -n 1) || true
+    [[ -n $W ]] || sleep 0.2
+  done
+  app_pid=$(xdotool getwindowpid "$W" 2>/dev/null) || app_pid=$app_launcher
+  say "[$run] window $W is up (app pid $app_pid)"
+  if [[ $run == desktop ]]; then
+    xdotool windowmove --sync "$W" 0 0 >/dev/null 2>&1 || xdotool windowmove "$W" 0 0
+    xdotool windowsize --sync "$W" 1280 800 >/dev/null 2>&1 || xdotool windowsize "$W" 1280 800
+    say "[$run] window resized to 1280x800"
+  fi
+  # Nothing manages windows here: give the app the keyboard focus, as
+  # clicking it would, and park the pointer where it hovers over nothing.
+  timeout 5 xdotool windowfocus --sync "$W" >/dev/null 2>&1 || say "note: could not confirm keyboard focus"
+  xdotool mousemove 1279 799
+
+  settle 01 1.5
+  shot 01 01-sign-in.png
+
+  press Return
+  settle 02 2.5
+  changed "Return (sign in)" 01 02
+  shot 02 02-home.png
+
+  press ctrl+l
+  settle 03 2
+  changed "Ctrl+L (Login activity)" 02 03
+  shot 03 03-login-activity.png
+  local n13
+  n13=$(ae "$work/$run-01.root.png" "$work/$run-03.root.png")
+  ((n13 >= CHANGE_MIN_PX)) || die "Login activity looks like the sign-in screen: $n13 px differ"
+
+  # Tab: back, refresh, this device's row, the next device's row; Return
+  # shows that device (on its page, or beside the list on a desktop).
+  press Tab Tab Tab Tab Return
+  settle 04 1.5
+  changed "Tab, Return (a device)" 03 04
+  shot 04 04-device.png
+
+  press Escape
+  settle 04b 1.5
+  if [[ $run == phone ]]; then
+    changed "Escape (back to Login activity)" 04 04b
+    press Escape
+    settle 04c 1.5
+    changed "Escape (back home)" 04b 04c
+  fi
+  local n24
+  n24=$(ae "$work/$run-02.root.png" "$work/$run-$([[ $run == phone ]] && echo 04c || echo 04b).root.png")
+  if ((n24 * 20 <= win_px)); then
+    say "ok  Escape returned to home ($n24 px differ from 02-home)"
+  else
+    say "note: after Escape the screen is not home: $n24 of $win_px window px differ from 02-home"
+  fi
+
+  # Home: Tab reaches the menu button first; Return opens Settings.
+  press Tab Return
+  settle 06 1.5
+  changed "Tab, Return (Settings)" 02 06
+  shot 06 06-settings.png
+
+  # Settings: back, Login activity, Security activity.
+  press Tab Tab Tab Return
+  settle 05 2
+  changed "Tab, Return (Security activity)" 06 05
+  shot 05 05-security-activity.png
+
+  press Escape
+  settle 05b 1.5
+  changed "Escape (back to Settings)" 05 05b
+
+  local quit_from how quit_ms status=0
+  quit_from=$(now_ms)
+  press ctrl+q
+  if wait_exit "$QUIT_TIMEOUT_S"; then
+    how="Ctrl+Q"
+  else
+    say "the app is still running ${QUIT_TIMEOUT_S}s after Ctrl+Q: sending SIGTERM"
+    quit_from=$(now_ms)
+    kill -TERM "$app_pid" 2>/dev/null || true
+    wait_exit "$QUIT_TIMEOUT_S" || die "the app did not exit within ${QUIT_TIMEOUT_S}s of SIGTERM"
+    how="SIGTERM"
+  fi
+  quit_ms=$(($(now_ms) - quit_from))
+  # The launcher (setsid, and with-keyring.sh when used) ends with the app.
+  for _ in $(seq 1 50); do alive "$app_launcher" || break; sleep 0.1; done
+  wait "$app_launcher" || status=$?
+  app_launcher=""
+  ((status == 0)) || die "the app exited with status $status after $how"
+  say "ok  [$run] the app exited with status 0, $((quit_ms / 1000)).$((quit_ms % 1000 / 100))s after $how (limit ${QUIT_TIMEOUT_S}s)"
+
+  if grep -E -n 'panic:|fatal error:|WARNING: DATA RACE|Error in Fyne call thread' "$work/app-$run.log" >"$work/bad.txt"; then
+    die "the app's output reports a crash, race or Fyne threading error: $(head -n 5 "$work/bad.txt")"
+  fi
+  local fyne_errors
+  fyne_errors=$(grep -c 'Fyne error' "$work/app-$run.log" || true)
+  if ((fyne_errors > 0)); then
+    say "note: $fyne_errors \"Fyne error\" line(s) in the app's output, e.g.:"
+    grep -m 3 -A 1 'Fyne error' "$work/app-$run.log" | sed 's/^/  | /'
+  fi
+  say "ok  [$run] no panic, race or threading error in the app's output"
+  run=""
+}
+
+for size in $sizes; do
+  run_app "$size"
+done
 say "PASS: screenshots in $out"

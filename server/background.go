@@ -15,11 +15,17 @@ import (
 //     sessions that ended, and tokens spent, more than Retention ago
 //     (store.Purge), counted in sessiond_retention_deleted_total;
 //   - the outbox watcher: every OutboxPoll it delivers to this server's
-//     streams the events operator commands wrote to the database.
+//     streams the events operator commands wrote to the database. Every
+//     entry written after StartBackground returns is delivered (the
+//     outbox head is read before it returns, when the database answers).
 //
 // Both are safe with several replicas on one database.
 func (s *Server) StartBackground() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	last := int64(-1)
+	if head, err := s.store.OutboxHead(ctx); err == nil {
+		last = head
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -28,7 +34,7 @@ func (s *Server) StartBackground() (stop func()) {
 	}()
 	go func() {
 		defer wg.Done()
-		s.watchOutbox(ctx)
+		s.watchOutbox(ctx, last)
 	}()
 	return func() {
 		cancel()
@@ -83,10 +89,11 @@ func (s *Server) Sweep(ctx context.Context) (store.PurgeCounts, error) {
 // outboxBatch is how many outbox entries one poll delivers at most.
 const outboxBatch = 256
 
-func (s *Server) watchOutbox(ctx context.Context) {
+// watchOutbox delivers the outbox entries after last; with last < 0 (the
+// head was unknown) it first reads the head and delivers nothing older.
+func (s *Server) watchOutbox(ctx context.Context, last int64) {
 	t := time.NewTicker(s.cfg.OutboxPoll)
 	defer t.Stop()
-	last := int64(-1) // unknown until the head is read: deliver nothing older
 	for {
 		if last < 0 {
 			if head, err := s.store.OutboxHead(ctx); err == nil {

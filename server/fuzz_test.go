@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"sessionguard/api"
 )
@@ -73,10 +74,23 @@ func FuzzDecodeRemembered(f *testing.F) {
 func FuzzDecodeSmallBodies(f *testing.F) {
 	for _, s := range []string{`{"remember":true}`, `{"refresh_token":"x"}`, `{"password":"p","code":"1"}`, ``, `{"remember":1}`,
 		`{"current_password":"a","new_password":"b","log_out_other_devices":true}`, `{"log_out_other_devices":"yes"}`,
-		`{"code":"123456"}`, `{"code":123456}`, `{"mfa_token":"sgf_x","code":"7kq2-m9xd-4hfr"}`, `{"mfa_token":null}`} {
+		`{"code":"123456"}`, `{"code":123456}`, `{"mfa_token":"sgf_x","code":"7kq2-m9xd-4hfr"}`, `{"mfa_token":null}`,
+		`{"name":"Ana's Pixel 8"}`, `{"name":" x "}`, `{"name":""}`, `{"name":null}`, `{"name":["a"]}`, `{"name":"Pixel \u202e8"}`,
+		`{"name":"\u00e9\u00e9\u00e9"}`, `{"idle_timeout_s":3600}`, `{"idle_timeout_s":"1h"}`, `{"idle_timeout_s":1e99}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
+		var upd api.UpdateSessionRequest
+		err := decodeBody(strings.NewReader(body), &upd, false)
+		checkDecoded(t, err)
+		if err == nil && upd.Name != nil {
+			name, err := checkDeviceName(*upd.Name)
+			checkDecoded(t, err)
+			if n := utf8.RuneCountInString(name); err == nil &&
+				(n == 0 || n > maxName || name != strings.TrimSpace(name) || strings.IndexFunc(name, hiddenRune) >= 0) {
+				t.Fatalf("device name %q passed the check", name)
+			}
+		}
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.LogoutRequest{}, true))
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.RefreshRequest{}, false))
 		checkDecoded(t, decodeBody(strings.NewReader(body), &api.ReauthRequest{}, false))

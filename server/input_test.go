@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"sessionguard/api"
+	"sessionguard/server"
 )
 
 func TestBadInputIsInvalidRequestNamingTheField(t *testing.T) {
@@ -82,12 +83,20 @@ func TestUnknownRoutesAndMethods(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
-	e := newEnv(t)
-	var h api.HealthResponse
-	e.do("GET", "/healthz", "", nil).wantOK(t, 200, &h)
-	if h.Status != "ok" {
-		t.Fatalf("health = %+v", h)
+	// /healthz says the server is sessiond (so a client can tell it from
+	// another server at the address), and which version.
+	for _, tc := range []struct{ version, want string }{
+		{"", "dev"},
+		{"1.0.0", "1.0.0"},
+	} {
+		e := newEnv(t, func(c *server.Config) { c.Version = tc.version })
+		var h api.HealthResponse
+		e.do("GET", "/healthz", "", nil).wantOK(t, 200, &h)
+		if want := (api.HealthResponse{Status: "ok", Service: "sessiond", Version: tc.want}); h != want {
+			t.Fatalf("health = %+v, want %+v", h, want)
+		}
 	}
+	e := newEnv(t)
 	e.signUp("ana")
 	e.login("ana", "Laptop", false)
 	// Metrics are not on the API's address (they tell an outsider how

@@ -119,6 +119,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Version is the version GET /healthz reports (default "dev"):
+	// sessiond's build, or the app's when the server is embedded in it.
+	Version string
 }
 
 func (c *Config) setDefaults() {
@@ -159,6 +162,9 @@ func (c *Config) setDefaults() {
 	defInt(&c.HashQueue, 64)
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Version == "" {
+		c.Version = "dev"
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -287,11 +293,14 @@ func (s *Server) routes() {
 	handle("GET", "/v1/sessions", s.authed(s.handleListSessions))
 	handle("DELETE", "/v1/sessions", s.authed(s.handleRevokeOthers))
 	handle("DELETE", "/v1/sessions/{id}", s.authed(s.handleRevokeSession))
+	handle("PATCH", "/v1/sessions/{id}", s.authed(withBody(s.handleUpdateSession)))
 	handle("POST", "/v1/reauth", s.authed(withBody(s.handleReauth)))
 	handle("POST", "/v1/password", s.authed(withBody(s.handleChangePassword)))
 	handle("POST", "/v1/mfa/totp/setup", s.authed(s.handleTOTPSetup))
 	handle("POST", "/v1/mfa/totp/enable", s.authed(withBody(s.handleTOTPEnable)))
 	handle("POST", "/v1/mfa/totp/disable", s.authed(s.handleTOTPDisable))
+	handle("GET", "/v1/mfa/recovery-codes", s.authed(s.handleRecoveryCodesStatus))
+	handle("POST", "/v1/mfa/recovery-codes", s.authed(s.handleRegenerateRecoveryCodes))
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
 	handle("GET", "/v1/events", s.authed(s.handleEvents))
 	handle("GET", "/healthz", s.handleHealth)
@@ -306,7 +315,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.Ping(ctx); err != nil {
 		return errUnavailable(err)
 	}
-	writeJSON(w, http.StatusOK, api.HealthResponse{Status: "ok"})
+	writeJSON(w, http.StatusOK, api.HealthResponse{Status: "ok", Service: api.HealthService, Version: s.cfg.Version})
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package server
 
-// The account's sessions: the list (GET /v1/sessions), ending one (DELETE
+// The account's sessions: the list (GET /v1/sessions), renaming one's
+// device (PATCH /v1/sessions/{id}), ending one (DELETE
 // /v1/sessions/{id}: this device's own, or another's remotely) and ending
 // all the others (DELETE /v1/sessions?scope=others), with what every end
 // of a session tells the devices.
@@ -89,6 +90,68 @@ func sessionView(s store.Session, currentID string) api.Session {
 		v.RevokedAt, v.RevokeReason = &at, s.Revoked.Reason
 	}
 	return v
+}
+
+// handleUpdateSession changes one session of the account (PATCH
+// /v1/sessions/{id}), the caller's own included: for now the name of its
+// device. Renaming needs no step-up (it reveals and ends nothing), but it
+// is audited, the rename and its event in one store write, and the
+// account's streams are told the list changed. A session that has ended
+// (revoked or expired) is not found: there is no device left to rename.
+// A name equal to the current one changes nothing and writes nothing.
+func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request, req api.UpdateSessionRequest) error {
+	if req.IdleTimeoutS != nil {
+		return errInvalid("idle_timeout_s", "idle_timeout_s (a device's own inactivity rule) is not supported by this server yet.")
+	}
+	if req.Name == nil {
+		return errInvalid("name", "Send the device's new name (name).")
+	}
+	name, err := checkDeviceName(*req.Name)
+	if err != nil {
+		return err
+	}
+	c := callerFrom(r.Context())
+	ctx, self, now := r.Context(), c.session, s.now()
+	target := self
+	if id := r.PathValue("id"); id != self.ID {
+		target, err = s.store.Session(ctx, id)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && target.AccountID != self.AccountID) {
+			return errNotFound("No such session on this account.")
+		}
+		if err != nil {
+			return storeErr(err)
+		}
+	}
+	if target.Revoked != nil || !now.Before(target.ExpiresAt) {
+		return errSessionEnded()
+	}
+	if target.Device.Name == name {
+		writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(target, self.ID)})
+		return nil
+	}
+	ev := s.eventBy(c, api.AuditSessionRenamed, "")
+	renamed, err := s.store.RenameSession(ctx, self.AccountID, target.ID, name, func(before store.Session) api.AuditEvent {
+		e := ev
+		e.TargetSessionID, e.TargetDeviceName = before.ID, before.Device.Name
+		e.Detail = "Renamed to “" + name + "”"
+		return s.stamp(e)
+	})
+	switch {
+	case errors.Is(err, store.ErrRevoked):
+		return errSessionEnded() // ended meanwhile
+	case errors.Is(err, store.ErrNotFound):
+		return errNotFound("No such session on this account.")
+	case err != nil:
+		return storeErr(err)
+	}
+	s.publish(Event{AccountID: self.AccountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})
+	writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(renamed, self.ID)})
+	return nil
+}
+
+// errSessionEnded answers a change to a session that has ended.
+func errSessionEnded() *apiError {
+	return errNotFound("That device is no longer signed in.")
 }
 
 func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) error {

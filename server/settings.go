@@ -1,8 +1,9 @@
 package server
 
 // The account's security settings, each behind step-up: the password
-// (POST /v1/password) and two-step verification (POST
-// /v1/mfa/totp/setup, /enable and /disable).
+// (POST /v1/password), two-step verification (POST
+// /v1/mfa/totp/setup, /enable and /disable) and its recovery codes (POST
+// /v1/mfa/recovery-codes; GET, how many are left, needs no step-up).
 
 import (
 	"errors"
@@ -181,4 +182,58 @@ func (s *Server) handleTOTPDisable(w http.ResponseWriter, r *http.Request) error
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// handleRecoveryCodesStatus says how many unused recovery codes the
+// account has: 0 with two-step verification off. Counting reveals no
+// code, so it needs no step-up.
+func (s *Server) handleRecoveryCodesStatus(w http.ResponseWriter, r *http.Request) error {
+	ctx, self := r.Context(), callerFrom(r.Context()).session
+	acct, err := s.account(ctx, self.AccountID)
+	if err != nil {
+		return err
+	}
+	left := 0
+	if acct.MFAEnabled {
+		if left, err = s.store.RecoveryCodesLeft(ctx, acct.ID); err != nil {
+			return storeErr(err)
+		}
+	}
+	writeJSON(w, http.StatusOK, api.RecoveryCodesStatus{Remaining: left})
+	return nil
+}
+
+// handleRegenerateRecoveryCodes makes a fresh set of recovery codes that
+// replaces every earlier one, used or not, in one store write with its
+// audit event. It needs step-up like turning two-step off: whoever holds
+// an unlocked device must not be able to mint codes that sign in
+// anywhere.
+func (s *Server) handleRegenerateRecoveryCodes(w http.ResponseWriter, r *http.Request) error {
+	c, acct, _, err := s.steppedUp(r)
+	if err != nil {
+		return err
+	}
+	if !acct.MFAEnabled {
+		return errMFAOff()
+	}
+	codes, hashes := newRecoveryCodes(acct.ID)
+	ev := s.eventBy(c, api.AuditRecoveryCodesRegenerated, "")
+	_, err = s.store.ReplaceRecoveryCodes(r.Context(), acct.ID, hashes, func(replaced int) api.AuditEvent {
+		e := ev
+		e.Detail = fmt.Sprintf("%s issued; the earlier ones (%d unused) no longer work",
+			plural(len(codes), "new recovery code"), replaced)
+		return s.stamp(e)
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return errMFAOff() // turned off meanwhile
+	}
+	if err != nil {
+		return storeErr(err)
+	}
+	writeJSON(w, http.StatusOK, api.RecoveryCodesResponse{RecoveryCodes: codes})
+	return nil
+}
+
+func errMFAOff() *apiError {
+	return errInvalid("", "Two-step verification is off, so there are no recovery codes. Turn it on first.")
 }

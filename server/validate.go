@@ -86,12 +86,8 @@ func checkDevice(d *api.Device) error {
 		{"device.app_version", &d.AppVersion, 32},
 	}
 	for _, f := range fields {
-		*f.v = strings.TrimSpace(*f.v)
-		if utf8.RuneCountInString(*f.v) > f.max {
-			return errInvalid(f.name, fmt.Sprintf("%s is longer than %d characters.", f.name, f.max))
-		}
-		if !utf8.ValidString(*f.v) || strings.IndexFunc(*f.v, hiddenRune) >= 0 {
-			return errInvalid(f.name, f.name+" has characters that are not allowed (control or invisible formatting characters).")
+		if err := checkText(f.name, f.v, f.max); err != nil {
+			return err
 		}
 	}
 	d.Platform = strings.ToLower(d.Platform)
@@ -99,6 +95,32 @@ func checkDevice(d *api.Device) error {
 		d.Name = "Unnamed device"
 	}
 	return nil
+}
+
+// checkText trims the text field named field in place and checks it holds
+// at most limit characters, none of them hidden (hiddenRune).
+func checkText(field string, v *string, limit int) error {
+	*v = strings.TrimSpace(*v)
+	if utf8.RuneCountInString(*v) > limit {
+		return errInvalid(field, fmt.Sprintf("%s is longer than %d characters.", field, limit))
+	}
+	if !utf8.ValidString(*v) || strings.IndexFunc(*v, hiddenRune) >= 0 {
+		return errInvalid(field, field+" has characters that are not allowed (control or invisible formatting characters).")
+	}
+	return nil
+}
+
+// checkDeviceName validates and trims a device's new name (PATCH
+// /v1/sessions/{id}): the rules of device.name at sign-in, except that
+// it may not be empty.
+func checkDeviceName(name string) (string, error) {
+	if err := checkText("name", &name, maxName); err != nil {
+		return "", err
+	}
+	if name == "" {
+		return "", errInvalid("name", "Enter a name for the device (name).")
+	}
+	return name, nil
 }
 
 // hiddenRune reports characters a name must not hold because they are

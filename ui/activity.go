@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -16,53 +14,115 @@ import (
 	"sessionguard/app"
 )
 
-// activityWhat is the first part of an event's sentence: what happened and
-// on which device ("Ana's Laptop logged out Pixel 8").
-func activityWhat(e api.AuditEvent) string {
+// activityWhat is the first part of an event's sentence: what happened
+// and on which device, naming no device twice and this device as "here"
+// (self is this device's session): "Ana's Laptop logged out Pixel 8",
+// "You logged out Pixel 8 from here", "vm logged out another device named
+// vm".
+func activityWhat(e api.AuditEvent, self string) string {
+	here := self != "" && e.SessionID == self
 	dev := e.DeviceName
 	if dev == "" {
 		dev = "an unknown device"
 	}
-	target := e.TargetDeviceName
-	if target == "" {
-		target = "a device"
+	// A name starts the sentence as it is ("vm logged out …"): only the
+	// words standing in for one are capitalised.
+	subject := dev
+	if e.DeviceName == "" {
+		subject = "An unknown device"
 	}
+	on, from := " on "+dev, " from "+dev
+	if here {
+		on, from = " here", " here"
+	}
+	target := targetName(e, self)
+	itself := e.TargetSessionID != "" && e.TargetSessionID == e.SessionID
 	switch e.Type {
 	case api.AuditLoginSucceeded:
-		return "Signed in on " + dev
-	case api.AuditLoginFailed:
-		return "Wrong password on " + dev
-	case api.AuditLoginMFAFailed:
-		return "Wrong two-step code on " + dev
-	case api.AuditLogout:
-		return "Logged out on " + dev
-	case api.AuditSessionRevoked:
-		if reauthFailed(e) {
-			return "Too many wrong passwords on " + target + ", so it was logged out"
+		if here {
+			return "You logged in here"
 		}
-		return upperFirst(dev) + " logged out " + target
+		return "Logged in" + on
+	case api.AuditLoginFailed:
+		return "Wrong password" + on
+	case api.AuditLoginMFAFailed:
+		return "Wrong two-step code" + on
+	case api.AuditLogout:
+		if here {
+			return "You logged out here"
+		}
+		return "Logged out" + on
+	case api.AuditSessionRevoked:
+		switch {
+		case reauthFailed(e):
+			if t := targetName(e, self); e.TargetSessionID != "" && !itself {
+				return "Too many wrong passwords on " + t + ", so it was logged out"
+			}
+			return "Too many wrong passwords" + on + ", so it was logged out"
+		case itself && here:
+			return "You logged out here"
+		case itself:
+			return "Logged out" + on
+		case here:
+			return "You logged out " + target + " from here"
+		}
+		return subject + " logged out " + target
 	case api.AuditSessionsRevokedOthers:
-		return upperFirst(dev) + " logged out all other devices"
+		if here {
+			return "You logged out all other devices from here"
+		}
+		return subject + " logged out all other devices"
+	case api.AuditSessionRenamed:
+		to := renamedTo(e.Detail)
+		switch {
+		case itself && here:
+			return "You renamed this device " + to
+		case itself:
+			return subject + " was renamed " + to
+		case here:
+			return "You renamed " + target + " " + to + " from here"
+		}
+		return subject + " renamed " + target + " " + to
 	case api.AuditRefreshReuseDetected:
-		return "Old sign-in token reused on " + dev + ", so it was logged out"
+		return "Old sign-in token reused" + on + ", so it was logged out"
 	case api.AuditReauthSucceeded:
-		return "Password confirmed on " + dev
+		if here {
+			return "You confirmed your password here"
+		}
+		return "Password confirmed" + on
 	case api.AuditReauthFailed:
-		return "Wrong password when confirming it's you on " + dev
+		return "Wrong password when confirming it's you" + on
 	case api.AuditPasswordChanged:
-		return "Password changed on " + dev
+		if here {
+			return "You changed the password here"
+		}
+		return "Password changed" + on
 	case api.AuditMFAEnabled:
-		return "Two-step verification turned on from " + dev
+		if here {
+			return "You turned on two-step verification here"
+		}
+		return "Two-step verification turned on" + from
 	case api.AuditMFADisabled:
-		return "Two-step verification turned off from " + dev
+		if here {
+			return "You turned off two-step verification here"
+		}
+		return "Two-step verification turned off" + from
 	case api.AuditRecoveryCodeUsed:
-		return "Recovery code used on " + dev
+		return "Recovery code used" + on
+	case api.AuditRecoveryCodesRegenerated:
+		if here {
+			return "You made new recovery codes here"
+		}
+		return "New recovery codes made" + on
 	case api.AuditRememberedLoginCreated:
-		return "Login info saved on " + dev
+		return "Login info saved" + on
 	case api.AuditRememberedLoginUsed:
-		return "Logged in with saved login info on " + dev
+		if here {
+			return "You logged in here with saved login info"
+		}
+		return "Logged in with saved login info" + on
 	case api.AuditRememberedLoginForgotten:
-		return "Saved login info removed from " + dev
+		return "Saved login info removed" + from
 	case api.AuditAdminResetMFA:
 		return "The server administrator reset two-step verification"
 	case api.AuditAdminLogoutAll:
@@ -70,16 +130,52 @@ func activityWhat(e api.AuditEvent) string {
 	case api.AuditAdminSetPassword:
 		return "The server administrator set a new password"
 	}
-	return fmt.Sprintf("Security event %q on %s", e.Type, dev)
+	return fmt.Sprintf("Security event %q%s", e.Type, on)
 }
 
-// activityWhere is the rest of the sentence: place and time
-// ("Lisbon, Portugal · 14:02").
-func activityWhere(e api.AuditEvent, now time.Time) string {
-	if isAdmin(e.Type) && e.Location == (api.Location{}) {
-		return "On the server · " + clock(e.At, now)
+// targetName is how the sentence of e names the device it acted on:
+// "this device", "another device named vm" when it has the name of the
+// device that acted, or its name ("a device" when unknown).
+func targetName(e api.AuditEvent, self string) string {
+	switch t := e.TargetDeviceName; {
+	case self != "" && e.TargetSessionID == self:
+		return "this device"
+	case t == "":
+		return "a device"
+	case strings.EqualFold(strings.TrimSpace(t), strings.TrimSpace(e.DeviceName)):
+		return "another device named " + t
+	default:
+		return t
 	}
-	return place(e.Location) + " · " + clock(e.At, now)
+}
+
+// renamedTo is "to “Work phone”" from a rename's detail ("Renamed to
+// “Work phone”").
+func renamedTo(detail string) string {
+	d := strings.TrimSpace(detail)
+	if rest, ok := strings.CutPrefix(d, "Renamed "); ok {
+		return rest
+	}
+	if d == "" {
+		return "to a new name"
+	}
+	return "(" + d + ")"
+}
+
+// activityWhere is the rest of the sentence: place and time, with the
+// day ("Lisbon, Portugal · Today 14:02").
+func activityWhere(e api.AuditEvent, now time.Time) string {
+	place, when := activityPlaceAndTime(e, now)
+	return place + " · " + when
+}
+
+// activityPlaceAndTime is where e happened ("Lisbon, Portugal", "This
+// computer", "On the server") and when ("Today 14:02").
+func activityPlaceAndTime(e api.AuditEvent, now time.Time) (place, when string) {
+	if isAdmin(e.Type) && e.Location == (api.Location{}) {
+		return "On the server", stamp(e.At, now)
+	}
+	return placeOf(e.Location, e.IP), stamp(e.At, now)
 }
 
 // isAdmin reports whether typ is an operator command's event, done on the
@@ -92,10 +188,11 @@ func isAdmin(typ string) bool {
 	return false
 }
 
-// activitySentence is one audit event as a person reads it:
-// "Ana's Laptop logged out Pixel 8 · Lisbon, Portugal · 14:02".
-func activitySentence(e api.AuditEvent, now time.Time) string {
-	return activityWhat(e) + " · " + activityWhere(e, now)
+// activitySentence is one audit event as a person reads it (self is
+// this device's session): "Ana's Laptop logged out Pixel 8 · Lisbon,
+// Portugal · Today 14:02".
+func activitySentence(e api.AuditEvent, self string, now time.Time) string {
+	return activityWhat(e, self) + " · " + activityWhere(e, now)
 }
 
 // reauthFailed reports whether e is a session ended after too many wrong
@@ -135,6 +232,10 @@ func activityIcon(typ string) fyne.Resource {
 		return theme.LogoutIcon()
 	case api.AuditPasswordChanged, api.AuditReauthSucceeded:
 		return theme.VisibilityIcon()
+	case api.AuditSessionRenamed:
+		return theme.DocumentCreateIcon()
+	case api.AuditRecoveryCodesRegenerated:
+		return theme.ConfirmIcon()
 	case api.AuditMFAEnabled, api.AuditMFADisabled, api.AuditRecoveryCodeUsed:
 		return theme.ConfirmIcon()
 	case api.AuditRememberedLoginCreated, api.AuditRememberedLoginForgotten:
@@ -146,28 +247,98 @@ func activityIcon(typ string) fyne.Resource {
 	return theme.InfoIcon()
 }
 
+// activityTableAt is the narrowest list that shows each event on one line,
+// in columns (what, place, time, address); narrower, on two lines.
+const activityTableAt = 820
+
 // activityScreen is Security activity: the account's audit log, newest
-// first, in a virtualised list that loads more at its end.
+// first, in a virtualised list that loads more at its end, using the
+// window's whole width: a table on a desktop.
 type activityScreen struct {
 	ui     *UI
 	root   fyne.CanvasObject
-	list   *widget.List
+	list   *keyList
 	status *widget.Label
+	wide   bool // layout, not state: one line per event, in columns
 }
 
 func newActivityScreen(u *UI) *activityScreen {
 	a := &activityScreen{ui: u}
-	a.list = widget.NewList(func() int { return len(u.snap.Activity) }, newActivityRow, a.updateRow)
-	a.list.OnSelected = func(widget.ListItemID) { a.list.UnselectAll() }
+	a.list = newKeyList(func() int { return len(u.snap.Activity) }, a.newRow, a.updateRow, u.escape)
+	a.list.OnSelected = a.onSelected
 	var top fyne.CanvasObject
 	top, a.status = listHeader("Security activity", u.back, func() { u.run(u.core.LoadActivity, nil) })
-	a.root = column(container.NewPadded(container.NewBorder(top, nil, nil, nil, a.list)))
+	a.root = container.New(&widthLayout{onWidth: a.setWidth}, container.NewPadded(inReadingOrder(top, a.list, nil)))
 	return a
 }
 
-// newActivityRow is one reusable row: icon, what happened, where and when.
-func newActivityRow() fyne.CanvasObject {
-	return newListRow(theme.InfoIcon(), nil, rowLine(fyne.TextStyle{}, widget.MediumImportance), rowLine(fyne.TextStyle{}, widget.LowImportance))
+// setWidth switches between table and two-line rows as the page's width
+// crosses activityTableAt.
+func (a *activityScreen) setWidth(w float32) {
+	if wide := w >= activityTableAt; wide != a.wide {
+		a.wide = wide
+		a.list.Refresh() // new row heights
+	}
+}
+
+// newRow is one reusable row: icon, what happened, and where, when and
+// from which address, on a second line or in columns (activityColumns).
+func (a *activityScreen) newRow() fyne.CanvasObject {
+	labels := make([]fyne.CanvasObject, 5)
+	for i := range labels {
+		imp := widget.LowImportance
+		if i == 0 {
+			imp = widget.MediumImportance
+		}
+		labels[i] = rowLabel(fyne.TextStyle{}, imp, false)
+	}
+	return container.NewBorder(nil, nil, widget.NewIcon(theme.InfoIcon()), nil,
+		compact(container.New(&activityColumns{a}, labels...)))
+}
+
+// activityColumns lays out a row's labels: what, then either "place ·
+// time · address" below it, or place, time and address in columns.
+type activityColumns struct{ a *activityScreen }
+
+// Column widths of the table.
+const (
+	colPlace = 250
+	colTime  = 150
+	colIP    = 160
+)
+
+func (l *activityColumns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	what, line2, place, when, ip := objs[0], objs[1], objs[2], objs[3], objs[4]
+	h := what.MinSize().Height
+	if l.a.wide {
+		line2.Hide()
+		x := size.Width - colPlace - colTime - colIP
+		for _, c := range []struct {
+			o    fyne.CanvasObject
+			x, w float32
+		}{{what, 0, x - theme.Padding()}, {place, x, colPlace}, {when, x + colPlace, colTime}, {ip, x + colPlace + colTime, colIP}} {
+			c.o.Show()
+			c.o.Move(fyne.NewPos(c.x, (size.Height-h)/2))
+			c.o.Resize(fyne.NewSize(c.w, h))
+		}
+		return
+	}
+	place.Hide()
+	when.Hide()
+	ip.Hide()
+	line2.Show()
+	what.Move(fyne.NewPos(0, 0))
+	what.Resize(fyne.NewSize(size.Width, h))
+	line2.Move(fyne.NewPos(0, h+theme.Padding()))
+	line2.Resize(fyne.NewSize(size.Width, h))
+}
+
+func (l *activityColumns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	h := objs[0].MinSize().Height
+	if l.a.wide {
+		return fyne.NewSize(colPlace+colTime+colIP, h+2*theme.Padding())
+	}
+	return fyne.NewSize(objs[0].MinSize().Width, 2*h+theme.Padding())
 }
 
 func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
@@ -176,12 +347,36 @@ func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 		return
 	}
 	e := items[i]
-	where := activityWhere(e, nowFunc())
-	if e.IP != "" {
-		where += " · " + e.IP
+	now := nowFunc()
+	self := ""
+	if a.ui.snap.Session != nil {
+		self = a.ui.snap.Session.ID
 	}
-	fillRow(o, eventIcon(e), activityWhat(e), where)
+	row := o.(*fyne.Container)
+	row.Objects[1].(*widget.Icon).SetResource(eventIcon(e))
+	l := activityLabels(row)
+	place, when := activityPlaceAndTime(e, now)
+	l.what.SetText(activityWhat(e, self))
+	l.line2.SetText(joinGiven(" · ", place, when, e.IP))
+	l.place.SetText(place)
+	l.when.SetText(when)
+	l.ip.SetText(e.IP)
 	a.ui.moreAtEnd(i, len(items), a.ui.snap.ActivityCursor, a.ui.core.LoadMoreActivity)
+}
+
+// rowLabels are the labels of a row made by activityScreen.newRow.
+type rowLabels struct{ what, line2, place, when, ip *widget.Label }
+
+func activityLabels(row *fyne.Container) rowLabels {
+	o := row.Objects[0].(*container.ThemeOverride).Content.(*fyne.Container).Objects
+	l := func(i int) *widget.Label { return o[i].(*widget.Label) }
+	return rowLabels{l(0), l(1), l(2), l(3), l(4)}
+}
+
+// onSelected keeps no selection: rows only show.
+func (a *activityScreen) onSelected(i widget.ListItemID) {
+	a.list.tapped(i)
+	a.list.UnselectAll()
 }
 
 func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
@@ -198,13 +393,4 @@ func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
 		a.status.SetText(fmt.Sprintf("%d %s, newest first.", n, plural(n, "event", "events")))
 	}
 	return a.root
-}
-
-// upperFirst capitalises a sentence that starts with a device name.
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	r, n := utf8.DecodeRuneInString(s)
-	return string(unicode.ToUpper(r)) + s[n:]
 }

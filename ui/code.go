@@ -14,18 +14,20 @@ import (
 type codeScreen struct {
 	ui     *UI
 	root   fyne.CanvasObject
-	entry  *widget.Entry
+	entry  *dialogEntry
 	err    *widget.Label
-	submit *widget.Button
+	submit *keyButton
 }
 
 func newCodeScreen(u *UI) *codeScreen {
-	c := &codeScreen{ui: u, entry: widget.NewEntry(), err: errorText()}
-	c.entry.SetPlaceHolder("6-digit code or recovery code")
+	c := &codeScreen{ui: u, err: errorText()}
+	// Escape gives up, as Cancel does.
+	c.entry = textEntry("6-digit code or recovery code", func() { u.core.CancelSecondFactor() })
 	c.entry.OnSubmitted = func(string) { c.onSubmit() }
-	c.submit = widget.NewButton("Verify", c.onSubmit)
+	c.entry.OnChanged = func(t string) { dismissWhenTyped(u, "code", t) }
+	c.submit = u.button("Verify", nil, c.onSubmit)
 	c.submit.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", func() { u.core.CancelSecondFactor() })
+	cancel := newKeyButton("Cancel", nil, func() { u.core.CancelSecondFactor() }, func() { u.core.CancelSecondFactor() })
 	title := heading("Two-step verification")
 	c.root = column(container.NewPadded(container.NewVBox(title,
 		wrapped("Enter the code from your authenticator app, or one of your recovery codes."),

@@ -543,6 +543,7 @@ type env struct {
 func newEnv(t *testing.T, b *backend) *env {
 	t.Helper()
 	a := test.NewTempApp(t)
+	a.Settings().SetTheme(Theme()) // as main does
 	e := &env{t: t, b: b, app: a, loop: startLoop()}
 	e.la = &loopApp{App: a, drv: &loopDriver{Driver: a.Driver(), loop: e.loop}}
 	fyne.SetCurrentApp(e.la)
@@ -750,7 +751,11 @@ func text(o fyne.CanvasObject) string {
 		return x.Text
 	case *widget.Button:
 		return x.Text
+	case *keyButton:
+		return x.Text
 	case *widget.Check:
+		return x.Text
+	case *keyCheck:
 		return x.Text
 	case *widget.Card:
 		return strings.TrimSpace(x.Title + "\n" + x.Subtitle)
@@ -882,11 +887,33 @@ func (s *screen) find(match func(item) bool) []item {
 // button is the visible button labelled label (the top-most one when a
 // dialog covers the window). Call on the loop.
 func (s *screen) button(label string) *widget.Button {
-	found := s.find(func(it item) bool { b, ok := it.o.(*widget.Button); return ok && b.Text == label })
+	found := s.find(func(it item) bool { b := asButton(it.o); return b != nil && b.Text == label })
 	if len(found) == 0 {
 		s.fail("no button %q; the screen shows:\n%s", label, strings.Join(s.texts(), "\n"))
 	}
-	return found[len(found)-1].o.(*widget.Button)
+	return asButton(found[len(found)-1].o)
+}
+
+// asCheck is the Check o is, or embeds (keyCheck); nil if none.
+func asCheck(o any) *widget.Check {
+	switch x := o.(type) {
+	case *widget.Check:
+		return x
+	case *keyCheck:
+		return &x.Check
+	}
+	return nil
+}
+
+// asButton is the Button o is, or embeds (keyButton); nil if none.
+func asButton(o any) *widget.Button {
+	switch x := o.(type) {
+	case *widget.Button:
+		return x
+	case *keyButton:
+		return &x.Button
+	}
+	return nil
 }
 
 // tap taps the visible, enabled button labelled label, or else the
@@ -896,11 +923,11 @@ func (s *screen) tap(label string) {
 	s.do(func() {
 		var target fyne.Tappable
 		for _, it := range s.items() {
-			if b, ok := it.o.(*widget.Button); ok && b.Text == label {
+			if b := asButton(it.o); b != nil && b.Text == label {
 				if b.Disabled() {
 					s.fail("button %q is disabled", label)
 				}
-				target = b
+				target = it.o.(fyne.Tappable)
 			}
 		}
 		for _, exact := range []bool{true, false} {
@@ -936,13 +963,13 @@ func (s *screen) tapIcon(icon fyne.Resource) {
 	s.t.Helper()
 	s.do(func() {
 		found := s.find(func(it item) bool {
-			b, ok := it.o.(*widget.Button)
-			return ok && b.Text == "" && b.Icon != nil && b.Icon.Name() == icon.Name()
+			b := asButton(it.o)
+			return b != nil && b.Text == "" && b.Icon != nil && b.Icon.Name() == icon.Name()
 		})
 		if len(found) == 0 {
 			s.fail("no icon button %s; the screen shows:\n%s", icon.Name(), strings.Join(s.texts(), "\n"))
 		}
-		test.Tap(found[len(found)-1].o.(*widget.Button))
+		test.Tap(found[len(found)-1].o.(fyne.Tappable))
 	})
 }
 

@@ -23,7 +23,7 @@ type homeScreen struct {
 
 func newHomeScreen(u *UI) *homeScreen {
 	h := &homeScreen{ui: u}
-	menu := widget.NewButtonWithIcon("", theme.MenuIcon(), u.openSettings)
+	menu := u.button("", theme.MenuIcon(), u.openSettings)
 	h.avatar = heading("")
 	h.name = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	h.name.SizeName = theme.SizeNameSubHeadingText
@@ -32,9 +32,9 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.summary = wrapped("")
 	h.live = wrapped("") // a phone is narrower than the sentence
 	h.live.Importance = widget.LowImportance
-	open := widget.NewButtonWithIcon("Where you're logged in", theme.ComputerIcon(), u.openDevices)
+	open := u.button("Where you're logged in", theme.ComputerIcon(), u.openDevices)
 	open.Importance = widget.HighImportance
-	settings := widget.NewButtonWithIcon("Settings", theme.SettingsIcon(), u.openSettings)
+	settings := u.button("Settings", theme.SettingsIcon(), u.openSettings)
 	h.body = container.NewVBox(
 		header("Sessionguard", nil, menu),
 		widget.NewCard("", "", container.NewVBox(h.avatar, h.name, h.device)),
@@ -58,6 +58,8 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 	case n <= 1:
 	case s.DevicesCursor != "":
 		summary = fmt.Sprintf("More than %d devices are logged in to your account. Check the ones you don't recognise.", n)
+	case n == 2:
+		summary = "2 devices are logged in to your account: this one and another. Check that you recognise it."
 	default:
 		summary = fmt.Sprintf("%d devices are logged in to your account. Check the ones you don't recognise.", n)
 	}
@@ -68,9 +70,12 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 		// out again.
 		h.body.Refresh()
 	}
-	if s.Live {
+	switch {
+	case s.Live:
 		h.live.SetText("● Live — changes on other devices show up here at once")
-	} else {
+	case s.Offline:
+		h.live.SetText("○ Not connected — showing what Sessionguard last knew")
+	default:
 		h.live.SetText("○ Connecting…")
 	}
 	return h.root

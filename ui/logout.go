@@ -3,10 +3,7 @@ package ui
 import (
 	"context"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/widget"
 )
 
 // confirmLogOut asks to confirm logging this device out, with the
@@ -17,20 +14,22 @@ func (u *UI) confirmLogOut() {
 	if snap.Account == nil {
 		return
 	}
-	remember := widget.NewCheck("Remember login info", nil)
+	remember := u.check("Remember login info", nil)
 	explain := wrapped("Next time, tap your account to log in on this device without your password. Anyone using this device could do the same.")
 	if !snap.CanRemember() {
 		remember.Disable()
 		explain.SetText("Login info can't be remembered: " + snap.KeyringProblem)
 	}
 	body := container.NewVBox(wrapped("You can log back in at any time."), remember, explain)
-	d := dialog.NewCustomConfirm("Log out of "+snap.Account.Username+"?", "Log out", "Cancel", body, func(ok bool) {
+	d := u.confirmDialog("Log out of "+snap.Account.Username+"?", "Log out", true, body, func(ok bool) {
 		if !ok {
 			return
 		}
 		keep := remember.Checked
 		u.run(func(ctx context.Context) error { return u.core.LogOut(ctx, keep) }, nil)
-	}, u.win)
-	d.Resize(fyne.NewSize(400, 0))
+	})
 	u.showDialog(d)
+	if !remember.Disabled() {
+		u.win.Canvas().Focus(remember) // the dialog's first field
+	}
 }

@@ -62,8 +62,19 @@ func (u *UI) show(p page) {
 // would get Escape instead of the window.
 func (u *UI) goTo(p page) {
 	u.page = p
-	u.win.Canvas().Unfocus()
+	if len(u.dialogs) == 0 {
+		// With a dialog open the focus is the dialog's (its first field),
+		// and stays there.
+		u.win.Canvas().Unfocus()
+	}
 	u.redraw()
+}
+
+// focus gives f the focus, unless a dialog is open: the dialog keeps it.
+func (u *UI) focus(f fyne.Focusable) {
+	if len(u.dialogs) == 0 {
+		u.win.Canvas().Focus(f)
+	}
 }
 
 // back returns to the page the person came from (home at the bottom).
@@ -121,7 +132,7 @@ func (u *UI) openPassword() {
 	u.password.open()
 	u.show(pagePassword)
 	if f := u.password.current; f.Visible() {
-		u.win.Canvas().Focus(f)
+		u.focus(f)
 	}
 }
 
@@ -136,4 +147,25 @@ func (u *UI) openTwoStep() {
 		u.core.EndTwoStep()
 	}
 	u.show(pageTwoStep) // draws the core's snapshot, after EndTwoStep
+	u.run(u.core.LoadRecoveryCodes, nil)
+}
+
+// openServerChoice shows the choice of server from the sign-in screen:
+// a wrong address can be put right without clearing app data.
+func (u *UI) openServerChoice() {
+	if u.info.UseServer == nil || u.snap.State != app.StateSignedOut {
+		return
+	}
+	u.server.open(false)
+	u.serverPick = true
+	u.redraw()
+}
+
+// closeServerChoice goes back to sign-in, on the server in use.
+func (u *UI) closeServerChoice() {
+	if !u.serverPick || u.server.first {
+		return
+	}
+	u.serverPick = false
+	u.redraw()
 }

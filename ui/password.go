@@ -3,11 +3,14 @@ package ui
 import (
 	"context"
 	"fmt"
+	"image/color"
 	"unicode"
 	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/api"
@@ -94,11 +97,11 @@ type passwordScreen struct {
 	current, next, confirm, code *dialogEntry
 	errs                         map[string]*widget.Label // by field error key
 	codeBox                      *fyne.Container
-	meter                        *widget.ProgressBar
+	meter                        *strengthBar
 	meterText                    *widget.Label
 	meterBox                     *fyne.Container
-	logOut                       *widget.Check
-	submit                       *widget.Button
+	logOut                       *keyCheck
+	submit                       *keyButton
 	progress                     *widget.ProgressBarInfinite
 	result                       *widget.Label
 }
@@ -106,29 +109,38 @@ type passwordScreen struct {
 func newPasswordScreen(u *UI) *passwordScreen {
 	p := &passwordScreen{ui: u, errs: map[string]*widget.Label{}}
 	// Escape in a field goes back, as it does elsewhere on the page.
-	field := func(hint string, secret bool) *dialogEntry {
-		e := newDialogEntry(secret, u.escape)
-		e.SetPlaceHolder(hint)
+	// Passwords with Fyne's own eye, which takes no focus: Tab goes from
+	// one field to the next.
+	field := func(hint, key string, secret bool) *dialogEntry {
+		e := textEntry(hint, u.escape)
+		if secret {
+			e = secretEntry(hint, u.escape)
+		}
 		e.OnSubmitted = func(string) { p.onSubmit() }
+		// A field put right loses its old error ("too common").
+		e.OnChanged = func(t string) { dismissWhenTyped(u, key, t) }
 		return e
 	}
-	p.current = field(hintCurrentPassword, true)
-	p.next = field(hintNewPassword, true)
-	p.confirm = field(hintConfirmPassword, true)
-	p.code = field(hintTwoStepCode, false)
+	p.current = field(hintCurrentPassword, "current", true)
+	p.next = field(hintNewPassword, "new", true)
+	p.confirm = field(hintConfirmPassword, "confirm", true)
+	p.code = field(hintTwoStepCode, "code", false)
 	for _, k := range []string{"current", "new", "confirm", "code"} {
 		p.errs[k] = errorText()
 	}
-	p.meter = widget.NewProgressBar()
-	p.meter.TextFormatter = func() string { return "" }
+	p.meter = newStrengthBar()
 	p.meterText = widget.NewLabel("")
+	p.meterText.SizeName = theme.SizeNameCaptionText
 	p.meterBox = container.NewBorder(nil, nil, nil, p.meterText, p.meter)
 	p.meterBox.Hide()
-	p.next.OnChanged = func(string) { p.showStrength() }
+	p.next.OnChanged = func(t string) {
+		dismissWhenTyped(u, "new", t)
+		p.showStrength()
+	}
 	p.codeBox = container.NewVBox(p.code, p.errs["code"])
-	p.logOut = widget.NewCheck("Log out of other devices", nil)
+	p.logOut = u.check("Log out of other devices", p.onSubmit)
 	p.logOut.SetChecked(true)
-	p.submit = widget.NewButton("Change password", p.onSubmit)
+	p.submit = u.button("Change password", nil, p.onSubmit)
 	p.submit.Importance = widget.HighImportance
 	p.progress = widget.NewProgressBarInfinite()
 	p.progress.Hide()
@@ -157,7 +169,7 @@ func (p *passwordScreen) showStrength() {
 		p.meterBox.Hide()
 		return
 	}
-	p.meter.SetValue(float64(st) / float64(strengthStrong))
+	p.meter.set(st)
 	p.meterText.SetText("Strength: " + st.String())
 	p.meterText.Importance = map[strength]widget.Importance{
 		strengthWeak: widget.DangerImportance, strengthFair: widget.WarningImportance, strengthStrong: widget.SuccessImportance}[st]
@@ -212,3 +224,63 @@ func (p *passwordScreen) forget() {
 	}
 	p.result.SetText("")
 }
+
+// strengthBar is a thin gauge under the new password, filled as far as
+// its strength goes, in its colour (red, orange, green): it reads as a
+// measure, not as a button or a progress bar.
+type strengthBar struct {
+	widget.BaseWidget
+	level strength
+}
+
+// strengthBarHeight is the gauge's thickness.
+const strengthBarHeight = 6
+
+func newStrengthBar() *strengthBar {
+	b := &strengthBar{}
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// set shows strength st.
+func (b *strengthBar) set(st strength) {
+	b.level = st
+	b.Refresh()
+}
+
+// CreateRenderer draws a track and its filled part.
+func (b *strengthBar) CreateRenderer() fyne.WidgetRenderer {
+	r := &strengthBarRenderer{bar: b, track: canvas.NewRectangle(color.Transparent), fill: canvas.NewRectangle(color.Transparent)}
+	r.Refresh()
+	return r
+}
+
+type strengthBarRenderer struct {
+	bar         *strengthBar
+	track, fill *canvas.Rectangle
+}
+
+func (r *strengthBarRenderer) Layout(size fyne.Size) {
+	y := (size.Height - strengthBarHeight) / 2
+	r.track.Move(fyne.NewPos(0, y))
+	r.track.Resize(fyne.NewSize(size.Width, strengthBarHeight))
+	r.fill.Move(fyne.NewPos(0, y))
+	r.fill.Resize(fyne.NewSize(size.Width*float32(r.bar.level)/float32(strengthStrong), strengthBarHeight))
+}
+
+func (r *strengthBarRenderer) MinSize() fyne.Size { return fyne.NewSize(48, strengthBarHeight) }
+
+func (r *strengthBarRenderer) Refresh() {
+	r.track.FillColor = theme.Color(theme.ColorNameInputBorder)
+	r.fill.FillColor = theme.Color(map[strength]fyne.ThemeColorName{
+		strengthWeak: theme.ColorNameError, strengthFair: theme.ColorNameWarning, strengthStrong: theme.ColorNameSuccess}[r.bar.level])
+	r.track.CornerRadius, r.fill.CornerRadius = strengthBarHeight/2, strengthBarHeight/2
+	r.Layout(r.bar.Size())
+	r.track.Refresh()
+	r.fill.Refresh()
+}
+
+func (r *strengthBarRenderer) Objects() []fyne.CanvasObject {
+	return []fyne.CanvasObject{r.track, r.fill}
+}
+func (r *strengthBarRenderer) Destroy() {}

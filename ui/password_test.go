@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/client"
 	"sessionguard/server/passwd"
@@ -64,8 +63,8 @@ func TestChangePasswordLogsOutOthers(t *testing.T) {
 		t.Errorf("focus on opening: %q", got)
 	}
 	s.do(func() {
-		c := s.find(func(it item) bool { c, ok := it.o.(*widget.Check); return ok && c.Text == "Log out of other devices" })
-		if len(c) != 1 || !c[0].o.(*widget.Check).Checked {
+		c := s.find(func(it item) bool { c := asCheck(it.o); return c != nil && c.Text == "Log out of other devices" })
+		if len(c) != 1 || !asCheck(c[0].o).Checked {
 			t.Error(`"Log out of other devices" is not on by default`)
 		}
 		if len(s.find(func(it item) bool { e := asEntry(it.o); return e != nil && e.PlaceHolder == hintTwoStepCode })) != 0 {

@@ -15,7 +15,7 @@ import (
 // then lets the core finish the action.
 type reauthDialog struct {
 	ui       *UI
-	dlg      *dialog.ConfirmDialog // the last one shown
+	dlg      *dialog.CustomDialog // the last one shown
 	password *dialogEntry
 	code     *dialogEntry
 	err      *widget.Label
@@ -38,6 +38,11 @@ func (r *reauthDialog) follow(s app.Snapshot) {
 		r.dlg.Hide()
 	case open:
 		setErrorText(r.err, firstNonEmpty(s.FieldErrors["password"], s.Err))
+		if r.ui.win.Canvas().Focused() == nil {
+			// A page opened behind the dialog (No, secure my account opens
+			// Change password) must not leave it without a focused field.
+			r.ui.win.Canvas().Focus(r.password)
+		}
 	}
 }
 
@@ -51,10 +56,8 @@ func firstNonEmpty(v ...string) string {
 }
 
 func (r *reauthDialog) show(s app.Snapshot) {
-	r.password = newDialogEntry(true, r.ui.escape)
-	r.password.SetPlaceHolder("Password")
-	r.code = newDialogEntry(false, r.ui.escape)
-	r.code.SetPlaceHolder("Code from your authenticator app")
+	r.password = secretEntry("Password", r.ui.escape)
+	r.code = textEntry("Code from your authenticator app", r.ui.escape)
 	r.err = errorText()
 	setErrorText(r.err, firstNonEmpty(s.FieldErrors["password"], s.Err))
 	items := []fyne.CanvasObject{wrapped("For your security, enter your password to " + s.Pending.Action + "."), r.password}
@@ -64,12 +67,30 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		r.code.Hide()
 	}
 	items = append(items, r.err)
+	answered := false
+	answer := func(ok bool) {
+		answered = true
+		r.onConfirm(ok)
+	}
 	// Enter is the Continue button: the dialog closes the same way.
-	r.password.OnSubmitted = func(string) { r.dlg.Confirm() }
-	r.code.OnSubmitted = func(string) { r.dlg.Confirm() }
-	r.dlg = dialog.NewCustomConfirm("Confirm it's you", "Continue", "Cancel", container.NewVBox(items...), r.onConfirm, r.ui.win)
-	r.dlg.Resize(fyne.NewSize(400, 0))
-	r.ui.showDialog(r.dlg)
+	submit := func(string) {
+		r.dlg.Hide()
+		answer(true)
+	}
+	r.password.OnSubmitted, r.code.OnSubmitted = submit, submit
+	dlg := r.ui.confirmDialog("Confirm it's you", "Continue", false, container.NewVBox(items...), answer)
+	r.dlg = dlg
+	r.ui.showDialog(dlg)
+	dlg.SetOnClosed(func() {
+		r.ui.forgetDialog(dlg)
+		// Closed another way than its buttons (Escape): the action waits
+		// no more. Checked once the button that closed it has answered.
+		r.ui.onUI(func() {
+			if !answered && r.dlg == dlg {
+				r.ui.core.CancelReauth()
+			}
+		})
+	})
 	r.ui.win.Canvas().Focus(r.password)
 }
 

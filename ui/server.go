@@ -1,80 +1,152 @@
 package ui
 
 import (
+	"errors"
+	"strings"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/app"
+	"sessionguard/client"
 )
 
-// serverScreen is the first-run choice of where the account lives.
+// serverScreen is the choice of where the account lives: at first run,
+// after "clear app data", and from the sign-in screen ("Change server").
+// An address is taken only once a Sessionguard server answers there.
 type serverScreen struct {
 	ui       *UI
 	root     fyne.CanvasObject
 	choice   *widget.RadioGroup
-	address  *widget.Entry
+	address  *dialogEntry
 	err      *widget.Label
-	cont     *widget.Button
-	checking *widget.Label
+	suggest  *keyButton // "Use https://…", the address meant
+	cont     *keyButton
+	back     *keyButton
+	checking *widget.ProgressBarInfinite
+	// first is true at first run (and after clearing app data): there is
+	// no server to go back to.
+	first bool
 }
 
 const (
 	choiceThisDevice = "This device (no server needed)"
 	choiceRemote     = "A Sessionguard server"
+	hintServer       = "https://sessions.example.com"
 )
 
 func newServerScreen(u *UI) *serverScreen {
-	s := &serverScreen{ui: u, address: widget.NewEntry(), err: errorText()}
-	s.address.SetPlaceHolder("https://sessions.example.com")
+	s := &serverScreen{ui: u, err: errorText()}
+	s.address = textEntry(hintServer, u.escape)
 	s.address.OnSubmitted = func(string) { s.onContinue() }
-	s.choice = widget.NewRadioGroup([]string{choiceThisDevice, choiceRemote}, func(v string) {
-		if v == choiceRemote {
-			s.address.Enable()
-			u.win.Canvas().Focus(s.address)
-		} else {
-			s.address.Disable()
-		}
-	})
+	s.address.OnChanged = func(string) { s.showProblem("", "") }
+	s.suggest = u.button("", nil, s.onSuggestion)
+	s.suggest.Hide()
+	s.choice = widget.NewRadioGroup([]string{choiceThisDevice, choiceRemote}, s.onChoice)
+	s.choice.Required = true
 	s.choice.SetSelected(choiceThisDevice)
-	title := heading("Where is your account?")
-	cont := widget.NewButton("Continue", s.onContinue)
-	cont.Importance = widget.HighImportance
-	s.cont = cont
-	s.checking = widget.NewLabel("Checking the server…")
-	s.checking.Importance = widget.LowImportance
+	s.cont = u.button("Continue", nil, s.onContinue)
+	s.cont.Importance = widget.HighImportance
+	s.back = u.button("Back to log in", theme.NavigateBackIcon(), u.closeServerChoice)
+	s.back.Importance = widget.LowImportance
+	s.checking = widget.NewProgressBarInfinite()
 	s.checking.Hide()
-	s.root = column(container.NewPadded(container.NewVBox(title,
+	s.root = container.NewVScroll(column(container.NewPadded(container.NewVBox(heading("Where is your account?"),
 		wrapped("Sessionguard can keep your account on this device, or connect to your organisation's server."),
-		s.choice, s.address, s.err, s.checking, cont)))
+		s.choice, s.address, s.err, s.suggest, s.checking, s.cont, s.back))))
 	return s
+}
+
+// open shows the choice afresh: first (first run) without a way back,
+// else with the server in use chosen.
+func (s *serverScreen) open(first bool) {
+	s.first = first
+	in := s.ui.info
+	if !first && !in.Embedded && in.Server != "" {
+		s.choice.SetSelected(choiceRemote)
+		s.address.SetText(in.Server)
+	} else {
+		s.choice.SetSelected(choiceThisDevice)
+		s.address.SetText("")
+	}
+	s.showProblem("", "")
+	setVisible(s.back, !first)
+	s.cont.Enable()
+	showProgress(s.checking, false)
+}
+
+// firstField is what has the focus when the screen shows: the address
+// when a server is chosen, else Continue (Enter takes this device).
+func (s *serverScreen) firstField() fyne.Focusable {
+	if s.choice.Selected == choiceRemote {
+		return s.address
+	}
+	return s.cont
 }
 
 func (s *serverScreen) update(app.Snapshot) fyne.CanvasObject { return s.root }
 
+func (s *serverScreen) onChoice(v string) {
+	if v == choiceRemote {
+		s.address.Enable()
+		s.ui.win.Canvas().Focus(s.address)
+	} else {
+		s.address.Disable()
+	}
+	s.showProblem("", "")
+}
+
+// showProblem shows what is wrong with the address (msg, empty: nothing)
+// and, when there is one, the address probably meant.
+func (s *serverScreen) showProblem(msg, suggestion string) {
+	setErrorText(s.err, msg)
+	if suggestion != "" {
+		s.suggest.SetText("Use " + suggestion)
+	}
+	setVisible(s.suggest, suggestion != "")
+}
+
+// onSuggestion takes the address suggested, and checks it.
+func (s *serverScreen) onSuggestion() {
+	addr := strings.TrimPrefix(s.suggest.Text, "Use ")
+	s.address.SetText(addr)
+	s.onContinue()
+}
+
 func (s *serverScreen) onContinue() {
-	url := ""
+	if s.cont.Disabled() {
+		return
+	}
+	address := ""
 	if s.choice.Selected == choiceRemote {
-		url = s.address.Text
-		if url == "" {
-			setErrorText(s.err, "Enter the server's address.")
+		address = strings.TrimSpace(s.address.Text)
+		if address == "" {
+			s.showProblem("Enter the server's address.", "")
+			s.ui.win.Canvas().Focus(s.address)
 			return
 		}
 	}
 	// Checking a remote server can take seconds: not on the UI goroutine.
 	use := s.ui.info.UseServer
 	s.cont.Disable()
-	s.checking.Show()
+	s.showProblem("", "")
+	showProgress(s.checking, true)
 	go func() {
-		core, info, err := use(url)
+		core, info, err := use(address)
 		s.ui.onUI(func() {
 			s.cont.Enable()
-			s.checking.Hide()
+			showProgress(s.checking, false)
 			if err != nil {
-				setErrorText(s.err, app.Describe(err))
+				suggestion := ""
+				if ae, ok := errors.AsType[*client.AddressError](err); ok {
+					suggestion = ae.Suggestion
+				}
+				s.showProblem(app.DescribeServerCheck(address, err), suggestion)
+				s.ui.win.Canvas().Focus(s.address)
 				return
 			}
-			setErrorText(s.err, "")
 			s.ui.serverPick = false
 			s.ui.replaceCore(core, info)
 		})

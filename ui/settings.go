@@ -9,54 +9,73 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/app"
 )
 
-// settingsScreen is the settings menu.
+// settingsScreen is the settings menu: the account's pages first, then
+// the app's, Log out, and last, quietly, Clear app data.
 type settingsScreen struct {
-	ui     *UI
-	root   fyne.CanvasObject
-	server *widget.Label
-	logout *widget.Button
-	clear  *widget.Button
+	ui      *UI
+	root    fyne.CanvasObject
+	server  *widget.Label // the server in use, over the Server entry
+	twoStep *widget.Label // On or Off, over the Two-step entry
+	logout  *keyButton
+	clear   *keyButton
 }
 
-func entry(label string, icon fyne.Resource, tap func()) *widget.Button {
-	b := widget.NewButtonWithIcon(label, icon, tap)
+// entry is one line of the menu.
+func (u *UI) entry(label string, icon fyne.Resource, tap func()) *keyButton {
+	b := u.button(label, icon, tap)
 	b.Alignment = widget.ButtonAlignLeading
 	return b
 }
 
-func newSettingsScreen(u *UI) *settingsScreen {
-	s := &settingsScreen{ui: u}
-	s.server = widget.NewLabel("")
-	s.server.Importance = widget.LowImportance
-	s.server.Alignment = fyne.TextAlignTrailing
-	s.server.Truncation = fyne.TextTruncateEllipsis
-	// The address sits over the right of the full-width Server entry: as a
-	// Border's trailing object a truncating label gets only its minimum
-	// width and shows nothing but "…".
-	server := entry("Server", theme.StorageIcon(), s.onServer)
+// withValue puts value over the right of the full-width entry b, as a
+// phone's settings show a setting's state. (As a Border's trailing object
+// a truncating label would get only its minimum width and show nothing
+// but "…".)
+func withValue(b *keyButton, value *widget.Label) fyne.CanvasObject {
+	value.Importance = widget.LowImportance
+	value.Alignment = fyne.TextAlignTrailing
+	value.Truncation = fyne.TextTruncateEllipsis
 	inset := canvas.NewRectangle(color.Transparent)
-	inset.SetMinSize(server.MinSize())
-	s.logout = entry("Log out", theme.LogoutIcon(), u.confirmLogOut)
-	s.clear = entry("Clear app data", theme.DeleteIcon(), s.onClearData)
-	s.clear.Importance = widget.DangerImportance
+	inset.SetMinSize(b.MinSize())
+	return container.NewStack(b, container.NewBorder(nil, nil, inset, nil, value))
+}
+
+// section is a small heading over a group of entries.
+func section(title string) *widget.Label {
+	l := widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	l.SizeName = theme.SizeNameCaptionText
+	return l
+}
+
+func newSettingsScreen(u *UI) *settingsScreen {
+	s := &settingsScreen{ui: u, server: widget.NewLabel(""), twoStep: widget.NewLabel("")}
+	s.logout = u.entry("Log out", theme.LogoutIcon(), u.confirmLogOut)
+	// Destructive, and rare: red icon, but no red block drawing the eye.
+	s.clear = u.entry("Clear app data…", theme.NewErrorThemedResource(theme.DeleteIcon()), s.onClearData)
+	s.clear.Importance = widget.LowImportance
+	clearNote := wrapped("Removes everything Sessionguard keeps on this device.")
+	clearNote.SizeName = theme.SizeNameCaptionText
 	body := container.NewVBox(
 		header("Settings", u.back, nil),
-		entry("Login activity", theme.ComputerIcon(), u.openDevices),
-		entry("Security activity", theme.HistoryIcon(), u.openActivity),
-		entry("Change password", theme.VisibilityIcon(), u.openPassword),
-		entry("Two-step verification", theme.ConfirmIcon(), u.openTwoStep),
+		section("Your account"),
+		u.entry("Login activity", theme.ComputerIcon(), u.openDevices),
+		u.entry("Security activity", theme.HistoryIcon(), u.openActivity),
+		u.entry("Change password", theme.VisibilityIcon(), u.openPassword),
+		withValue(u.entry("Two-step verification", iconPhone, u.openTwoStep), s.twoStep),
 		widget.NewSeparator(),
-		container.NewStack(server, container.NewBorder(nil, nil, inset, nil, s.server)),
-		entry("About", theme.InfoIcon(), u.openAbout),
+		section("This app"),
+		withValue(u.entry("Server", theme.StorageIcon(), s.onServer), s.server),
+		u.entry("About", theme.InfoIcon(), u.openAbout),
 		widget.NewSeparator(),
-		s.logout, s.clear,
+		s.logout,
+		widget.NewSeparator(),
+		s.clear, clearNote,
 	)
 	s.root = container.NewVScroll(column(container.NewPadded(body)))
 	return s
@@ -66,7 +85,12 @@ func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
 	if s.ui.info.Embedded {
 		s.server.SetText("This device")
 	} else {
-		s.server.SetText(s.ui.info.Server)
+		s.server.SetText(serverHost(s.ui.info))
+	}
+	if snap.Account != nil && snap.Account.MFAEnabled {
+		s.twoStep.SetText("On")
+	} else {
+		s.twoStep.SetText("Off")
 	}
 	setEnabled(!snap.Busy, s.logout)
 	return s.root
@@ -77,15 +101,45 @@ func (s *settingsScreen) onServer() {
 	if !s.ui.info.Embedded {
 		where = "Your account is on " + s.ui.info.Server + "."
 	}
-	d := dialog.NewInformation("Server", where+"\n\nTo use another server, clear app data and choose it when Sessionguard starts again.", s.ui.win)
-	s.ui.showDialog(d)
+	s.ui.infoDialog("Server", where+"\n\nTo use another server, log out and choose \u201cChange server\u201d on the log-in screen.")
+}
+
+// clearDataText is what "Clear app data?" says will happen: with this
+// device's own server the account goes for good; with a remote one it
+// stays there.
+func clearDataText(in Info, username string) string {
+	msg := "This logs this device out, forgets saved logins, and removes all Sessionguard data from this device: sign-in tokens in the keyring, saved accounts, settings and cached lists."
+	if in.Embedded {
+		who := "Your account"
+		if username != "" {
+			who = username
+		}
+		return msg + "\n\nYour account lives on this device: " + who + " will be deleted, with its devices and security activity, " +
+			"and can't be logged in to again. So will any other account kept here. Sessionguard starts again as on the first day."
+	}
+	account := "Your account"
+	if username != "" {
+		account += " " + username
+	}
+	msg += "\n\n" + account + " stays on " + serverHost(in) + ": log in again here or anywhere with its password."
+	if in.LocalAccounts {
+		msg += " Accounts kept on this device's own server are deleted."
+	}
+	return msg
 }
 
 // onClearData confirms, clears, then summarises.
 func (s *settingsScreen) onClearData() {
-	msg := "This logs this device out, forgets saved logins, and removes all Sessionguard data from this device: sign-in tokens in the keyring, saved accounts, settings and cached lists. You'll start again as on the first day."
+	username := ""
+	if a := s.ui.snap.Account; a != nil {
+		username = a.Username
+	}
+	title, yes := "Clear app data?", "Clear app data"
+	if s.ui.info.Embedded {
+		title, yes = "Delete your account and clear app data?", "Delete and clear"
+	}
 	var rep app.ResetReport
-	s.ui.confirmAction("Clear app data?", "Clear", msg, func(ctx context.Context) error {
+	s.ui.confirmAction(title, yes, clearDataText(s.ui.info, username), func(ctx context.Context) error {
 		var err error
 		rep, err = s.ui.core.ClearAppData(ctx)
 		return err
@@ -96,6 +150,9 @@ func (s *settingsScreen) onClearData() {
 func resetSummary(rep app.ResetReport, err error) string {
 	var b strings.Builder
 	b.WriteString("Sessionguard's data was removed from this device.\n\n")
+	if rep.LocalAccountsDeleted {
+		b.WriteString("• The accounts kept on this device were deleted\n")
+	}
 	fmt.Fprintf(&b, "• Sessions ended on the server: %d\n", rep.SessionsEnded)
 	fmt.Fprintf(&b, "• Saved logins forgotten: %d\n", rep.SavedLoginsForgotten)
 	fmt.Fprintf(&b, "• Keyring items deleted: %d\n", rep.SecretsRemoved)
@@ -112,5 +169,5 @@ func resetSummary(rep app.ResetReport, err error) string {
 }
 
 func (u *UI) showResetReport(rep app.ResetReport, err error) {
-	u.showDialog(dialog.NewCustom("App data cleared", "OK", wrapped(resetSummary(rep, err)), u.win))
+	u.infoDialog("App data cleared", resetSummary(rep, err))
 }

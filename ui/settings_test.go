@@ -52,8 +52,8 @@ func TestSettingsHasNoDeadEntries(t *testing.T) {
 	s.waitText("Security activity")
 	s.do(func() {
 		for _, label := range []string{"Security activity", "Change password", "Two-step verification"} {
-			found := s.find(func(it item) bool { b, ok := it.o.(*widget.Button); return ok && b.Text == label })
-			if len(found) != 1 || found[0].o.(*widget.Button).Disabled() {
+			found := s.find(func(it item) bool { b := asButton(it.o); return b != nil && b.Text == label })
+			if len(found) != 1 || asButton(found[0].o).Disabled() {
 				t.Errorf("%q: want one enabled entry, found %d", label, len(found))
 			}
 		}
@@ -62,7 +62,7 @@ func TestSettingsHasNoDeadEntries(t *testing.T) {
 		}
 		// No dead buttons: every enabled button does something.
 		for _, it := range s.items() {
-			if b, ok := it.o.(*widget.Button); ok && !b.Disabled() && b.OnTapped == nil {
+			if b := asButton(it.o); b != nil && !b.Disabled() && b.OnTapped == nil {
 				t.Errorf("button %q is enabled but has no action", b.Text)
 			}
 		}
@@ -84,7 +84,7 @@ func TestSettingsEntriesOpenSomething(t *testing.T) {
 		{"Server", true, "This device keeps your account: Sessionguard runs its own server here, with its data in " + e.defaultInfo().DataDir + "."},
 		{"About", false, "See every place your account is logged in"},
 		{"Log out", true, "Log out of ana?"},
-		{"Clear app data", true, "Clear app data?"},
+		{"Clear app data…", true, "Delete your account and clear app data?"},
 	} {
 		t.Run(tc.entry, func(t *testing.T) {
 			s.t = t
@@ -153,9 +153,10 @@ func TestClearAppData(t *testing.T) {
 	}
 
 	s.tap("Settings")
-	s.tap("Clear app data")
-	s.waitDialog("Clear app data?")
-	if msg := s.dialogText(); !strings.Contains(msg, "removes all Sessionguard data from this device") {
+	s.tap("Clear app data…")
+	s.waitDialog("Delete your account and clear app data?")
+	if msg := s.dialogText(); !strings.Contains(msg, "removes all Sessionguard data from this device") ||
+		!strings.Contains(msg, "Your account lives on this device: ana will be deleted") {
 		t.Fatalf("the confirm dialog says:\n%s", msg)
 	}
 	s.tap("Cancel")
@@ -164,10 +165,10 @@ func TestClearAppData(t *testing.T) {
 		t.Fatal("Cancel cleared data")
 	}
 
-	s.tap("Clear app data")
-	s.waitDialog("Clear app data?")
+	s.tap("Clear app data…")
+	s.waitDialog("Delete your account and clear app data?")
 	release := b.hold("POST /v1/logout")
-	s.tap("Clear")
+	s.tap("Delete and clear")
 	s.waitText("Clearing app data…") // progress while the server is told
 	release()
 	s.waitDialog("App data cleared")
@@ -203,11 +204,11 @@ func TestClearAppData(t *testing.T) {
 func TestClearAppDataOffline(t *testing.T) {
 	b, _, _, s := signedIn(t)
 	b.stop()
-	s.waitText("You're offline.")
+	s.waitText("Sessionguard's server on this device isn't answering.")
 	s.tap("Settings")
-	s.tap("Clear app data")
-	s.waitDialog("Clear app data?")
-	s.tap("Clear")
+	s.tap("Clear app data…")
+	s.waitDialog("Delete your account and clear app data?")
+	s.tap("Delete and clear")
 	s.waitDialog("App data cleared")
 	msg := s.dialogText()
 	for _, want := range []string{"• Sessions ended on the server: 0",
@@ -232,7 +233,8 @@ func TestOfflineBanner(t *testing.T) {
 	})
 
 	b.stop()
-	s.waitText("You're offline. Showing what Sessionguard last knew; actions that need the server are paused.")
+	s.waitText("Sessionguard's server on this device isn't answering. Last updated today 09:4") // the last answer, a moment ago
+	s.waitText("Actions that need the server are paused.")
 	s.waitText("Offline: this is the last known list. Logging devices out needs the server.")
 	if !s.shows("Pixel 8") {
 		t.Fatal("the last known list is gone offline")
@@ -309,8 +311,9 @@ func TestServerEntryShowsRemoteServer(t *testing.T) {
 	s.tap("Settings")
 	s.waitText("Security activity")
 	s.do(func() {
-		if got := drawn(s.label(b.url)); got != b.url {
-			t.Errorf("the Server entry shows %q, want %q", got, b.url)
+		host := strings.TrimPrefix(b.url, "http://")
+		if got := drawn(s.label(host)); got != host {
+			t.Errorf("the Server entry shows %q, want %q", got, host)
 		}
 	})
 	s.tap("Server")

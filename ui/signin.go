@@ -7,11 +7,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"sessionguard/api"
 	"sessionguard/app"
 )
 
@@ -25,20 +23,21 @@ type signInScreen struct {
 	notice   *widget.Card
 	noticeTx *widget.Label
 	saved    *fyne.Container
-	username *widget.Entry
-	password *widget.Entry
-	confirm  *widget.Entry
-	remember *widget.Check
+	username *dialogEntry
+	password *dialogEntry
+	confirm  *dialogEntry
+	remember *keyCheck
 	userErr  *widget.Label
 	passErr  *widget.Label
 	confErr  *widget.Label
 	formErr  *widget.Label
 	keyring  *widget.Label
-	submit   *widget.Button
-	toggle   *widget.Button
-	demo     *widget.Button
+	submit   *keyButton
+	toggle   *keyButton
+	demo     *keyButton
 	progress *widget.ProgressBarInfinite
 	server   *widget.Label
+	change   *keyButton // the server: change it
 	prefill  bool
 }
 
@@ -46,15 +45,16 @@ func newSignInScreen(u *UI) *signInScreen {
 	s := &signInScreen{ui: u}
 	s.title = heading("Log in to Sessionguard")
 	s.noticeTx = wrapped("")
-	dismiss := widget.NewButton("Dismiss", func() { u.core.DismissNotice() })
+	dismiss := u.button("Dismiss", nil, func() { u.core.DismissNotice() })
 	s.notice = widget.NewCard("", "", container.NewVBox(s.noticeTx, container.NewHBox(dismiss)))
 	s.saved = container.NewVBox()
-	s.username = widget.NewEntry()
-	s.username.SetPlaceHolder("Username")
-	s.password = widget.NewPasswordEntry()
-	s.password.SetPlaceHolder("Password")
-	s.confirm = widget.NewPasswordEntry()
-	s.confirm.SetPlaceHolder("Confirm password")
+	s.username = textEntry("Username", u.escape)
+	s.password = secretEntry("Password", u.escape)
+	s.confirm = secretEntry("Confirm password", u.escape)
+	// A field put right loses its old error ("too common").
+	s.username.OnChanged = func(t string) { dismissWhenTyped(u, "username", t) }
+	s.password.OnChanged = func(t string) { dismissWhenTyped(u, "password", t) }
+	s.confirm.OnChanged = func(t string) { dismissWhenTyped(u, "confirm", t) }
 	s.username.OnSubmitted = func(string) {
 		if s.password.Text == "" {
 			u.win.Canvas().Focus(s.password)
@@ -70,22 +70,24 @@ func newSignInScreen(u *UI) *signInScreen {
 		s.onSubmit()
 	}
 	s.confirm.OnSubmitted = func(string) { s.onSubmit() }
-	s.remember = widget.NewCheck("Remember me", nil)
+	s.remember = u.check("Remember me", s.onSubmit)
 	s.remember.SetChecked(true)
 	s.userErr, s.passErr, s.confErr, s.formErr = errorText(), errorText(), errorText(), errorText()
 	s.keyring = wrapped("")
 	s.keyring.Importance = widget.WarningImportance
 	s.keyring.Hide()
-	s.submit = widget.NewButton("Log in", s.onSubmit)
+	s.submit = u.button("Log in", nil, s.onSubmit)
 	s.submit.Importance = widget.HighImportance
-	s.toggle = widget.NewButton("Don't have an account? Sign up", s.onToggle)
+	s.toggle = u.button("Don't have an account? Sign up", nil, s.onToggle)
 	s.toggle.Importance = widget.LowImportance
-	s.demo = widget.NewButtonWithIcon("Try the demo", theme.MediaPlayIcon(), s.onDemo)
+	s.demo = u.button("Try the demo", theme.MediaPlayIcon(), s.onDemo)
 	s.demo.Importance = widget.LowImportance
 	s.progress = widget.NewProgressBarInfinite()
 	s.progress.Hide()
-	s.server = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
-	s.server.Importance = widget.LowImportance
+	s.server = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
+	s.server.Wrapping = fyne.TextWrapBreak // a long address on a phone
+	s.change = u.button("Change server", theme.StorageIcon(), u.openServerChoice)
+	s.change.Importance = widget.LowImportance
 	s.prefill = true
 
 	form := container.NewVBox(
@@ -95,15 +97,22 @@ func newSignInScreen(u *UI) *signInScreen {
 		s.confirm, s.confErr,
 		s.remember, s.keyring,
 		s.formErr, s.progress, s.submit, s.toggle, s.demo,
-		widget.NewSeparator(), s.server,
+		widget.NewSeparator(), s.server, container.NewCenter(s.change),
 	)
 	s.root = container.NewVScroll(column(container.NewPadded(form)))
 	return s
 }
 
+// firstField is what has the focus when the form shows: the first empty
+// field, or Log in when both are filled (after changing the server).
 func (s *signInScreen) firstField() fyne.Focusable {
-	if s.username.Text != "" && s.password.Text == "" {
+	switch {
+	case s.username.Text == "":
+		return s.username
+	case s.password.Text == "":
 		return s.password
+	case !s.submit.Disabled():
+		return s.submit
 	}
 	return s.username
 }
@@ -117,11 +126,6 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 			s.username.SetText(s.ui.info.PrefillUsername)
 			s.password.SetText(s.ui.info.PrefillPassword)
 		}
-	} else if prev.State == app.StateSignedIn || prev.State == app.StateResetting {
-		// Back from a session: fresh form.
-		s.username.SetText(snap.PrefillUsername)
-		s.password.SetText("")
-		s.confirm.SetText("")
 	}
 	if s.signUp {
 		s.title.SetText("Create your account")
@@ -139,7 +143,7 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	// The "you were logged out" notice.
 	if n := snap.Notice; n != nil {
 		s.notice.SetTitle("You were logged out")
-		s.noticeTx.SetText(noticeText(n, nowFunc()))
+		s.noticeTx.SetText(revokedNotice(n, s.ui.core.ThisDevice().Name, nowFunc()))
 	}
 	setVisible(s.notice, snap.Notice != nil)
 
@@ -149,6 +153,9 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	setErrorText(s.passErr, snap.FieldErrors["password"])
 	setErrorText(s.confErr, snap.FieldErrors["confirm"])
 	msg := snap.Err
+	if snap.Offline && msg != "" {
+		msg += " If the address is wrong, change the server below."
+	}
 	if !snap.RetryAt.IsZero() {
 		if wait := time.Until(snap.RetryAt).Round(time.Second); wait > 0 {
 			msg += fmt.Sprintf(" (you can try again at %s)", snap.RetryAt.Local().Format("15:04:05"))
@@ -172,27 +179,19 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	} else {
 		s.server.SetText("Server: " + s.ui.info.Server)
 	}
+	setVisible(s.change, s.ui.info.UseServer != nil)
+	setEnabled(!busy, s.change)
 	return s.root
 }
 
-func noticeText(n *app.RemoteLogout, now time.Time) string {
-	switch {
-	case n.Reason == api.ReasonExpired:
-		return "Your session ended. Log in again to continue."
-	case n.Reason == api.ReasonRefreshTokenReuse:
-		return fmt.Sprintf("Your session was ended at %s because its sign-in token was used from somewhere else. If that wasn't you, change your password.", clock(n.At, now))
-	case n.Reason == api.ReasonPasswordChanged:
-		return fmt.Sprintf("Your password was changed at %s, which logged this device out.", clock(n.At, now))
-	case n.Reason == api.ReasonReauthFailed:
-		return fmt.Sprintf("This device was logged out at %s after too many wrong passwords in a row when confirming it was you. "+
-			"If that wasn't you, someone else may have had this device: log in and change your password.", clock(n.At, now))
-	case n.Reason == api.ReasonAdmin:
-		return fmt.Sprintf("You were logged out by the server administrator at %s. Log in again to continue.", clock(n.At, now))
-	case n.ByDeviceName != "":
-		return fmt.Sprintf("You were logged out by %s at %s. If that wasn't you, log in and change your password.", n.ByDeviceName, clock(n.At, now))
-	default:
-		return fmt.Sprintf("This device was logged out at %s. If that wasn't you, log in and change your password.", clock(n.At, now))
-	}
+// fresh is the form after a session (log out, "clear app data"): log in,
+// not sign up, with the saved accounts, the username known and nothing
+// secret left in the fields.
+func (s *signInScreen) fresh(snap app.Snapshot) {
+	s.signUp = false
+	s.username.SetText(snap.PrefillUsername)
+	s.password.SetText("")
+	s.confirm.SetText("")
 }
 
 // renderSaved lists the "Continue as …" accounts.
@@ -204,9 +203,9 @@ func (s *signInScreen) renderSaved(snap app.Snapshot) {
 	}
 	for _, sa := range snap.SavedAccounts {
 		sa := sa
-		cont := widget.NewButtonWithIcon("Continue as "+sa.Username, theme.AccountIcon(), func() { s.onContinue(sa) })
+		cont := s.ui.button("Continue as "+sa.Username, theme.AccountIcon(), func() { s.onContinue(sa) })
 		cont.Importance = widget.HighImportance
-		remove := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.onRemoveSaved(sa) })
+		remove := s.ui.button("", theme.DeleteIcon(), func() { s.onRemoveSaved(sa) })
 		remove.Importance = widget.LowImportance
 		setEnabled(!snap.Busy, cont, remove)
 		s.saved.Add(container.NewBorder(nil, nil, nil, remove, cont))
@@ -255,13 +254,11 @@ func (s *signInScreen) onContinue(sa app.SavedAccount) {
 }
 
 func (s *signInScreen) onRemoveSaved(sa app.SavedAccount) {
-	d := dialog.NewConfirm("Remove "+sa.Username+"?",
-		"You will need the password to log in to "+sa.Username+" on this device again.",
+	s.ui.showDialog(s.ui.confirmDialog("Remove "+sa.Username+"?", "Remove", true,
+		wrapped("You will need the password to log in to "+sa.Username+" on this device again."),
 		func(ok bool) {
 			if ok {
 				s.ui.run(func(ctx context.Context) error { return s.ui.core.RemoveSavedAccount(ctx, sa.AccountID) }, nil)
 			}
-		}, s.ui.win)
-	d.SetConfirmText("Remove")
-	s.ui.showDialog(d)
+		}))
 }

@@ -240,21 +240,21 @@ func TestRememberMe(t *testing.T) {
 				if got := s.entry("Username").Text; got != "ana" {
 					t.Errorf("username field = %q, want it filled with ana", got)
 				}
-				if s.win.Canvas().Focused() != s.entry("Password") {
-					t.Error("the password field should have the focus when the username is known")
-				}
 			})
+			if got := s.focusedHint(); got != "Password" {
+				t.Errorf("focus on %q: the password field should have the focus when the username is known", got)
+			}
 		})
 	}
 }
 
 // rememberCheck is the "Remember me" box. Call on the loop.
 func (s *screen) rememberCheck() *widget.Check {
-	found := s.find(func(it item) bool { c, ok := it.o.(*widget.Check); return ok && c.Text == "Remember me" })
+	found := s.find(func(it item) bool { c := asCheck(it.o); return c != nil && c.Text == "Remember me" })
 	if len(found) != 1 {
 		s.fail("%d Remember me boxes", len(found))
 	}
-	return found[0].o.(*widget.Check)
+	return asCheck(found[0].o)
 }
 
 func TestNoKeyring(t *testing.T) {
@@ -280,8 +280,8 @@ func TestNoKeyring(t *testing.T) {
 		t.Fatalf("the log-out dialog does not say why login info can't be remembered:\n%s", msg)
 	}
 	s.do(func() {
-		found := s.find(func(it item) bool { c, ok := it.o.(*widget.Check); return ok && c.Text == "Remember login info" })
-		if len(found) != 1 || !found[0].o.(*widget.Check).Disabled() {
+		found := s.find(func(it item) bool { c := asCheck(it.o); return c != nil && c.Text == "Remember login info" })
+		if len(found) != 1 || !asCheck(found[0].o).Disabled() {
 			t.Error("Remember login info is not disabled without a keyring")
 		}
 	})
@@ -308,17 +308,17 @@ func TestSavedAccounts(t *testing.T) {
 	s.tap("Continue as ana")
 	s.waitText("Logged in on Ana's Laptop")
 
-	// Remove it: confirm first, and "No" keeps it.
+	// Remove it: confirm first, and "Cancel" keeps it.
 	logOutRemembering()
 	s.tapIcon(theme.DeleteIcon())
 	s.waitDialog("Remove ana?")
 	if msg := s.dialogText(); !strings.Contains(msg, "You will need the password to log in to ana on this device again.") {
 		t.Fatalf("the remove dialog says:\n%s", msg)
 	}
-	s.tap("No")
+	s.tap("Cancel")
 	s.waitNoDialog()
 	if !s.shows("Continue as ana") {
-		t.Fatal("No removed the saved account")
+		t.Fatal("Cancel removed the saved account")
 	}
 	s.tapIcon(theme.DeleteIcon())
 	s.waitDialog("Remove ana?")
@@ -424,7 +424,7 @@ func TestFirstRunServerChoice(t *testing.T) {
 				s.waitText("Enter the server's address.")
 				s.typeInto("https://sessions.example.com", "http://sessions.example.com")
 				s.press(fyne.KeyReturn)
-				s.waitText("That server address is not secure.")
+				s.waitText("That address isn't secure: plain http:// only works for a server on this computer. Use https://sessions.example.com.")
 				s.setField("https://sessions.example.com", b.url)
 			}
 			s.tap("Continue")
@@ -510,7 +510,7 @@ func TestLoggedOutNoticeDismiss(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitText("You were logged out")
-	s.waitText("You were logged out by Pixel 8 at 09:41. If that wasn't you, log in and change your password.")
+	s.waitText("You were logged out by Pixel 8 at 09:41 today. If that wasn't you, log in and change your password.")
 	s.tap("Dismiss")
 	s.waitGone("You were logged out")
 	if d.core.Snapshot().State != app.StateSignedOut {

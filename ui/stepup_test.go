@@ -42,7 +42,7 @@ func TestWrongPasswordsLogThisDeviceOut(t *testing.T) {
 	}
 	s.enter("guess")
 	s.waitText("You were logged out")
-	s.waitText("This device was logged out at 12:52 after too many wrong passwords in a row when confirming it was you. " +
+	s.waitText("This device was logged out at 12:52 today after too many wrong passwords in a row when confirming it was you. " +
 		"If that wasn't you, someone else may have had this device: log in and change your password.")
 	s.waitNoDialog()
 	if st := d.core.Snapshot(); st.State != app.StateSignedOut || st.Notice == nil || st.Notice.Reason != api.ReasonReauthFailed {
@@ -76,12 +76,12 @@ func TestLoggedOutNoticeReasons(t *testing.T) {
 			if !errors.Is(err, client.ErrSessionRevoked) {
 				t.Fatalf("the fifth guess: %v", err)
 			}
-		}, "This device was logged out at 09:41 after too many wrong passwords in a row"},
+		}, "This device was logged out at 09:41 today after too many wrong passwords in a row"},
 		{"the server administrator", func(t *testing.T, b *backend, _ *device) {
 			if _, err := b.srv.AdminLogoutAll(ctx, "ana"); err != nil {
 				t.Fatal(err)
 			}
-		}, "You were logged out by the server administrator at 09:41. Log in again to continue."},
+		}, "You were logged out by the server administrator at 09:41 today. Log in again to continue."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,8 +213,8 @@ func TestSecurityActivityAdministrator(t *testing.T) {
 	s.tap("Settings")
 	s.tap("Security activity")
 	want := []string{
-		"The server administrator reset two-step verification · On the server · 09:42",
-		"Signed in on Ana's Laptop · Lisbon, Portugal · 09:41 · 203.0.113.10",
+		"The server administrator reset two-step verification · On the server · Today 09:42",
+		"You logged in here · Lisbon, Portugal · Today 09:41 · 203.0.113.10",
 	}
 	s.waitFor("the activity rows", func() bool {
 		got := s.activityRows()

@@ -76,9 +76,12 @@ type twoStepScreen struct {
 	root    fyne.CanvasObject
 	status  *widget.Label
 	about   *widget.Label
-	turnOn  *widget.Button
-	turnOff *widget.Button
+	turnOn  *keyButton
+	turnOff *keyButton
 	busy    *widget.ProgressBarInfinite
+	// recovery codes left, and making new ones (while on)
+	codesLeft *widget.Label
+	newCodes  *keyButton
 
 	// setup
 	setupBox *fyne.Container
@@ -86,21 +89,27 @@ type twoStepScreen struct {
 	secret   *widget.Label
 	code     *dialogEntry
 	codeErr  *widget.Label
-	confirm  *widget.Button
+	confirm  *keyButton
 
 	// recovery codes
 	codesBox  *fyne.Container
 	codesText *widget.Label
+	copyCodes *keyButton
+
+	// focusNext gets the focus once the part of the page it is in shows.
+	focusNext fyne.Focusable
 }
 
 func newTwoStepScreen(u *UI) *twoStepScreen {
 	t := &twoStepScreen{ui: u}
 	t.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	t.about = wrapped("")
-	t.turnOn = widget.NewButtonWithIcon("Turn on", theme.ConfirmIcon(), t.onTurnOn)
+	t.turnOn = u.button("Turn on", nil, t.onTurnOn)
 	t.turnOn.Importance = widget.HighImportance
-	t.turnOff = widget.NewButton("Turn off", t.onTurnOff)
+	t.turnOff = u.button("Turn off", nil, t.onTurnOff)
 	t.turnOff.Importance = widget.DangerImportance
+	t.codesLeft = wrapped("")
+	t.newCodes = u.button("Make new recovery codes", theme.ViewRefreshIcon(), t.onNewCodes)
 	t.busy = widget.NewProgressBarInfinite()
 	t.busy.Hide()
 
@@ -110,16 +119,17 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	t.secret = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	t.secret.Selectable = true
 	t.secret.Wrapping = fyne.TextWrapBreak
-	copySecret := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	copySecret := u.button("Copy", theme.ContentCopyIcon(), func() {
 		t.copyText(t.ui.core.TwoStepSetup().Secret, "Key copied.")
 	})
 	t.code = newDialogEntry(false, u.escape)
 	t.code.SetPlaceHolder(hintSetupCode)
 	t.code.OnSubmitted = func(string) { t.onConfirm() }
+	t.code.OnChanged = func(text string) { dismissWhenTyped(u, "code", text) }
 	t.codeErr = errorText()
-	t.confirm = widget.NewButton("Confirm", t.onConfirm)
+	t.confirm = u.button("Confirm", nil, t.onConfirm)
 	t.confirm.Importance = widget.HighImportance
-	cancel := widget.NewButton("Cancel", t.end)
+	cancel := u.button("Cancel", nil, t.end)
 	t.setupBox = container.NewVBox(
 		wrapped("1. Scan this QR code with an authenticator app (Google Authenticator, Authy, 1Password, …)."),
 		container.NewCenter(t.qr),
@@ -132,22 +142,22 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 
 	t.codesText = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true})
 	t.codesText.Selectable = true
-	copyCodes := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
+	t.copyCodes = u.button("Copy", theme.ContentCopyIcon(), func() {
 		t.copyText(strings.Join(t.ui.core.RecoveryCodes(), "\n"), "Recovery codes copied.")
 	})
-	save := widget.NewButtonWithIcon("Save to file…", theme.DocumentSaveIcon(), t.onSave)
-	done := widget.NewButton("Done", t.end)
+	save := u.button("Save to file…", theme.DocumentSaveIcon(), t.onSave)
+	done := u.button("Done", nil, t.end)
 	done.Importance = widget.HighImportance
 	keep := wrapped("Keep these recovery codes somewhere safe, away from this device. If you lose your phone, each code lets you log in once instead of a code from the app. They won't be shown again.")
 	keep.Importance = widget.WarningImportance
 	t.codesBox = container.NewVBox(
 		widget.NewLabelWithStyle("Your recovery codes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		keep, t.codesText, container.NewHBox(copyCodes, save), done,
+		keep, t.codesText, container.NewHBox(t.copyCodes, save), done,
 	)
 
 	body := container.NewVBox(
 		header("Two-step verification", u.back, nil),
-		t.status, t.about, t.turnOn, t.turnOff, t.busy, t.setupBox, t.codesBox,
+		t.status, t.about, t.turnOn, t.codesLeft, t.newCodes, t.turnOff, t.busy, t.setupBox, t.codesBox,
 	)
 	t.root = container.NewVScroll(column(container.NewPadded(body)))
 	return t
@@ -215,11 +225,23 @@ func (t *twoStepScreen) update(s app.Snapshot) fyne.CanvasObject {
 	mode := t.showing()
 	setVisible(t.turnOn, mode == twoStepStatus && !on)
 	setVisible(t.turnOff, mode == twoStepStatus && on)
+	setVisible(t.newCodes, mode == twoStepStatus && on)
+	t.codesLeft.SetText(codesLeftText(s.RecoveryCodesLeft))
+	t.codesLeft.Importance = widget.MediumImportance
+	if s.RecoveryCodesLeft <= 3 {
+		t.codesLeft.Importance = widget.WarningImportance
+	}
+	t.codesLeft.Refresh()
+	setVisible(t.codesLeft, mode == twoStepStatus && on && s.RecoveryCodesKnown)
 	setVisible(t.setupBox, mode == twoStepSetup)
 	setVisible(t.codesBox, mode == twoStepCodes)
 	showProgress(t.busy, s.Busy && s.Task == app.TaskTwoStep)
 	setErrorText(t.codeErr, s.FieldErrors["code"])
-	setEnabled(!s.Busy && !s.Offline, t.turnOn, t.turnOff, t.confirm)
+	setEnabled(!s.Busy && !s.Offline, t.turnOn, t.turnOff, t.confirm, t.newCodes)
+	if t.focusNext != nil {
+		t.ui.focus(t.focusNext)
+		t.focusNext = nil
+	}
 	return t.root
 }
 
@@ -244,6 +266,7 @@ func (t *twoStepScreen) showSetup(setup api.TOTPSetupResponse) error {
 	t.qr.Refresh()
 	t.secret.SetText(setup.Secret)
 	t.code.SetText("")
+	t.focusNext = t.code // scan, then type the code
 	return nil
 }
 
@@ -272,6 +295,7 @@ func (t *twoStepScreen) showCodes(codes []string) {
 	t.qr.Refresh()
 	t.secret.SetText("")
 	t.code.SetText("")
+	t.focusNext = t.copyCodes // the page changed under the focus: Copy, then Save, then Done
 }
 
 func (t *twoStepScreen) onTurnOff() {
@@ -281,9 +305,38 @@ func (t *twoStepScreen) onTurnOff() {
 	}, nil)
 }
 
+// copyText puts s on the clipboard and says so (done) in a transient note.
 func (t *twoStepScreen) copyText(s, done string) {
 	fyne.CurrentApp().Clipboard().SetContent(s)
-	t.ui.showDialog(dialog.NewInformation("Copied", done, t.ui.win))
+	t.ui.showNote(done)
+}
+
+// codesLeftText is "8 recovery codes left", in words for any count.
+func codesLeftText(n int) string {
+	switch {
+	case n <= 0:
+		return "No recovery codes left. Make new ones, so that you can still log in without your phone."
+	case n == 1:
+		return "Only 1 recovery code left. Make new ones before you run out."
+	case n <= 3:
+		return fmt.Sprintf("Only %d recovery codes left. Make new ones before you run out.", n)
+	}
+	return fmt.Sprintf("%d recovery codes left, each for one log-in without your phone.", n)
+}
+
+// onNewCodes makes new recovery codes, after asking: the old ones stop
+// working. The server may ask for the password first (the password
+// dialog), and the page then shows the new codes as at setup.
+func (t *twoStepScreen) onNewCodes() {
+	msg := "You'll get 10 new recovery codes, and every code you have now stops working. You may be asked for your password."
+	t.ui.showDialog(t.ui.confirmDialog("Make new recovery codes?", "Make new codes", false, wrapped(msg), func(ok bool) {
+		if ok {
+			t.ui.run(func(ctx context.Context) error {
+				_, err := t.ui.core.NewRecoveryCodes(ctx)
+				return err
+			}, nil)
+		}
+	}))
 }
 
 func (t *twoStepScreen) onSave() {
@@ -298,7 +351,7 @@ func (t *twoStepScreen) onSave() {
 		case err != nil:
 			t.ui.showDialog(dialog.NewError(fmt.Errorf("the recovery codes were not saved: %w", err), t.ui.win))
 		case saved:
-			t.ui.showDialog(dialog.NewInformation("Saved", "Recovery codes saved to "+w.URI().Name()+".", t.ui.win))
+			t.ui.showNote("Recovery codes saved to " + w.URI().Name() + ".")
 		}
 	}, t.ui.win)
 	d.SetFileName("sessionguard-recovery-codes.txt")

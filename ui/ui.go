@@ -29,9 +29,14 @@ type Info struct {
 	PrefillUsername, PrefillPassword string
 	// FirstRun shows the server choice before sign-in.
 	FirstRun bool
-	// UseServer switches to the server at url ("" = this device's own) and
-	// returns the new core; nil hides the choice.
-	UseServer func(url string) (*app.App, Info, error)
+	// UseServer switches to the server at address ("" = this device's
+	// own), once a Sessionguard server answers there, and returns the new
+	// core; nil hides the choice. Its errors are put in words by
+	// app.DescribeServerCheck.
+	UseServer func(address string) (*app.App, Info, error)
+	// LocalAccounts says this device's own server has accounts, which
+	// "Clear app data" deletes.
+	LocalAccounts bool
 	// TryDemo creates the demo account on this device's server and returns
 	// its credentials; nil hides "Try the demo".
 	TryDemo func() (username, password string, err error)
@@ -84,11 +89,15 @@ func New(win fyne.Window, core *app.App, info Info) *UI { return newUI(win, core
 
 // newUI is New reading the state from src.
 func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
-	u := &UI{win: win, core: core, src: src, info: info, serverPick: info.FirstRun && info.UseServer != nil}
+	u := &UI{win: win, core: core, src: src, info: info}
 	u.busy = newBusyScreen()
 	u.signIn = newSignInScreen(u)
 	u.code = newCodeScreen(u)
 	u.server = newServerScreen(u)
+	if info.FirstRun && info.UseServer != nil {
+		u.server.open(true)
+		u.serverPick = true
+	}
 	u.frame = newFrame(u)
 	u.home = newHomeScreen(u)
 	u.settings = newSettingsScreen(u)
@@ -112,6 +121,7 @@ func (u *UI) Start() {
 
 // Stop unsubscribes from the core.
 func (u *UI) Stop() {
+	u.frame.note.hide()
 	if u.unsub != nil {
 		u.unsub()
 		u.unsub = nil
@@ -165,6 +175,16 @@ func (u *UI) render(s app.Snapshot) {
 		u.password.forget()
 		u.twoStep.forget()
 	}
+	if (prev.State == app.StateSignedIn || prev.State == app.StateResetting) &&
+		s.State != app.StateSignedIn && s.State != app.StateResetting {
+		u.signIn.fresh(s)
+	}
+	if prev.State == app.StateResetting && s.State != app.StateResetting && u.info.UseServer != nil {
+		// Back to the first day: where is the account now? (This
+		// device's own server may be gone with its accounts.)
+		u.server.open(true)
+		u.serverPick = true
+	}
 	var target fyne.CanvasObject
 	switch s.State {
 	case app.StateStarting:
@@ -204,7 +224,7 @@ func (u *UI) focusFirst(target fyne.CanvasObject) fyne.Focusable {
 	case u.code.root:
 		return u.code.entry
 	case u.server.root:
-		return u.server.address
+		return u.server.firstField()
 	}
 	return nil
 }
@@ -219,8 +239,11 @@ func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
 		d.Hide() // its OnClosed removes it from u.dialogs
 		return
 	}
-	if u.snap.State == app.StateSignedIn {
+	switch {
+	case u.snap.State == app.StateSignedIn:
 		u.back()
+	case u.serverPick:
+		u.closeServerChoice()
 	}
 }
 
@@ -242,19 +265,6 @@ func (u *UI) forgetDialog(d dialog.Dialog) {
 			return
 		}
 	}
-}
-
-// confirmAction asks before a lasting action: a dialog titled title that
-// says msg, whose confirm button says yes. Yes runs action, and then done
-// (as run does).
-func (u *UI) confirmAction(title, yes, msg string, action func(context.Context) error, done func(error)) {
-	c := dialog.NewCustomConfirm(title, yes, "Cancel", wrapped(msg), func(ok bool) {
-		if ok {
-			u.run(action, done)
-		}
-	}, u.win)
-	c.Resize(fyne.NewSize(420, 0))
-	u.showDialog(c)
 }
 
 // isShowing reports whether d, shown with showDialog, is still open.

@@ -3,13 +3,18 @@ package ui
 import (
 	"context"
 	"fmt"
+	"image/color"
+	"math"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -39,7 +44,9 @@ func (columnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 func (columnLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
 	var m fyne.Size
 	for _, o := range objs {
-		m = m.Max(o.MinSize())
+		if o.Visible() { // a hidden note takes no room
+			m = m.Max(o.MinSize())
+		}
 	}
 	return m
 }
@@ -60,7 +67,8 @@ func heading(text string) *widget.Label {
 func header(title string, back func(), trailing fyne.CanvasObject) fyne.CanvasObject {
 	var lead fyne.CanvasObject
 	if back != nil {
-		b := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), back)
+		// Escape on the focused back button goes back too.
+		b := newKeyButton("", theme.NavigateBackIcon(), back, back)
 		b.Importance = widget.LowImportance
 		lead = b
 	}
@@ -72,39 +80,11 @@ func header(title string, back func(), trailing fyne.CanvasObject) fyne.CanvasOb
 // listHeader is the top of a list page: header with a refresh button
 // (refresh runs on tap), and below it the list's status line.
 func listHeader(title string, back, refresh func()) (fyne.CanvasObject, *widget.Label) {
-	b := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), refresh)
+	b := newKeyButton("", theme.ViewRefreshIcon(), refresh, back)
 	b.Importance = widget.LowImportance
 	status := wrapped("")
 	status.Importance = widget.LowImportance
 	return container.NewVBox(header(title, back, b), status), status
-}
-
-// newListRow is one reusable row of a list page: icon (replaced by
-// fillRow), lines of text, and trailing at the end (nil: none).
-func newListRow(icon fyne.Resource, trailing fyne.CanvasObject, lines ...*widget.Label) fyne.CanvasObject {
-	text := make([]fyne.CanvasObject, len(lines))
-	for i, l := range lines {
-		text[i] = l
-	}
-	return container.NewBorder(nil, nil, widget.NewIcon(icon), trailing, container.NewVBox(text...))
-}
-
-// rowLine is one line of a list row, cut off with "…" when too long.
-func rowLine(style fyne.TextStyle, importance widget.Importance) *widget.Label {
-	l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, style)
-	l.Truncation = fyne.TextTruncateEllipsis
-	l.Importance = importance
-	return l
-}
-
-// fillRow shows icon and text, a string per line, in a row made by
-// newListRow.
-func fillRow(o fyne.CanvasObject, icon fyne.Resource, text ...string) {
-	row := o.(*fyne.Container)
-	row.Objects[1].(*widget.Icon).SetResource(icon)
-	for i, l := range row.Objects[0].(*fyne.Container).Objects {
-		l.(*widget.Label).SetText(text[i])
-	}
 }
 
 // moreAtEnd loads a paged list's next page (load) when the row drawn, i of
@@ -238,65 +218,140 @@ func deviceIcon(d api.Device) fyne.Resource {
 // alertText is "New sign-in on Pixel 8 near Berlin — was this you?"
 func alertText(s api.Session) string {
 	where := ""
-	if !s.Location.IsZero() {
-		where = " near " + place(s.Location)
+	switch {
+	case !s.Location.IsZero():
+		where = " near " + placeOf(s.Location, "")
+	case addrKind(s.IP) == addrLoopback:
+		where = " on this computer"
+	case addrKind(s.IP) == addrPrivate:
+		where = " on your local network"
 	}
 	return fmt.Sprintf("New sign-in on %s%s — was this you?", s.Device.Name, where)
 }
 
-// place is "Lisbon, Portugal", or "Unknown location".
-func place(l api.Location) string {
+// placeOf is where a session or event came from: "Lisbon, Portugal" from
+// the server's location, else from its IP address "This computer"
+// (loopback: this computer's own server), "Local network" (a private
+// address), or "Unknown location".
+func placeOf(l api.Location, ip string) string {
 	switch p := joinGiven(", ", l.City, l.Country); {
 	case p != "":
 		return p
 	case l.Region != "":
 		return l.Region
 	}
+	switch addrKind(ip) {
+	case addrLoopback:
+		return "This computer"
+	case addrPrivate:
+		return "Local network"
+	}
 	return "Unknown location"
 }
+
+// The kinds of address addrKind tells apart.
+const (
+	addrPublic = iota
+	addrLoopback
+	addrPrivate
+)
+
+// addrKind says whether ip is this machine's (loopback), on a local
+// network (private, link-local, or the shared address space of carrier
+// NAT) or anything else, including no address at all.
+func addrKind(ip string) int {
+	a, err := netip.ParseAddr(strings.TrimSpace(ip))
+	if err != nil {
+		return addrPublic
+	}
+	a = a.Unmap()
+	switch {
+	case a.IsLoopback():
+		return addrLoopback
+	case a.IsPrivate(), a.IsLinkLocalUnicast(), sharedAddressSpace.Contains(a):
+		return addrPrivate
+	}
+	return addrPublic
+}
+
+// sharedAddressSpace is RFC 6598's carrier-grade NAT range: never a
+// place on the internet.
+var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10")
 
 // joinGiven joins the parts that are not empty with sep.
 func joinGiven(sep string, parts ...string) string {
 	return strings.Join(slices.DeleteFunc(parts, func(p string) bool { return p == "" }), sep)
 }
 
-// activeText is "Active now", "Active 3 h ago", …
+// activeNowFor is how recent a device's last activity must be for it to
+// count as active now: the server notes activity at most once a minute.
+const activeNowFor = 5 * time.Minute
+
+// activeNow reports whether s is this device or was active within
+// activeNowFor of now.
+func activeNow(s api.Session, now time.Time) bool {
+	return s.Current || now.Sub(s.LastSeenAt) < activeNowFor
+}
+
+// activeText is "Active now", "Active 12 min ago", "Active 3 h ago", or,
+// longer ago, "Last active Yesterday 09:10" / "… 21 Nov, 09:41".
 func activeText(s api.Session, now time.Time) string {
-	if s.Current {
-		return "This device · Active now"
+	if activeNow(s, now) {
+		return "Active now"
 	}
 	d := now.Sub(s.LastSeenAt)
 	switch {
-	case d < 2*time.Minute:
-		return "Active now"
 	case d < time.Hour:
 		return fmt.Sprintf("Active %d min ago", int(d.Minutes()))
-	case d < 24*time.Hour:
+	case d < 12*time.Hour:
 		return fmt.Sprintf("Active %d h ago", int(d.Hours()))
-	case d < 48*time.Hour:
-		return "Active yesterday"
-	case d < 30*24*time.Hour:
-		return fmt.Sprintf("Active %d days ago", int(d.Hours()/24))
-	default:
-		return "Active " + s.LastSeenAt.Local().Format("2 Jan 2006")
 	}
+	return "Last active " + stamp(s.LastSeenAt, now)
 }
 
-// when formats a time for details: "21 Nov 2026, 14:02".
-func when(t time.Time) string {
+// stamp is a time with its day, as every time on screen is shown: "Today
+// 17:21", "Yesterday 09:10", "Tomorrow 08:00", "21 Nov, 09:41", and with
+// the year when it is not this year: "21 Nov 2029, 09:41".
+func stamp(t, now time.Time) string {
 	if t.IsZero() {
 		return "—"
+	}
+	if day := dayName(t, now); day != "" {
+		return day + " " + t.Local().Format("15:04")
+	}
+	if t.Local().Year() == now.Local().Year() {
+		return t.Local().Format("2 Jan, 15:04")
 	}
 	return t.Local().Format("2 Jan 2006, 15:04")
 }
 
-// clock formats a time of day, with the date when not today.
-func clock(t time.Time, now time.Time) string {
-	l, n := t.Local(), now.Local()
-	if l.YearDay() == n.YearDay() && l.Year() == n.Year() {
-		return l.Format("15:04")
+// dayName is "Today", "Yesterday" or "Tomorrow" for t seen from now, else "".
+func dayName(t, now time.Time) string {
+	y1, m1, d1 := t.Local().Date()
+	y2, m2, d2 := now.Local().Date()
+	noon := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
+	switch int(math.Round(noon(y1, m1, d1).Sub(noon(y2, m2, d2)).Hours() / 24)) {
+	case 0:
+		return "Today"
+	case -1:
+		return "Yesterday"
+	case 1:
+		return "Tomorrow"
 	}
-	return l.Format("2 Jan 15:04")
+	return ""
+}
+
+// clock is a time for a sentence, after "at": "17:21 today", "09:10
+// yesterday", "09:41 on 21 Nov", "09:41 on 21 Nov 2029".
+func clock(t, now time.Time) string {
+	hm := t.Local().Format("15:04")
+	switch day := dayName(t, now); {
+	case day != "":
+		return hm + " " + strings.ToLower(day)
+	case t.Local().Year() == now.Local().Year():
+		return hm + " on " + t.Local().Format("2 Jan")
+	}
+	return hm + " on " + t.Local().Format("2 Jan 2006")
 }
 
 // osLine is "Android 15 · Pixel 8".
@@ -359,4 +414,200 @@ func (e *dialogEntry) TypedKey(ev *fyne.KeyEvent) {
 		return
 	}
 	e.Entry.TypedKey(ev)
+}
+
+// keyList is a List that hands Escape on (escape) rather than keeping it,
+// and draws a focus ring around the row the keyboard is on: a List shows
+// its focused row only as hovered, too faint to see. Its rows are made by
+// newRingRow and drawn through fill.
+type keyList struct {
+	widget.List
+	escape  func()
+	focused bool
+	at      widget.ListItemID // the keyboard's row, as the List keeps it
+}
+
+// newKeyList makes a keyList of length rows, each made by create and
+// filled by fill (which gets the row's content, without the ring).
+func newKeyList(length func() int, create func() fyne.CanvasObject, fill func(widget.ListItemID, fyne.CanvasObject), escape func()) *keyList {
+	l := &keyList{escape: escape}
+	l.Length = length
+	l.CreateItem = func() fyne.CanvasObject { return newRingRow(create()) }
+	l.UpdateItem = func(i widget.ListItemID, o fyne.CanvasObject) {
+		r := o.(*fyne.Container)
+		setVisible(r.Objects[1], l.focused && i == l.at)
+		fill(i, r.Objects[0])
+	}
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// newRingRow stacks content with a focus ring, hidden until needed.
+func newRingRow(content fyne.CanvasObject) *fyne.Container {
+	ring := canvas.NewRectangle(color.Transparent)
+	ring.StrokeColor = theme.Color(theme.ColorNameFocus)
+	ring.StrokeWidth = 2
+	ring.CornerRadius = theme.SelectionRadiusSize()
+	ring.Hide()
+	return container.NewStack(content, ring)
+}
+
+// TypedKey follows the keyboard's row and hands Escape on.
+func (l *keyList) TypedKey(ev *fyne.KeyEvent) {
+	n := 0
+	if l.Length != nil {
+		n = l.Length()
+	}
+	switch ev.Name {
+	case fyne.KeyEscape:
+		if l.escape != nil {
+			l.escape()
+		}
+		return
+	case fyne.KeyReturn, fyne.KeyEnter:
+		ev = &fyne.KeyEvent{Name: fyne.KeySpace} // selects the row, as Space does
+	case fyne.KeyDown:
+		if l.at < n-1 {
+			l.at++
+		}
+	case fyne.KeyUp:
+		if l.at > 0 {
+			l.at--
+		}
+	}
+	l.List.TypedKey(ev)
+	l.Refresh()
+}
+
+// FocusGained shows the ring.
+func (l *keyList) FocusGained() {
+	l.focused = true
+	l.List.FocusGained()
+	l.Refresh()
+}
+
+// FocusLost hides the ring.
+func (l *keyList) FocusLost() {
+	l.focused = false
+	l.List.FocusLost()
+	l.Refresh()
+}
+
+// tapped notes a row tapped (OnSelected), where the List puts the
+// keyboard's row on a desktop.
+func (l *keyList) tapped(i widget.ListItemID) {
+	if !fyne.CurrentDevice().IsMobile() {
+		l.at = i
+	}
+}
+
+// widthLayout gives its objects its whole size, and tells onWidth the
+// width first: screens that change shape with the window's width.
+type widthLayout struct{ onWidth func(float32) }
+
+func (l *widthLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	l.onWidth(size.Width)
+	for _, o := range objs {
+		o.Move(fyne.NewPos(0, 0))
+		o.Resize(size)
+	}
+}
+
+func (l *widthLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var m fyne.Size
+	for _, o := range objs {
+		m = m.Max(o.MinSize())
+	}
+	return m
+}
+
+// inReadingOrder is container.NewBorder(top, bottom, nil, nil, center)
+// with its objects in reading order, top first: Tab follows the order of
+// a container's objects, and NewBorder puts the centre first.
+func inReadingOrder(top, center, bottom fyne.CanvasObject) *fyne.Container {
+	objs := []fyne.CanvasObject{}
+	for _, o := range []fyne.CanvasObject{top, center, bottom} {
+		if o != nil {
+			objs = append(objs, o)
+		}
+	}
+	return container.New(layout.NewBorderLayout(top, bottom, nil, nil), objs...)
+}
+
+// compactTheme is Theme with tighter padding inside labels, for list
+// rows that show two or three lines and must stay short.
+type compactTheme struct{ fyne.Theme }
+
+// Size halves the padding around text.
+func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	switch n {
+	case theme.SizeNameInnerPadding:
+		return 2
+	case theme.SizeNameLineSpacing:
+		return 2
+	}
+	return t.Theme.Size(n)
+}
+
+// compact draws o with compactTheme.
+func compact(o fyne.CanvasObject) fyne.CanvasObject {
+	return container.NewThemeOverride(o, compactTheme{Theme()})
+}
+
+// rowLabel is one line of a list row: cut off with "…" when too long,
+// or wrapped when wrap.
+func rowLabel(style fyne.TextStyle, importance widget.Importance, wrap bool) *widget.Label {
+	l := widget.NewLabelWithStyle("", fyne.TextAlignLeading, style)
+	l.Importance = importance
+	if wrap {
+		l.Wrapping = fyne.TextWrapWord
+	} else {
+		l.Truncation = fyne.TextTruncateEllipsis
+	}
+	return l
+}
+
+// tickBox is a check box drawn like Check's but not focusable: rows that
+// carry one take the keyboard themselves (Space ticks), so Tab stops once
+// per row. Tapping it runs onTap.
+type tickBox struct {
+	widget.BaseWidget
+	checked bool
+	onTap   func()
+	icon    *widget.Icon
+}
+
+func newTickBox(onTap func()) *tickBox {
+	t := &tickBox{onTap: onTap, icon: widget.NewIcon(nil)}
+	t.ExtendBaseWidget(t)
+	t.setChecked(false)
+	return t
+}
+
+// setChecked shows the box ticked or not: a Primary tick, or an outline
+// in InputBorder, as Check draws them.
+func (t *tickBox) setChecked(on bool) {
+	t.checked = on
+	if on {
+		t.icon.SetResource(theme.NewColoredResource(theme.CheckButtonCheckedIcon(), theme.ColorNamePrimary))
+	} else {
+		t.icon.SetResource(theme.NewColoredResource(theme.CheckButtonIcon(), theme.ColorNameInputBorder))
+	}
+}
+
+// Tapped runs onTap.
+func (t *tickBox) Tapped(*fyne.PointEvent) {
+	if t.onTap != nil {
+		t.onTap()
+	}
+}
+
+// CreateRenderer centres the box in a square a finger can hit.
+func (t *tickBox) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewCenter(t.icon))
+}
+
+// MinSize is a touch target: the icon with padding around it.
+func (t *tickBox) MinSize() fyne.Size {
+	return fyne.NewSquareSize(theme.IconInlineSize() + 2*theme.InnerPadding())
 }

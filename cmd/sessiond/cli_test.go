@@ -153,6 +153,33 @@ func TestServe(t *testing.T) {
 	}
 }
 
+// TestServeHealth: /healthz says it is sessiond, with the version the
+// binary was built with (-ldflags "-X main.version=…"), "dev" without one.
+func TestServeHealth(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{
+		{"", "dev"},
+		{"2.3.4-rc.1", "2.3.4-rc.1"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			defer func(v string) { version = v }(version)
+			version = tc.set
+			base := serveInBackground(t, "--db", filepath.Join(t.TempDir(), "s.db"))
+			resp, err := http.Get(base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var h api.HealthResponse
+			if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("/healthz: %d, %v", resp.StatusCode, err)
+			}
+			if want := (api.HealthResponse{Status: "ok", Service: api.HealthService, Version: tc.want}); h != want {
+				t.Errorf("/healthz = %+v, want %+v", h, want)
+			}
+		})
+	}
+}
+
 // serveEnded waits up to 10 s for `sessiond serve`, asked to stop, to
 // send its exit status on done, and reports with fail (t.Fatalf or
 // t.Errorf) unless it exits 0 in time.

@@ -92,7 +92,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return usageError{`--log-format must be "text" or "json"`}
 	}
 	log := slog.New(h)
-	cfg.TrustedProxies, cfg.Logger = proxies, log
+	cfg.TrustedProxies, cfg.Logger, cfg.Version = proxies, log, buildVersion()
 	if *geoDB != "" {
 		gdb, err := geo.Open(*geoDB)
 		if err != nil {
@@ -175,7 +175,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}()
 		log.Info("metrics listening", "metrics_url", "http://"+mln.Addr().String()+"/metrics")
 	}
-	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "db", st.name,
+	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "version", cfg.Version, "db", st.name,
 		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB, "max_connections", maxConns)
 	select {
 	case err := <-errc:

@@ -81,6 +81,22 @@ type PasswordChange struct {
 // effects, must not modify ended or keep it, and must not call the Store.
 type AuditFunc func(ended []Session, forgotten int) api.AuditEvent
 
+// SessionAuditFunc makes the audit event that records a change to one
+// session (RenameSession), inside the transaction that makes the change,
+// from before: the session as it was just before the change, read under
+// the transaction's lock (its old device name, say). The store stores the
+// event as AppendAudit does, under the account the call is about, after
+// the change, in the same transaction. The rules of AuditFunc apply: it
+// may be called more than once, must be quick and free of side effects,
+// must not keep before and must not call the Store.
+type SessionAuditFunc func(before Session) api.AuditEvent
+
+// CodesAuditFunc makes the audit event that records new recovery codes
+// (ReplaceRecoveryCodes), inside the transaction that stores them, from
+// replaced: how many unused codes of the account it deleted. Stored like
+// a SessionAuditFunc's event; the rules of AuditFunc apply.
+type CodesAuditFunc func(replaced int) api.AuditEvent
+
 // RevokeEffects are the writes that go with a revocation: RevokeSession
 // and RevokeOtherSessions make them in the transaction that ends the
 // sessions, so that they commit with the revocation or not at all. The
@@ -308,6 +324,15 @@ type Store interface {
 	UseRecoveryCode(ctx context.Context, accountID string, h []byte) (bool, error)
 	// RecoveryCodesLeft counts the account's unused recovery codes.
 	RecoveryCodesLeft(ctx context.Context, accountID string) (int, error)
+	// ReplaceRecoveryCodes replaces every recovery code of the account,
+	// used or not, by hashes while two-step verification is on and, in the
+	// same transaction, appends the event audit makes (when audit is not
+	// nil). It returns how many unused codes it deleted; ErrConflict (and
+	// no change, no event) while two-step verification is off, ErrNotFound
+	// for an unknown account. Concurrent calls run one after another: the
+	// codes left are exactly those of the call that committed last, never
+	// a mix, and each call counts only codes the one before it left.
+	ReplaceRecoveryCodes(ctx context.Context, accountID string, hashes [][]byte, audit CodesAuditFunc) (replaced int, err error)
 
 	// CreateMFAToken inserts t, and deletes the account's tokens that
 	// expired by t.CreatedAt so they do not pile up.
@@ -368,6 +393,18 @@ type Store interface {
 	// ordered like ListSessions. Concurrent calls never both end one
 	// session; each writes its own effects.
 	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation, fx RevokeEffects) ([]Session, error)
+
+	// RenameSession sets the device name (Device.Name) of a session of
+	// the account that is not revoked to name and, in the same
+	// transaction, appends the event audit makes from the session as it
+	// was before (when audit is not nil). Nothing else of the session
+	// changes, and no other session: a device's other sessions keep their
+	// names. It returns the renamed session; ErrNotFound if the account has
+	// no such session, ErrRevoked if it is revoked; refused, it writes
+	// nothing at all. The name is stored as given: callers check it.
+	// Concurrent renames of one session run one after another, each
+	// seeing the name the one before it left.
+	RenameSession(ctx context.Context, accountID, id, name string, audit SessionAuditFunc) (Session, error)
 
 	// RefreshToken finds a refresh token record by hash.
 	RefreshToken(ctx context.Context, h []byte) (RefreshToken, error)

@@ -369,6 +369,20 @@ func TestNoDeadlocks(t *testing.T) {
 			_, err := s.AppendOutbox(ctx, base, []byte(fmt.Sprint(i)))
 			return err
 		},
+		func(s *Store, i int) error { // renaming a device while it is revoked and rotated
+			_, err := s.RenameSession(ctx, acct.ID, sessionOf(i), fmt.Sprint("name ", i),
+				func(before store.Session) api.AuditEvent {
+					return api.AuditEvent{ID: fmt.Sprint("evt_rename_", i, "_", before.Device.Name), At: base, Type: api.AuditSessionRenamed}
+				})
+			return err
+		},
+		func(s *Store, i int) error { // new recovery codes while two-step goes on and off
+			_, err := s.ReplaceRecoveryCodes(ctx, acct.ID, [][]byte{unique("code"), unique("code")},
+				func(n int) api.AuditEvent {
+					return api.AuditEvent{ID: fmt.Sprint("evt_codes_", i, "_", n), At: base, Type: api.AuditRecoveryCodesRegenerated}
+				})
+			return err
+		},
 		func(s *Store, i int) error { // rewriting secrets while two-step goes on and off
 			_, err := s.RewriteTOTPSecrets(ctx, func(v string) (string, bool, error) { return v + "!", len(v) < 10, nil })
 			return err

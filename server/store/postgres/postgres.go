@@ -38,6 +38,13 @@
 //     remembered login or MFA token takes on its account through the
 //     foreign key, so those inserts wait for the change (or it for them):
 //     nothing slips in between its deletes and its commit.
+//     ReplaceRecoveryCodes locks the account row too, but FOR NO KEY
+//     UPDATE: it queues behind (or ahead of) the writes above and other
+//     replacements, and lets sign-ins' inserts through.
+//   - RenameSession reads its session FOR NO KEY UPDATE (the lock its
+//     UPDATE takes anyway), then updates it: concurrent renames and
+//     revocations of the session run one after another, each reading the
+//     row as the one before left it.
 //   - RevokeOtherSessions (and ChangePassword's revocation) lock the live
 //     sessions they end with SELECT … ORDER BY id FOR UPDATE before
 //     updating them: always in the same order, so concurrent calls queue

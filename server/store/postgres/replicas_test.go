@@ -63,6 +63,14 @@ func (r *replicas) RecoveryCodesLeft(ctx context.Context, accountID string) (int
 	return r.pick().RecoveryCodesLeft(ctx, accountID)
 }
 
+func (r *replicas) ReplaceRecoveryCodes(ctx context.Context, accountID string, hashes [][]byte, audit store.CodesAuditFunc) (int, error) {
+	return r.pick().ReplaceRecoveryCodes(ctx, accountID, hashes, audit)
+}
+
+func (r *replicas) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+	return r.pick().RenameSession(ctx, accountID, id, name, audit)
+}
+
 func (r *replicas) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	return r.pick().CreateMFAToken(ctx, t)
 }

@@ -105,6 +105,51 @@ func (s *Store) DisableTOTP(ctx context.Context, accountID string) (bool, error)
 	return wasOn, nil
 }
 
+// ReplaceRecoveryCodes replaces the account's recovery codes by hashes
+// while two-step verification is on and appends the event audit makes, in
+// one transaction that first locks the account row FOR NO KEY UPDATE:
+// concurrent calls, and DisableTOTP and EnableTOTP (FOR UPDATE), queue on
+// it, so the codes left are one call's and never outlive two-step
+// verification, while sign-ins (which key-share lock the account) go on.
+// It returns how many unused codes it deleted; store.ErrConflict while
+// two-step verification is off, store.ErrNotFound for an unknown account,
+// either way writing nothing.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, hashes [][]byte, audit store.CodesAuditFunc) (int, error) {
+	hs := make([][]byte, len(hashes))
+	for i, h := range hashes {
+		hs[i] = nonNil(h)
+	}
+	var replaced int
+	err := s.tx(ctx, "replace recovery codes", func(ctx context.Context, tx pgx.Tx) error {
+		var on bool
+		if err := tx.QueryRow(ctx, `SELECT mfa_enabled FROM accounts WHERE id = $1 FOR NO KEY UPDATE`,
+			accountID).Scan(&on); err != nil {
+			return notFound(err)
+		}
+		if !on {
+			return store.ErrConflict
+		}
+		var err error
+		if replaced, err = countTx(ctx, tx, `DELETE FROM recovery_codes WHERE account_id = $1`, accountID); err != nil {
+			return err
+		}
+		if len(hs) > 0 {
+			if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (account_id, hash)
+				SELECT $1, h FROM unnest($2::bytea[]) AS h ON CONFLICT DO NOTHING`, accountID, hs); err != nil {
+				return err
+			}
+		}
+		if audit != nil {
+			return appendAuditTx(ctx, tx, accountID, audit(replaced))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return replaced, nil
+}
+
 // RewriteTOTPSecrets passes every non-empty TOTP secret and pending secret
 // to fn and stores what it returns where it reports a change (see
 // rewrite.Walk). It reads accounts a page at a time and calls fn outside

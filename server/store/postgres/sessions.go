@@ -298,6 +298,42 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	return out, nil
 }
 
+// RenameSession sets the device name of a session of the account that is
+// not revoked and appends the event audit makes from the session as it
+// was, in one transaction. It first reads the session FOR NO KEY UPDATE,
+// the lock its UPDATE takes anyway: a concurrent rename or revocation of
+// the session waits for it (or it for them) and then reads the row as
+// that one left it, so a rename never starts from a name another rename
+// replaced, and never renames a session revoked meanwhile. It locks one
+// session row and nothing else, so it takes part in no lock cycle.
+// store.ErrNotFound if the account has no such session, store.ErrRevoked
+// if it is revoked; either way it writes nothing.
+func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+	var after store.Session
+	err := s.tx(ctx, "rename session", func(ctx context.Context, tx pgx.Tx) error {
+		before, err := scanSession(tx.QueryRow(ctx, `SELECT `+columns.Session+` FROM sessions
+			WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, id, accountID))
+		if err != nil {
+			return notFound(err)
+		}
+		if before.Revoked != nil {
+			return store.ErrRevoked
+		}
+		if after, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET device_name = $2 WHERE id = $1
+			RETURNING `+columns.Session, id, name)); err != nil {
+			return err
+		}
+		if audit != nil {
+			return appendAuditTx(ctx, tx, accountID, audit(before))
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Session{}, err
+	}
+	return after, nil
+}
+
 // errChanged reports a session that a conditional write left alone
 // although it exists and is live: it cannot happen, since a revocation is
 // final and the writes re-check it under the row's lock.

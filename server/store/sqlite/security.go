@@ -272,6 +272,47 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, accountID string) (int, e
 	return n, nil
 }
 
+// ReplaceRecoveryCodes replaces the account's recovery codes by hashes
+// while two-step verification is on and appends the event audit makes,
+// in one IMMEDIATE transaction (so concurrent calls run one after
+// another). It returns how many unused codes it deleted;
+// store.ErrConflict while two-step verification is off,
+// store.ErrNotFound for an unknown account, either way writing nothing.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, accountID string, hashes [][]byte, audit store.CodesAuditFunc) (int, error) {
+	const op = "replace recovery codes"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	var mfa int64
+	if err := tx.StmtContext(ctx, s.st.txAccountMFA).QueryRowContext(ctx, accountID).Scan(&mfa); err != nil {
+		return 0, s.notFound(op, err)
+	}
+	if mfa == 0 {
+		return 0, store.ErrConflict
+	}
+	replaced, err := s.affectedTx(ctx, tx, op, s.st.deleteRecovery, accountID)
+	if err != nil {
+		return 0, err
+	}
+	ins := tx.StmtContext(ctx, s.st.insertRecovery)
+	for _, h := range hashes {
+		if _, err := ins.ExecContext(ctx, accountID, nonNil(h)); err != nil {
+			return 0, s.wrap(op, err)
+		}
+	}
+	if audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, accountID, audit(replaced)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, s.wrap(op, err)
+	}
+	return replaced, nil
+}
+
 // CreateMFAToken inserts t and sweeps the account's tokens that expired by
 // t.CreatedAt, in one IMMEDIATE transaction.
 func (s *Store) CreateMFAToken(ctx context.Context, t store.MFAToken) error {

@@ -279,6 +279,41 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	return out, nil
 }
 
+// RenameSession sets the device name of a session of the account that is
+// not revoked and appends the event audit makes from the session as it
+// was, in one IMMEDIATE transaction: it reads the session and writes it
+// on the only write connection, so no other write comes between.
+// store.ErrNotFound if the account has no such session, store.ErrRevoked
+// if it is revoked; either way it writes nothing.
+func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+	const op = "rename session"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	before, err := scanSession(tx.StmtContext(ctx, s.st.txSessionOfAcct).QueryRowContext(ctx, id, accountID))
+	if err != nil {
+		return store.Session{}, s.notFound(op, err)
+	}
+	if before.Revoked != nil {
+		return store.Session{}, store.ErrRevoked
+	}
+	after, err := scanSession(tx.StmtContext(ctx, s.st.renameSession).QueryRowContext(ctx, name, id))
+	if err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	if audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, accountID, audit(before)); err != nil {
+			return store.Session{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	return after, nil
+}
+
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then
 // ID, both descending.
 func sortLikeList(ss []store.Session) {

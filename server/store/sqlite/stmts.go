@@ -47,6 +47,8 @@ type stmts struct {
 	rotateSession     *sql.Stmt
 	rotateTokens      *sql.Stmt
 	txSessionRevoked  *sql.Stmt
+	txSessionOfAcct   *sql.Stmt
+	renameSession     *sql.Stmt
 	createRemembered  *sql.Stmt
 	consumeRemembered *sql.Stmt
 	deleteRemembered  *sql.Stmt
@@ -147,6 +149,8 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			WHERE id = ? AND revoked_at IS NULL`),
 		rotateTokens:      p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
 		txSessionRevoked:  p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
+		txSessionOfAcct:   p(write, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
+		renameSession:     p(write, `UPDATE sessions SET device_name = ? WHERE id = ? RETURNING `+columns.Session),
 		createRemembered:  p(write, `INSERT INTO remembered_logins (`+columns.Remembered+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),
 		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),

@@ -36,7 +36,11 @@ func testCanceledContext(f *fixture) {
 	is(f.t, "RotateRefreshToken(canceled)", f.s.RotateRefreshToken(ctx, rotation(s, t0.Add(time.Minute))), context.Canceled)
 	_, err = f.s.FailReauth(ctx, s.ID)
 	is(f.t, "FailReauth(canceled)", err, context.Canceled)
+	_, err = f.s.RenameSession(ctx, acct.ID, s.ID, "Renamed", nil)
+	is(f.t, "RenameSession(canceled)", err, context.Canceled)
 	f.checkSession("session after canceled calls", s)
+	_, err = f.s.ReplaceRecoveryCodes(ctx, acct.ID, [][]byte{randHash()}, nil)
+	is(f.t, "ReplaceRecoveryCodes(canceled)", err, context.Canceled)
 
 	head := f.outboxHead()
 	_, err = f.s.AppendOutbox(ctx, t0, []byte("x"))
@@ -87,6 +91,12 @@ func testClosed(f *fixture) {
 		}},
 		{"MFAToken", func() error { _, err := f.s.MFAToken(f.ctx, randHash(), t0); return err }},
 		{"FailReauth", func() error { _, err := f.s.FailReauth(f.ctx, s.ID); return err }},
+		{"RenameSession", func() error { _, err := f.s.RenameSession(f.ctx, acct.ID, s.ID, "Renamed", nil); return err }},
+		{"ReplaceRecoveryCodes", func() error {
+			_, err := f.s.ReplaceRecoveryCodes(f.ctx, acct.ID, [][]byte{randHash()}, nil)
+			return err
+		}},
+		{"RecoveryCodesLeft", func() error { _, err := f.s.RecoveryCodesLeft(f.ctx, acct.ID); return err }},
 		{"KnownInstall", func() error { _, err := f.s.KnownInstall(f.ctx, acct.ID, s.InstallHash); return err }},
 		{"AccountCount", func() error { _, err := f.s.AccountCount(f.ctx); return err }},
 		{"RewriteTOTPSecrets", func() error {

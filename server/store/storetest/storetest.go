@@ -61,6 +61,9 @@ var contract = []testCase{
 	{"Session/KnownInstall", testKnownInstall},
 	{"Session/CreateResetsReauthFailures", testCreateSessionResetsFailures},
 	{"Session/FailReauth", testFailReauth},
+	{"Session/Rename", testRenameSession},
+	{"Session/RenameRefused", testRenameSessionRefused},
+	{"Session/RenameRollBack", testRenameSessionRollBack},
 
 	{"ListSessions/OrderAndFilter", testListSessionsOrderAndFilter},
 	{"ListSessions/Paging", testListSessionsPaging},
@@ -94,6 +97,9 @@ var contract = []testCase{
 	{"TOTP/RecoveryCodes", testRecoveryCodes},
 	{"TOTP/EnableForgetsRemembered", testEnableTOTPForgets},
 	{"TOTP/RewriteSecrets", testRewriteTOTPSecrets},
+	{"TOTP/ReplaceRecoveryCodes", testReplaceRecoveryCodes},
+	{"TOTP/ReplaceRecoveryCodesRefused", testReplaceRecoveryCodesRefused},
+	{"TOTP/ReplaceRecoveryCodesRollBack", testReplaceRecoveryCodesRollBack},
 	{"MFAToken", testMFAToken},
 
 	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
@@ -111,6 +117,9 @@ var contract = []testCase{
 	{"Concurrent/ChangePassword", testConcurrentChangePassword},
 	{"Concurrent/FailReauth", testConcurrentFailReauth},
 	{"Concurrent/AppendOutbox", testConcurrentAppendOutbox},
+	{"Concurrent/RenameSession", testConcurrentRenameSession},
+	{"Concurrent/ReplaceRecoveryCodes", testConcurrentReplaceRecoveryCodes},
+	{"Concurrent/ReplaceRecoveryCodesWhileDisabling", testReplaceRecoveryCodesWhileDisabling},
 
 	{"Lifecycle/CanceledContext", testCanceledContext},
 	{"Lifecycle/Closed", testClosed},
