@@ -203,3 +203,35 @@ func TestRevokeDevices(t *testing.T) {
 		t.Fatalf("still ticked: %v, want the iPad", got.SelectedDevices)
 	}
 }
+
+// TestListLoadsAfterQuickLogOutAndIn: a device list still loading for the
+// last sign-in when the person logs out and in again must not keep the
+// new sign-in's list from loading.
+func TestListLoadsAfterQuickLogOutAndIn(t *testing.T) {
+	b := newBackend(t)
+	laptop := b.device("Ana's Laptop")
+	laptop.signUp("ana", false)
+	release := make(chan struct{})
+	var held atomic.Bool
+	phone := b.device("Pixel 8", func(o *opening) {
+		o.intercept(func(r *http.Request, _ []byte) (*http.Response, error) {
+			if r.Method == http.MethodGet && r.URL.Path == "/v1/sessions" && held.CompareAndSwap(false, true) {
+				<-release // the first list load hangs until the second sign-in
+			}
+			return nil, nil
+		})
+	})
+	if err := phone.app.SignIn(ctx, "ana", password, false); err != nil {
+		t.Fatal(err)
+	}
+	phone.waitFor("the first load under way", func(app.Snapshot) bool { return held.Load() })
+	phone.logOut(false)
+	if err := phone.app.SignIn(ctx, "ana", password, false); err != nil {
+		t.Fatal(err)
+	}
+	// Every refresh the new sign-in asks for (at sign-in, and when its
+	// event stream connects) is asked while the old load still runs.
+	phone.waitFor("live events", func(s app.Snapshot) bool { return s.Live })
+	close(release)
+	phone.waitFor("both devices listed", func(s app.Snapshot) bool { return len(s.Devices) == 2 })
+}

@@ -137,12 +137,14 @@ func (a *App) requestRefresh() {
 				cancel()
 			}
 			a.mu.Lock()
-			if !a.refreshMore || gen != a.gen {
-				a.refreshing, a.refreshMore = false, false
+			if !a.refreshMore {
+				a.refreshing = false
 				a.mu.Unlock()
 				return
 			}
-			a.refreshMore = false
+			// Asked for again meanwhile, perhaps by a new sign-in (log out
+			// and in while this load ran): load for the sign-in now.
+			a.refreshMore, gen = false, a.gen
 			a.mu.Unlock()
 		}
 	}()
