@@ -57,28 +57,38 @@ func main() {
 	}
 	ctx := context.Background()
 	firstRun := l.FirstRun()
-	core, err := l.Use(ctx, l.Saved())
-	if err != nil {
+	accounts := l.OpenAccounts() // every account signed in here, side by side
+	if err := accounts.Load(); err != nil {
 		log.Fatal(err)
 	}
 
 	var info func(first bool) ui.Info
 	useServer := func(address string) (*app.App, ui.Info, error) {
-		c, err := l.Choose(ctx, address) // checked: a Sessionguard server must answer there
+		server := app.ServerLocal
+		if address != "" && address != app.ServerLocal {
+			url, err := l.Check(ctx, address) // a Sessionguard server must answer there
+			if err != nil {
+				return nil, ui.Info{}, err
+			}
+			server = url
+		}
+		c, err := accounts.UseServer(ctx, server)
 		if err != nil {
 			return nil, ui.Info{}, err
 		}
-		go func() { _ = c.Start(ctx) }()
 		return c, info(false), nil
 	}
 	info = func(first bool) ui.Info {
-		return ui.Info{Name: meta.Name, Version: meta.Version, Build: meta.Build, Server: l.URL(), Embedded: l.Embedded(), DataDir: dir,
-			LocalAccounts: l.HasLocalAccounts(),
-			FirstRun:      first, UseServer: useServer,
+		return ui.Info{Name: meta.Name, Version: meta.Version, Build: meta.Build, Server: l.Saved(), Embedded: l.Saved() == app.ServerLocal,
+			DataDir: dir, LocalAccounts: l.HasLocalAccounts(),
+			FirstRun: first, UseServer: useServer,
 			TryDemo: func() (string, string, error) { return l.SeedDemo(ctx) }}
 	}
 	in := info(firstRun)
 	if *demo {
+		if err := l.StartLocal(); err != nil {
+			log.Fatal(err)
+		}
 		if in.PrefillUsername, in.PrefillPassword, err = l.SeedDemo(ctx); err != nil {
 			log.Fatal(err)
 		}
@@ -89,9 +99,9 @@ func main() {
 	w.SetMaster()
 	w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyQ, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { fa.Quit() })
-	u := ui.New(w, core, in)
+	u := ui.NewAccounts(w, accounts, in)
 	u.Start()
-	go func() { _ = core.Start(ctx) }()
+	go func() { _ = accounts.Start(ctx) }()
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
@@ -99,5 +109,6 @@ func main() {
 
 	w.ShowAndRun()
 	u.Stop()
-	l.Close(ctx, true) // logs out a session without "Remember me", stops the local server
+	accounts.Close(ctx) // logs out each session without "Remember me"
+	l.Close(ctx, true)  // stops the local server
 }

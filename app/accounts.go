@@ -376,6 +376,32 @@ func (m *Accounts) ContinueAs(ctx context.Context, sa SavedAccount, remember boo
 	return core.ContinueAs(ctx, sa.AccountID, remember)
 }
 
+// RemoveSaved removes a saved login ("Continue as") from this device and
+// tells its own server to forget it, whichever server the sign-in screen
+// is on (App.RemoveSavedAccount).
+func (m *Accounts) RemoveSaved(ctx context.Context, sa SavedAccount) error {
+	m.mu.Lock()
+	shown := m.signIn
+	m.mu.Unlock()
+	if shown == nil {
+		return ErrNotSignedIn
+	}
+	if sa.Server == "" || sa.Server == shown.Server() {
+		return shown.RemoveSavedAccount(ctx, sa.AccountID)
+	}
+	other, err := m.open(sa.Server, "")
+	if err != nil {
+		return err
+	}
+	defer other.Close(ctx)
+	err = other.RemoveSavedAccount(ctx, sa.AccountID)
+	shown.reloadSaved()
+	if err != nil {
+		shown.update(func(s *Snapshot) { s.Err = other.Snapshot().Err })
+	}
+	return err
+}
+
 // openSignIn replaces the sign-in core with a new one on server.
 func (m *Accounts) openSignIn(server string) error {
 	core, err := m.open(server, newSlotID())

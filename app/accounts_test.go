@@ -517,3 +517,43 @@ func (b *backend) wantNoSessions(accountID string) {
 		b.t.Errorf("%s: %d live sessions of %s", b.url, len(list), accountID)
 	}
 }
+
+// TestAccountsRemoveSavedOnAnotherServer: a "Continue as" entry of
+// another server than the sign-in screen's is removed here and forgotten
+// by its own server.
+func TestAccountsRemoveSavedOnAnotherServer(t *testing.T) {
+	a, b := newBackend(t), newBackend(t)
+	phone := newInstall(t, "Ana's Pixel", nil)
+	phone.open(a.url)
+	ana := phone.signUp("ana", false)
+	phone.add(b.url)
+	bob := phone.signUp("bob", false)
+	phone.m.LogOutAll(ctx, map[string]bool{ana.Account.ID: true, bob.Account.ID: true})
+	if _, err := phone.m.UseServer(ctx, a.url); err != nil {
+		t.Fatal(err)
+	}
+	var bobSaved app.SavedAccount
+	for _, sa := range phone.core().Snapshot().SavedAccounts {
+		if sa.Username == "bob" {
+			bobSaved = sa
+		}
+	}
+	cred, err := phone.secrets.Get("remembered:" + bob.Account.ID + "@" + b.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := phone.m.RemoveSaved(ctx, bobSaved); err != nil {
+		t.Fatal(err)
+	}
+	if saved := phone.core().Snapshot().SavedAccounts; len(saved) != 1 || saved[0].Username != "ana" {
+		t.Fatalf("saved accounts on the sign-in screen: %+v", saved)
+	}
+	if got := phone.tokenKeys(); len(got) != 1 || !strings.HasPrefix(got[0], "remembered:"+ana.Account.ID) {
+		t.Fatalf("keyring: %v", got)
+	}
+	// bob's server forgot the credential: it no longer signs in.
+	if _, err := b.client().LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred,
+		Device: platform.DescribeDevice(platform.NewMemoryPrefs(), "1.0")}); !errors.Is(err, client.ErrInvalidCredentials) && !errors.Is(err, client.ErrInvalidToken) {
+		t.Fatalf("the forgotten credential: %v", err)
+	}
+}

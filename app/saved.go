@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Preference keys the app core owns.
@@ -81,8 +82,14 @@ func (a *App) storeSavedAccounts(list []SavedAccount) []SavedAccount {
 	return list
 }
 
+// savedMu serialises changes to the saved accounts, which every core of
+// the process (Accounts) reads and rewrites in the shared preferences.
+var savedMu sync.Mutex
+
 // putSavedAccount adds or replaces one saved account of this core's server.
 func (a *App) putSavedAccount(sa SavedAccount) []SavedAccount {
+	savedMu.Lock()
+	defer savedMu.Unlock()
 	sa.Server = a.cfg.Server
 	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return a.isSaved(x, sa.AccountID) })
 	return a.storeSavedAccounts(append(list, sa))
@@ -99,6 +106,8 @@ func (a *App) dropSavedAccount(accountID string) []SavedAccount {
 	if a.cfg.Secrets != nil {
 		_ = a.cfg.Secrets.Delete(a.rememberedKey(accountID)) // absent is fine; a failing keyring is reported elsewhere
 	}
+	savedMu.Lock()
+	defer savedMu.Unlock()
 	list := slices.DeleteFunc(a.savedAccounts(), func(x SavedAccount) bool { return a.isSaved(x, accountID) })
 	return a.storeSavedAccounts(list)
 }
@@ -110,4 +119,11 @@ func (a *App) findSaved(list []SavedAccount, accountID string) (SavedAccount, bo
 		return SavedAccount{}, false
 	}
 	return list[i], true
+}
+
+// reloadSaved reads the saved accounts again, after another core changed
+// them (Accounts.RemoveSaved).
+func (a *App) reloadSaved() {
+	list := a.savedAccounts()
+	a.update(func(s *Snapshot) { s.SavedAccounts = list })
 }

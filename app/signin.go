@@ -429,8 +429,9 @@ func (a *App) logOut(ctx context.Context, rememberLoginInfo bool) (LogoutOutcome
 		}
 	}
 	// Set before the state changes, so that whoever sees the sign-out
-	// (Accounts) sees the problem too.
-	a.update(func(s *Snapshot) { s.SavedAccounts, s.Err = list, out.Problem })
+	// (Accounts) sees the problem too; no longer offline in the same
+	// change, or the problem would go as an offline error does (settle).
+	a.update(func(s *Snapshot) { s.SavedAccounts, s.Offline, s.Err = list, false, out.Problem })
 	a.signOutLocal(acct, nil)
 	return out, nil
 }

@@ -30,12 +30,15 @@ func newAboutScreen(u *UI) *aboutScreen {
 }
 
 func (a *aboutScreen) update(app.Snapshot) fyne.CanvasObject {
-	in := a.ui.info
+	in := a.ui.serverInfo()
 	if in.Name != "" {
 		a.title.SetText(in.Name)
 	}
 	server := in.Server
-	if in.Embedded {
+	switch {
+	case in.Embedded && server == "":
+		server = "This device"
+	case in.Embedded:
 		server = "This device (" + server + ")"
 	}
 	build := ""

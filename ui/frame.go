@@ -59,7 +59,7 @@ func newFrame(u *UI) *frame {
 
 func (f *frame) update(s app.Snapshot, page fyne.CanvasObject) fyne.CanvasObject {
 	if s.Offline {
-		f.linkTx.SetText(linkText(s, f.ui.info, nowFunc()))
+		f.linkTx.SetText(linkText(s, f.ui.serverInfo(), nowFunc()))
 	}
 	setVisible(f.link, s.Offline)
 	setEnabled(!s.Busy, f.retry)
@@ -155,5 +155,12 @@ func (u *UI) followAlert(prev, s app.Snapshot) {
 	if s.Alert == nil || (prev.Alert != nil && prev.Alert.Session.ID == s.Alert.Session.ID) {
 		return
 	}
+	// Told already while its account was in the background, or before
+	// the window showed another account.
+	id := s.Alert.Session.ID
+	if u.alerted[id] {
+		return
+	}
+	u.alerted[id] = true
 	u.notify("New sign-in", alertText(s.Alert.Session))
 }

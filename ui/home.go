@@ -19,6 +19,11 @@ type homeScreen struct {
 	body *fyne.Container
 	// The account, this device, the device count, and the stream's state.
 	avatar, name, device, summary, live *widget.Label
+	// With several accounts, the name is the account menu (switcher.go),
+	// with a badge counting new sign-ins to the accounts not shown.
+	accountMenu *keyButton
+	badge       *letterAvatar
+	menuRow     fyne.CanvasObject
 }
 
 func newHomeScreen(u *UI) *homeScreen {
@@ -27,6 +32,12 @@ func newHomeScreen(u *UI) *homeScreen {
 	h.avatar = heading("")
 	h.name = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	h.name.SizeName = theme.SizeNameSubHeadingText
+	h.accountMenu = u.button("", theme.MenuDropDownIcon(), u.openSwitcher)
+	h.accountMenu.IconPlacement = widget.ButtonIconTrailingText
+	h.badge = newLetterAvatar(24, theme.ColorNameError, theme.ColorNameForegroundOnError)
+	h.badge.Hide()
+	h.menuRow = container.NewCenter(container.NewHBox(h.accountMenu, container.NewCenter(h.badge)))
+	h.menuRow.Hide()
 	h.device = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	h.device.Truncation = fyne.TextTruncateEllipsis // device names can be long
 	h.summary = wrapped("")
@@ -37,7 +48,7 @@ func newHomeScreen(u *UI) *homeScreen {
 	settings := u.button("Settings", theme.SettingsIcon(), u.openSettings)
 	h.body = container.NewVBox(
 		header("Sessionguard", nil, menu),
-		widget.NewCard("", "", container.NewVBox(h.avatar, h.name, h.device)),
+		widget.NewCard("", "", container.NewVBox(h.avatar, h.name, h.menuRow, h.device)),
 		widget.NewCard("Login activity", "", container.NewVBox(h.summary, open)),
 		settings, h.live,
 	)
@@ -49,6 +60,17 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 	if s.Account != nil {
 		h.avatar.SetText(strings.ToUpper(s.Account.Username[:1]))
 		h.name.SetText(s.Account.Username)
+		h.accountMenu.SetText(s.Account.Username)
+	}
+	several := h.ui.accounts != nil
+	setVisible(h.name, !several)
+	setVisible(h.menuRow, several)
+	if several {
+		n := h.ui.backgroundAlerts()
+		if n > 0 {
+			h.badge.setText(fmt.Sprint(n))
+		}
+		setVisible(h.badge, n > 0)
 	}
 	if s.Session != nil {
 		h.device.SetText("Logged in on " + s.Session.Device.Name)

@@ -26,7 +26,8 @@ func (u *UI) confirmLogOut() {
 			return
 		}
 		keep := remember.Checked
-		u.run(func(ctx context.Context) error { return u.core.LogOut(ctx, keep) }, nil)
+		core := u.core // with several accounts, the next one shows once it is over
+		u.run(func(ctx context.Context) error { return core.LogOut(ctx, keep) }, nil)
 	})
 	u.showDialog(d)
 	if !remember.Disabled() {

@@ -78,6 +78,7 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		answer(true)
 	}
 	r.password.OnSubmitted, r.code.OnSubmitted = submit, submit
+	core := r.ui.core // the account asking, even if another shows by then
 	dlg := r.ui.confirmDialog("Confirm it's you", "Continue", false, container.NewVBox(items...), answer)
 	r.dlg = dlg
 	r.ui.showDialog(dlg)
@@ -87,7 +88,7 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		// no more. Checked once the button that closed it has answered.
 		r.ui.onUI(func() {
 			if !answered && r.dlg == dlg {
-				r.ui.core.CancelReauth()
+				core.CancelReauth()
 			}
 		})
 	})

@@ -43,7 +43,8 @@ func (u *UI) followLastRevoke(s app.Snapshot) {
 	u.revokeDone = d
 	d.Resize(fyne.NewSize(420, 0))
 	u.showDialog(d)
-	d.SetOnClosed(func() { u.forgetDialog(d); u.core.DismissLastRevoke() })
+	core := u.core // the account it is about, even if another shows by then
+	d.SetOnClosed(func() { u.forgetDialog(d); core.DismissLastRevoke() })
 	u.win.Canvas().Focus(first)
 }
 

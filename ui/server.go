@@ -63,7 +63,7 @@ func newServerScreen(u *UI) *serverScreen {
 // else with the server in use chosen.
 func (s *serverScreen) open(first bool) {
 	s.first = first
-	in := s.ui.info
+	in := s.ui.serverInfo()
 	if !first && !in.Embedded && in.Server != "" {
 		s.choice.SetSelected(choiceRemote)
 		s.address.SetText(in.Server)

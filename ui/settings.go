@@ -23,6 +23,7 @@ type settingsScreen struct {
 	server  *widget.Label // the server in use, over the Server entry
 	twoStep *widget.Label // On or Off, over the Two-step entry
 	logout  *keyButton
+	all     *keyButton // Log out of all accounts: two or more accounts
 	clear   *keyButton
 }
 
@@ -56,6 +57,8 @@ func section(title string) *widget.Label {
 func newSettingsScreen(u *UI) *settingsScreen {
 	s := &settingsScreen{ui: u, server: widget.NewLabel(""), twoStep: widget.NewLabel("")}
 	s.logout = u.entry("Log out", theme.LogoutIcon(), u.confirmLogOut)
+	s.all = u.entry("Log out of all accounts", theme.LogoutIcon(), u.confirmLogOutAll)
+	s.all.Hide()
 	// Destructive, and rare: red icon, but no red block drawing the eye.
 	s.clear = u.entry("Clear app data…", theme.NewErrorThemedResource(theme.DeleteIcon()), s.onClearData)
 	s.clear.Importance = widget.LowImportance
@@ -73,7 +76,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		withValue(u.entry("Server", theme.StorageIcon(), s.onServer), s.server),
 		u.entry("About", theme.InfoIcon(), u.openAbout),
 		widget.NewSeparator(),
-		s.logout,
+		s.logout, s.all,
 		widget.NewSeparator(),
 		s.clear, clearNote,
 	)
@@ -82,26 +85,40 @@ func newSettingsScreen(u *UI) *settingsScreen {
 }
 
 func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
-	if s.ui.info.Embedded {
+	if in := s.ui.serverInfo(); in.Embedded {
 		s.server.SetText("This device")
 	} else {
-		s.server.SetText(serverHost(s.ui.info))
+		s.server.SetText(serverHost(in))
 	}
 	if snap.Account != nil && snap.Account.MFAEnabled {
 		s.twoStep.SetText("On")
 	} else {
 		s.twoStep.SetText("Off")
 	}
-	setEnabled(!snap.Busy, s.logout)
+	several := s.ui.accounts != nil && len(s.ui.acc.Accounts) > 1
+	logout := "Log out"
+	if several && snap.Account != nil {
+		logout = "Log out " + snap.Account.Username // which one, among several
+	}
+	if s.logout.Text != logout {
+		s.logout.SetText(logout)
+	}
+	setEnabled(!snap.Busy, s.logout, s.all)
+	setVisible(s.all, several)
 	return s.root
 }
 
 func (s *settingsScreen) onServer() {
-	where := "This device keeps your account: Sessionguard runs its own server here, with its data in " + s.ui.info.DataDir + "."
-	if !s.ui.info.Embedded {
-		where = "Your account is on " + s.ui.info.Server + "."
+	in := s.ui.serverInfo()
+	where := "This device keeps your account: Sessionguard runs its own server here, with its data in " + in.DataDir + "."
+	if !in.Embedded {
+		where = "Your account is on " + in.Server + "."
 	}
-	s.ui.infoDialog("Server", where+"\n\nTo use another server, log out and choose \u201cChange server\u201d on the log-in screen.")
+	next := "To use another server, log out and choose \u201cChange server\u201d on the log-in screen."
+	if s.ui.accounts != nil {
+		next = "To add an account on another server, choose \u201cAdd account\u201d in the account menu on the home screen, then \u201cChange server\u201d."
+	}
+	s.ui.infoDialog("Server", where+"\n\n"+next)
 }
 
 // clearDataText is what "Clear app data?" says will happen: with this
@@ -128,18 +145,43 @@ func clearDataText(in Info, username string) string {
 	return msg
 }
 
+// accountsEnded is what "Clear app data?" adds with more than one account
+// signed in: every one of them is logged out ("" with one).
+func accountsEnded(accounts []app.AccountEntry) string {
+	if len(accounts) < 2 {
+		return ""
+	}
+	lines := make([]string, 0, len(accounts))
+	for _, e := range accounts {
+		lines = append(lines, "• "+accountLine(e))
+	}
+	return fmt.Sprintf("\n\nIt ends all %d accounts signed in here, each on its server:\n%s", len(accounts), strings.Join(lines, "\n"))
+}
+
 // onClearData confirms, clears, then summarises.
 func (s *settingsScreen) onClearData() {
 	username := ""
 	if a := s.ui.snap.Account; a != nil {
 		username = a.Username
 	}
+	in := s.ui.serverInfo()
 	title, yes := "Clear app data?", "Clear app data"
-	if s.ui.info.Embedded {
+	if in.Embedded {
 		title, yes = "Delete your account and clear app data?", "Delete and clear"
 	}
+	msg := clearDataText(in, username)
+	if m := s.ui.accounts; m != nil {
+		msg += accountsEnded(s.ui.acc.Accounts)
+		var rep app.ResetReport
+		s.ui.confirmAction(title, yes, msg, func(ctx context.Context) error {
+			var err error
+			rep, err = m.ClearAppData(ctx)
+			return err
+		}, func(err error) { s.ui.showResetReport(rep, err) })
+		return
+	}
 	var rep app.ResetReport
-	s.ui.confirmAction(title, yes, clearDataText(s.ui.info, username), func(ctx context.Context) error {
+	s.ui.confirmAction(title, yes, msg, func(ctx context.Context) error {
 		var err error
 		rep, err = s.ui.core.ClearAppData(ctx)
 		return err

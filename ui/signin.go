@@ -18,7 +18,8 @@ type signInScreen struct {
 	ui   *UI
 	root fyne.CanvasObject
 
-	signUp   bool // sign-up mode
+	signUp   bool            // sign-up mode
+	cancel   *fyne.Container // adding an account: back to the accounts
 	title    *widget.Label
 	notice   *widget.Card
 	noticeTx *widget.Label
@@ -44,6 +45,10 @@ type signInScreen struct {
 func newSignInScreen(u *UI) *signInScreen {
 	s := &signInScreen{ui: u}
 	s.title = heading("Log in to Sessionguard")
+	back := u.button("Cancel", theme.NavigateBackIcon(), u.onCancelAdd)
+	back.Importance = widget.LowImportance
+	s.cancel = container.NewHBox(back)
+	s.cancel.Hide()
 	s.noticeTx = wrapped("")
 	dismiss := u.button("Dismiss", nil, func() { u.core.DismissNotice() })
 	s.notice = widget.NewCard("", "", container.NewVBox(s.noticeTx, container.NewHBox(dismiss)))
@@ -91,7 +96,7 @@ func newSignInScreen(u *UI) *signInScreen {
 	s.prefill = true
 
 	form := container.NewVBox(
-		s.title, s.notice, s.saved,
+		s.cancel, s.title, s.notice, s.saved,
 		s.username, s.userErr,
 		s.password, s.passErr,
 		s.confirm, s.confErr,
@@ -127,6 +132,8 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 			s.password.SetText(s.ui.info.PrefillPassword)
 		}
 	}
+	adding := s.ui.adding()
+	setVisible(s.cancel, adding)
 	if s.signUp {
 		s.title.SetText("Create your account")
 		s.submit.SetText("Sign up")
@@ -134,6 +141,9 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 		s.confirm.Show()
 	} else {
 		s.title.SetText("Log in to Sessionguard")
+		if adding {
+			s.title.SetText("Add an account")
+		}
 		s.submit.SetText("Log in")
 		s.toggle.SetText("Don't have an account? Sign up")
 		s.confirm.Hide()
@@ -149,7 +159,9 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 
 	s.renderSaved(snap)
 
-	setErrorText(s.userErr, snap.FieldErrors["username"])
+	// The core's refusals (the same account twice, too many accounts)
+	// are the username's problem too.
+	setErrorText(s.userErr, sentence(snap.FieldErrors["username"]))
 	setErrorText(s.passErr, snap.FieldErrors["password"])
 	setErrorText(s.confErr, snap.FieldErrors["confirm"])
 	msg := snap.Err
@@ -173,11 +185,12 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	busy := snap.Busy || snap.State == app.StateSigningIn
 	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle)
 	showProgress(s.progress, busy)
-	setVisible(s.demo, s.ui.info.TryDemo != nil && s.ui.info.Embedded && !s.signUp)
-	if s.ui.info.Embedded {
+	in := s.ui.serverInfo()
+	setVisible(s.demo, s.ui.info.TryDemo != nil && in.Embedded && !s.signUp)
+	if in.Embedded {
 		s.server.SetText("Server: this device")
 	} else {
-		s.server.SetText("Server: " + s.ui.info.Server)
+		s.server.SetText("Server: " + in.Server)
 	}
 	setVisible(s.change, s.ui.info.UseServer != nil)
 	setEnabled(!busy, s.change)
@@ -201,14 +214,24 @@ func (s *signInScreen) renderSaved(snap app.Snapshot) {
 		s.saved.Hide()
 		return
 	}
+	here := s.ui.core.Server()
 	for _, sa := range snap.SavedAccounts {
-		sa := sa
 		cont := s.ui.button("Continue as "+sa.Username, theme.AccountIcon(), func() { s.onContinue(sa) })
 		cont.Importance = widget.HighImportance
+		setEnabled(!snap.Busy, cont)
 		remove := s.ui.button("", theme.DeleteIcon(), func() { s.onRemoveSaved(sa) })
 		remove.Importance = widget.LowImportance
-		setEnabled(!snap.Busy, cont, remove)
-		s.saved.Add(container.NewBorder(nil, nil, nil, remove, cont))
+		setEnabled(!snap.Busy, remove)
+		if sa.Server == "" || sa.Server == here {
+			s.saved.Add(container.NewBorder(nil, nil, nil, remove, cont))
+			continue
+		}
+		// On another server than the form's: say where.
+		where := widget.NewLabelWithStyle("On "+serverPhrase(sa.Server), fyne.TextAlignCenter, fyne.TextStyle{})
+		where.Importance = widget.LowImportance
+		where.SizeName = theme.SizeNameCaptionText
+		where.Wrapping = fyne.TextWrapBreak
+		s.saved.Add(container.NewBorder(nil, nil, nil, remove, container.NewVBox(cont, where)))
 	}
 	s.saved.Add(widget.NewLabelWithStyle("or log in with your password", fyne.TextAlignCenter, fyne.TextStyle{Italic: true}))
 	s.saved.Show()
@@ -250,6 +273,11 @@ func (s *signInScreen) onToggle() {
 
 func (s *signInScreen) onContinue(sa app.SavedAccount) {
 	remember := s.remember.Checked
+	if m := s.ui.accounts; m != nil {
+		// On the saved account's own server, wherever the form is.
+		s.ui.run(func(ctx context.Context) error { return m.ContinueAs(ctx, sa, remember) }, nil)
+		return
+	}
 	s.ui.run(func(ctx context.Context) error { return s.ui.core.ContinueAs(ctx, sa.AccountID, remember) }, nil)
 }
 
@@ -257,8 +285,14 @@ func (s *signInScreen) onRemoveSaved(sa app.SavedAccount) {
 	s.ui.showDialog(s.ui.confirmDialog("Remove "+sa.Username+"?", "Remove", true,
 		wrapped("You will need the password to log in to "+sa.Username+" on this device again."),
 		func(ok bool) {
-			if ok {
-				s.ui.run(func(ctx context.Context) error { return s.ui.core.RemoveSavedAccount(ctx, sa.AccountID) }, nil)
+			if !ok {
+				return
 			}
+			if m := s.ui.accounts; m != nil {
+				// Forgotten by its own server, wherever the form is.
+				s.ui.run(func(ctx context.Context) error { return m.RemoveSaved(ctx, sa) }, nil)
+				return
+			}
+			s.ui.run(func(ctx context.Context) error { return s.ui.core.RemoveSavedAccount(ctx, sa.AccountID) }, nil)
 		}))
 }

@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
 
 	"sessionguard/app"
 )
@@ -82,6 +83,18 @@ type UI struct {
 	reauth     *reauthDialog
 	revokeDone dialog.Dialog   // after a remote log out (revoked.go)
 	dialogs    []dialog.Dialog // open dialogs, newest last, for Escape
+
+	// Several accounts (accounts.go); accounts is nil in single-core mode.
+	accounts      *app.Accounts
+	unsubAccounts func()
+	acc           app.AccountsSnapshot // the accounts on screen, the newest
+	alertsSeen    map[string]int       // background alerts notified, by slot
+	alerted       map[string]bool      // login alerts notified, by session ID
+	switcher      *switcherDialog      // open, or nil
+	noticesDlg    dialog.Dialog        // accounts that left (followNotices)
+	noticesTx     *widget.Label
+	allDone       dialog.Dialog // how "Log out of all accounts" went
+	loggingOutAll bool          // "Log out of all accounts" runs
 }
 
 // New builds the UI in win for core. Call Start to show it.
@@ -89,7 +102,7 @@ func New(win fyne.Window, core *app.App, info Info) *UI { return newUI(win, core
 
 // newUI is New reading the state from src.
 func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
-	u := &UI{win: win, core: core, src: src, info: info}
+	u := &UI{win: win, core: core, src: src, info: info, alertsSeen: map[string]int{}, alerted: map[string]bool{}}
 	u.busy = newBusyScreen()
 	u.signIn = newSignInScreen(u)
 	u.code = newCodeScreen(u)
@@ -113,18 +126,26 @@ func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
 	return u
 }
 
-// Start subscribes to the core and draws the first screen.
+// Start subscribes to the core (and the accounts, with NewAccounts) and
+// draws the first screen.
 func (u *UI) Start() {
 	u.unsub = u.src.Subscribe(u.onChange)
+	if u.accounts != nil && u.unsubAccounts == nil {
+		u.unsubAccounts = u.accounts.Subscribe(u.onAccounts)
+	}
 	u.redraw()
 }
 
-// Stop unsubscribes from the core.
+// Stop unsubscribes from the core and the accounts.
 func (u *UI) Stop() {
 	u.frame.note.hide()
 	if u.unsub != nil {
 		u.unsub()
 		u.unsub = nil
+	}
+	if u.unsubAccounts != nil {
+		u.unsubAccounts()
+		u.unsubAccounts = nil
 	}
 }
 
@@ -160,8 +181,14 @@ func (u *UI) run(action func(ctx context.Context) error, done func(error)) {
 }
 
 // redraw draws the core's newest snapshot: after a change, and after the
-// UI changed what it shows (another page, a dialog closed).
-func (u *UI) redraw() { u.render(u.src.Snapshot()) }
+// UI changed what it shows (another page, a dialog closed). With several
+// accounts it first swaps to the core shown now, if another.
+func (u *UI) redraw() {
+	if u.current() {
+		return // swapped: replaceCore drew the new core
+	}
+	u.render(u.src.Snapshot())
+}
 
 // render draws snapshot s: each screen updates its own widgets in place,
 // and the window's content is swapped only when the screen changes, so
@@ -176,7 +203,7 @@ func (u *UI) render(s app.Snapshot) {
 		u.twoStep.forget()
 	}
 	if (prev.State == app.StateSignedIn || prev.State == app.StateResetting) &&
-		s.State != app.StateSignedIn && s.State != app.StateResetting {
+		s.State != app.StateSignedIn && s.State != app.StateResetting && !u.adding() {
 		u.signIn.fresh(s)
 	}
 	if prev.State == app.StateResetting && s.State != app.StateResetting && u.info.UseServer != nil {
@@ -186,14 +213,37 @@ func (u *UI) render(s app.Snapshot) {
 		u.serverPick = true
 	}
 	var target fyne.CanvasObject
-	switch s.State {
-	case app.StateStarting:
+	if u.loggingOutAll && s.State != app.StateResetting {
+		target = u.busy.show("Logging out of all accounts…")
+	} else {
+		target = u.stateContent(prev, s)
+	}
+	if u.win.Content() != target {
+		u.win.SetContent(target)
+		if f := u.focusFirst(target); f != nil {
+			u.win.Canvas().Focus(f)
+		}
+	}
+	u.reauth.follow(s)
+	u.followLastRevoke(s)
+	u.followAlert(prev, s)
+	u.followAccounts()
+}
+
+// stateContent is the screen for state s.State.
+func (u *UI) stateContent(prev, s app.Snapshot) fyne.CanvasObject {
+	var target fyne.CanvasObject
+	switch {
+	case s.State == app.StateStarting && u.adding():
+		// Nothing to resume for an account not added yet: the form.
+		target = u.signIn.update(s, prev)
+	case s.State == app.StateStarting:
 		target = u.busy.show("Signing in…")
-	case app.StateResetting:
+	case s.State == app.StateResetting:
 		target = u.busy.show("Clearing app data…")
-	case app.StateNeedsSecondFactor:
+	case s.State == app.StateNeedsSecondFactor:
 		target = u.code.update(s)
-	case app.StateSignedIn:
+	case s.State == app.StateSignedIn:
 		if prev.State != app.StateSignedIn {
 			u.page, u.history = pageHome, nil
 		}
@@ -205,15 +255,7 @@ func (u *UI) render(s app.Snapshot) {
 			target = u.signIn.update(s, prev)
 		}
 	}
-	if u.win.Content() != target {
-		u.win.SetContent(target)
-		if f := u.focusFirst(target); f != nil {
-			u.win.Canvas().Focus(f)
-		}
-	}
-	u.reauth.follow(s)
-	u.followLastRevoke(s)
-	u.followAlert(prev, s)
+	return target
 }
 
 // focusFirst is the field that gets focus when a screen appears.
@@ -244,6 +286,8 @@ func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
 		u.back()
 	case u.serverPick:
 		u.closeServerChoice()
+	case u.adding() && u.snap.State == app.StateSignedOut:
+		u.onCancelAdd()
 	}
 }
 
