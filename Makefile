@@ -77,6 +77,8 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeSmallBodies -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzSessionCursor -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzSecondFactorCode -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeClosure -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzEndedCursor -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

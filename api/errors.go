@@ -33,6 +33,17 @@ const (
 	// POST /v1/reauth or POST /v1/password: how many more wrong answers
 	// in a row end the calling session (reason reauth_failed).
 	DetailAttemptsLeft = "attempts_left"
+	// DetailErase is in every 401 session_revoked: whether whoever ended
+	// the session asked its device to erase this account's data from the
+	// install (always present, true or false).
+	DetailErase = "erase"
+	// DetailClosureToken is in a 401 session_revoked answered to a request
+	// carrying the session's own current token (its access token, or its
+	// live refresh token), while the closure still waits for its receipt:
+	// a single-use token for POST /v1/closures, with which the device
+	// confirms that it wiped its tokens (and erased, when asked). Never in
+	// an answer to any other token.
+	DetailClosureToken = "closure_token"
 )
 
 // ErrorBody is the JSON body of every non-2xx answer.

@@ -30,6 +30,11 @@ const (
 	AuditAdminResetMFA            = "admin.reset_mfa"
 	AuditAdminLogoutAll           = "admin.logout_all"
 	AuditAdminSetPassword         = "admin.set_password"
+	// An ended session's device confirmed its closure (POST /v1/closures):
+	// SessionID and TargetSessionID are the ended session, DeviceName and
+	// TargetDeviceName its device, IP and Location where it sent the
+	// receipt from; Detail says whether it erased this account's data.
+	AuditSessionClosureConfirmed = "session.closure_confirmed"
 )
 
 // AuditTypes lists every audit event type in the contract.
@@ -40,7 +45,7 @@ var AuditTypes = []string{
 	AuditMFAEnabled, AuditMFADisabled, AuditRecoveryCodeUsed,
 	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
 	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
-	AuditSessionRenamed, AuditRecoveryCodesRegenerated,
+	AuditSessionRenamed, AuditRecoveryCodesRegenerated, AuditSessionClosureConfirmed,
 }
 
 // Event names on the GET /v1/events stream.
@@ -52,12 +57,21 @@ const (
 )
 
 // SessionRevokedEvent is sent to a revoked session's stream before it closes.
+//
+// Erase says whether whoever ended the session asked the device to erase
+// this account's data from the install (always sent). ClosureToken is a
+// single-use token the device sends to POST /v1/closures once it has wiped
+// the account's tokens (and erased, when asked): its receipt. It is sent
+// to this session's own streams only, and left out when there is nothing
+// to confirm (the session logged itself out: that call was its receipt).
 type SessionRevokedEvent struct {
 	SessionID    string    `json:"session_id"`
 	Reason       string    `json:"reason"`
 	At           time.Time `json:"at"`
 	BySessionID  string    `json:"by_session_id"`
 	ByDeviceName string    `json:"by_device_name"`
+	Erase        bool      `json:"erase"`
+	ClosureToken string    `json:"closure_token,omitempty"`
 }
 
 // SessionCreatedEvent is sent to an account's other streams on a new sign-in.

@@ -95,6 +95,7 @@ var publicRoutes = map[string]bool{
 	"POST /v1/login/remembered":  true,
 	"POST /v1/remembered/forget": true,
 	"POST /v1/token/refresh":     true,
+	"POST /v1/closures":          true,
 	"GET /healthz":               true,
 }
 
@@ -206,6 +207,23 @@ func TestOpenAPIParameters(t *testing.T) {
 			t.Errorf("DELETE /v1/sessions: want a required query parameter scope with enum [others]")
 		}
 	}
+	for _, k := range []string{"DELETE /v1/sessions", "DELETE /v1/sessions/{id}"} {
+		op := ops[k]
+		if op == nil {
+			continue
+		}
+		erase := op.Parameters.GetByInAndName("query", "erase")
+		if erase == nil || erase.Required || erase.Schema == nil || !erase.Schema.Value.Type.Is("boolean") {
+			t.Errorf("%s: want an optional boolean query parameter erase", k)
+		}
+	}
+	if op := ops["GET /v1/sessions"]; op != nil {
+		state := op.Parameters.GetByInAndName("query", "state")
+		if state == nil || state.Required || state.Schema == nil ||
+			!reflect.DeepEqual(state.Schema.Value.Enum, []any{api.SessionsLive, api.SessionsEnded}) || state.Schema.Value.Default != api.SessionsLive {
+			t.Errorf("GET /v1/sessions: want an optional query parameter state, enum [live ended], default live")
+		}
+	}
 }
 
 // wireType pairs a components/schemas entry with the Go type it describes.
@@ -230,8 +248,11 @@ var (
 		ID: "ses_2b9", Current: true, Device: device, IP: "203.0.113.7", Location: place,
 		CreatedAt: t0, LastSeenAt: t1, AuthTime: t0, ExpiresAt: t0.Add(12 * time.Hour), Remember: true,
 		RevokedAt: &t1, RevokeReason: api.ReasonRemoteLogout,
+		RevokedBySessionID: "ses_7f1", RevokedByDeviceName: "Laptop", Closure: &closure,
 	}
-	audit = api.AuditEvent{
+	t2      = t1.Add(300 * time.Millisecond)
+	closure = api.Closure{State: api.ClosureConfirmed, EraseRequested: true, Erased: true, ConfirmedAt: &t2}
+	audit   = api.AuditEvent{
 		ID: "aud_1", At: t0, Type: api.AuditSessionRevoked, IP: "203.0.113.7", Location: place,
 		SessionID: "ses_7f1", DeviceName: "Laptop", TargetSessionID: "ses_2b9", TargetDeviceName: "Pixel 8", Detail: "logged out remotely",
 	}
@@ -240,7 +261,8 @@ var (
 var wireTypes = []wireType{
 	{"Error", reflect.TypeFor[api.ErrorBody](), true, []any{api.ErrorBody{Error: api.ErrorDetail{
 		Code: api.CodeSessionRevoked, Message: "logged out from another device",
-		Details: map[string]any{api.DetailField: "device.id", api.DetailReason: api.ReasonRemoteLogout, api.DetailRevokedAt: t0, api.DetailByDeviceName: "Pixel 8", api.DetailRetryAfterS: 30, api.DetailAttemptsLeft: 2},
+		Details: map[string]any{api.DetailField: "device.id", api.DetailReason: api.ReasonRemoteLogout, api.DetailRevokedAt: t0, api.DetailByDeviceName: "Pixel 8", api.DetailRetryAfterS: 30, api.DetailAttemptsLeft: 2,
+			api.DetailErase: true, api.DetailClosureToken: "sgc_x"},
 	}}}},
 	{"ErrorDetail", reflect.TypeFor[api.ErrorDetail](), true, []any{api.ErrorDetail{Code: api.CodeRateLimited, Message: "slow down", Details: map[string]any{api.DetailRetryAfterS: 30}}}},
 	{"Device", reflect.TypeFor[api.Device](), true, []any{device}},
@@ -282,7 +304,13 @@ var wireTypes = []wireType{
 	{"UpdateSessionResponse", reflect.TypeFor[api.UpdateSessionResponse](), true, []any{api.UpdateSessionResponse{Session: session}}},
 	{"RecoveryCodesStatus", reflect.TypeFor[api.RecoveryCodesStatus](), true, []any{api.RecoveryCodesStatus{Remaining: 7}, api.RecoveryCodesStatus{}}},
 	{"RecoveryCodesResponse", reflect.TypeFor[api.RecoveryCodesResponse](), true, []any{api.RecoveryCodesResponse{RecoveryCodes: []string{"7kq2-m9xd-4hfr-p3wc-8tbn-j5ge"}}}},
-	{"SessionRevokedEvent", reflect.TypeFor[api.SessionRevokedEvent](), true, []any{api.SessionRevokedEvent{SessionID: "ses_2b9", Reason: api.ReasonRemoteLogout, At: t0, BySessionID: "ses_7f1", ByDeviceName: "Laptop"}}},
+	{"SessionRevokedEvent", reflect.TypeFor[api.SessionRevokedEvent](), true, []any{
+		api.SessionRevokedEvent{SessionID: "ses_2b9", Reason: api.ReasonRemoteLogout, At: t0, BySessionID: "ses_7f1", ByDeviceName: "Laptop",
+			Erase: true, ClosureToken: "sgc_3q2Vt8Hk0m1sJbZr6yQe5cWn9xFa7uDg4pLo2iTk0hE"},
+		api.SessionRevokedEvent{SessionID: "ses_2b9", Reason: api.ReasonLogout, At: t0, BySessionID: "ses_2b9", ByDeviceName: "Laptop"},
+	}},
+	{"Closure", reflect.TypeFor[api.Closure](), true, []any{closure, api.Closure{State: api.ClosurePending}}},
+	{"ClosureRequest", reflect.TypeFor[api.ClosureRequest](), false, []any{api.ClosureRequest{ClosureToken: "sgc_x", Erased: true}}},
 	{"SessionCreatedEvent", reflect.TypeFor[api.SessionCreatedEvent](), true, []any{api.SessionCreatedEvent{Session: session}}},
 	{"SessionsChangedEvent", reflect.TypeFor[api.SessionsChangedEvent](), true, []any{api.SessionsChangedEvent{}}},
 	{"PasswordChangedEvent", reflect.TypeFor[api.PasswordChangedEvent](), true, []any{api.PasswordChangedEvent{At: t0, ByDeviceName: "Laptop"}}},
@@ -430,6 +458,11 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		{"UpdateSessionRequest", `{"name":""}`},
 		{"UpdateSessionRequest", `{"idle_timeout_s":-1}`},
 		{"RecoveryCodesStatus", `{"remaining":-1}`},
+		{"SessionRevokedEvent", `{"session_id":"s","reason":"logout","at":"2025-05-01T12:00:00Z","by_session_id":"","by_device_name":""}`},
+		{"Closure", `{"state":"lost","erase_requested":false,"erased":false}`},
+		{"Closure", `{"state":"pending","erase_requested":false}`},
+		{"ClosureRequest", `{"erased":true}`},
+		{"ClosureRequest", `{"closure_token":"sgc_x","erased":"yes"}`},
 	} {
 		s := schemaRef(t, doc, tc.schema)
 		var v any
@@ -507,6 +540,11 @@ func TestOpenAPIEnumsMatchConstants(t *testing.T) {
 		sameSet(t, "api.AuditTypes", api.AuditTypes, "AuditEvent.type enum", enumStrings(t, typ.Value))
 	}
 	sameSet(t, "Audit* constants in events.go", pkg.consts("Audit"), "api.AuditTypes", api.AuditTypes)
+	if st := schemaRef(t, doc, "Closure").Properties["state"]; st == nil || st.Value == nil {
+		t.Error("Closure.state is missing")
+	} else {
+		sameSet(t, "Closure* constants in types.go", pkg.consts("Closure"), "Closure.state enum", enumStrings(t, st.Value))
+	}
 
 	for _, ref := range []struct{ schema, prop string }{
 		{"Session", "revoke_reason"},

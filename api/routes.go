@@ -21,6 +21,7 @@ var Routes = []Route{
 	{"DELETE", "/v1/sessions"},
 	{"DELETE", "/v1/sessions/{id}"},
 	{"PATCH", "/v1/sessions/{id}"},
+	{"POST", "/v1/closures"},
 	{"POST", "/v1/reauth"},
 	{"POST", "/v1/password"},
 	{"POST", "/v1/mfa/totp/setup"},

@@ -58,7 +58,62 @@ type Session struct {
 	Remember     bool       `json:"remember"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
 	RevokeReason string     `json:"revoke_reason,omitempty"`
+	// RevokedBySessionID and RevokedByDeviceName say who ended the
+	// session: the session (and its device's name) that did, or no
+	// session and "Server administrator" for an operator command; both
+	// empty when no one did (reauth_failed, refresh_token_reuse).
+	RevokedBySessionID  string `json:"revoked_by_session_id,omitempty"`
+	RevokedByDeviceName string `json:"revoked_by_device_name,omitempty"`
+	// Closure is what became of an ended session on its device; nil while
+	// the session is live.
+	Closure *Closure `json:"closure,omitempty"`
 }
+
+// Closure states (Closure.State).
+const (
+	// ClosurePending: the device has not confirmed yet. Its tokens fail
+	// all the same, from the moment the session was ended.
+	ClosurePending = "pending"
+	// ClosureConfirmed: the device confirmed with its closure token that it
+	// wiped the account's tokens (POST /v1/closures), or the session ended
+	// itself (a log out, which is its own receipt).
+	ClosureConfirmed = "confirmed"
+)
+
+// Closure is the closure of an ended session, as far as its device has
+// confirmed it. EraseRequested says whether whoever ended it asked the
+// device to erase this account's data from the install; Erased whether
+// the device says it did. ConfirmedAt is when the receipt arrived (only
+// when State is ClosureConfirmed).
+type Closure struct {
+	State          string     `json:"state"`
+	EraseRequested bool       `json:"erase_requested"`
+	Erased         bool       `json:"erased"`
+	ConfirmedAt    *time.Time `json:"confirmed_at,omitempty"`
+}
+
+// ClosureRequest is the body of POST /v1/closures (no bearer token): an
+// ended session's device confirms that it wiped the account's tokens
+// (and, with Erased, the rest of the account's data on the install).
+// ClosureToken is the token of the session.revoked event or of the 401
+// session_revoked details; it works once.
+type ClosureRequest struct {
+	ClosureToken string `json:"closure_token"`
+	Erased       bool   `json:"erased"`
+}
+
+// Session list states, the state parameter of GET /v1/sessions.
+const (
+	// SessionsLive (the default): the live sessions, this one first.
+	SessionsLive = "live"
+	// SessionsEnded: the sessions ended (logged out) in the last 30 days,
+	// the most recently ended first, each with its Closure.
+	SessionsEnded = "ended"
+)
+
+// EndedSessionsDays is how far back, in days, GET
+// /v1/sessions?state=ended looks.
+const EndedSessionsDays = 30
 
 // Tokens is a fresh access/refresh token pair.
 type Tokens struct {

@@ -115,6 +115,9 @@ func (s AccountsSnapshot) Active() (AccountEntry, bool) {
 type accountSlot struct {
 	Slot   string `json:"slot"`
 	Server string `json:"server"`
+	// Username names the account in a notice when it drops out at start,
+	// before its server has said who it is.
+	Username string `json:"username,omitempty"`
 }
 
 // slot is a signed-in account's core and what the switcher shows of it.
@@ -195,6 +198,7 @@ func (m *Accounts) Start(ctx context.Context) error {
 	for _, s := range slots {
 		s.unsub = s.core.Subscribe(func(snap Snapshot) { m.slotChanged(s, snap) })
 	}
+	defer m.sendOtherReceipts(ctx)
 	if signIn != nil {
 		return signIn.Start(ctx)
 	}
@@ -218,7 +222,43 @@ func (m *Accounts) open(server, slotID string) (*App, error) {
 		return nil, err
 	}
 	core.cfg.Admit = func(username string) error { return m.admit(core, username) }
+	core.cfg.OtherAccounts = func() int {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		n := 0
+		for _, s := range m.slots {
+			if s.core != core {
+				n++
+			}
+		}
+		return n
+	}
 	return core, nil
+}
+
+// sendOtherReceipts sends the receipts waiting for servers no core talks
+// to (an account that left, then the app was restarted): each core sends
+// its own server's when it starts.
+func (m *Accounts) sendOtherReceipts(ctx context.Context) {
+	m.mu.Lock()
+	have := map[string]bool{}
+	for _, s := range m.slots {
+		have[s.Server] = true
+	}
+	if m.signIn != nil {
+		have[m.signIn.Server()] = true
+	}
+	m.mu.Unlock()
+	for _, r := range readReceipts(m.cfg.Prefs) {
+		if have[r.Server] {
+			continue
+		}
+		have[r.Server] = true
+		if core, err := m.open(r.Server, ""); err == nil {
+			core.SendReceipts(ctx)
+			core.Close(ctx)
+		}
+	}
 }
 
 // Current is the core the screens show: the active account's, or the
@@ -252,6 +292,9 @@ func (m *Accounts) snapshotLocked() AccountsSnapshot {
 			Offline: s.snap.Offline, Live: s.snap.Live}
 		if s.snap.Account != nil {
 			e.Account = *s.snap.Account
+		}
+		if e.Account.Username == "" {
+			e.Account.Username = s.Username // still signing in at start
 		}
 		out.Accounts = append(out.Accounts, e)
 	}
@@ -527,7 +570,7 @@ func (m *Accounts) slotChanged(s *slot, snap Snapshot) {
 	m.removeLocked(s)
 	username := prev.Username()
 	if username == "" {
-		username = snap.PrefillUsername
+		username = s.Username
 	}
 	if snap.Notice != nil || snap.Err != "" || prev.State == StateStarting {
 		n := AccountNotice{Username: username, Server: s.Server, Logout: clonePtr(snap.Notice), Message: snap.Err}
@@ -790,6 +833,9 @@ func (m *Accounts) saveSlots() {
 	m.mu.Lock()
 	list := make([]accountSlot, 0, len(m.slots))
 	for _, s := range m.slots {
+		if u := s.snap.Username(); u != "" {
+			s.Username = u
+		}
 		list = append(list, s.accountSlot)
 	}
 	m.mu.Unlock()

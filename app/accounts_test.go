@@ -226,7 +226,7 @@ func TestAccountsOnTwoServers(t *testing.T) {
 			phoneSession = d.ID
 		}
 	}
-	if err := laptop.app.RevokeDevice(ctx, phoneSession); err != nil {
+	if err := laptop.app.RevokeDevice(ctx, phoneSession, false); err != nil {
 		t.Fatal(err)
 	}
 	s = phone.waitFor("bob gone", func(s app.AccountsSnapshot) bool { return len(s.Accounts) == 1 })

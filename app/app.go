@@ -70,6 +70,10 @@ type Config struct {
 	// saved login): an error refuses it and is shown as the username's
 	// problem (Accounts: the same account twice, too many accounts).
 	Admit func(username string) error
+	// OtherAccounts, when set, counts the other accounts signed in on this
+	// install (Accounts): a remote erase wipes the whole install only when
+	// there are none (and no saved logins of others).
+	OtherAccounts func() int
 }
 
 // SavedAccount is an account with "remember login info" on this device:
@@ -91,6 +95,9 @@ type RemoteLogout struct {
 	ByDeviceName string // empty when unknown
 	At           time.Time
 	Reason       string // api.Reason*
+	// Erased says that whoever ended the session asked this device to
+	// erase its Sessionguard data for the account, and it did.
+	Erased bool
 }
 
 // LoginAlert is a new sign-in on the account from another device.
@@ -170,6 +177,11 @@ const (
 type RevokeResult struct {
 	DeviceName string // one device; empty for "all others" and for several
 	Count      int
+	// IDs are the sessions ended (empty for "all others"), whose closure
+	// shows in Snapshot.Ended; Erase says their devices were asked to
+	// erase their data.
+	IDs   []string
+	Erase bool
 	// Names are the devices logged out by RevokeDevices, and Failed those
 	// it could not log out (both empty for one device and "all others").
 	Names  []string
@@ -245,6 +257,12 @@ type Snapshot struct {
 	Pending *Pending
 	// LastRevoke is the outcome of the last remote log out.
 	LastRevoke *RevokeResult
+	// Ended are the account's sessions ended in the last 30 days, newest
+	// first, each with what became of it on its device (Closure), once
+	// EndedLoaded (LoadEnded); EndedCursor is non-empty while more exist.
+	Ended       []api.Session
+	EndedCursor string
+	EndedLoaded bool
 	// TwoStep is how far turning on two-step verification has got.
 	TwoStep TwoStepStage
 	// RecoveryCodesLeft is how many unused recovery codes the account has,
@@ -280,7 +298,14 @@ type App struct {
 	refreshMore bool // …and another was asked for meanwhile
 	// The next page of the device list or of the security log is being
 	// loaded: asking again meanwhile does nothing.
-	moreDevices, moreActivity bool
+	moreDevices, moreActivity, moreEnded bool
+	// The ended sessions (closure.go): wanted once the screens loaded
+	// them; a background reload running, and asked for again meanwhile.
+	endedWanted, endedRefreshing, endedAgain bool
+	endedMu                                  sync.Mutex // one load at a time
+	// devicesEpoch counts changes made here to the device list (a device
+	// logged out, renamed): a list page asked for before one is stale.
+	devicesEpoch int
 	// Turning two-step on (Snapshot.TwoStep): the secret while scanning,
 	// the recovery codes until shown.
 	totpSetup     api.TOTPSetupResponse
@@ -353,6 +378,7 @@ func (s Snapshot) clone() Snapshot {
 	c.Devices = slices.Clone(s.Devices)
 	c.SelectedDevices = slices.Clone(s.SelectedDevices)
 	c.Activity = slices.Clone(s.Activity)
+	c.Ended = slices.Clone(s.Ended)
 	if s.FieldErrors != nil {
 		c.FieldErrors = make(map[string]string, len(s.FieldErrors))
 		for k, v := range s.FieldErrors {

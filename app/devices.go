@@ -76,11 +76,20 @@ func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
 		}
 		cursor, limit = snap.DevicesCursor, devicesPage
 	}
+	a.mu.Lock()
+	epoch := a.devicesEpoch
+	a.mu.Unlock()
 	page, err := a.api.Sessions(ctx, limit, cursor)
 	if ok, err := a.pageWanted(gen, err); !ok {
 		return err
 	}
+	stale := false
 	a.update(func(s *Snapshot) {
+		if stale = a.devicesEpoch != epoch; stale {
+			// A device was logged out from here while this page was on
+			// its way: it may still list it. Load again instead.
+			return
+		}
 		if more {
 			for _, d := range page.Sessions {
 				if !slices.ContainsFunc(s.Devices, func(x api.Session) bool { return x.ID == d.ID }) {
@@ -98,6 +107,10 @@ func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
 			}
 		}
 	})
+	if stale {
+		a.requestRefresh()
+		return nil
+	}
 	a.writeCache()
 	return nil
 }
@@ -136,9 +149,11 @@ func (a *App) deviceName(id string) string {
 }
 
 // RevokeDevice logs another device out; this device logs out with LogOut.
+// With erase the device is also asked to erase its Sessionguard data for
+// the account; its receipt shows in Snapshot.Ended (loaded afterwards).
 // If the server wants a fresh password proof it returns ErrReauthRequired
 // and Snapshot.Pending holds the action until Reauthenticate.
-func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
+func (a *App) RevokeDevice(ctx context.Context, sessionID string, erase bool) error {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn || snap.Session == nil {
 		return a.fail(ErrNotSignedIn)
@@ -149,11 +164,11 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 	name := a.deviceName(sessionID)
 	gen := a.generation()
 	a.begin("Logging out " + name + "…")
-	_, err := a.api.RevokeSession(ctx, sessionID)
+	_, err := a.api.RevokeSessionErasing(ctx, sessionID, erase)
 	switch {
 	case errors.Is(err, client.ErrReauthRequired):
 		a.waitForPassword(Pending{Kind: KindRevokeOne, Action: "log out " + name, SessionID: sessionID, DeviceName: name},
-			func(ctx context.Context) error { return a.RevokeDevice(ctx, sessionID) })
+			func(ctx context.Context) error { return a.RevokeDevice(ctx, sessionID, erase) })
 		return ErrReauthRequired
 	case errors.Is(err, client.ErrNotFound):
 		// Already gone (closed elsewhere meanwhile): the list was stale.
@@ -167,8 +182,9 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string) error {
 	a.removeDevice(sessionID)
 	a.finish(func(s *Snapshot) {
 		s.Pending = nil
-		s.LastRevoke = &RevokeResult{DeviceName: name, Count: 1}
+		s.LastRevoke = &RevokeResult{DeviceName: name, Count: 1, IDs: []string{sessionID}, Erase: erase}
 	})
+	a.refreshEnded(gen, true)
 	return nil
 }
 
@@ -178,6 +194,7 @@ var errThisDevice = errors.New("this device logs out with Log out, not from the 
 
 func (a *App) removeDevice(id string) {
 	a.update(func(s *Snapshot) {
+		a.devicesEpoch++
 		s.Devices = slices.DeleteFunc(s.Devices, func(d api.Session) bool { return d.ID == id })
 		pruneSelection(s)
 	})
@@ -185,19 +202,20 @@ func (a *App) removeDevice(id string) {
 }
 
 // RevokeOthers logs out every other device of the account (and ends their
-// saved logins). Like RevokeDevice it may wait for the password.
-func (a *App) RevokeOthers(ctx context.Context) (int, error) {
+// saved logins); with erase each is asked to erase its data too. Like
+// RevokeDevice it may wait for the password.
+func (a *App) RevokeOthers(ctx context.Context, erase bool) (int, error) {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn || snap.Session == nil {
 		return 0, a.fail(ErrNotSignedIn)
 	}
 	gen := a.generation()
 	a.begin("Logging out all other devices…")
-	n, err := a.api.RevokeOthers(ctx)
+	n, err := a.api.RevokeOthersErasing(ctx, erase)
 	switch {
 	case errors.Is(err, client.ErrReauthRequired):
 		a.waitForPassword(Pending{Kind: KindRevokeOthers, Action: "log out all other devices"}, func(ctx context.Context) error {
-			_, err := a.RevokeOthers(ctx)
+			_, err := a.RevokeOthers(ctx, erase)
 			return err
 		})
 		return 0, ErrReauthRequired
@@ -207,10 +225,12 @@ func (a *App) RevokeOthers(ctx context.Context) (int, error) {
 	self := *snap.Session
 	a.finish(func(s *Snapshot) {
 		s.Devices, s.DevicesCursor, s.SelectedDevices = []api.Session{self}, "", nil
+		a.devicesEpoch++
 		s.Pending = nil
-		s.LastRevoke = &RevokeResult{Count: n}
+		s.LastRevoke = &RevokeResult{Count: n, Erase: erase}
 	})
 	a.writeCache()
+	a.refreshEnded(gen, true)
 	return n, nil
 }
 
@@ -339,6 +359,7 @@ func (a *App) RenameDevice(ctx context.Context, sessionID, name string) error {
 		_ = platform.SetDeviceName(a.cfg.Prefs, clean)
 	}
 	a.finish(func(s *Snapshot) {
+		a.devicesEpoch++ // a page loaded before the rename would undo it
 		for i := range s.Devices {
 			if s.Devices[i].ID == sessionID {
 				s.Devices[i].Device.Name = renamed.Device.Name
@@ -403,7 +424,7 @@ func pruneSelection(s *Snapshot) {
 // for several. The outcome is Snapshot.LastRevoke: the devices logged out
 // and, when some could not be, which and why (also in Err). Devices that
 // failed stay ticked, to try again.
-func (a *App) RevokeDevices(ctx context.Context, ids []string) error {
+func (a *App) RevokeDevices(ctx context.Context, ids []string, erase bool) error {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn || snap.Session == nil {
 		return a.fail(ErrNotSignedIn)
@@ -422,30 +443,32 @@ func (a *App) RevokeDevices(ctx context.Context, ids []string) error {
 		names[id] = a.deviceName(id)
 	}
 	a.begin(fmt.Sprintf("Logging out %d %s…", len(todo), plural(len(todo), "device", "devices")))
-	return a.revokeEach(ctx, a.generation(), todo, names, nil)
+	return a.revokeEach(ctx, a.generation(), todo, names, nil, erase)
 }
 
 // revokeEach logs out todo one by one, after the devices already logged
 // out (done, by name); names holds every device's name.
-func (a *App) revokeEach(ctx context.Context, gen int, todo []string, names map[string]string, done []string) error {
+func (a *App) revokeEach(ctx context.Context, gen int, todo []string, names map[string]string, done []string, erase bool) error {
 	var failed []RevokeFailure
+	var ended []string
 	var failedIDs []string
 	var offline error // the server could not be reached: the rest were not tried
 	for i, id := range todo {
 		if !a.current(gen) {
 			return ErrNotSignedIn
 		}
-		_, err := a.api.RevokeSession(ctx, id)
+		_, err := a.api.RevokeSessionErasing(ctx, id, erase)
 		switch {
 		case err == nil, errors.Is(err, client.ErrNotFound): // not found: already gone
 			done = append(done, names[id])
+			ended = append(ended, id)
 			a.removeDevice(id)
 			continue
 		case errors.Is(err, client.ErrReauthRequired) && len(failed) == 0:
 			rest := todo[i:]
 			a.waitForPassword(Pending{Kind: KindRevokeSeveral,
 				Action: fmt.Sprintf("log out %d %s", len(rest), plural(len(rest), "device", "devices"))},
-				func(ctx context.Context) error { return a.revokeEach(ctx, gen, rest, names, done) })
+				func(ctx context.Context) error { return a.revokeEach(ctx, gen, rest, names, done, erase) })
 			return ErrReauthRequired
 		case sessionGone(err):
 			return a.callFailed(gen, err) // this device was logged out meanwhile
@@ -467,12 +490,15 @@ func (a *App) revokeEach(ctx context.Context, gen int, todo []string, names map[
 		s.Pending = nil
 		s.SelectedDevices = failedIDs
 		pruneSelection(s)
-		s.LastRevoke = &RevokeResult{Count: len(done), Names: done, Failed: failed}
+		s.LastRevoke = &RevokeResult{Count: len(done), Names: done, Failed: failed, IDs: ended, Erase: erase}
 		if offline != nil {
 			a.setError(s, offline) // offline, and why
 		}
 	})
 	a.writeCache()
+	if len(ended) > 0 {
+		a.refreshEnded(gen, true)
+	}
 	if len(failed) > 0 {
 		return errors.New(partialRevokeText(len(done), failed))
 	}

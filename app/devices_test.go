@@ -155,7 +155,7 @@ func TestRevokeDevices(t *testing.T) {
 	a.app.SelectDevice(tab, true)
 
 	b.staleProof()
-	err := a.app.RevokeDevices(ctx, append(a.snap().SelectedDevices, s.Session.ID)) // this device is left out
+	err := a.app.RevokeDevices(ctx, append(a.snap().SelectedDevices, s.Session.ID), false) // this device is left out
 	if !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("RevokeDevices with a stale proof = %v", err)
 	}
@@ -190,7 +190,7 @@ func TestRevokeDevices(t *testing.T) {
 	failFor.Store(ipad)
 	a.app.SelectDevice(ipad, true)
 	a.app.SelectDevice(work, true)
-	err = a.app.RevokeDevices(ctx, a.snap().SelectedDevices)
+	err = a.app.RevokeDevices(ctx, a.snap().SelectedDevices, false)
 	if err == nil || !strings.Contains(err.Error(), "Couldn't log out 1 of 2 devices: iPad") {
 		t.Fatalf("partial failure = %v", err)
 	}

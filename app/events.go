@@ -64,7 +64,8 @@ func (a *App) onEvent(gen int, ev client.Event) {
 		a.requestRefresh()
 	case api.EventSessionsChanged, api.EventPasswordChanged:
 		a.requestRefresh()
-		a.refreshAccount(gen) // two-step may have been turned on or off elsewhere (the server administrator)
+		a.refreshEnded(gen, false) // a receipt may have arrived
+		a.refreshAccount(gen)      // two-step may have been turned on or off elsewhere (the server administrator)
 	}
 }
 
@@ -106,7 +107,8 @@ func (a *App) onStreamState(gen int, st client.StreamState, err error) {
 	switch st {
 	case client.Connected:
 		a.update(func(s *Snapshot) { s.Offline, s.Live = false, true })
-		a.requestRefresh() // catch up on anything missed while not connected
+		a.requestRefresh()         // catch up on anything missed while not connected
+		a.refreshEnded(gen, false) // receipts too
 	case client.Disconnected:
 		link := a.linkFor(err)
 		a.update(func(s *Snapshot) {

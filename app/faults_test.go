@@ -118,7 +118,7 @@ func TestOfflineShowsLastKnownList(t *testing.T) {
 		t.Fatalf("offline start: %v offline=%v stale=%v devices=%v err=%q", s.State, s.Offline, s.DevicesStale, deviceNames(s.Devices), s.Err)
 	}
 	// Actions that need the server fail with the reason, and nothing is lost.
-	if err := d.app.RevokeDevice(ctx, s.Devices[1].ID); !errors.Is(err, client.ErrOffline) {
+	if err := d.app.RevokeDevice(ctx, s.Devices[1].ID, false); !errors.Is(err, client.ErrOffline) {
 		t.Fatalf("revoke offline: %v", err)
 	}
 	if s := d.snap(); len(s.Devices) != 2 || !strings.Contains(s.Err, "reach the server") {

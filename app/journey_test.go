@@ -81,7 +81,7 @@ func TestTwoDevices(t *testing.T) {
 		t.Fatalf("list %v: this device must be first and marked", names)
 	}
 
-	if err := a.app.RevokeDevice(ctx, s.Devices[1].ID); err != nil {
+	if err := a.app.RevokeDevice(ctx, s.Devices[1].ID, false); err != nil {
 		t.Fatalf("revoke: %v", err)
 	}
 	if r := a.snap().LastRevoke; r == nil || r.DeviceName != "Pixel 8" {
@@ -151,7 +151,7 @@ func TestRemotelyClosedDeviceNeedsThePassword(t *testing.T) {
 	if err := phone.app.LoadDevices(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := phone.app.RevokeDevice(ctx, id); err != nil {
+	if err := phone.app.RevokeDevice(ctx, id, false); err != nil {
 		t.Fatal(err)
 	}
 	s := laptop.waitFor("closed remotely", func(s app.Snapshot) bool { return s.State == app.StateSignedOut })
@@ -178,7 +178,7 @@ func TestStepUpThenFinish(t *testing.T) {
 
 	devs := a.snap().Devices
 	tablet := devs[slices.IndexFunc(devs, func(s api.Session) bool { return s.Device.Name == "Tablet" })]
-	err := a.app.RevokeDevice(ctx, tablet.ID)
+	err := a.app.RevokeDevice(ctx, tablet.ID, false)
 	if !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("revoke without step-up: %v", err)
 	}
@@ -202,7 +202,7 @@ func TestStepUpThenFinish(t *testing.T) {
 	other.waitFor("tablet closed", func(s app.Snapshot) bool { return s.State == app.StateSignedOut })
 
 	// Within the window now: log out of all others needs no password.
-	n, err := a.app.RevokeOthers(ctx)
+	n, err := a.app.RevokeOthers(ctx, false)
 	if err != nil || n != 1 {
 		t.Fatalf("revoke others = %d, %v", n, err)
 	}

@@ -18,6 +18,7 @@ import (
 // stored, signs in with it silently. Without one (or when it no longer
 // works) the app goes to the sign-in screen.
 func (a *App) Start(ctx context.Context) error {
+	defer a.sendReceipts() // left from an earlier run: after any wipe below
 	saved := a.savedAccounts()
 	a.update(func(s *Snapshot) {
 		s.SavedAccounts = saved
@@ -357,6 +358,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Err, s.FieldErrors = problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
+		s.Ended, s.EndedCursor, s.EndedLoaded = nil, "", false
 		s.LastUpdated, s.RecoveryCodesLeft, s.RecoveryCodesKnown = time.Time{}, 0, false
 		a.dropTwoStep(s)
 		s.PrefillUsername = acct.Username
@@ -451,6 +453,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 		s.Account, s.Session, s.Remember = nil, nil, false
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
 		s.Activity, s.ActivityCursor = nil, ""
+		s.Ended, s.EndedCursor, s.EndedLoaded = nil, "", false
 		s.Pending, s.Alert, s.LastRevoke = nil, nil, nil
 		s.Offline, s.Live, s.LastUpdated = false, false, time.Time{}
 		s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, false
@@ -477,17 +480,26 @@ func (a *App) endedRemotely(gen int, err error) {
 	}
 	notice := &RemoteLogout{Username: acct.Username, At: a.cfg.Now().UTC(), Reason: api.ReasonExpired}
 	var ce *client.Error
+	var closureToken string
 	if errors.As(err, &ce) && errors.Is(err, client.ErrSessionRevoked) {
 		reason, at, by := ce.Revocation()
 		notice.Reason, notice.ByDeviceName = reason, by
 		if !at.IsZero() {
 			notice.At = at
 		}
+		closureToken, notice.Erased = ce.Closure()
 	}
-	list := a.dropSavedAccount(acct.ID)
-	a.removeCache()
+	list := a.closeAccount(acct, closureToken, notice.Erased)
 	a.signOutLocal(acct, notice)
-	a.update(func(s *Snapshot) { s.SavedAccounts = list })
+	a.update(func(s *Snapshot) {
+		s.SavedAccounts = list
+		if notice.Erased {
+			s.PrefillUsername = "" // erased: not even the name stays
+		}
+	})
+	if closureToken != "" {
+		a.sendReceipts()
+	}
 }
 
 // DismissNotice hides the "logged out remotely" notice.
@@ -512,6 +524,7 @@ func (a *App) Close(ctx context.Context) {
 func (a *App) detach() {
 	a.mu.Lock()
 	a.gen++
+	a.endedWanted = false
 	stop := a.stopEvents
 	a.stopEvents = nil
 	a.mu.Unlock()

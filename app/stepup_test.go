@@ -29,7 +29,7 @@ func TestWrongPasswordsAtReauthLogThisDeviceOut(t *testing.T) {
 	b.staleProof()
 
 	laptop := stolen.snap().Devices[slices.IndexFunc(stolen.snap().Devices, func(s api.Session) bool { return !s.Current })]
-	if err := stolen.app.RevokeDevice(ctx, laptop.ID); !errors.Is(err, app.ErrReauthRequired) {
+	if err := stolen.app.RevokeDevice(ctx, laptop.ID, false); !errors.Is(err, app.ErrReauthRequired) {
 		t.Fatalf("revoke without step-up: %v", err)
 	}
 	for _, want := range []string{

@@ -57,7 +57,8 @@ func (s StreamState) String() string {
 // Events returns:
 //   - after delivering session.revoked (this session was logged out): an
 //     *Error matching ErrSessionRevoked whose Revocation gives the reason,
-//     time and device that closed it;
+//     time and device that closed it, and Closure the erase request and
+//     the closure token for ConfirmClosure;
 //   - an *Error matching ErrSessionRevoked, ErrSessionExpired or
 //     ErrInvalidToken, or ErrNotSignedIn, when (re)connecting is refused
 //     that way: never retried;
@@ -263,7 +264,8 @@ func (c *Client) openStream(ctx context.Context, token string) (io.ReadCloser, e
 }
 
 // revokedError is the error Events returns after session.revoked, shaped
-// like the server's 401 session_revoked so that Revocation works on it.
+// like the server's 401 session_revoked so that Revocation and Closure
+// work on it.
 func revokedError(ev Event) *Error {
 	var d api.SessionRevokedEvent
 	_ = ev.Decode(&d)
@@ -271,7 +273,10 @@ func revokedError(ev Event) *Error {
 	if d.ByDeviceName != "" && d.Reason != api.ReasonLogout {
 		msg = "This session was logged out by " + d.ByDeviceName + "."
 	}
-	details := map[string]any{api.DetailReason: d.Reason, api.DetailByDeviceName: d.ByDeviceName}
+	details := map[string]any{api.DetailReason: d.Reason, api.DetailByDeviceName: d.ByDeviceName, api.DetailErase: d.Erase}
+	if d.ClosureToken != "" {
+		details[api.DetailClosureToken] = d.ClosureToken
+	}
 	if !d.At.IsZero() {
 		details[api.DetailRevokedAt] = d.At.UTC().Format(time.RFC3339Nano)
 	}

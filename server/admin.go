@@ -77,7 +77,7 @@ func (s *Server) AdminLogoutAll(ctx context.Context, username string) (int, erro
 	if err != nil {
 		return 0, err
 	}
-	return len(ended), s.sendToServers(ctx, endedEvents(acct.ID, ended)...)
+	return len(ended), s.sendToServers(ctx, endedEvents(acct.ID, ended, nil)...)
 }
 
 // AdminSetPassword gives the account a new password (the policy applies),
@@ -124,7 +124,7 @@ func (s *Server) AdminSetPassword(ctx context.Context, username, password string
 			return 0, err
 		}
 		events := append([]Event{{AccountID: acct.ID, Name: api.EventPasswordChanged,
-			Data: api.PasswordChangedEvent{At: now, ByDeviceName: AdminDeviceName}}}, endedEvents(acct.ID, ended)...)
+			Data: api.PasswordChangedEvent{At: now, ByDeviceName: AdminDeviceName}}}, endedEvents(acct.ID, ended, nil)...)
 		return len(ended), s.sendToServers(ctx, events...)
 	}
 	return 0, errors.New("the password kept changing meanwhile; try again")

@@ -33,6 +33,14 @@ func (c *caller) revocation(reason string, at time.Time) store.Revocation {
 	return store.Revocation{At: at, Reason: reason, BySessionID: c.session.ID, ByDeviceName: c.session.Device.Name}
 }
 
+// revocationErasing is revocation, asking the ended devices to erase the
+// account's data when erase is set.
+func (c *caller) revocationErasing(reason string, at time.Time, erase bool) store.Revocation {
+	r := c.revocation(reason, at)
+	r.Erase = erase
+	return r
+}
+
 // authed wraps a handler that needs a valid access token. The session is
 // read from the store on every request, so a revoke takes effect the moment
 // it is committed.
@@ -51,6 +59,11 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(h
 			return storeErr(err)
 		}
 		now := s.now()
+		if sess.Revoked != nil {
+			// The session's own access token: the answer may carry a
+			// closure token.
+			return s.errRevokedOwn(r.Context(), sess, "")
+		}
 		if err := s.checkLive(sess, now); err != nil {
 			return err
 		}

@@ -123,7 +123,7 @@ func (s *Server) deliverOutbox(ctx context.Context, last int64) int64 {
 		}
 		for _, en := range entries {
 			if e, ok := decodeOutbox(en.Data); ok {
-				s.hub.deliver(e)
+				s.hub.deliver(s.withOutboxClosure(ctx, e))
 			} else {
 				s.log.Warn("ignoring a malformed outbox entry", "seq", en.Seq)
 			}

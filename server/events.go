@@ -220,6 +220,14 @@ func (h *hub) subscribe(accountID, sessionID string, lim streamLimits) (sub *sub
 	return sub, true
 }
 
+// hasStream reports whether the session has a stream open on this
+// replica.
+func (h *hub) hasStream(sessionID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.open[sessionID]) > 0
+}
+
 func (h *hub) unsubscribe(sub *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -385,7 +393,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 		return storeErr(err)
 	}
 	if now.Revoked != nil {
-		return errSessionRevoked(now)
+		return s.errRevokedOwn(r.Context(), now, "")
 	}
 	if err := s.checkLive(now, s.now()); err != nil {
 		return err

@@ -171,7 +171,10 @@ func testEventStream(t *testing.T, newEnv envMaker) {
 		t.Fatal(err)
 	}
 	want := api.SessionRevokedEvent{SessionID: b.Session.ID, Reason: api.ReasonRemoteLogout, At: e.clock.Now(),
-		BySessionID: a.Session.ID, ByDeviceName: "Ana's Laptop"}
+		BySessionID: a.Session.ID, ByDeviceName: "Ana's Laptop", ClosureToken: rv.ClosureToken}
+	if !strings.HasPrefix(rv.ClosureToken, "sgc_") {
+		t.Errorf("session.revoked carries closure token %q, want one", rv.ClosureToken)
+	}
 	if rv != want {
 		t.Fatalf("session.revoked = %+v\nwant %+v", rv, want)
 	}

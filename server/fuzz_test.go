@@ -2,12 +2,14 @@ package server
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"sessionguard/api"
+	"sessionguard/server/store"
 )
 
 // checkDecoded asserts what a decoder must always do: succeed, or fail with
@@ -186,6 +188,62 @@ func FuzzSessionCursor(f *testing.F) {
 		}
 		if back := encodeSessionCursor(*c); back == "" {
 			t.Fatal("cursor did not round-trip")
+		}
+	})
+}
+
+// FuzzDecodeClosure feeds arbitrary bodies to POST /v1/closures' decoder
+// and check, and arbitrary query strings to the revoke calls' erase
+// parameter: 400 invalid_request or success, never a panic; what passes
+// has a token of a sane length and a definite erase.
+func FuzzDecodeClosure(f *testing.F) {
+	for _, s := range []string{
+		`{"closure_token":"sgc_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","erased":true}`, `{"closure_token":"x"}`,
+		`{"closure_token":""}`, `{"closure_token":5}`, `{"erased":"yes"}`, `{"erased":1}`, `{"closure_token":null,"erased":null}`,
+		`[]`, `null`, `{`, ``, `{"closure_token":"` + strings.Repeat("a", 200) + `"}`, `{"closure_token":"\u0000"}`,
+		"erase=true", "erase=false", "erase=1", "erase=true&erase=false", "erase=", "erase=%zz", "scope=others&erase=TRUE",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var req api.ClosureRequest
+		err := decodeBody(strings.NewReader(body), &req, false)
+		checkDecoded(t, err)
+		if err == nil {
+			err = checkClosureToken(req.ClosureToken)
+			checkDecoded(t, err)
+			if err == nil && (req.ClosureToken == "" || len(req.ClosureToken) > maxClosureToken) {
+				t.Fatalf("closure token of %d bytes passed the check", len(req.ClosureToken))
+			}
+		}
+		q, err := url.ParseQuery(body)
+		if err != nil {
+			return // answered by query() before erase is read
+		}
+		erase, err := eraseParam(q)
+		checkDecoded(t, err)
+		if err == nil && erase != (len(q["erase"]) == 1 && q["erase"][0] == "true") {
+			t.Fatalf("erase=%v from %q", erase, body)
+		}
+	})
+}
+
+func FuzzEndedCursor(f *testing.F) {
+	f.Add(encodeEndedCursor(store.EndedCursor{RevokedAt: time.Unix(1_790_000_000, 0), ID: "ses_x"}))
+	f.Add(encodeSessionCursor(beforeAll))
+	f.Add("ZQ")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, v string) {
+		c, err := decodeEndedCursor(v)
+		if err != nil {
+			checkDecoded(t, err)
+			return
+		}
+		if back, err := decodeEndedCursor(encodeEndedCursor(*c)); err != nil || back.ID != c.ID || !back.RevokedAt.Equal(c.RevokedAt) {
+			t.Fatalf("cursor %q did not round-trip: %v %v", v, back, err)
+		}
+		if _, err := decodeSessionCursor(v); err == nil {
+			t.Fatalf("%q reads as both an ended and a live cursor", v)
 		}
 	})
 }

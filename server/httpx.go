@@ -112,6 +112,7 @@ func errSessionRevoked(s store.Session) *apiError {
 		api.DetailReason:       r.Reason,
 		api.DetailRevokedAt:    r.At.UTC().Format(time.RFC3339),
 		api.DetailByDeviceName: r.ByDeviceName,
+		api.DetailErase:        r.Erase,
 	}
 	msg := "This session was logged out."
 	switch {

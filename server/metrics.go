@@ -24,6 +24,10 @@ type metrics struct {
 	// maximum (GuardListener); purged counts what the sweeper deleted.
 	connsRefused prometheus.Counter
 	purged       *prometheus.CounterVec
+	// closures counts receipts (POST /v1/closures) by whether the device
+	// erased; receiptDelay is how long after its revocation each came.
+	closures     *prometheus.CounterVec
+	receiptDelay prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -54,8 +58,16 @@ func newMetrics() *metrics {
 		purged: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sessiond_retention_deleted_total", Help: "Records deleted by the retention sweeper, by kind.",
 		}, []string{"kind"}),
+		closures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_closures_confirmed_total", Help: "Receipts of ended sessions' devices (POST /v1/closures), by whether the device erased its data.",
+		}, []string{"erased"}),
+		receiptDelay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sessiond_closure_receipt_delay_seconds", Help: "Time from a session's revocation to its device's receipt.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 5, 30, 300, 3600, 86400, 7 * 86400},
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events, m.connsRefused, m.purged,
+		m.closures, m.receiptDelay,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

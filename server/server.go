@@ -206,15 +206,18 @@ type Server struct {
 	ceiling    *ratelimit.Limiter // account, from strangers
 	signups    *ratelimit.Limiter
 	reauthBusy *ratelimit.Limiter // re-authentications in flight per session
-	sealer     *sealer
-	conns      *connCounter // nil unless GuardListener wrapped the listener
-	hub        *hub
-	bus        Bus
-	metrics    *metrics
-	log        *slog.Logger
-	mux        *http.ServeMux
-	handler    http.Handler
-	registered []api.Route
+	// closureMints counts closure tokens handed out on 401 answers, per
+	// session (closures.go).
+	closureMints *ratelimit.Limiter
+	sealer       *sealer
+	conns        *connCounter // nil unless GuardListener wrapped the listener
+	hub          *hub
+	bus          Bus
+	metrics      *metrics
+	log          *slog.Logger
+	mux          *http.ServeMux
+	handler      http.Handler
+	registered   []api.Route
 }
 
 // New returns a Server over st. The caller keeps ownership of st.
@@ -231,6 +234,8 @@ func New(st store.Store, cfg Config) *Server {
 		ceiling:   ratelimit.New(cfg.AccountCeiling),
 		signups:   ratelimit.New(cfg.Signups),
 		reauthBusy: ratelimit.New(ratelimit.Config{Burst: cfg.ReauthAttempts, Window: time.Hour,
+			Clock: cfg.Now}),
+		closureMints: ratelimit.New(ratelimit.Config{Burst: closureMintBurst, Window: closureMintWindow,
 			Clock: cfg.Now}),
 		sealer:  newSealer(cfg.SecretsKey),
 		hub:     newHub(),
@@ -294,6 +299,7 @@ func (s *Server) routes() {
 	handle("DELETE", "/v1/sessions", s.authed(s.handleRevokeOthers))
 	handle("DELETE", "/v1/sessions/{id}", s.authed(s.handleRevokeSession))
 	handle("PATCH", "/v1/sessions/{id}", s.authed(withBody(s.handleUpdateSession)))
+	handle("POST", "/v1/closures", withBody(s.handleConfirmClosure))
 	handle("POST", "/v1/reauth", s.authed(withBody(s.handleReauth)))
 	handle("POST", "/v1/password", s.authed(withBody(s.handleChangePassword)))
 	handle("POST", "/v1/mfa/totp/setup", s.authed(s.handleTOTPSetup))

@@ -43,9 +43,21 @@ func decodeSessionCursor(v string) (*store.SessionCursor, error) {
 var beforeAll = store.SessionCursor{LastSeenAt: time.Unix(1<<40, 0).UTC()}
 
 func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) error {
-	limit, cursor, err := pageParams(r)
+	q, err := query(r)
 	if err != nil {
 		return err
+	}
+	limit, err := parseLimit(q.Get("limit"))
+	if err != nil {
+		return err
+	}
+	cursor := q.Get("cursor")
+	switch q.Get("state") {
+	case "", api.SessionsLive:
+	case api.SessionsEnded:
+		return s.listEndedSessions(w, r, limit, cursor)
+	default:
+		return errInvalid("state", `state must be "live" or "ended".`)
 	}
 	self := callerFrom(r.Context()).session
 	page := []api.Session{}
@@ -88,6 +100,8 @@ func sessionView(s store.Session, currentID string) api.Session {
 	if s.Revoked != nil {
 		at := s.Revoked.At
 		v.RevokedAt, v.RevokeReason = &at, s.Revoked.Reason
+		v.RevokedBySessionID, v.RevokedByDeviceName = s.Revoked.BySessionID, s.Revoked.ByDeviceName
+		v.Closure = closureView(s)
 	}
 	return v
 }
@@ -155,6 +169,14 @@ func errSessionEnded() *apiError {
 }
 
 func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
+	erase, err := eraseParam(q)
+	if err != nil {
+		return err
+	}
 	c := callerFrom(r.Context())
 	ctx, self, now := r.Context(), c.session, s.now()
 	id := r.PathValue("id")
@@ -165,47 +187,49 @@ func (s *Server) handleRevokeSession(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return storeErr(err)
 	}
+	reason := api.ReasonRemoteLogout
 	if target.ID == self.ID {
-		if err := s.endSession(ctx, c, self, api.ReasonLogout, now); err != nil {
-			return err
-		}
-		rev := c.revocation(api.ReasonLogout, now)
-		self.Revoked = &rev
-		writeJSON(w, http.StatusOK, api.RevokeSessionResponse{Session: sessionView(self, self.ID)})
-		return nil
-	}
-	if err := s.stepUp(self, now); err != nil {
+		reason = api.ReasonLogout
+	} else if err := s.stepUp(self, now); err != nil {
 		return err
 	}
-	if err := s.endSession(ctx, c, target, api.ReasonRemoteLogout, now); err != nil {
-		return err
-	}
-	ended, err := s.store.Session(ctx, id)
+	ended, err := s.endSession(ctx, c, target, reason, erase, now)
 	if err != nil {
-		return storeErr(err)
+		return err
 	}
 	writeJSON(w, http.StatusOK, api.RevokeSessionResponse{Session: sessionView(ended, self.ID)})
 	return nil
 }
 
 // endSession revokes one session on the caller's behalf: the caller's own
-// (log out) or another of the account's (remote log out, which also ends
-// that device's remembered logins). The revoke, the removal of saved logins
-// and the audit event are one store write, so they commit together or not
-// at all. Ending an already ended session is not an error and writes
-// nothing: a client retrying a revoke whose answer it lost finds it
-// complete (or never made, and makes it now).
-func (s *Server) endSession(ctx context.Context, c *caller, target store.Session, reason string, now time.Time) error {
+// (log out: its closure is confirmed at once, that call being its receipt)
+// or another of the account's (remote log out, which also ends that
+// device's remembered logins and issues its closure token). erase records
+// that the device was asked to erase the account's data. The revoke, the
+// removal of saved logins, the closure token and the audit event are one
+// store write, so they commit together or not at all. Ending an already
+// ended session is not an error and writes nothing: a client retrying a
+// revoke whose answer it lost finds it complete (or never made, and makes
+// it now). It returns the session as it now is.
+func (s *Server) endSession(ctx context.Context, c *caller, target store.Session, reason string, erase bool, now time.Time) (store.Session, error) {
 	self := c.session
 	var (
-		fx store.RevokeEffects
-		ev api.AuditEvent
+		fx   store.RevokeEffects
+		ev   api.AuditEvent
+		mint *closureMint
 	)
 	if reason == api.ReasonLogout {
 		ev = s.eventBy(c, api.AuditLogout, "Logged out")
+		fx.Closed = true
 	} else {
 		fx.Forget = true
-		ev = s.eventBy(c, api.AuditSessionRevoked, "Logged out remotely")
+		detail := "Logged out remotely"
+		if erase {
+			detail += "; asked to erase its Sessionguard data"
+		}
+		ev = s.eventBy(c, api.AuditSessionRevoked, detail)
+		mint = newClosureMint()
+		fx.Closure = mint.fn()
 	}
 	fx.Audit = func(ended []store.Session, _ int) api.AuditEvent {
 		e := ev
@@ -214,17 +238,17 @@ func (s *Server) endSession(ctx context.Context, c *caller, target store.Session
 		}
 		return s.stamp(e)
 	}
-	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, c.revocation(reason, now), fx)
+	ended, err := s.store.RevokeSession(ctx, self.AccountID, target.ID, c.revocationErasing(reason, now, erase), fx)
 	switch {
 	case errors.Is(err, store.ErrRevoked):
-		return nil // ended before, with its effects, by this caller or another
+		return ended, nil // ended before, with its effects, by this caller or another
 	case errors.Is(err, store.ErrNotFound):
-		return errNotFound("No such session on this account.")
+		return store.Session{}, errNotFound("No such session on this account.")
 	case err != nil:
-		return storeErr(err)
+		return store.Session{}, storeErr(err)
 	}
-	s.sessionsEnded(self.AccountID, []store.Session{ended})
-	return nil
+	s.sessionsEnded(self.AccountID, []store.Session{ended}, mint)
+	return ended, nil
 }
 
 func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) error {
@@ -235,25 +259,33 @@ func (s *Server) handleRevokeOthers(w http.ResponseWriter, r *http.Request) erro
 	if scope := q.Get("scope"); scope != "others" {
 		return errInvalid("scope", `scope must be "others".`)
 	}
+	erase, err := eraseParam(q)
+	if err != nil {
+		return err
+	}
 	c := callerFrom(r.Context())
 	ctx, self, now := r.Context(), c.session, s.now()
 	if err := s.stepUp(self, now); err != nil {
 		return err
 	}
 	ev := s.eventBy(c, api.AuditSessionsRevokedOthers, "")
-	// The other devices' sessions, their saved logins and the event go in
-	// one store write.
-	fx := store.RevokeEffects{Forget: true, KeepDeviceID: self.Device.ID,
+	// The other devices' sessions, their saved logins, their closure
+	// tokens and the event go in one store write.
+	mint := newClosureMint()
+	fx := store.RevokeEffects{Forget: true, KeepDeviceID: self.Device.ID, Closure: mint.fn(),
 		Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
 			e := ev
 			e.Detail = fmt.Sprintf("Logged out of %s", plural(len(ended), "other device")) + forgottenDetail(forgotten)
+			if erase && len(ended) > 0 {
+				e.Detail += "; asked them to erase their Sessionguard data"
+			}
 			return s.stamp(e)
 		}}
-	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, c.revocation(api.ReasonLogoutOthers, now), fx)
+	ended, err := s.store.RevokeOtherSessions(ctx, self.AccountID, self.ID, c.revocationErasing(api.ReasonLogoutOthers, now, erase), fx)
 	if err != nil {
 		return storeErr(err)
 	}
-	s.sessionsEnded(self.AccountID, ended)
+	s.sessionsEnded(self.AccountID, ended, mint)
 	writeJSON(w, http.StatusOK, api.RevokedCount{Revoked: len(ended)})
 	return nil
 }
@@ -268,21 +300,24 @@ func forgottenDetail(forgotten int) string {
 }
 
 // sessionsEnded pushes session.revoked to each ended session's stream (which
-// then closes) and sessions.changed to the account.
-func (s *Server) sessionsEnded(accountID string, ended []store.Session) {
+// then closes), with its closure token from mint (nil: none), and
+// sessions.changed to the account.
+func (s *Server) sessionsEnded(accountID string, ended []store.Session, mint *closureMint) {
 	for _, e := range ended {
 		if e.Revoked != nil {
 			s.metrics.revoked.WithLabelValues(e.Revoked.Reason).Inc()
 		}
 	}
-	for _, e := range endedEvents(accountID, ended) {
+	for _, e := range endedEvents(accountID, ended, mint) {
 		s.publish(e)
 	}
 }
 
 // endedEvents are the events sessionsEnded publishes for ended sessions
-// (and operator commands send through the outbox).
-func endedEvents(accountID string, ended []store.Session) []Event {
+// (and operator commands send through the outbox, with no mint: a
+// closure token must not lie in the outbox in clear). Each session's
+// session.revoked goes to its own streams only, closure token included.
+func endedEvents(accountID string, ended []store.Session, mint *closureMint) []Event {
 	var out []Event
 	for _, e := range ended {
 		if e.Revoked == nil {
@@ -290,7 +325,8 @@ func endedEvents(accountID string, ended []store.Session) []Event {
 		}
 		out = append(out, Event{AccountID: accountID, SessionID: e.ID, Name: api.EventSessionRevoked,
 			Data: api.SessionRevokedEvent{SessionID: e.ID, Reason: e.Revoked.Reason, At: e.Revoked.At,
-				BySessionID: e.Revoked.BySessionID, ByDeviceName: e.Revoked.ByDeviceName}})
+				BySessionID: e.Revoked.BySessionID, ByDeviceName: e.Revoked.ByDeviceName,
+				Erase: e.Revoked.Erase, ClosureToken: mint.eventToken(e)}})
 	}
 	if len(ended) > 0 {
 		out = append(out, Event{AccountID: accountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})

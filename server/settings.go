@@ -50,7 +50,9 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, re
 	// The change, the sessions and saved logins it ends and its event go
 	// in one store write.
 	ev := s.eventBy(c, api.AuditPasswordChanged, "")
+	mint := newClosureMint()
 	change := store.PasswordChange{AccountID: acct.ID, OldHash: acct.PasswordHash, NewHash: hash, KeepSessionID: self.ID,
+		Closure: mint.fn(),
 		Audit: func(ended []store.Session, forgotten int) api.AuditEvent {
 			e := ev
 			e.Detail = passwordChangedDetail(req.LogOutOtherDevices, len(ended), forgotten)
@@ -73,7 +75,7 @@ func (s *Server) handleChangePassword(w http.ResponseWriter, r *http.Request, re
 	// get session.revoked, which closes their streams.
 	s.publish(Event{AccountID: self.AccountID, ExceptSessionID: self.ID, Name: api.EventPasswordChanged,
 		Data: api.PasswordChangedEvent{At: now, ByDeviceName: self.Device.Name}})
-	s.sessionsEnded(self.AccountID, ended)
+	s.sessionsEnded(self.AccountID, ended, mint)
 	writeJSON(w, http.StatusOK, api.RevokedCount{Revoked: len(ended)})
 	return nil
 }

@@ -36,6 +36,15 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 	if err != nil {
 		return storeErr(err)
 	}
+	if sess.Revoked != nil {
+		if rt.RotatedAt == nil || now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace {
+			// The session's own live refresh token (or one rotated
+			// within the grace, a retry): the answer may carry a closure
+			// token. An older one may be a copy: it gets none.
+			return s.errRevokedOwn(ctx, sess, "")
+		}
+		return errSessionRevoked(sess)
+	}
 	if err := s.checkLive(sess, now); err != nil {
 		return err
 	}
@@ -73,7 +82,9 @@ func (s *Server) refreshReuse(ctx context.Context, r *http.Request, sess store.S
 	ev := s.eventFrom(ip, sess.Device.Name, api.AuditRefreshReuseDetected, "An old refresh token was used again; the session was ended")
 	ev.SessionID, ev.TargetSessionID, ev.TargetDeviceName = sess.ID, sess.ID, sess.Device.Name
 	fx := store.RevokeEffects{Audit: func([]store.Session, int) api.AuditEvent { return s.stamp(ev) }}
-	return s.endDistrusted(ctx, sess, rev, fx, ip, "refresh token reuse: session revoked")
+	// The old token was copied: its presenter's answer carries no closure
+	// token (the session's streams get one with the event).
+	return s.endDistrusted(ctx, sess, rev, fx, ip, "refresh token reuse: session revoked", false)
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, req api.LogoutRequest) error {
@@ -88,7 +99,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, req api.Lo
 			return err
 		}
 	}
-	if err := s.endSession(ctx, c, self, api.ReasonLogout, now); err != nil {
+	if _, err := s.endSession(ctx, c, self, api.ReasonLogout, false, now); err != nil {
 		return err
 	}
 	var resp api.LogoutResponse
@@ -190,11 +201,13 @@ func (s *Server) handleReauth(w http.ResponseWriter, r *http.Request, req api.Re
 	return nil
 }
 
-// revokedNow answers a write refused with store.ErrRevoked: the session's
-// session_revoked details if it can be read, else err.
+// revokedNow answers a write refused with store.ErrRevoked, made for a
+// request carrying the session's own current token: the session's
+// session_revoked details (closure token included, errRevokedOwn) if it
+// can be read, else err.
 func (s *Server) revokedNow(ctx context.Context, id string, err error) error {
 	if sess, err2 := s.store.Session(ctx, id); err2 == nil && sess.Revoked != nil {
-		return errSessionRevoked(sess)
+		return s.errRevokedOwn(ctx, sess, "")
 	}
 	return storeErr(err)
 }
@@ -277,24 +290,33 @@ func (s *Server) reauthFailed(ctx context.Context, c *caller, detail, msg string
 		}
 		return s.stamp(e)
 	}}
-	return s.endDistrusted(ctx, self, rev, fx, c.ip, "too many wrong answers at re-authentication: session ended")
+	return s.endDistrusted(ctx, self, rev, fx, c.ip, "too many wrong answers at re-authentication: session ended", true)
 }
 
 // endDistrusted ends a session the server no longer trusts (its refresh
 // token was copied, or it answered wrong too often) with the writes fx
-// asks for, logs why (warning; the session and the address ip), pushes
-// the end to the session's streams, and returns the session_revoked
-// answer the request gets: about this revocation, or the one that beat
-// it.
-func (s *Server) endDistrusted(ctx context.Context, sess store.Session, rev store.Revocation, fx store.RevokeEffects, ip netip.Addr, why string) error {
+// asks for and a closure token, logs why (warning; the session and the
+// address ip), pushes the end to the session's streams, and returns the
+// session_revoked answer the request gets: about this revocation, or the
+// one that beat it. With own (the request carried the session's current
+// access token) the answer carries the closure token too.
+func (s *Server) endDistrusted(ctx context.Context, sess store.Session, rev store.Revocation, fx store.RevokeEffects, ip netip.Addr, why string, own bool) error {
+	mint := newClosureMint()
+	fx.Closure = mint.fn()
 	ended, err := s.store.RevokeSession(ctx, sess.AccountID, sess.ID, rev, fx)
 	if errors.Is(err, store.ErrRevoked) {
+		if own {
+			return s.errRevokedOwn(ctx, ended, "")
+		}
 		return errSessionRevoked(ended)
 	}
 	if err != nil {
 		return storeErr(err)
 	}
 	s.log.Warn(why, "session", sess.ID, "ip", ipString(ip))
-	s.sessionsEnded(sess.AccountID, []store.Session{ended})
+	s.sessionsEnded(sess.AccountID, []store.Session{ended}, mint)
+	if own {
+		return s.errRevokedOwn(ctx, ended, mint.eventToken(ended))
+	}
 	return errSessionRevoked(ended)
 }

@@ -407,18 +407,7 @@ func TestAccountsRemoteLogoutOfBackgroundAccount(t *testing.T) {
 	md.waitLiveAccount("ana")
 
 	// From ana's phone, the laptop's ana session is logged out.
-	phoneAPI, _ := local.signInElsewhere(phone, "ana")
-	page, err := phoneAPI.Sessions(ctx, 50, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(page.Sessions, func(x api.Session) bool { return x.Device.Name == laptop.Name })
-	if i < 0 {
-		t.Fatalf("no laptop session in %+v", page.Sessions)
-	}
-	if _, err := phoneAPI.RevokeSession(ctx, page.Sessions[i].ID); err != nil {
-		t.Fatal(err)
-	}
+	revokeLaptopFromPhone(t, local, "ana", false)
 	// bob stays; a notice says which account, by which device, when.
 	s.waitDialog("ana (this device) was logged out by Pixel 8 at 09:41 today. If that wasn't you, log in again and change its password.")
 	if got := s.dialogText(); !strings.Contains(got, "An account was logged out") {
@@ -756,4 +745,23 @@ func TestAccountsLogOutOneWithItsServerDown(t *testing.T) {
 	s.tap("OK")
 	s.waitNoDialog()
 	s.waitText("Logged in on Ana's Laptop")
+}
+
+// revokeLaptopFromPhone signs user in on a phone of backend b and, from
+// there, logs the laptop's session out (with erase, asking it to erase
+// its data).
+func revokeLaptopFromPhone(t *testing.T, b *backend, user string, erase bool) {
+	t.Helper()
+	phoneAPI, _ := b.signInElsewhere(phone, user)
+	page, err := phoneAPI.Sessions(ctx, 50, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(page.Sessions, func(x api.Session) bool { return x.Device.Name == laptop.Name })
+	if i < 0 {
+		t.Fatalf("no laptop session in %+v", page.Sessions)
+	}
+	if _, err := phoneAPI.RevokeSessionErasing(ctx, page.Sessions[i].ID, erase); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -83,6 +83,12 @@ func activityWhat(e api.AuditEvent, self string) string {
 			return "You renamed " + target + " " + to + " from here"
 		}
 		return subject + " renamed " + target + " " + to
+	case api.AuditSessionClosureConfirmed:
+		// The closed device's receipt (issue 15): subject is that device.
+		if closureErased(e.Detail) {
+			return subject + " confirmed it was logged out and erased its Sessionguard data"
+		}
+		return subject + " confirmed it was logged out"
 	case api.AuditRefreshReuseDetected:
 		return "Old sign-in token reused" + on + ", so it was logged out"
 	case api.AuditReauthSucceeded:
@@ -234,7 +240,7 @@ func activityIcon(typ string) fyne.Resource {
 		return theme.VisibilityIcon()
 	case api.AuditSessionRenamed:
 		return theme.DocumentCreateIcon()
-	case api.AuditRecoveryCodesRegenerated:
+	case api.AuditRecoveryCodesRegenerated, api.AuditSessionClosureConfirmed:
 		return theme.ConfirmIcon()
 	case api.AuditMFAEnabled, api.AuditMFADisabled, api.AuditRecoveryCodeUsed:
 		return theme.ConfirmIcon()
@@ -393,4 +399,11 @@ func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
 		a.status.SetText(fmt.Sprintf("%d %s, newest first.", n, plural(n, "event", "events")))
 	}
 	return a.root
+}
+
+// closureErased reads a session.closure_confirmed detail: whether the
+// closed device erased its data ("…; its Sessionguard data for this
+// account erased"), not "was not erased".
+func closureErased(detail string) bool {
+	return strings.Contains(detail, "data for this account erased")
 }

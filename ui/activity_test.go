@@ -31,6 +31,7 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditSessionRevoked:           "Ana's Laptop logged out Pixel 8",
 		api.AuditSessionsRevokedOthers:    "Ana's Laptop logged out all other devices",
 		api.AuditSessionRenamed:           "Ana's Laptop renamed Pixel 8 to “Work phone”",
+		api.AuditSessionClosureConfirmed:  "Ana's Laptop confirmed it was logged out",
 		api.AuditRefreshReuseDetected:     "Old sign-in token reused on Ana's Laptop, so it was logged out",
 		api.AuditReauthSucceeded:          "Password confirmed on Ana's Laptop",
 		api.AuditReauthFailed:             "Wrong password when confirming it's you on Ana's Laptop",

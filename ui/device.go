@@ -140,9 +140,10 @@ func (d *deviceDetail) onLogout() {
 		return
 	}
 	msg := s.Device.Name + " (" + placeOf(s.Location, s.IP) + ") will be logged out right away and will need the password to log in again. Saved login info on it stops working too. This can't be undone."
-	d.ui.confirmAction("Log out "+s.Device.Name+"?", "Log out", msg, func(ctx context.Context) error {
-		return d.ui.core.RevokeDevice(ctx, s.ID)
-	}, nil)
+	core := d.ui.core
+	d.ui.confirmRevoke("Log out "+s.Device.Name+"?", "Log out", msg, false, false, func(ctx context.Context, erase bool) error {
+		return core.RevokeDevice(ctx, s.ID, erase)
+	})
 }
 
 // onRename asks for the device's new name, the old one selected in the

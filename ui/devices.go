@@ -50,6 +50,7 @@ type devicesScreen struct {
 	picked fyne.CanvasObject // chosen and clear
 	detail *deviceDetail
 	pane   fyne.CanvasObject // detail's column beside the list
+	ended  *endedSection     // Recently logged out, below the list
 
 	// Layout, not state: set by devicesLayout from the window's width.
 	wide     bool    // the details show beside the list
@@ -66,7 +67,8 @@ func newDevicesScreen(u *UI) *devicesScreen {
 	d.rows = container.NewVBox()
 	d.more = u.button("Show more devices", theme.MoreVerticalIcon(), d.onMore)
 	d.more.Importance = widget.LowImportance
-	d.scroll = container.NewVScroll(container.NewVBox(d.rows, d.more))
+	d.ended = newEndedSection(d)
+	d.scroll = container.NewVScroll(container.NewVBox(d.rows, d.more, d.ended.root))
 	d.scroll.OnScrolled = d.onScrolled
 	d.others = u.button("Log out of all other devices", theme.LogoutIcon(), d.onLogoutOthers)
 	d.others.Importance = widget.DangerImportance
@@ -115,7 +117,11 @@ func (l *devicesLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		for _, r := range l.d.cache {
 			r.Refresh()
 		}
+		for _, r := range l.d.ended.cache {
+			r.Refresh()
+		}
 		l.d.rows.Refresh()
+		l.d.ended.rows.Refresh()
 		if wide {
 			l.d.ui.onUI(l.d.ui.redraw) // the details are drawn only when shown
 		}
@@ -177,6 +183,7 @@ func (d *devicesScreen) update(s app.Snapshot) fyne.CanvasObject {
 		d.rows.Refresh()
 	}
 	setVisible(d.more, s.DevicesCursor != "")
+	d.ended.update(s, now)
 
 	n, picked := len(s.Devices), len(s.SelectedDevices)
 	switch {
@@ -277,27 +284,39 @@ func (d *devicesScreen) reveal(r *deviceRow) {
 	}
 }
 
-func (d *devicesScreen) onRefresh() { d.ui.run(d.ui.core.LoadDevices, nil) }
+func (d *devicesScreen) onRefresh() {
+	d.ui.run(d.ui.core.LoadDevices, nil)
+	d.ended.load()
+}
 
 func (d *devicesScreen) onMore() { d.ui.run(d.ui.core.LoadMoreDevices, nil) }
 
-// onScrolled loads the next page when the end of the list comes near.
+// onScrolled loads the next page when the end of the list comes near:
+// of the live list, and once it is all there, of Recently logged out
+// below it.
 func (d *devicesScreen) onScrolled(off fyne.Position) {
-	if d.ui.snap.DevicesCursor == "" {
+	snap := d.ui.snap
+	if snap.DevicesCursor == "" && snap.EndedCursor == "" {
 		return
 	}
-	if off.Y+d.scroll.Size().Height >= d.scroll.Content.MinSize().Height-2*d.more.MinSize().Height {
-		d.onMore()
+	if off.Y+d.scroll.Size().Height < d.scroll.Content.MinSize().Height-2*d.more.MinSize().Height {
+		return
 	}
+	if snap.DevicesCursor != "" {
+		d.onMore() // Recently logged out shows once the list is all there
+		return
+	}
+	d.ended.onMore()
 }
 
 func (d *devicesScreen) onLogoutOthers() {
 	n := len(d.ui.snap.Devices) - 1
 	msg := fmt.Sprintf("Every other device logged in to your account (%d shown here) is logged out right away. Each will need the password to log in again, and saved login info on them stops working. This can't be undone.", n)
-	d.ui.confirmAction("Log out of all other devices?", "Log out all", msg, func(ctx context.Context) error {
-		_, err := d.ui.core.RevokeOthers(ctx)
+	core := d.ui.core
+	d.ui.confirmRevoke("Log out of all other devices?", "Log out all", msg, true, false, func(ctx context.Context, erase bool) error {
+		_, err := core.RevokeOthers(ctx, erase)
 		return err
-	}, nil)
+	})
 }
 
 // onLogoutChosen confirms, then logs out the ticked devices together.
@@ -318,8 +337,9 @@ func (d *devicesScreen) onLogoutChosen() {
 	if n == 1 {
 		msg = fmt.Sprintf("This device will be logged out right away:\n\n%s\n\nIt will need the password to log in again, and saved login info on it stops working. This can't be undone.", names[0])
 	}
-	d.ui.confirmAction(fmt.Sprintf("Log out %d %s?", n, plural(n, "device", "devices")), fmt.Sprintf("Log out %d", n), msg,
-		func(ctx context.Context) error { return d.ui.core.RevokeDevices(ctx, ids) }, nil)
+	core := d.ui.core
+	d.ui.confirmRevoke(fmt.Sprintf("Log out %d %s?", n, plural(n, "device", "devices")), fmt.Sprintf("Log out %d", n), msg, n > 1, false,
+		func(ctx context.Context, erase bool) error { return core.RevokeDevices(ctx, ids, erase) })
 }
 
 func (d *devicesScreen) onClearChosen() { d.ui.core.ClearDeviceSelection() }

@@ -125,15 +125,19 @@ func lastUpdated(t, now time.Time) string {
 // onRetry tries the server again now.
 func (f *frame) onRetry() { f.ui.run(f.ui.core.Retry, nil) }
 
-// onSecure ends the unrecognised session at once.
+// onSecure ends the unrecognised session at once. The device is not the
+// person's (a device marked lost): it is also asked to erase what
+// Sessionguard keeps there for the account, which includes the cached
+// list of the person's devices and places.
 func (f *frame) onSecure() {
 	a := f.ui.snap.Alert
 	if a == nil {
 		return
 	}
 	id := a.Session.ID
-	f.ui.core.DismissAlert()
-	f.ui.run(func(ctx context.Context) error { return f.ui.core.RevokeDevice(ctx, id) }, func(err error) {
+	core := f.ui.core
+	core.DismissAlert()
+	f.ui.run(func(ctx context.Context) error { return core.RevokeDevice(ctx, id, true) }, func(err error) {
 		// Ended (or waiting for the password, asked over the page): next,
 		// a new password, since someone else may know this one.
 		if err == nil || errors.Is(err, app.ErrReauthRequired) {

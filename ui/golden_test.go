@@ -53,6 +53,7 @@ func TestGoldens(t *testing.T) {
 
 	s.tap("Login activity")
 	s.waitFor("six devices", func() bool { return len(s.rows()) == 6 })
+	s.waitText(endedEmpty) // Recently logged out, loaded
 	s.golden("login_activity.xml")
 
 	s.tap("Work laptop")

@@ -100,13 +100,15 @@ func (u *UI) openSettings() { u.show(pageSettings) }
 // openAbout goes to About.
 func (u *UI) openAbout() { u.show(pageAbout) }
 
-// openDevices goes to Login activity and loads it.
+// openDevices goes to Login activity and loads it: the live list, and
+// the devices recently logged out.
 func (u *UI) openDevices() {
 	if !u.signedIn() {
 		return
 	}
 	u.show(pageDevices)
 	u.run(u.core.LoadDevices, nil)
+	u.devices.ended.load()
 }
 
 // openDevice goes to one session's details.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -15,15 +16,29 @@ import (
 )
 
 // followLastRevoke confirms a remote log out (Snapshot.LastRevoke) in a
-// dialog that points at the next step, until the person closes it.
+// dialog that points at the next step, until the person closes it. While
+// it is open it shows, live, what became of each device on its side: its
+// receipt, as Snapshot.Ended has it (reloaded as receipts arrive).
 func (u *UI) followLastRevoke(s app.Snapshot) {
-	if s.LastRevoke == nil || u.isShowing(u.revokeDone) {
+	if u.isShowing(u.revokeDone) {
+		if u.revokeCore == u.core {
+			u.setRevokeStatus(s)
+		}
+		return
+	}
+	if s.LastRevoke == nil {
 		return
 	}
 	r := *s.LastRevoke
 	onPage := u.page == pagePassword
-	title, msg := revokeOutcome(r, onPage)
-	d := dialog.NewCustomWithoutButtons(title, wrapped(msg), u.win)
+	title, msg, advice := revokeOutcome(r, onPage)
+	u.revokeResult = r
+	u.revokeStatus = container.NewVBox()
+	body := container.NewVBox(wrapped(msg), u.revokeStatus)
+	if advice != "" {
+		body.Add(wrapped(advice))
+	}
+	d := dialog.NewCustomWithoutButtons(title, body, u.win)
 	ok := u.button("OK", nil, d.Hide)
 	buttons := []fyne.CanvasObject{ok}
 	first := ok
@@ -38,33 +53,75 @@ func (u *UI) followLastRevoke(s app.Snapshot) {
 		ok.Importance = widget.HighImportance
 	}
 	d.SetButtons(buttons)
-	// Dismissed in the core at once: what is drawn next (openPassword's
-	// page) reads the core's snapshot, which no longer has it.
+	// Dismissed in the core once closed; until then the status follows
+	// the snapshots of this core.
 	u.revokeDone = d
+	core := u.core // the account it is about, even if another shows by then
+	u.revokeCore = core
+	u.setRevokeStatus(s)
 	d.Resize(fyne.NewSize(420, 0))
 	u.showDialog(d)
-	core := u.core // the account it is about, even if another shows by then
-	d.SetOnClosed(func() { u.forgetDialog(d); core.DismissLastRevoke() })
+	d.SetOnClosed(func() {
+		u.forgetDialog(d)
+		u.revokeStatus = nil
+		core.DismissLastRevoke()
+	})
 	u.win.Canvas().Focus(first)
+}
+
+// setRevokeStatus shows, in the open dialog after a remote log out, what
+// became of the devices it ended (revokeStatus), a label a line.
+func (u *UI) setRevokeStatus(s app.Snapshot) {
+	box := u.revokeStatus
+	if box == nil {
+		return
+	}
+	lines := revokeStatus(u.revokeResult, s, nowFunc())
+	changed := len(box.Objects) != len(lines)
+	setVisible(box, len(lines) > 0) // no gap when nothing was logged out
+	for len(box.Objects) < len(lines) {
+		box.Add(wrapped(""))
+	}
+	for len(box.Objects) > len(lines) {
+		box.Remove(box.Objects[len(box.Objects)-1])
+	}
+	for i, l := range lines {
+		lb := box.Objects[i].(*widget.Label)
+		changed = changed || lb.Text != l.text
+		lb.Importance = l.importance
+		lb.SetText(l.text) // refreshes with the importance too
+	}
+	if changed && u.revokeDone != nil {
+		u.revokeDone.Resize(fyne.NewSize(420, 0)) // as tall as the new text needs
+	}
 }
 
 // revokeOutcome is the title and text of the dialog after a remote log
 // out: one device, all others, or several chosen ones (some of which may
-// have failed). onPage: the person is already changing the password.
-func revokeOutcome(r app.RevokeResult, onPage bool) (title, msg string) {
+// have failed), and the advice to change the password. onPage: the person
+// is already changing the password.
+func revokeOutcome(r app.RevokeResult, onPage bool) (title, msg, advice string) {
 	title = "Done"
 	them := plural(r.Count, "it", "them")
+	erased := ""
+	switch {
+	case !r.Erase || r.Count == 0:
+	case r.Count == 1:
+		erased = " Its Sessionguard data for this account is erased once it hears of it."
+	default:
+		erased = " Their Sessionguard data for this account is erased once each hears of it."
+	}
 	switch {
 	case r.DeviceName != "":
-		msg = r.DeviceName + " was logged out. It will need your password to log in again."
+		msg = r.DeviceName + " was logged out. It will need your password to log in again." + erased
 	case len(r.Names) > 0 || len(r.Failed) > 0:
 		switch len(r.Names) {
 		case 0:
 		case 1:
-			msg = r.Names[0] + " was logged out. It will need your password to log in again."
+			msg = r.Names[0] + " was logged out. It will need your password to log in again." + erased
 		default:
 			msg = fmt.Sprintf("%d devices were logged out: %s. Each will need your password to log in again.",
-				len(r.Names), strings.Join(r.Names, ", "))
+				len(r.Names), strings.Join(r.Names, ", ")) + erased
 		}
 		if len(r.Failed) > 0 {
 			title = "Not all devices were logged out"
@@ -81,16 +138,16 @@ func revokeOutcome(r app.RevokeResult, onPage bool) (title, msg string) {
 			msg = strings.TrimSpace(msg + "\n\n" + b.String())
 		}
 	default:
-		msg = fmt.Sprintf("%d other %s logged out.", r.Count, plural(r.Count, "device was", "devices were"))
+		msg = fmt.Sprintf("%d other %s logged out.", r.Count, plural(r.Count, "device was", "devices were")) + erased
 	}
 	switch {
 	case r.Count == 0:
 	case onPage:
-		msg += "\n\nIf you didn't recognise " + them + ", change your password now."
+		advice = "If you didn't recognise " + them + ", change your password now."
 	default:
-		msg += "\n\nIf you didn't recognise " + them + ", change your password too."
+		advice = "If you didn't recognise " + them + ", change your password too."
 	}
-	return title, msg
+	return title, msg, advice
 }
 
 // revokedNotice is the sign-in screen's notice after this device was
@@ -112,13 +169,27 @@ func revokedNotice(n *app.RemoteLogout, self string, now time.Time) string {
 			"If that wasn't you, someone else may have had this device: log in and change your password.", at)
 	case n.Reason == api.ReasonAdmin:
 		return fmt.Sprintf("You were logged out by the server administrator at %s. Log in again to continue.", at)
+	case n.Erased && n.ByDeviceName != "":
+		return fmt.Sprintf("This device was logged out and its Sessionguard data erased by %s at %s. "+
+			"If that wasn't you, log in and change your password.", byDevice(n.ByDeviceName, self), at)
+	case n.Erased:
+		return fmt.Sprintf("This device was logged out and its Sessionguard data erased at %s. "+
+			"If that wasn't you, log in and change your password.", at)
 	case n.ByDeviceName != "":
-		by := n.ByDeviceName
-		if self != "" && strings.EqualFold(strings.TrimSpace(by), strings.TrimSpace(self)) {
-			by = "another device named " + by + "," // the comma keeps the name apart from the time
-		}
+		by := byDevice(n.ByDeviceName, self)
 		return fmt.Sprintf("You were logged out by %s at %s. If that wasn't you, log in and change your password.", by, at)
 	default:
 		return fmt.Sprintf("This device was logged out at %s. If that wasn't you, log in and change your password.", at)
 	}
+}
+
+// byDevice names the device that logged this one (self) out, for a
+// sentence that goes on with "at <time>": under this device's own name it
+// is "another device named vm," (the comma keeps the name apart from the
+// time).
+func byDevice(by, self string) string {
+	if self != "" && strings.EqualFold(strings.TrimSpace(by), strings.TrimSpace(self)) {
+		return "another device named " + by + ","
+	}
+	return by
 }

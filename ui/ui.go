@@ -81,8 +81,13 @@ type UI struct {
 
 	// Dialogs that follow the snapshot.
 	reauth     *reauthDialog
-	revokeDone dialog.Dialog   // after a remote log out (revoked.go)
-	dialogs    []dialog.Dialog // open dialogs, newest last, for Escape
+	revokeDone dialog.Dialog // after a remote log out (revoked.go)
+	// What revokeDone is about, and its live status lines (nil once
+	// closed), which follow the snapshots of revokeCore.
+	revokeCore   *app.App
+	revokeResult app.RevokeResult
+	revokeStatus *fyne.Container
+	dialogs      []dialog.Dialog // open dialogs, newest last, for Escape
 
 	// Several accounts (accounts.go); accounts is nil in single-core mode.
 	accounts      *app.Accounts

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -91,13 +92,24 @@ type stream struct {
 	closed    chan struct{} // closed when the response has ended (or failed)
 	readErr   error         // nil for a clean end; written before closed closes
 	events    atomic.Int64  // events received, of any name
-	once      sync.Once
+
+	// confirm, when not nil, sends the device's receipt with the closure
+	// token of session.revoked (POST /v1/closures) as soon as the event's
+	// data line is read, as a device that confirms at once does.
+	confirm    func(closureToken string) error
+	receipt    chan struct{} // closed when the receipt was answered (or could not be sent)
+	receiptAt  time.Time     // when its 204 was read; written before receipt closes
+	receiptErr error         // written before receipt closes
+	once       sync.Once
 }
 
 // openStream connects, authenticates as sess and returns once the server
 // has sent its ": connected" comment, that is once the stream is
 // subscribed and cannot miss an event.
-func openStream(ctx context.Context, addr string, sess seedSession, timeout time.Duration) (*stream, error) {
+//
+// confirm, when not nil, sends the receipt the moment session.revoked
+// arrives (see stream.confirm).
+func openStream(ctx context.Context, addr string, sess seedSession, timeout time.Duration, confirm func(closureToken string) error) (*stream, error) {
 	d := net.Dialer{Timeout: timeout}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -131,7 +143,8 @@ func openStream(ctx context.Context, addr string, sess seedSession, timeout time
 		return fail(fmt.Errorf("first line %q, want \": connected\"", line))
 	}
 	_ = conn.SetDeadline(time.Time{})
-	s := &stream{sess: sess, conn: conn, revoked: make(chan struct{}), closed: make(chan struct{})}
+	s := &stream{sess: sess, conn: conn, revoked: make(chan struct{}), closed: make(chan struct{}),
+		confirm: confirm, receipt: make(chan struct{})}
 	go s.read(body)
 	return s, nil
 }
@@ -139,7 +152,7 @@ func openStream(ctx context.Context, addr string, sess seedSession, timeout time
 func (s *stream) read(body *bufio.Reader) {
 	defer close(s.closed)
 	defer s.conn.Close()
-	gotRevoked := false
+	gotRevoked, wantData := false, false
 	for {
 		line, err := body.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
@@ -151,6 +164,12 @@ func (s *stream) read(body *bufio.Reader) {
 			}
 			return
 		}
+		if wantData {
+			if data, ok := bytes.CutPrefix(line, []byte("data: ")); ok {
+				wantData = false
+				go s.sendReceipt(closureTokenOf(data))
+			}
+		}
 		name, ok := bytes.CutPrefix(line, []byte("event: "))
 		if !ok {
 			continue
@@ -160,8 +179,31 @@ func (s *stream) read(body *bufio.Reader) {
 			gotRevoked = true
 			s.revokedAt = time.Now()
 			close(s.revoked)
+			wantData = s.confirm != nil
 		}
 	}
+}
+
+// closureTokenOf reads closure_token from session.revoked's JSON payload
+// ("" when it has none).
+func closureTokenOf(data []byte) string {
+	var ev struct {
+		ClosureToken string `json:"closure_token"`
+	}
+	_ = json.Unmarshal(data, &ev)
+	return ev.ClosureToken
+}
+
+// sendReceipt confirms the closure with tok and records when the answer
+// came.
+func (s *stream) sendReceipt(tok string) {
+	defer close(s.receipt)
+	if tok == "" {
+		s.receiptErr = errors.New("session.revoked carried no closure token")
+		return
+	}
+	s.receiptErr = s.confirm(tok)
+	s.receiptAt = time.Now()
 }
 
 // Close ends the stream from the client side.

@@ -25,9 +25,12 @@ type config struct {
 	ListSessions, AuditEvents, PageRepeats int
 	Levels                                 []int
 	StreamsPerAccount, Revokes             int
-	OpenConcurrency                        int
-	Logins, LoginConcurrency               int
-	SeedWorkers                            int
+	// ReceiptBurst is how many accounts, at each level, log their other
+	// devices out at the same moment, every device confirming at once.
+	ReceiptBurst             int
+	OpenConcurrency          int
+	Logins, LoginConcurrency int
+	SeedWorkers              int
 
 	// Phases are the phases to run (phaseNames order); the others are
 	// skipped, and so is seeding only they need.
@@ -67,7 +70,9 @@ It seeds a fresh database through the store package, starts sessiond on a
 loopback port as a child process, and measures: GET /v1/me throughput and
 latency, the first page of /v1/sessions and /v1/audit on a large account,
 revoke → session.revoked on open event streams at each --streams level
-(with sessiond's RSS and Go heap), and sign-in (argon2id) cost. It prints a
+(with sessiond's RSS and Go heap) and revoke → the device's receipt
+(POST /v1/closures, sent the moment the event arrives), and sign-in
+(argon2id) cost. It prints a
 Markdown report. Then a sign-in flood (--flood-workers bad sign-ins at
 once from many addresses, GET /v1/me latency with and without it) and
 acknowledged writes (refresh rotations and remote log outs, on SQLite once
@@ -95,6 +100,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	levels := fs.String("streams", "1000,10000", "connected event streams to measure at, ascending, comma-separated")
 	fs.IntVar(&c.StreamsPerAccount, "streams-per-account", 5, "streams per account (each account also has one session that revokes)")
 	fs.IntVar(&c.Revokes, "revokes", 300, "streams revoked one by one at each level")
+	fs.IntVar(&c.ReceiptBurst, "receipt-burst", 20, "at each level, after the revokes one by one, this many accounts log all their other devices out at the same moment (DELETE /v1/sessions?scope=others&erase=true), every device sending its receipt at once; 0: skip")
 	fs.IntVar(&c.OpenConcurrency, "open-concurrency", 64, "streams opened in parallel")
 	fs.IntVar(&c.Logins, "logins", 40, "sign-ins (POST /v1/login, argon2id)")
 	fs.IntVar(&c.LoginConcurrency, "login-concurrency", 4, "parallel sign-ins")
@@ -181,6 +187,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	if c.MeWarmup < 0 {
 		return nil, usageError("--me-warmup must not be negative")
 	}
+	if c.ReceiptBurst < 0 {
+		return nil, usageError("--receipt-burst must not be negative")
+	}
+	if c.Revokes+c.ReceiptBurst*c.StreamsPerAccount > c.Levels[0] {
+		return nil, usageError("--revokes plus --receipt-burst × --streams-per-account must not exceed the first --streams level")
+	}
 	if c.Revokes > c.Levels[0] {
 		return nil, usageError("--revokes must not exceed the first --streams level")
 	}
@@ -262,9 +274,9 @@ func (c *config) victimsPerWriter(runs int) int {
 }
 
 // streamSessions is how many stream sessions to seed: enough to top up to
-// each level after the previous level's revokes.
+// each level after the previous level's revokes and receipt burst.
 func (c *config) streamSessions() int {
-	return c.Levels[len(c.Levels)-1] + c.Revokes*(len(c.Levels)-1)
+	return c.Levels[len(c.Levels)-1] + (c.Revokes+c.ReceiptBurst*c.StreamsPerAccount)*(len(c.Levels)-1)
 }
 
 // usageError is a mistake on the command line (exit status 2).

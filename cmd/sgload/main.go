@@ -1,6 +1,6 @@
 // Command sgload measures sessiond under load on one machine: authenticated
-// request throughput and latency, revoke-to-event latency with thousands of
-// connected event streams, memory per stream, large list pages, the cost of
+// request throughput and latency, revoke-to-event and revoke-to-receipt
+// latency with thousands of connected event streams, memory per stream, large list pages, the cost of
 // sign-in, GET /v1/me latency under a flood of bad sign-ins, and what
 // durable writes cost (SQLite synchronous=FULL against NORMAL). It seeds a fresh SQLite or PostgreSQL database through
 // the store package, runs sessiond as a child process on a loopback port

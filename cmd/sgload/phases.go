@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -292,6 +293,26 @@ type streamLevel struct {
 	Revoke        dist       `json:"revoke_to_event"`  // DELETE start → event line read
 	DeleteRT      dist       `json:"delete_roundtrip"` // DELETE start → 200 read
 	ClosedAfter   int        `json:"closed_after_revoke"`
+	// Receipt is DELETE start → the device's receipt answered (204 read):
+	// the device sends POST /v1/closures the moment session.revoked's
+	// data line arrives. ReceiptAlone is that event → 204 alone.
+	Receipt      dist `json:"revoke_to_receipt"`
+	ReceiptAlone dist `json:"event_to_receipt"`
+	// Burst is --receipt-burst accounts logging their other devices out
+	// at the same moment, every device confirming at once.
+	Burst *burstResult `json:"receipt_burst,omitempty"`
+}
+
+// burstResult is a receipt burst: Accounts controllers send DELETE
+// /v1/sessions?scope=others&erase=true at the same moment, and each of
+// their Devices sends its receipt the moment its event arrives.
+// Latency is, per device, its controller's DELETE start → its receipt
+// answered; Took is the first DELETE start → the last receipt answered.
+type burstResult struct {
+	Accounts int           `json:"accounts"`
+	Devices  int           `json:"devices"`
+	Latency  dist          `json:"latency"`
+	Took     time.Duration `json:"took_ns"`
 }
 
 // streamSet is the streams open now.
@@ -339,7 +360,7 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 	sessions := r.data.Streams[set.next : set.next+need]
 	set.next += need
 	_, err := hammer(ctx, need, r.cfg.OpenConcurrency, func(ctx context.Context, _, i int) error {
-		s, err := openStream(ctx, r.sd.Addr, sessions[i], 30*time.Second)
+		s, err := openStream(ctx, r.sd.Addr, sessions[i], 30*time.Second, r.confirmClosure)
 		opened[i] = s
 		return err
 	})
@@ -385,12 +406,29 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 		lv.SteadyHeapPer = (m.HeapInuse + m.StackInuse - base.HeapInuse - base.StackInuse) / float64(level)
 	}
 
-	// Revoke a random sample one by one, each from its account's controller.
-	n := min(r.cfg.Revokes, len(set.open))
-	r.logf("streams: revoking %d of %d, one at a time", n, level)
-	perm := rng.Perm(len(set.open))[:n]
+	// Revoke a random sample one by one, each from its account's
+	// controller, asking the device to erase; each device sends its
+	// receipt the moment its event arrives.
+	// The accounts of the receipt burst are set aside first: none of
+	// their streams is revoked one by one.
+	burst, err := r.burstAccounts(set, r.cfg.ReceiptBurst)
+	if err != nil {
+		return nil, err
+	}
+	var pool []int // indexes in set.open of the streams the sample is drawn from
+	for i, s := range set.open {
+		if !burst[s.sess.AccountID] {
+			pool = append(pool, i)
+		}
+	}
+	n := min(r.cfg.Revokes, len(pool))
+	r.logf("streams: revoking %d of %d, one at a time, each device confirming at once", n, level)
+	perm := make([]int, n)
+	for k, j := range rng.Perm(len(pool))[:n] {
+		perm[k] = pool[j]
+	}
 	victims := make(map[*stream]bool, n)
-	var lat, rt []time.Duration
+	var lat, rt, receipt, alone []time.Duration
 	for k, idx := range perm {
 		s := set.open[idx]
 		ctrl, ok := r.data.Controllers[s.sess.AccountID]
@@ -399,12 +437,12 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 		}
 		t0 := time.Now()
 		var resp api.RevokeSessionResponse
-		if err := call(ctx, r.client, "DELETE", r.sd.URL+"/v1/sessions/"+s.sess.ID, ctrl.Token, nil, &resp); err != nil {
+		if err := call(ctx, r.client, "DELETE", r.sd.URL+"/v1/sessions/"+s.sess.ID+"?erase=true", ctrl.Token, nil, &resp); err != nil {
 			return nil, r.wrap(ctx, fmt.Sprintf("revoke %d of %d", k+1, n), err)
 		}
 		rt = append(rt, time.Since(t0))
-		if resp.Session.RevokedAt == nil {
-			return nil, fmt.Errorf("revoke %d of %d: DELETE answered a session that is not revoked", k+1, n)
+		if resp.Session.RevokedAt == nil || resp.Session.Closure == nil || !resp.Session.Closure.EraseRequested {
+			return nil, fmt.Errorf("revoke %d of %d: DELETE answered a session that is not revoked with erase", k+1, n)
 		}
 		select {
 		case <-s.revoked:
@@ -425,10 +463,22 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 		case <-ctx.Done():
 			return nil, r.timedOut(ctx, "waiting for the revoked stream to close", k, n)
 		}
+		select {
+		case <-s.receipt:
+			if s.receiptErr != nil {
+				return nil, fmt.Errorf("revoke %d of %d: the receipt of %s: %w", k+1, n, s.sess.ID, s.receiptErr)
+			}
+		case <-ctx.Done():
+			return nil, r.timedOut(ctx, "waiting for the device's receipt", k, n)
+		}
+		receipt = append(receipt, s.receiptAt.Sub(t0))
+		alone = append(alone, s.receiptAt.Sub(s.revokedAt))
 		victims[s] = true
 	}
 	lv.Revoke = summarize(lat, 0)
 	lv.DeleteRT = summarize(rt, 0)
+	lv.Receipt = summarize(receipt, 0)
+	lv.ReceiptAlone = summarize(alone, 0)
 	keep := set.open[:0]
 	for _, s := range set.open {
 		if victims[s] {
@@ -440,7 +490,126 @@ func (r *runner) streamLevel(ctx context.Context, set *streamSet, level int, bas
 		keep = append(keep, s)
 	}
 	set.open = keep
+	if len(burst) > 0 {
+		if lv.Burst, err = r.receiptBurst(ctx, set, burst); err != nil {
+			return nil, err
+		}
+	}
 	return lv, nil
+}
+
+// burstAccounts picks the first n accounts all of whose stream sessions
+// have their streams open.
+func (r *runner) burstAccounts(set *streamSet, n int) (map[string]bool, error) {
+	per := r.cfg.StreamsPerAccount
+	count := map[string]int{}
+	var order []string
+	for _, s := range set.open {
+		a := s.sess.AccountID
+		if count[a] == 0 {
+			order = append(order, a)
+		}
+		count[a]++
+	}
+	picked := map[string]bool{}
+	for _, a := range order {
+		if len(picked) < n && count[a] == per {
+			picked[a] = true
+		}
+	}
+	if len(picked) < n {
+		return nil, fmt.Errorf("receipt burst: only %d accounts have all %d streams open, want %d", len(picked), per, n)
+	}
+	return picked, nil
+}
+
+// receiptBurst has the controllers of the accounts picked log their
+// other devices out at the same moment, waits for every device's receipt
+// (each sends it the moment its event arrives) and takes those streams
+// out of set.
+func (r *runner) receiptBurst(ctx context.Context, set *streamSet, accounts map[string]bool) (*burstResult, error) {
+	per, n := r.cfg.StreamsPerAccount, len(accounts)
+	byAcct := map[string][]*stream{}
+	var picked []string
+	for _, s := range set.open {
+		a := s.sess.AccountID
+		if !accounts[a] {
+			continue
+		}
+		if len(byAcct[a]) == 0 {
+			picked = append(picked, a)
+		}
+		byAcct[a] = append(byAcct[a], s)
+	}
+	r.logf("streams: %d accounts log out their other devices at once (%d devices, each confirming at once)", n, n*per)
+	starts := make([]time.Time, n)
+	gate := make(chan struct{})
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i, a := range picked {
+		ctrl := r.data.Controllers[a]
+		wg.Go(func() {
+			<-gate
+			starts[i] = time.Now()
+			var c api.RevokedCount
+			err := call(ctx, r.client, "DELETE", r.sd.URL+"/v1/sessions?scope=others&erase=true", ctrl.Token, nil, &c)
+			if err == nil && c.Revoked != per {
+				err = fmt.Errorf("revoked %d sessions, want %d", c.Revoked, per)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("receipt burst: the controller of %s: %w", a, err)
+			}
+		})
+	}
+	close(gate)
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return nil, err
+	}
+	lat := make([]time.Duration, 0, n*per)
+	var last time.Time
+	gone := map[*stream]bool{}
+	for i, a := range picked {
+		for _, s := range byAcct[a] {
+			select {
+			case <-s.receipt:
+				if s.receiptErr != nil {
+					return nil, fmt.Errorf("receipt burst: the receipt of %s: %w", s.sess.ID, s.receiptErr)
+				}
+			case <-ctx.Done():
+				return nil, r.timedOut(ctx, "waiting for the burst's receipts", len(lat), n*per)
+			}
+			lat = append(lat, s.receiptAt.Sub(starts[i]))
+			if s.receiptAt.After(last) {
+				last = s.receiptAt
+			}
+			select {
+			case <-s.closed:
+			case <-ctx.Done():
+				return nil, r.timedOut(ctx, "waiting for the burst's streams to close", len(lat), n*per)
+			}
+			gone[s] = true
+		}
+	}
+	first := slices.MinFunc(starts, time.Time.Compare)
+	keep := set.open[:0]
+	for _, s := range set.open {
+		if !gone[s] {
+			keep = append(keep, s)
+		}
+	}
+	set.open = keep
+	return &burstResult{Accounts: n, Devices: n * per, Latency: summarize(lat, last.Sub(first)), Took: last.Sub(first)}, nil
+}
+
+// confirmClosure is a revoked device's receipt (POST /v1/closures, no
+// bearer token), sent with the token of its session.revoked: it says it
+// erased its data, as asked.
+func (r *runner) confirmClosure(closureToken string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return call(ctx, r.client, "POST", r.sd.URL+"/v1/closures", "", api.ClosureRequest{ClosureToken: closureToken, Erased: true}, nil)
 }
 
 // loginResult is the sign-in phase.

@@ -30,6 +30,7 @@ func writeReport(w io.Writer, r *results) {
 	}
 	if anyBackend(r, func(b *backendResult) bool { return len(b.Levels) > 0 }) {
 		reportStreams(p, r)
+		reportReceipts(p, r)
 	}
 	if anyBackend(r, func(b *backendResult) bool { return b.Idle.RSS > 0 }) {
 		reportMemory(p, r)
@@ -97,6 +98,45 @@ func reportStreams(p printf, r *results) {
 			p("| %s | %d | %d | %s | %s | %s | %s / %s | %d of %d | %v (%.0f/s) |", b.Store, l.Streams, l.Revoke.N,
 				ms(l.Revoke.P50), ms(l.Revoke.P99), ms(l.Revoke.Max), ms(l.DeleteRT.P50), ms(l.DeleteRT.P99),
 				l.ClosedAfter, l.Revoke.N, l.OpenTook.Round(time.Millisecond), float64(l.Opened)/l.OpenTook.Seconds())
+		}
+	}
+	p("")
+}
+
+func reportReceipts(p printf, r *results) {
+	p("### Revoke → receipt received by the server (devices that confirm at once)")
+	p("")
+	p("The same revokes, with `?erase=true`: each device sends `POST /v1/closures` (its closure token, `erased: true`) the moment " +
+		"its `session.revoked` data line arrives; a receipt counts once sessiond has answered it 204 (committed, audited, " +
+		"`sessions.changed` published).")
+	p("")
+	p("| store | streams open | receipts | revoke → receipt p50 | p99 | max | event → receipt p50 / p99 |")
+	p("|---|---:|---:|---:|---:|---:|---:|")
+	for _, b := range r.Backends {
+		for _, l := range b.Levels {
+			if l.Receipt.N == 0 {
+				continue
+			}
+			p("| %s | %d | %d | %s | %s | %s | %s / %s |", b.Store, l.Streams, l.Receipt.N,
+				ms(l.Receipt.P50), ms(l.Receipt.P99), ms(l.Receipt.Max), ms(l.ReceiptAlone.P50), ms(l.ReceiptAlone.P99))
+		}
+	}
+	p("")
+	if !anyBackend(r, func(b *backendResult) bool { return len(b.Levels) > 0 && b.Levels[0].Burst != nil }) {
+		return
+	}
+	p("A burst: that many accounts' controllers send `DELETE /v1/sessions?scope=others&erase=true` at the same moment, " +
+		"and every device they log out sends its receipt the moment its event arrives; per device, its controller's DELETE " +
+		"start → its receipt answered.")
+	p("")
+	p("| store | streams open | accounts at once | devices confirming at once | p50 | p99 | max | all receipts in |")
+	p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, b := range r.Backends {
+		for _, l := range b.Levels {
+			if bu := l.Burst; bu != nil {
+				p("| %s | %d | %d | %d | %s | %s | %s | %s |", b.Store, l.Streams-l.Revoke.N, bu.Accounts, bu.Devices,
+					ms(bu.Latency.P50), ms(bu.Latency.P99), ms(bu.Latency.Max), ms(bu.Took))
+			}
 		}
 	}
 	p("")

@@ -67,7 +67,10 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	}
 
 	victim := data.Streams[4]
-	s, err := openStream(ctx, strings.TrimPrefix(hs.URL, "http://"), victim, 10*time.Second)
+	confirm := func(tok string) error {
+		return call(ctx, c, "POST", hs.URL+"/v1/closures", "", api.ClosureRequest{ClosureToken: tok, Erased: true}, nil)
+	}
+	s, err := openStream(ctx, strings.TrimPrefix(hs.URL, "http://"), victim, 10*time.Second, confirm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +87,14 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	<-s.closed
 	if s.readErr != nil {
 		t.Fatalf("the stream failed instead of ending: %v", s.readErr)
+	}
+	select {
+	case <-s.receipt:
+		if s.receiptErr != nil {
+			t.Fatalf("the device's receipt: %v", s.receiptErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no receipt sent")
 	}
 
 	var l api.Login

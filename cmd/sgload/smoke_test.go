@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 	}
 	dir := t.TempDir()
 	jsonPath := filepath.Join(dir, "results.json")
-	args := []string{"--db", stores, "--streams", "20,50", "--revokes", "20", "--me-requests", "200",
+	args := []string{"--db", stores, "--streams", "30,60", "--revokes", "20", "--receipt-burst", "1", "--me-requests", "200",
 		"--me-warmup", "20", "--me-concurrency", "4", "--list-sessions", "300", "--audit-events", "500",
 		"--page-repeats", "3", "--logins", "2", "--login-concurrency", "2", "--settle", "50ms",
 		"--phase-timeout", "2m", "--steady", "100ms", "--flood-workers", "6", "--flood-duration", "300ms",
@@ -46,8 +46,8 @@ func TestSmoke(t *testing.T) {
 	if code := run(context.Background(), args, &out, &errs); code != 0 {
 		t.Fatalf("sgload exited %d:\n%s", code, errs.String())
 	}
-	for _, want := range []string{"### Authenticated requests", "### Revoke", "### sessiond memory",
-		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 50 | 20 |", "### Sign-in flood",
+	for _, want := range []string{"### Authenticated requests", "### Revoke", "### Revoke → receipt", "### sessiond memory",
+		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 60 | 20 |", "### Sign-in flood",
 		"| SQLite | 6 × accounts |", "### Acknowledged writes", "| SQLite | synchronous=normal | 1 | 3 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
@@ -70,12 +70,17 @@ func TestSmoke(t *testing.T) {
 				be.Login.Latency.N, len(be.Levels), len(be.Pages))
 		}
 		for _, l := range be.Levels {
-			if l.Revoke.N != 20 || l.ClosedAfter != 20 || l.Mem.Streams != float64(l.Streams) {
-				t.Errorf("%s at %d streams: %d revokes, %d closed, sessiond counted %v streams", be.Store,
-					l.Streams, l.Revoke.N, l.ClosedAfter, l.Mem.Streams)
+			if l.Revoke.N != 20 || l.ClosedAfter != 20 || l.Receipt.N != 20 || l.Mem.Streams != float64(l.Streams) {
+				t.Errorf("%s at %d streams: %d revokes, %d closed, %d receipts, sessiond counted %v streams", be.Store,
+					l.Streams, l.Revoke.N, l.ClosedAfter, l.Receipt.N, l.Mem.Streams)
 			}
 		}
-		if last := be.Levels[len(be.Levels)-1]; last.Steady == nil || last.Steady.Streams != 50 {
+		for _, l := range be.Levels {
+			if l.Burst == nil || l.Burst.Devices != 5 || l.Burst.Latency.N != 5 {
+				t.Errorf("%s at %d streams: receipt burst %+v", be.Store, l.Streams, l.Burst)
+			}
+		}
+		if last := be.Levels[len(be.Levels)-1]; last.Steady == nil || last.Steady.Streams != 60 {
 			t.Errorf("%s: no second memory reading at the last level", be.Store)
 		}
 		if be.Pages[1].WalkItems != 300 || be.Pages[3].WalkItems != 500 {

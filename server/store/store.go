@@ -64,7 +64,22 @@ type PasswordChange struct {
 	// deleted; it is appended to the account's log in the change's
 	// transaction (see AuditFunc). A refused change writes no event.
 	Audit AuditFunc
+	// Closure, when not nil, gives each session the change ends its first
+	// closure token, in the change's transaction (see ClosureFunc).
+	Closure ClosureFunc
 }
+
+// ClosureFunc returns the SHA-256 of the closure token of the ended session
+// sessionID, for a revocation to store as that session's first closure
+// token (as IssueClosureToken does, issued at the revocation's time), in
+// its transaction. The rules of AuditFunc apply: it may be called more
+// than once for one session and must then return the same hash, must be
+// quick, free of side effects and must not call the Store.
+type ClosureFunc func(sessionID string) []byte
+
+// MaxClosureTokens is how many closure tokens a session keeps at most:
+// IssueClosureToken drops the oldest beyond it.
+const MaxClosureTokens = 8
 
 // AuditFunc makes the audit event that records a change, inside the
 // transaction that makes the change, from what only that transaction
@@ -119,6 +134,14 @@ type RevokeEffects struct {
 	// the event anyway). A call refused with an error (ErrNotFound,
 	// ErrRevoked, ...) writes no event and deletes nothing.
 	Audit AuditFunc
+	// Closure, when not nil, gives each ended session its first closure
+	// token (see ClosureFunc). Ignored with Closed.
+	Closure ClosureFunc
+	// Closed records each ended session's closure as confirmed at the
+	// revocation's time, with Receipt.Erased equal to the revocation's
+	// Erase: the session ended itself (a log out), so that call was its
+	// receipt and no closure token is issued.
+	Closed bool
 }
 
 // MFAToken is a half-finished sign-in: the password was right and the
@@ -137,12 +160,22 @@ type MFAToken struct {
 	ExpiresAt   time.Time
 }
 
-// Revocation says when, why and by whom a session was ended.
+// Revocation says when, why and by whom a session was ended, and whether
+// the device was asked to erase the account's data from the install.
 type Revocation struct {
 	At           time.Time
 	Reason       string // api.Reason*
 	BySessionID  string // empty when not ended by a session (e.g. expiry, admin)
 	ByDeviceName string
+	Erase        bool
+}
+
+// Receipt is a revoked session's device confirming its closure: that it
+// wiped the account's tokens, and with Erased that it erased the rest of
+// the account's data on the install (ConfirmClosure), at At.
+type Receipt struct {
+	At     time.Time
+	Erased bool
 }
 
 // Session is a session record. Only hashes of tokens are kept.
@@ -175,6 +208,10 @@ type Session struct {
 	ReauthFailures int
 	// Revoked is nil while the session is live.
 	Revoked *Revocation
+	// Receipt is nil until the revoked session's closure is confirmed
+	// (ConfirmClosure, or a revocation with RevokeEffects.Closed). A live
+	// session has none.
+	Receipt *Receipt
 }
 
 // RefreshToken is a refresh token record. A token is live while RotatedAt
@@ -247,6 +284,13 @@ type Touch struct {
 type SessionCursor struct {
 	LastSeenAt time.Time
 	ID         string
+}
+
+// EndedCursor is the keyset position after which a page of ended
+// sessions starts, in (Revoked.At desc, ID desc) order.
+type EndedCursor struct {
+	RevokedAt time.Time
+	ID        string
 }
 
 // AuditRecord is an audit event with its account and store sequence.
@@ -394,6 +438,31 @@ type Store interface {
 	// session; each writes its own effects.
 	RevokeOtherSessions(ctx context.Context, accountID, keepID string, r Revocation, fx RevokeEffects) ([]Session, error)
 
+	// ListEndedSessions returns up to limit revoked sessions of the
+	// account whose revocation is at or after since, ordered by Revoked.At
+	// then ID, both descending (the most recently ended first), starting
+	// after the cursor if any. Sessions that expired without being
+	// revoked are not listed. A limit of 0 or less returns nothing.
+	ListEndedSessions(ctx context.Context, accountID string, since time.Time, after *EndedCursor, limit int) ([]Session, error)
+	// IssueClosureToken stores h, the SHA-256 of a closure token, as a
+	// token of the revoked session id issued at at, and drops the
+	// session's oldest tokens beyond MaxClosureTokens (the one just
+	// issued is kept), at once. ErrNotFound for an unknown session;
+	// ErrConflict (nothing written) for a live session or one whose
+	// closure is confirmed.
+	IssueClosureToken(ctx context.Context, id string, h []byte, at time.Time) error
+	// ConfirmClosure records the receipt of the revoked session that has a
+	// closure token hashing to h (Receipt{At: at, Erased: erased}),
+	// deletes every closure token of that session and, when audit is not
+	// nil, appends the event audit makes from the session as it was
+	// before, under its account, all in one transaction. It returns the
+	// session as it now is. ErrNotFound (nothing written) when no closure
+	// token hashes to h: unknown, spent by an earlier receipt, dropped or
+	// purged with its session. A token works once, and one receipt spends
+	// every token of its session: of concurrent calls with tokens of one
+	// session exactly one succeeds.
+	ConfirmClosure(ctx context.Context, h []byte, at time.Time, erased bool, audit SessionAuditFunc) (Session, error)
+
 	// RenameSession sets the device name (Device.Name) of a session of
 	// the account that is not revoked to name and, in the same
 	// transaction, appends the event audit makes from the session as it
@@ -433,7 +502,8 @@ type Store interface {
 
 	// Purge deletes what is no longer needed: sessions that ended before
 	// before (revoked before it, or expired before it: ExpiresAt before
-	// before), with their refresh tokens; refresh tokens of other sessions
+	// before), with their refresh tokens and their closure (its state and
+	// its tokens); refresh tokens of other sessions
 	// rotated before before; remembered logins and MFA tokens that expired
 	// by now; known installs last used before before; outbox entries
 	// written before before. Audit events are never purged. It may work in

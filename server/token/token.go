@@ -6,6 +6,7 @@
 package token
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -19,6 +20,7 @@ const (
 	PrefixRefresh    = "sgr_" // refresh token
 	PrefixRemembered = "sgm_" // remembered-login credential
 	PrefixMFA        = "sgf_" // a sign-in waiting for its second factor
+	PrefixClosure    = "sgc_" // an ended session's receipt (closure) token
 )
 
 // New returns prefix + 256 random bits, base64url without padding.
@@ -26,6 +28,18 @@ func New(prefix string) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	return prefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Derive returns prefix + the 256-bit HMAC-SHA256 of id under key,
+// base64url without padding: a token as unguessable as New's for whoever
+// does not hold key (at least 32 random bytes), which the holder of key
+// can make again for id. The server mints one revocation's closure tokens
+// this way, one per ended session, with a key made for that revocation
+// and then dropped.
+func Derive(prefix string, key []byte, id string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	return prefix + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // Hash is the SHA-256 of tok, the only form in which a token is stored.

@@ -66,7 +66,7 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 			return err
 		}
 		if r := c.Revoke; r != nil {
-			rows, err := tx.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, c.AccountID, c.KeepSessionID)
+			rows, err := tx.Query(ctx, revokeOthersSQL, append(revokeArgs(*r, false), c.AccountID, c.KeepSessionID)...)
 			if err != nil {
 				return err
 			}
@@ -74,6 +74,9 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 				return err
 			}
 			sortLikeList(ended)
+			if err := issueClosuresTx(ctx, tx, ended, store.RevokeEffects{Closure: c.Closure}, r.At); err != nil {
+				return err
+			}
 		}
 		var err error
 		if forgotten, err = countTx(ctx, tx, forgetAllSQL, c.AccountID); err != nil {

@@ -245,7 +245,9 @@ func TestCloseWhileBusy(t *testing.T) {
 // with remembered logins, and a revoked session may be expired, so a
 // revocation's deletions overlap ChangePassword's and each other's. New
 // sessions share two installs; Purge deletes sessions the others write
-// to.
+// to. Revocations issue closure tokens, and receipts (IssueClosureToken,
+// ConfirmClosure) lock a session row and then its tokens, as revocations
+// and Purge do.
 func TestNoDeadlocks(t *testing.T) {
 	defer func(n int) { maxAttempts = n }(maxAttempts)
 	maxAttempts = 1
@@ -284,6 +286,12 @@ func TestNoDeadlocks(t *testing.T) {
 		seq++
 		return accessHash(fmt.Sprint(what, seq))
 	}
+	// closure is a revocation's ClosureFunc: a hash per session, fresh
+	// for each revocation.
+	closure := func() store.ClosureFunc {
+		prefix := string(unique("closure"))
+		return func(id string) []byte { return accessHash(prefix + id) }
+	}
 	ops := []func(s *Store, i int) error{
 		func(s *Store, i int) error { // password change with revocation of the others
 			cur, err := s.Account(ctx, acct.ID)
@@ -292,17 +300,30 @@ func TestNoDeadlocks(t *testing.T) {
 			}
 			_, _, err = s.ChangePassword(ctx, store.PasswordChange{AccountID: acct.ID, OldHash: cur.PasswordHash,
 				NewHash: fmt.Sprint("hash ", i), KeepSessionID: sessionOf(i),
-				Revoke: &store.Revocation{At: base, Reason: api.ReasonPasswordChanged}, Audit: audit(i)})
+				Revoke: &store.Revocation{At: base, Reason: api.ReasonPasswordChanged}, Audit: audit(i), Closure: closure()})
 			return err
 		},
 		func(s *Store, i int) error {
 			_, err := s.RevokeOtherSessions(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonLogoutOthers},
-				store.RevokeEffects{Forget: true, KeepDeviceID: deviceOf(i), Audit: audit(i)})
+				store.RevokeEffects{Forget: true, KeepDeviceID: deviceOf(i), Audit: audit(i), Closure: closure()})
 			return err
 		},
 		func(s *Store, i int) error {
 			_, err := s.RevokeSession(ctx, acct.ID, sessionOf(i), store.Revocation{At: base, Reason: api.ReasonRemoteLogout},
-				store.RevokeEffects{Forget: true, Audit: audit(i)})
+				store.RevokeEffects{Forget: true, Audit: audit(i), Closure: closure()})
+			return err
+		},
+		func(s *Store, i int) error { // receipts: a token issued, then sent (perhaps one of another revocation)
+			h := unique("ct")
+			if err := s.IssueClosureToken(ctx, sessionOf(i), h, base); err != nil {
+				return err
+			}
+			if i%3 == 0 {
+				h = accessHash(fmt.Sprint("closure", i, sessionOf(i))) // most likely none
+			}
+			_, err := s.ConfirmClosure(ctx, h, base, i%2 == 0, func(before store.Session) api.AuditEvent {
+				return api.AuditEvent{ID: fmt.Sprint("evt_receipt_", i), At: base, Type: api.AuditSessionClosureConfirmed}
+			})
 			return err
 		},
 		func(s *Store, i int) error {

@@ -70,8 +70,14 @@ func TestQueryPlans(t *testing.T) {
 		FROM generate_series(1, 50000) AS i`, sessionID("acc_0", 1), base); err != nil {
 		t.Fatal(err)
 	}
+	// Closure tokens: two for each of the big account's revoked sessions.
+	if _, err := s.pool.Exec(ctx, `INSERT INTO closure_tokens (hash, session_id, issued_at)
+		SELECT sha256(convert_to('ct' || k || id, 'UTF8')), id, revoked_at
+		FROM sessions, generate_series(1, 2) AS k WHERE account_id = 'acc_0' AND revoked_at IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.pool.Exec(ctx, `ANALYZE accounts, sessions, refresh_tokens, remembered_logins, recovery_codes, mfa_tokens,
-		audit_events, known_installs, outbox`); err != nil {
+		audit_events, known_installs, outbox, closure_tokens`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,7 +100,7 @@ func TestQueryPlans(t *testing.T) {
 		{"ListSessions after", listSessionsAfterSQL, []any{small, base, "x", base, "ses_y", 50}, "sessions_live_by_account"},
 		{"ListSessions after, big account", listSessionsAfterSQL,
 			[]any{"acc_0", base, "x", base.Add(-time.Hour), sessionID("acc_0", 3600), 50}, "sessions_live_by_account"},
-		{"RevokeOtherSessions", revokeOthersSQL, []any{base, "r", "", "", small, "x"}, "sessions_live_by_account"},
+		{"RevokeOtherSessions", revokeOthersSQL, []any{base, "r", "", "", false, nil, false, small, "x"}, "sessions_live_by_account"},
 		{"ListAudit, big account", listAuditSQL, []any{"acc_0", int64(math.MaxInt64), 50}, "audit_events_account"},
 		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_account"},
 		{"ListAudit", listAuditSQL, []any{small, int64(math.MaxInt64), 50}, "audit_events_account"},
@@ -116,6 +122,16 @@ func TestQueryPlans(t *testing.T) {
 			[]any{small, []byte{1}}, "known_installs_pkey"},
 		{"ReadOutbox", `SELECT ` + columns.Outbox + ` FROM outbox WHERE seq > $1 ORDER BY seq LIMIT $2`,
 			[]any{int64(8000), 100}, "outbox_pkey"},
+		{"ListEndedSessions", listEndedSQL, []any{small, cutoff, 50}, "sessions_ended_by_account"},
+		{"ListEndedSessions, big account", listEndedSQL, []any{"acc_0", cutoff, 50}, "sessions_ended_by_account"},
+		{"ListEndedSessions, big account, next page", listEndedAfterSQL,
+			[]any{"acc_0", cutoff, base, sessionID("acc_0", 11000), 50}, "sessions_ended_by_account"},
+		{"ConfirmClosure's token", `SELECT session_id FROM closure_tokens WHERE hash = $1`, []any{[]byte{1}}, "closure_tokens_pkey"},
+		{"ConfirmClosure's spent tokens", `DELETE FROM closure_tokens WHERE session_id = $1 RETURNING hash`,
+			[]any{sessionID("acc_0", 11000)}, "closure_tokens_session"},
+		{"IssueClosureToken's trim", `DELETE FROM closure_tokens WHERE session_id = $1 AND seq NOT IN (
+			SELECT seq FROM closure_tokens WHERE session_id = $1 ORDER BY seq DESC LIMIT $2)`,
+			[]any{sessionID("acc_0", 11000), 8}, "closure_tokens_session"},
 		// Purge: each batch is a range of an index on the time it
 		// compares, at a cutoff 90 days back.
 		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{cutoff, 1000}, "sessions_ended"},
@@ -157,6 +173,9 @@ func TestQueryPlans(t *testing.T) {
 			t.Errorf("%s: the cursor is not part of the index condition:\n%s", tc.name, p)
 		}
 		if strings.Contains(tc.name, "after") && !strings.Contains(p, "ROW(last_seen_at, id) < ROW(") {
+			t.Errorf("%s: the cursor is not part of the index condition:\n%s", tc.name, p)
+		}
+		if strings.Contains(tc.name, "next page") && !strings.Contains(p, "ROW(revoked_at, id) < ROW(") {
 			t.Errorf("%s: the cursor is not part of the index condition:\n%s", tc.name, p)
 		}
 	}

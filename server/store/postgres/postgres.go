@@ -59,6 +59,14 @@
 //     nothing else). CreateSession inserts its audit events with the
 //     session, after upserting the known install (a child row of the
 //     account: concurrent sign-ins from one install queue on its row).
+//   - Closure tokens are child rows of their session and are always
+//     written after it is locked: a revocation inserts the ended
+//     sessions' first tokens after its UPDATE; IssueClosureToken reads
+//     the session FOR NO KEY UPDATE before inserting and trimming;
+//     ConfirmClosure's conditional UPDATE of the session (only a pending
+//     closure matches, so of concurrent receipts exactly one updates)
+//     comes before it deletes the tokens; Purge's deletion of a session
+//     cascades to them.
 //   - Audit sequence numbers come from an identity column's sequence.
 //     Outbox sequence numbers come from a sequence too, drawn under a
 //     transaction-level advisory lock held until commit, so that outbox

@@ -115,6 +115,18 @@ func (r *replicas) RevokeOtherSessions(ctx context.Context, accountID, keepID st
 	return r.pick().RevokeOtherSessions(ctx, accountID, keepID, rev, fx)
 }
 
+func (r *replicas) ListEndedSessions(ctx context.Context, accountID string, since time.Time, after *store.EndedCursor, limit int) ([]store.Session, error) {
+	return r.pick().ListEndedSessions(ctx, accountID, since, after, limit)
+}
+
+func (r *replicas) IssueClosureToken(ctx context.Context, id string, h []byte, at time.Time) error {
+	return r.pick().IssueClosureToken(ctx, id, h, at)
+}
+
+func (r *replicas) ConfirmClosure(ctx context.Context, h []byte, at time.Time, erased bool, audit store.SessionAuditFunc) (store.Session, error) {
+	return r.pick().ConfirmClosure(ctx, h, at, erased, audit)
+}
+
 func (r *replicas) RefreshToken(ctx context.Context, h []byte) (store.RefreshToken, error) {
 	return r.pick().RefreshToken(ctx, h)
 }

@@ -22,8 +22,9 @@ func qualified(table, cols string) string {
 // sessionRow is the scan target of one sessions row.
 type sessionRow struct {
 	s                               store.Session
-	revokedAt                       *time.Time
+	revokedAt, closureAt            *time.Time
 	reason, bySession, byDeviceName string
+	erase, closureErased            bool
 }
 
 func (r *sessionRow) dest() []any {
@@ -33,13 +34,18 @@ func (r *sessionRow) dest() []any {
 		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
 		&s.CreatedAt, &s.LastSeenAt, &s.AuthTime, &s.ExpiresAt, &s.AbsoluteExpiresAt,
 		&s.Remember, &s.AccessHash, &s.AccessExpiresAt, &s.InstallHash, &s.ReauthFailures,
-		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
+		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
+		&r.erase, &r.closureAt, &r.closureErased}
 }
 
 func (r *sessionRow) session() store.Session {
 	s := r.s
 	if r.revokedAt != nil {
-		s.Revoked = &store.Revocation{At: *r.revokedAt, Reason: r.reason, BySessionID: r.bySession, ByDeviceName: r.byDeviceName}
+		s.Revoked = &store.Revocation{At: *r.revokedAt, Reason: r.reason, BySessionID: r.bySession, ByDeviceName: r.byDeviceName,
+			Erase: r.erase}
+		if r.closureAt != nil {
+			s.Receipt = &store.Receipt{At: *r.closureAt, Erased: r.closureErased}
+		}
 	}
 	return s
 }
@@ -71,12 +77,16 @@ func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
 // stores it: with no re-auth failures.
 func sessionArgs(s store.Session) []any {
 	var (
-		revokedAt                       *time.Time
+		revokedAt, closureAt            *time.Time
 		reason, bySession, byDeviceName string
+		erase, erased                   bool
 	)
 	if r := s.Revoked; r != nil {
 		revokedAt = &r.At
-		reason, bySession, byDeviceName = r.Reason, r.BySessionID, r.ByDeviceName
+		reason, bySession, byDeviceName, erase = r.Reason, r.BySessionID, r.ByDeviceName, r.Erase
+		if rc := s.Receipt; rc != nil {
+			closureAt, erased = &rc.At, rc.Erased
+		}
 	}
 	d, l := s.Device, s.Location
 	return []any{s.ID, s.AccountID,
@@ -84,7 +94,7 @@ func sessionArgs(s store.Session) []any {
 		s.IP, l.City, l.Region, l.Country, l.CountryCode,
 		s.CreatedAt, s.LastSeenAt, s.AuthTime, s.ExpiresAt, s.AbsoluteExpiresAt,
 		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt, nullBytes(s.InstallHash), 0,
-		revokedAt, reason, bySession, byDeviceName}
+		revokedAt, reason, bySession, byDeviceName, erase, closureAt, erased}
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then

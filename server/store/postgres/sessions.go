@@ -1,8 +1,10 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,22 +26,70 @@ const (
 		ORDER BY last_seen_at DESC, id DESC LIMIT $6`
 )
 
-// revokeOthersSQL ends the live sessions of account $5 but $6 (live at $1)
+// revokeSet is the SET of a revocation, its values $1 to $7 (revokeArgs).
+const revokeSet = `revoked_at = $1, revoke_reason = $2, revoked_by_session = $3, revoked_by_device_name = $4,
+	revoke_erase = $5, closure_confirmed_at = $6, closure_erased = $7`
+
+// revokeOthersSQL ends the live sessions of account $8 but $9 (live at $1)
 // and returns them. It locks them first in id order: concurrent calls (and
 // ChangePassword) lock in the same order, so they queue instead of
 // deadlocking, and a session another call revoked meanwhile is re-checked
 // under its lock and skipped.
 var revokeOthersSQL = `WITH target AS (
 		SELECT id FROM sessions
-		WHERE account_id = $5 AND id <> $6 AND revoked_at IS NULL AND expires_at > $1
+		WHERE account_id = $8 AND id <> $9 AND revoked_at IS NULL AND expires_at > $1
 		ORDER BY id
 		FOR UPDATE
 	)
 	UPDATE sessions AS s
-	SET revoked_at = $1, revoke_reason = $2, revoked_by_session = $3, revoked_by_device_name = $4
+	SET ` + revokeSet + `
 	FROM target
 	WHERE s.id = target.id AND s.revoked_at IS NULL
 	RETURNING ` + qualified("s", columns.Session)
+
+// revokeArgs are the values $1 to $7 of revokeSet for revocation r; with
+// closed (store.RevokeEffects.Closed) the closure is confirmed at r.At.
+func revokeArgs(r store.Revocation, closed bool) []any {
+	var confirmed *time.Time
+	erased := false
+	if closed {
+		at := r.At
+		confirmed, erased = &at, r.Erase
+	}
+	return []any{r.At, r.Reason, r.BySessionID, r.ByDeviceName, r.Erase, confirmed, erased}
+}
+
+// An account's revoked sessions ended at or after $2, newest first.
+// ListEndedSessions and the cursor variant keep the same WHERE, so both are
+// range scans of sessions_ended_by_account in index order.
+const (
+	listEndedWhere = `account_id = $1 AND revoked_at >= $2`
+	listEndedSQL   = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listEndedWhere + `
+		ORDER BY revoked_at DESC, id DESC LIMIT $3`
+	listEndedAfterSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listEndedWhere + `
+		AND (revoked_at, id) < ($3, $4)
+		ORDER BY revoked_at DESC, id DESC LIMIT $5`
+)
+
+// issueClosuresSQL stores the first closure token of each ended session,
+// all in one statement: $1 the hashes, $2 the sessions, $3 when.
+const issueClosuresSQL = `INSERT INTO closure_tokens (hash, session_id, issued_at)
+	SELECT h, sid, $3 FROM unnest($1::bytea[], $2::text[]) AS t (h, sid)`
+
+// issueClosuresTx stores the first closure token of each session in ended
+// (fx.Closure, unless fx.Closed), issued at at, in tx: after the sessions'
+// rows, which the revocation holds, like every closure write.
+func issueClosuresTx(ctx context.Context, tx pgx.Tx, ended []store.Session, fx store.RevokeEffects, at time.Time) error {
+	if fx.Closure == nil || fx.Closed || len(ended) == 0 {
+		return nil
+	}
+	hashes, ids := make([][]byte, len(ended)), make([]string, len(ended))
+	for i, e := range ended {
+		hashes[i], ids[i] = nonNil(fx.Closure(e.ID)), e.ID
+	}
+	_, err := tx.Exec(ctx, issueClosuresSQL, hashes, ids, at)
+	return err
+}
 
 // upsertInstallSQL records install $2 of account $1 as used at $3.
 const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, first_seen, last_used)
@@ -58,7 +108,7 @@ const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, 
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
 			sessionArgs(ses)...); err != nil {
 			return err
 		}
@@ -218,15 +268,17 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 	var got []store.Session
 	err := s.tx(ctx, op, func(ctx context.Context, tx pgx.Tx) error {
 		got = nil
-		rows, err := tx.Query(ctx, `UPDATE sessions
-			SET revoked_at = $3, revoke_reason = $4, revoked_by_session = $5, revoked_by_device_name = $6
-			WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL
-			RETURNING `+columns.Session, id, accountID, r.At, r.Reason, r.BySessionID, r.ByDeviceName)
+		rows, err := tx.Query(ctx, `UPDATE sessions SET `+revokeSet+`
+			WHERE id = $8 AND account_id = $9 AND revoked_at IS NULL
+			RETURNING `+columns.Session, append(revokeArgs(r, fx.Closed), id, accountID)...)
 		if err != nil {
 			return err
 		}
 		if got, err = collectSessions(rows, 1); err != nil || len(got) == 0 {
 			return err // nothing changed: the empty transaction commits nothing
+		}
+		if err := issueClosuresTx(ctx, tx, got, fx, r.At); err != nil {
+			return err
 		}
 		forgotten := 0
 		if fx.Forget {
@@ -268,7 +320,7 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	var out []store.Session
 	err := s.tx(ctx, "revoke other sessions", func(ctx context.Context, tx pgx.Tx) error {
 		out = nil
-		rows, err := tx.Query(ctx, revokeOthersSQL, r.At, r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID)
+		rows, err := tx.Query(ctx, revokeOthersSQL, append(revokeArgs(r, fx.Closed), accountID, keepID)...)
 		if err != nil {
 			return err
 		}
@@ -276,6 +328,9 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 			return err
 		}
 		sortLikeList(out)
+		if err := issueClosuresTx(ctx, tx, out, fx, r.At); err != nil {
+			return err
+		}
 		forgotten := 0
 		switch {
 		case !fx.Forget:
@@ -325,6 +380,105 @@ func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, a
 		}
 		if audit != nil {
 			return appendAuditTx(ctx, tx, accountID, audit(before))
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Session{}, err
+	}
+	return after, nil
+}
+
+// ListEndedSessions returns up to limit revoked sessions of the account
+// revoked at or after since, the most recently ended first (RevokedAt then
+// ID, both descending), starting after the cursor if any.
+func (s *Store) ListEndedSessions(ctx context.Context, accountID string, since time.Time, after *store.EndedCursor, limit int) ([]store.Session, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var out []store.Session
+	err := s.run(ctx, "list ended sessions", func(ctx context.Context) error {
+		var (
+			rows pgx.Rows
+			err  error
+		)
+		if after == nil {
+			rows, err = s.pool.Query(ctx, listEndedSQL, accountID, since, limit)
+		} else {
+			rows, err = s.pool.Query(ctx, listEndedAfterSQL, accountID, since, after.RevokedAt, after.ID, limit)
+		}
+		if err != nil {
+			return err
+		}
+		out, err = collectSessions(rows, min(limit, 64))
+		return err
+	})
+	return out, err
+}
+
+// IssueClosureToken stores h as a closure token of the revoked session id
+// and drops its oldest tokens beyond store.MaxClosureTokens, in one
+// transaction. It locks the session row first (FOR NO KEY UPDATE, the
+// lock a receipt's UPDATE takes), then the tokens, like every closure
+// write: a receipt for the session runs wholly before or after it.
+// store.ErrNotFound for an unknown session, store.ErrConflict for a live
+// one or a confirmed closure.
+func (s *Store) IssueClosureToken(ctx context.Context, id string, h []byte, at time.Time) error {
+	return s.tx(ctx, "issue closure token", func(ctx context.Context, tx pgx.Tx) error {
+		var revoked, confirmed bool
+		if err := tx.QueryRow(ctx, `SELECT revoked_at IS NOT NULL, closure_confirmed_at IS NOT NULL
+			FROM sessions WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&revoked, &confirmed); err != nil {
+			return notFound(err)
+		}
+		if !revoked || confirmed {
+			return store.ErrConflict
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO closure_tokens (hash, session_id, issued_at) VALUES ($1, $2, $3)`,
+			nonNil(h), id, at); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM closure_tokens WHERE session_id = $1 AND seq NOT IN (
+			SELECT seq FROM closure_tokens WHERE session_id = $1 ORDER BY seq DESC LIMIT $2)`, id, store.MaxClosureTokens)
+		return err
+	})
+}
+
+// ConfirmClosure records the receipt of the session with a closure token
+// hashing to h, deletes all its closure tokens and appends audit's event,
+// in one transaction. Its conditional UPDATE locks the session row first
+// (a confirmed closure no longer matches it, so of concurrent receipts
+// exactly one updates), then it deletes the session's tokens and checks
+// that h was among them: a token dropped meanwhile confirms nothing.
+// store.ErrNotFound when no token hashes to h.
+func (s *Store) ConfirmClosure(ctx context.Context, h []byte, at time.Time, erased bool, audit store.SessionAuditFunc) (store.Session, error) {
+	var after store.Session
+	err := s.tx(ctx, "confirm closure", func(ctx context.Context, tx pgx.Tx) error {
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT session_id FROM closure_tokens WHERE hash = $1`, nonNil(h)).Scan(&id); err != nil {
+			return notFound(err)
+		}
+		var err error
+		after, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET closure_confirmed_at = $2, closure_erased = $3
+			WHERE id = $1 AND revoked_at IS NOT NULL AND closure_confirmed_at IS NULL
+			RETURNING `+columns.Session, id, at, erased))
+		if err != nil {
+			return notFound(err)
+		}
+		rows, err := tx.Query(ctx, `DELETE FROM closure_tokens WHERE session_id = $1 RETURNING hash`, id)
+		if err != nil {
+			return err
+		}
+		spent, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(spent, func(b []byte) bool { return bytes.Equal(b, h) }) {
+			return store.ErrNotFound
+		}
+		if audit != nil {
+			before := after
+			before.Receipt = nil
+			return appendAuditTx(ctx, tx, before.AccountID, audit(before))
 		}
 		return nil
 	})

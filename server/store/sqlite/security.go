@@ -43,7 +43,7 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 	var ended []store.Session
 	if r := c.Revoke; r != nil {
 		rows, err := tx.StmtContext(ctx, s.st.revokeOthers).QueryContext(ctx,
-			micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, c.AccountID, c.KeepSessionID, micros(r.At))
+			append(revokeArgs(*r, false), c.AccountID, c.KeepSessionID)...)
 		if err != nil {
 			return nil, 0, s.wrap(op, err)
 		}
@@ -51,6 +51,9 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 			return nil, 0, s.wrap(op, err)
 		}
 		sortLikeList(ended)
+		if err := s.issueClosuresTx(ctx, tx, op, ended, store.RevokeEffects{Closure: c.Closure}, r.At); err != nil {
+			return nil, 0, err
+		}
 	}
 	if c.Audit != nil {
 		if err := s.appendAuditTx(ctx, tx, op, c.AccountID, c.Audit(ended, int(forgotten))); err != nil {

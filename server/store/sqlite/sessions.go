@@ -25,12 +25,16 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 	}
 	defer tx.Rollback()
 	var (
-		revokedAt                       sql.NullInt64
+		revokedAt, closureAt            sql.NullInt64
 		reason, bySession, byDeviceName string
+		erase, erased                   bool
 	)
 	if r := ses.Revoked; r != nil {
 		revokedAt = nullMicros(&r.At)
-		reason, bySession, byDeviceName = r.Reason, r.BySessionID, r.ByDeviceName
+		reason, bySession, byDeviceName, erase = r.Reason, r.BySessionID, r.ByDeviceName, r.Erase
+		if rc := ses.Receipt; rc != nil {
+			closureAt, erased = nullMicros(&rc.At), rc.Erased
+		}
 	}
 	d, l := ses.Device, ses.Location
 	if _, err := tx.StmtContext(ctx, s.st.insertSession).ExecContext(ctx,
@@ -39,7 +43,7 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 		ses.IP, l.City, l.Region, l.Country, l.CountryCode,
 		micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.AuthTime), micros(ses.ExpiresAt), micros(ses.AbsoluteExpiresAt),
 		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt), nullBytes(ses.InstallHash), 0,
-		revokedAt, reason, bySession, byDeviceName); err != nil {
+		revokedAt, reason, bySession, byDeviceName, boolInt(erase), closureAt, boolInt(erased)); err != nil {
 		return s.wrap("create session", err)
 	}
 	if len(ses.InstallHash) > 0 {
@@ -196,7 +200,7 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 		return store.Session{}, s.wrap(op, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.StmtContext(ctx, s.st.revokeSession).QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, id, accountID)
+	rows, err := tx.StmtContext(ctx, s.st.revokeSession).QueryContext(ctx, append(revokeArgs(r, fx.Closed), id, accountID)...)
 	if err != nil {
 		return store.Session{}, s.wrap(op, err)
 	}
@@ -205,6 +209,9 @@ func (s *Store) RevokeSession(ctx context.Context, accountID, id string, r store
 		return store.Session{}, s.wrap(op, err)
 	}
 	if len(got) == 1 {
+		if err := s.issueClosuresTx(ctx, tx, op, got, fx, r.At); err != nil {
+			return store.Session{}, err
+		}
 		forgotten := 0
 		if fx.Forget {
 			if forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemDevice, accountID, got[0].Device.ID); err != nil {
@@ -248,7 +255,7 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 		return nil, s.wrap(op, err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.StmtContext(ctx, s.st.revokeOthers).QueryContext(ctx, micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, accountID, keepID, micros(r.At))
+	rows, err := tx.StmtContext(ctx, s.st.revokeOthers).QueryContext(ctx, append(revokeArgs(r, fx.Closed), accountID, keepID)...)
 	if err != nil {
 		return nil, s.wrap(op, err)
 	}
@@ -257,6 +264,9 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 		return nil, s.wrap(op, err)
 	}
 	sortLikeList(out)
+	if err := s.issueClosuresTx(ctx, tx, op, out, fx, r.At); err != nil {
+		return nil, err
+	}
 	forgotten := 0
 	if fx.Forget {
 		if fx.KeepDeviceID == "" {
@@ -349,6 +359,8 @@ type sessionRow struct {
 	reauthFailures                                              int64
 	revokedAt                                                   sql.NullInt64
 	reason, bySession, byDeviceName                             string
+	erase, closureErased                                        int64
+	closureAt                                                   sql.NullInt64
 	dest                                                        []any
 }
 
@@ -360,7 +372,8 @@ var sessionRows = sync.Pool{New: func() any {
 		&s.IP, &l.City, &l.Region, &l.Country, &l.CountryCode,
 		&r.created, &r.lastSeen, &r.authTime, &r.expires, &r.absExpires,
 		&r.remember, &s.AccessHash, &r.accessExp, &s.InstallHash, &r.reauthFailures,
-		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName}
+		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
+		&r.erase, &r.closureAt, &r.closureErased}
 	return r
 }}
 
@@ -390,9 +403,128 @@ func scanSession(sc scanner) (store.Session, error) {
 			Reason:       r.reason,
 			BySessionID:  r.bySession,
 			ByDeviceName: r.byDeviceName,
+			Erase:        r.erase != 0,
+		}
+		if r.closureAt.Valid {
+			ses.Receipt = &store.Receipt{At: fromMicros(r.closureAt.Int64), Erased: r.closureErased != 0}
 		}
 	}
 	return ses, nil
+}
+
+// revokeArgs are the values ?1 to ?7 of revokeSet for revocation r; with
+// closed (store.RevokeEffects.Closed) the closure is confirmed at r.At.
+func revokeArgs(r store.Revocation, closed bool) []any {
+	var confirmed sql.NullInt64
+	erased := false
+	if closed {
+		confirmed, erased = nullMicros(&r.At), r.Erase
+	}
+	return []any{micros(r.At), r.Reason, r.BySessionID, r.ByDeviceName, boolInt(r.Erase), confirmed, boolInt(erased)}
+}
+
+// issueClosuresTx stores the first closure token of each session in ended
+// (fx.Closure, unless fx.Closed), issued at at, in tx.
+func (s *Store) issueClosuresTx(ctx context.Context, tx *sql.Tx, op string, ended []store.Session, fx store.RevokeEffects, at time.Time) error {
+	if fx.Closure == nil || fx.Closed || len(ended) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, s.st.insertClosureToken)
+	for _, e := range ended {
+		if _, err := st.ExecContext(ctx, nonNil(fx.Closure(e.ID)), e.ID, micros(at)); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return nil
+}
+
+// ListEndedSessions returns up to limit revoked sessions of the account
+// revoked at or after since, the most recently ended first (RevokedAt then
+// ID, both descending), starting after the cursor if any.
+func (s *Store) ListEndedSessions(ctx context.Context, accountID string, since time.Time, after *store.EndedCursor, limit int) ([]store.Session, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var (
+		rows *sql.Rows
+		err  error
+	)
+	if after == nil {
+		rows, err = s.st.listEnded.QueryContext(ctx, accountID, micros(since), limit)
+	} else {
+		rows, err = s.st.listEndedAfter.QueryContext(ctx, accountID, micros(since), micros(after.RevokedAt), after.ID, limit)
+	}
+	if err != nil {
+		return nil, s.wrap("list ended sessions", err)
+	}
+	out, err := collectSessions(rows, min(limit, 64))
+	if err != nil {
+		return nil, s.wrap("list ended sessions", err)
+	}
+	return out, nil
+}
+
+// IssueClosureToken stores h as a closure token of the revoked session id
+// and drops its oldest tokens beyond store.MaxClosureTokens, in one
+// IMMEDIATE transaction: store.ErrNotFound for an unknown session,
+// store.ErrConflict for a live one or a confirmed closure.
+func (s *Store) IssueClosureToken(ctx context.Context, id string, h []byte, at time.Time) error {
+	const op = "issue closure token"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	var revoked, confirmed bool
+	if err := tx.StmtContext(ctx, s.st.txClosureState).QueryRowContext(ctx, id).Scan(&revoked, &confirmed); err != nil {
+		return s.notFound(op, err)
+	}
+	if !revoked || confirmed {
+		return store.ErrConflict
+	}
+	if _, err := tx.StmtContext(ctx, s.st.insertClosureToken).ExecContext(ctx, nonNil(h), id, micros(at)); err != nil {
+		return s.wrap(op, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.trimClosureTokens).ExecContext(ctx, id, store.MaxClosureTokens); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, tx.Commit())
+}
+
+// ConfirmClosure records the receipt of the session with a closure token
+// hashing to h, deletes all its closure tokens and appends audit's event,
+// in one IMMEDIATE transaction: with one writer at a time, of concurrent
+// receipts for one session exactly one finds a token left.
+// store.ErrNotFound when no token hashes to h.
+func (s *Store) ConfirmClosure(ctx context.Context, h []byte, at time.Time, erased bool, audit store.SessionAuditFunc) (store.Session, error) {
+	const op = "confirm closure"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	before, err := scanSession(tx.StmtContext(ctx, s.st.txSessionByClosure).QueryRowContext(ctx, nonNil(h)))
+	if err != nil {
+		return store.Session{}, s.notFound(op, err)
+	}
+	after, err := scanSession(tx.StmtContext(ctx, s.st.confirmClosure).QueryRowContext(ctx, micros(at), boolInt(erased), before.ID))
+	if err != nil {
+		// A token of a live session or a confirmed closure: cannot be,
+		// since issuing refuses those and confirming deletes the tokens.
+		return store.Session{}, s.notFound(op, err)
+	}
+	if _, err := tx.StmtContext(ctx, s.st.deleteClosureTokens).ExecContext(ctx, before.ID); err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	if audit != nil {
+		if err := s.appendAuditTx(ctx, tx, op, before.AccountID, audit(before)); err != nil {
+			return store.Session{}, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return store.Session{}, s.wrap(op, err)
+	}
+	return after, nil
 }
 
 // nonNil keeps a nil hash from binding as NULL in a NOT NULL BLOB column.

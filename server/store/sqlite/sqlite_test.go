@@ -207,6 +207,15 @@ func TestQueryPlans(t *testing.T) {
 		{"MFAToken", `SELECT ` + columns.MFAToken + ` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`, []any{[]byte{1}, 0}, "PRIMARY KEY"},
 		{"KnownInstall", `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`, []any{"a", []byte{1}}, "PRIMARY KEY"},
 		{"ReadOutbox", `SELECT ` + columns.Outbox + ` FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, []any{0, 10}, "INTEGER PRIMARY KEY"},
+		{"ListEndedSessions", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listEndedWhere +
+			` ORDER BY revoked_at DESC, id DESC LIMIT ?3`, []any{"a", 0, 50}, "sessions_ended_by_account"},
+		{"ListEndedSessions after", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listEndedWhere +
+			` AND (revoked_at, id) < (?3, ?4) ORDER BY revoked_at DESC, id DESC LIMIT ?5`, []any{"a", 0, 5, "y", 50}, "sessions_ended_by_account"},
+		{"ConfirmClosure's session", `SELECT ` + columns.Session + ` FROM sessions
+			WHERE id = (SELECT session_id FROM closure_tokens WHERE hash = ?)`, []any{[]byte{1}}, "sqlite_autoindex_closure_tokens_1"},
+		{"ConfirmClosure's spent tokens", `DELETE FROM closure_tokens WHERE session_id = ?`, []any{"a"}, "closure_tokens_session"},
+		{"IssueClosureToken's trim", `DELETE FROM closure_tokens WHERE session_id = ?1 AND seq NOT IN (
+			SELECT seq FROM closure_tokens WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)`, []any{"a", 8}, "closure_tokens_session"},
 		// Purge: every batch is a range of an index on the time it
 		// compares, so a batch reads about as many rows as it deletes.
 		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{0, 10}, "sessions_ended"},
@@ -251,7 +260,7 @@ func scansTable(plan []string) bool {
 		name, _, _ = strings.Cut(name, " ")
 		switch name {
 		case "accounts", "sessions", "refresh_tokens", "remembered_logins", "audit_events",
-			"recovery_codes", "mfa_tokens", "known_installs", "outbox":
+			"recovery_codes", "mfa_tokens", "known_installs", "outbox", "closure_tokens":
 			return true
 		}
 	}

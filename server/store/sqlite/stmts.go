@@ -12,6 +12,15 @@ import (
 // cursor variant must keep the same WHERE so both use sessions_live_by_account.
 const listSessionsWhere = `account_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND id <> ?3`
 
+// An account's revoked sessions ended at or after ?2, newest first;
+// ListEndedSessions and the cursor variant keep the same WHERE so both use
+// sessions_ended_by_account.
+const listEndedWhere = `account_id = ?1 AND revoked_at >= ?2`
+
+// revokeSet is the SET of a revocation, its values ?1 to ?7 (revokeArgs).
+const revokeSet = `revoked_at = ?1, revoke_reason = ?2, revoked_by_session = ?3, revoked_by_device_name = ?4,
+	revoke_erase = ?5, closure_confirmed_at = ?6, closure_erased = ?7`
+
 // stmts are the prepared statements, read ones on the read pool and write
 // ones on the single write connection.
 type stmts struct {
@@ -24,6 +33,8 @@ type stmts struct {
 	sessionRevoked      *sql.Stmt
 	listSessions        *sql.Stmt
 	listSessionsAfter   *sql.Stmt
+	listEnded           *sql.Stmt
+	listEndedAfter      *sql.Stmt
 	refreshToken        *sql.Stmt
 	listAudit           *sql.Stmt
 	mfaToken            *sql.Stmt
@@ -57,6 +68,14 @@ type stmts struct {
 	deleteRemAll      *sql.Stmt
 	appendAudit       *sql.Stmt
 	appendOutbox      *sql.Stmt
+
+	// write connection: closures
+	insertClosureToken  *sql.Stmt
+	trimClosureTokens   *sql.Stmt
+	txClosureState      *sql.Stmt
+	txSessionByClosure  *sql.Stmt
+	confirmClosure      *sql.Stmt
+	deleteClosureTokens *sql.Stmt
 
 	// write connection: password and two-step verification
 	txAccountMFA    *sql.Stmt
@@ -107,6 +126,12 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		listSessionsAfter: p(read, `SELECT `+columns.Session+` FROM sessions
 			WHERE `+listSessionsWhere+` AND (last_seen_at, id) < (?4, ?5)
 			ORDER BY last_seen_at DESC, id DESC LIMIT ?6`),
+		listEnded: p(read, `SELECT `+columns.Session+` FROM sessions
+			WHERE `+listEndedWhere+`
+			ORDER BY revoked_at DESC, id DESC LIMIT ?3`),
+		listEndedAfter: p(read, `SELECT `+columns.Session+` FROM sessions
+			WHERE `+listEndedWhere+` AND (revoked_at, id) < (?3, ?4)
+			ORDER BY revoked_at DESC, id DESC LIMIT ?5`),
 		refreshToken: p(read, `SELECT `+columns.Refresh+` FROM refresh_tokens WHERE hash = ?`),
 		listAudit: p(read, `SELECT `+columns.Audit+` FROM audit_events
 			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
@@ -124,7 +149,7 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		createAccount: p(write, `INSERT INTO accounts (`+columns.Account+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
 		insertSession: p(write, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES (?, ?, ?, ?, ?)`),
 		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
 			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
@@ -136,13 +161,11 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			VALUES (?1, ?2, ?3, ?3)
 			ON CONFLICT (account_id, install_hash) DO UPDATE
 			SET first_seen = min(first_seen, excluded.first_seen), last_used = max(last_used, excluded.last_used)`),
-		revokeSession: p(write, `UPDATE sessions
-			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
-			WHERE id = ? AND account_id = ? AND revoked_at IS NULL
+		revokeSession: p(write, `UPDATE sessions SET `+revokeSet+`
+			WHERE id = ?8 AND account_id = ?9 AND revoked_at IS NULL
 			RETURNING `+columns.Session),
-		revokeOthers: p(write, `UPDATE sessions
-			SET revoked_at = ?, revoke_reason = ?, revoked_by_session = ?, revoked_by_device_name = ?
-			WHERE account_id = ? AND id <> ? AND revoked_at IS NULL AND expires_at > ?
+		revokeOthers: p(write, `UPDATE sessions SET `+revokeSet+`
+			WHERE account_id = ?8 AND id <> ?9 AND revoked_at IS NULL AND expires_at > ?1
 			RETURNING `+columns.Session),
 		rotateSession: p(write, `UPDATE sessions
 			SET access_hash = ?, access_expires_at = ?, last_seen_at = ?, expires_at = ?
@@ -162,6 +185,17 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			session_id, device_name, target_session_id, target_device_name, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		appendOutbox: p(write, `INSERT INTO outbox (at, data) VALUES (?, ?)`),
+
+		insertClosureToken: p(write, `INSERT INTO closure_tokens (hash, session_id, issued_at) VALUES (?, ?, ?)`),
+		trimClosureTokens: p(write, `DELETE FROM closure_tokens WHERE session_id = ?1 AND seq NOT IN (
+			SELECT seq FROM closure_tokens WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)`),
+		txClosureState: p(write, `SELECT revoked_at IS NOT NULL, closure_confirmed_at IS NOT NULL FROM sessions WHERE id = ?`),
+		txSessionByClosure: p(write, `SELECT `+columns.Session+` FROM sessions
+			WHERE id = (SELECT session_id FROM closure_tokens WHERE hash = ?)`),
+		confirmClosure: p(write, `UPDATE sessions SET closure_confirmed_at = ?, closure_erased = ?
+			WHERE id = ? AND revoked_at IS NOT NULL AND closure_confirmed_at IS NULL
+			RETURNING `+columns.Session),
+		deleteClosureTokens: p(write, `DELETE FROM closure_tokens WHERE session_id = ?`),
 
 		txAccountMFA:    p(write, `SELECT mfa_enabled FROM accounts WHERE id = ?`),
 		updatePassword:  p(write, `UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?`),

@@ -50,6 +50,11 @@ func testCanceledContext(f *fixture) {
 	}
 	_, err = f.s.Purge(ctx, t0, t0)
 	is(f.t, "Purge(canceled)", err, context.Canceled)
+	_, err = f.s.ListEndedSessions(ctx, acct.ID, t0, nil, 10)
+	is(f.t, "ListEndedSessions(canceled)", err, context.Canceled)
+	is(f.t, "IssueClosureToken(canceled)", f.s.IssueClosureToken(ctx, s.ID, randHash(), t0), context.Canceled)
+	_, err = f.s.ConfirmClosure(ctx, randHash(), t0, false, nil)
+	is(f.t, "ConfirmClosure(canceled)", err, context.Canceled)
 	_, err = f.s.RewriteTOTPSecrets(ctx, func(v string) (string, bool, error) { return v + "x", true, nil })
 	is(f.t, "RewriteTOTPSecrets(canceled)", err, context.Canceled)
 }
@@ -104,6 +109,9 @@ func testClosed(f *fixture) {
 			return err
 		}},
 		{"Purge", func() error { _, err := f.s.Purge(f.ctx, t0, t0); return err }},
+		{"ListEndedSessions", func() error { _, err := f.s.ListEndedSessions(f.ctx, acct.ID, t0, nil, 10); return err }},
+		{"IssueClosureToken", func() error { return f.s.IssueClosureToken(f.ctx, s.ID, randHash(), t0) }},
+		{"ConfirmClosure", func() error { _, err := f.s.ConfirmClosure(f.ctx, randHash(), t0, false, nil); return err }},
 		{"AppendOutbox", func() error { _, err := f.s.AppendOutbox(f.ctx, t0, []byte("x")); return err }},
 		{"ReadOutbox", func() error { _, err := f.s.ReadOutbox(f.ctx, 0, 10); return err }},
 		{"OutboxHead", func() error { _, err := f.s.OutboxHead(f.ctx); return err }},

@@ -21,6 +21,7 @@ func RunPurge(t *testing.T, open func(t *testing.T) store.Store) {
 var purgeContract = []testCase{
 	{"Purge", testPurge},
 	{"Concurrent/Purge", testConcurrentPurge},
+	{"Purge/Closures", testPurgeClosures},
 }
 
 // Retention epochs. Nothing else the suite writes is older than a few days

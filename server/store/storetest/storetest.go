@@ -121,6 +121,14 @@ var contract = []testCase{
 	{"Concurrent/ReplaceRecoveryCodes", testConcurrentReplaceRecoveryCodes},
 	{"Concurrent/ReplaceRecoveryCodesWhileDisabling", testReplaceRecoveryCodesWhileDisabling},
 
+	{"Closure/RoundTrip", testClosureRoundTrip},
+	{"Closure/Tokens", testClosureTokens},
+	{"Closure/Issue", testIssueClosureToken},
+	{"Closure/RevokeOthers", testClosureRevokeOthers},
+	{"Closure/RollBack", testConfirmClosureRollBack},
+	{"Concurrent/ConfirmClosure", testConcurrentConfirmClosure},
+	{"ListEndedSessions", testListEndedSessions},
+
 	{"Lifecycle/CanceledContext", testCanceledContext},
 	{"Lifecycle/Closed", testClosed},
 }

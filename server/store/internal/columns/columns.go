@@ -10,7 +10,8 @@ const Session = `id, account_id,
 	ip, loc_city, loc_region, loc_country, loc_country_code,
 	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
 	remember, access_hash, access_expires_at, install_hash, reauth_failures,
-	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name`
+	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name,
+	revoke_erase, closure_confirmed_at, closure_erased`
 
 // Account lists the accounts table's columns.
 const Account = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
