@@ -313,6 +313,9 @@ type App struct {
 
 	offlineErr string // the error shown while offline (settle), guarded by mu
 
+	cacheMu  sync.Mutex // guards writing the cached list, and cacheOff
+	cacheOff bool       // the cache was wiped for good until the next sign-in
+
 	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
 	instKey string     // this install's key once read or made (installKey)
 }

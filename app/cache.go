@@ -24,6 +24,11 @@ func (a *App) writeCache() {
 	if a.cfg.CacheDir == "" {
 		return
 	}
+	a.cacheMu.Lock()
+	defer a.cacheMu.Unlock()
+	if a.cacheOff {
+		return // wiped (closeAccount): a list still on its way must not bring it back
+	}
 	snap := a.Snapshot()
 	if snap.Account == nil || snap.Session == nil {
 		return
@@ -70,4 +75,20 @@ func (a *App) removeCache() {
 	if a.cfg.CacheDir != "" {
 		_ = os.Remove(filepath.Join(a.cfg.CacheDir, cacheFile))
 	}
+}
+
+// stopCache wipes the cached list and keeps it wiped until the next
+// sign-in (establish): a refresh still under way writes nothing.
+func (a *App) stopCache() {
+	a.cacheMu.Lock()
+	defer a.cacheMu.Unlock()
+	a.cacheOff = true
+	a.removeCache()
+}
+
+// startCache lets the cached list be written again, for a new sign-in.
+func (a *App) startCache() {
+	a.cacheMu.Lock()
+	a.cacheOff = false
+	a.cacheMu.Unlock()
 }

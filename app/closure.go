@@ -123,7 +123,7 @@ func (a *App) closeAccount(acct api.Account, closureToken string, erase bool) []
 		_ = a.cfg.Secrets.Delete(a.refreshKey(acct.ID))
 	}
 	list := a.dropSavedAccount(acct.ID)
-	a.removeCache()
+	a.stopCache()
 	if !erase {
 		return list
 	}
@@ -152,9 +152,11 @@ func (a *App) eraseInstall() error {
 		a.cfg.Prefs.RemoveValue(k)
 	}
 	if a.cfg.CacheDir != "" {
+		a.cacheMu.Lock() // stopped already (closeAccount): nothing writes it again
 		if err := os.RemoveAll(a.cfg.CacheDir); err != nil {
 			errs = append(errs, err)
 		}
+		a.cacheMu.Unlock()
 	}
 	return errors.Join(errs...)
 }

@@ -352,6 +352,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		}
 	}
 	a.cfg.Prefs.SetString(PrefLastUsername, acct.Username)
+	a.startCache()
 	sess.Current = true
 	a.finish(func(s *Snapshot) {
 		s.Account, s.Session, s.Remember = &acct, &sess, remember
