@@ -79,6 +79,7 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzSecondFactorCode -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeClosure -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzEndedCursor -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeRules -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

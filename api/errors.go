@@ -73,4 +73,8 @@ const (
 	// ReasonReauthFailed: too many wrong passwords or codes in a row at
 	// re-authentication on this session (a guess on a stolen device).
 	ReasonReauthFailed = "reauth_failed"
+	// ReasonInactive: the session went unused longer than its own
+	// inactivity rule (Session.IdleTimeoutS) or the account's
+	// (Settings.AutoLogoutInactiveAfterS), and was ended.
+	ReasonInactive = "inactive"
 )

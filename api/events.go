@@ -25,6 +25,12 @@ const (
 	// A device renamed (PATCH /v1/sessions/{id}); TargetDeviceName is the
 	// old name, Detail says the new one.
 	AuditSessionRenamed = "session.renamed"
+	// AuditSessionRulesChanged: a session's own inactivity rule was set or
+	// removed (PATCH idle_timeout_s); the detail says which.
+	AuditSessionRulesChanged = "session.rules_changed"
+	// AuditSettingsChanged: the account's settings were changed (PUT
+	// /v1/settings); the detail says what.
+	AuditSettingsChanged = "account.settings_changed"
 	// New recovery codes made (POST /v1/mfa/recovery-codes).
 	AuditRecoveryCodesRegenerated = "mfa.recovery_codes_regenerated"
 	AuditAdminResetMFA            = "admin.reset_mfa"
@@ -46,6 +52,7 @@ var AuditTypes = []string{
 	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
 	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
 	AuditSessionRenamed, AuditRecoveryCodesRegenerated, AuditSessionClosureConfirmed,
+	AuditSessionRulesChanged, AuditSettingsChanged,
 }
 
 // Event names on the GET /v1/events stream.

@@ -248,7 +248,7 @@ var (
 		ID: "ses_2b9", Current: true, Device: device, IP: "203.0.113.7", Location: place,
 		CreatedAt: t0, LastSeenAt: t1, AuthTime: t0, ExpiresAt: t0.Add(12 * time.Hour), Remember: true,
 		RevokedAt: &t1, RevokeReason: api.ReasonRemoteLogout,
-		RevokedBySessionID: "ses_7f1", RevokedByDeviceName: "Laptop", Closure: &closure,
+		RevokedBySessionID: "ses_7f1", RevokedByDeviceName: "Laptop", Closure: &closure, IdleTimeoutS: 7 * 24 * 3600,
 	}
 	t2      = t1.Add(300 * time.Millisecond)
 	closure = api.Closure{State: api.ClosureConfirmed, EraseRequested: true, Erased: true, ConfirmedAt: &t2}
@@ -302,6 +302,7 @@ var wireTypes = []wireType{
 		api.HealthResponse{Status: "ok", Service: api.HealthService}}},
 	{"UpdateSessionRequest", reflect.TypeFor[api.UpdateSessionRequest](), false, []any{api.UpdateSessionRequest{Name: ptr("Ana's ThinkPad X1"), IdleTimeoutS: ptr(3600)}}},
 	{"UpdateSessionResponse", reflect.TypeFor[api.UpdateSessionResponse](), true, []any{api.UpdateSessionResponse{Session: session}}},
+	{"Settings", reflect.TypeFor[api.Settings](), true, []any{api.Settings{AutoLogoutInactiveAfterS: 30 * 24 * 3600, ApproveNewDevices: true}, api.Settings{}}},
 	{"RecoveryCodesStatus", reflect.TypeFor[api.RecoveryCodesStatus](), true, []any{api.RecoveryCodesStatus{Remaining: 7}, api.RecoveryCodesStatus{}}},
 	{"RecoveryCodesResponse", reflect.TypeFor[api.RecoveryCodesResponse](), true, []any{api.RecoveryCodesResponse{RecoveryCodes: []string{"7kq2-m9xd-4hfr-p3wc-8tbn-j5ge"}}}},
 	{"SessionRevokedEvent", reflect.TypeFor[api.SessionRevokedEvent](), true, []any{
@@ -457,6 +458,10 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		{"HealthResponse", `{"status":"ok","service":"grafana"}`},
 		{"UpdateSessionRequest", `{"name":""}`},
 		{"UpdateSessionRequest", `{"idle_timeout_s":-1}`},
+		{"UpdateSessionRequest", `{"idle_timeout_s":"1h"}`},
+		{"Settings", `{"auto_logout_inactive_after_s":-1,"approve_new_devices":false}`},
+		{"Settings", `{"auto_logout_inactive_after_s":31536001,"approve_new_devices":false}`},
+		{"Settings", `{"approve_new_devices":true}`},
 		{"RecoveryCodesStatus", `{"remaining":-1}`},
 		{"SessionRevokedEvent", `{"session_id":"s","reason":"logout","at":"2025-05-01T12:00:00Z","by_session_id":"","by_device_name":""}`},
 		{"Closure", `{"state":"lost","erase_requested":false,"erased":false}`},

@@ -29,6 +29,8 @@ var Routes = []Route{
 	{"POST", "/v1/mfa/totp/disable"},
 	{"GET", "/v1/mfa/recovery-codes"},
 	{"POST", "/v1/mfa/recovery-codes"},
+	{"GET", "/v1/settings"},
+	{"PUT", "/v1/settings"},
 	{"GET", "/v1/audit"},
 	{"GET", "/v1/events"},
 	{"GET", "/healthz"},

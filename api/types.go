@@ -64,6 +64,9 @@ type Session struct {
 	// empty when no one did (reauth_failed, refresh_token_reuse).
 	RevokedBySessionID  string `json:"revoked_by_session_id,omitempty"`
 	RevokedByDeviceName string `json:"revoked_by_device_name,omitempty"`
+	// IdleTimeoutS is the session's own inactivity rule in seconds (0:
+	// none): it is ended when unused that long (reason inactive).
+	IdleTimeoutS int `json:"idle_timeout_s"`
 	// Closure is what became of an ended session on its device; nil while
 	// the session is live.
 	Closure *Closure `json:"closure,omitempty"`
@@ -327,11 +330,31 @@ const HealthService = "sessiond"
 // UpdateSessionRequest is the body of PATCH /v1/sessions/{id}: the fields
 // to change, any session of the caller's account. Name replaces the
 // device's name (1–64 characters, checked like device names).
-// IdleTimeoutS (the device's own inactivity rule) belongs to a later
-// contract addition and is refused until the server has it.
+// IdleTimeoutS is the device's own inactivity rule in seconds: ended when
+// unused that long (0 removes the rule); at least the server's minimum
+// (sessiond --min-idle-timeout, default 3600), at most a year (31536000)
+// and at most the session's lifetime.
 type UpdateSessionRequest struct {
 	Name         *string `json:"name,omitempty"`
 	IdleTimeoutS *int    `json:"idle_timeout_s,omitempty"`
+}
+
+// HeaderBackground, set to "1" on a request, says the app made it by
+// itself, not the person: a list reloaded after an event, the token
+// refreshed for it. Such a request is served as any other but is not use
+// of the session: it neither holds off the inactivity rules nor extends a
+// remembered session's idle expiry.
+const HeaderBackground = "Sessionguard-Background"
+
+// Settings is the account's settings (GET /v1/settings; PUT, with a
+// recent password proof, sets them all and answers the new ones).
+// AutoLogoutInactiveAfterS ends every session unused that long, in
+// seconds (0: never); a session's own IdleTimeoutS applies too, the
+// stricter wins. ApproveNewDevices belongs to the approval contract
+// addition.
+type Settings struct {
+	AutoLogoutInactiveAfterS int  `json:"auto_logout_inactive_after_s"`
+	ApproveNewDevices        bool `json:"approve_new_devices"`
 }
 
 // UpdateSessionResponse is the answer of PATCH /v1/sessions/{id}.

@@ -98,6 +98,10 @@ type RemoteLogout struct {
 	// Erased says that whoever ended the session asked this device to
 	// erase its Sessionguard data for the account, and it did.
 	Erased bool
+	// UnusedFor is, for reason inactive, the rule that ended it as far as
+	// this device knew it (its own or the account's, the stricter; 0:
+	// unknown).
+	UnusedFor time.Duration
 }
 
 // LoginAlert is a new sign-in on the account from another device.
@@ -139,6 +143,9 @@ const (
 	KindRevokeSeveral
 	// KindNewRecoveryCodes: making new recovery codes (NewRecoveryCodes).
 	KindNewRecoveryCodes
+	// KindSetAutoLogout: changing when inactive devices are logged out
+	// (SetAutoLogout).
+	KindSetAutoLogout
 )
 
 // TwoStepStage is how far turning on two-step verification has got. The
@@ -263,6 +270,9 @@ type Snapshot struct {
 	Ended       []api.Session
 	EndedCursor string
 	EndedLoaded bool
+	// Settings are the account's settings once loaded (LoadSettings),
+	// nil before.
+	Settings *api.Settings
 	// TwoStep is how far turning on two-step verification has got.
 	TwoStep TwoStepStage
 	// RecoveryCodesLeft is how many unused recovery codes the account has,
@@ -391,6 +401,7 @@ func (s Snapshot) clone() Snapshot {
 	c.Account, c.Session = clonePtr(s.Account), clonePtr(s.Session)
 	c.Notice, c.Alert = clonePtr(s.Notice), clonePtr(s.Alert)
 	c.Pending, c.LastRevoke = clonePtr(s.Pending), clonePtr(s.LastRevoke)
+	c.Settings = clonePtr(s.Settings)
 	return c
 }
 

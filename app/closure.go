@@ -230,7 +230,7 @@ func (a *App) refreshEnded(gen int, force bool) {
 	go func() {
 		defer a.wg.Done()
 		for {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(client.Background(context.Background()), 30*time.Second)
 			_ = a.loadEnded(ctx, false)
 			cancel()
 			a.mu.Lock()

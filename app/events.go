@@ -10,7 +10,8 @@ import (
 
 // startEvents runs the live event stream for the sign-in numbered gen.
 func (a *App) startEvents(gen int) {
-	ctx, cancel := context.WithCancel(context.Background())
+	// The app's own work, as every background call: not use of the session.
+	ctx, cancel := context.WithCancel(client.Background(context.Background()))
 	a.mu.Lock()
 	if gen != a.gen {
 		a.mu.Unlock()
@@ -64,8 +65,9 @@ func (a *App) onEvent(gen int, ev client.Event) {
 		a.requestRefresh()
 	case api.EventSessionsChanged, api.EventPasswordChanged:
 		a.requestRefresh()
-		a.refreshEnded(gen, false) // a receipt may have arrived
-		a.refreshAccount(gen)      // two-step may have been turned on or off elsewhere (the server administrator)
+		a.refreshEnded(gen, false)    // a receipt may have arrived
+		a.refreshSettings(gen, false) // the rules may have changed elsewhere
+		a.refreshAccount(gen)         // two-step may have been turned on or off elsewhere (the server administrator)
 	}
 }
 
@@ -82,7 +84,7 @@ func (a *App) refreshAccount(gen int) {
 	a.mu.Unlock()
 	go func() {
 		defer a.wg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(client.Background(context.Background()), 30*time.Second)
 		defer cancel()
 		me, err := a.api.Me(ctx)
 		if err != nil {
@@ -134,7 +136,7 @@ func (a *App) requestRefresh() {
 		defer a.wg.Done()
 		for {
 			if a.current(gen) {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				ctx, cancel := context.WithTimeout(client.Background(context.Background()), 30*time.Second)
 				_ = a.loadDevices(ctx, gen, false)
 				cancel()
 			}

@@ -359,13 +359,14 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Err, s.FieldErrors = problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
-		s.Ended, s.EndedCursor, s.EndedLoaded = nil, "", false
+		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
 		s.LastUpdated, s.RecoveryCodesLeft, s.RecoveryCodesKnown = time.Time{}, 0, false
 		a.dropTwoStep(s)
 		s.PrefillUsername = acct.Username
 		a.transition(s, EvSignedIn)
 	})
 	a.startEvents(gen)
+	a.refreshSettings(gen, true)
 }
 
 // LogOut ends this device's session. With rememberLoginInfo the server
@@ -454,7 +455,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 		s.Account, s.Session, s.Remember = nil, nil, false
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
 		s.Activity, s.ActivityCursor = nil, ""
-		s.Ended, s.EndedCursor, s.EndedLoaded = nil, "", false
+		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
 		s.Pending, s.Alert, s.LastRevoke = nil, nil, nil
 		s.Offline, s.Live, s.LastUpdated = false, false, time.Time{}
 		s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, false
@@ -489,6 +490,9 @@ func (a *App) endedRemotely(gen int, err error) {
 			notice.At = at
 		}
 		closureToken, notice.Erased = ce.Closure()
+	}
+	if notice.Reason == api.ReasonInactive {
+		notice.UnusedFor = inactiveRule(a.Snapshot())
 	}
 	list := a.closeAccount(acct, closureToken, notice.Erased)
 	a.signOutLocal(acct, notice)

@@ -231,6 +231,9 @@ func (c *Client) send(ctx context.Context, k call) error {
 	cctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req := c.rc.R().SetContext(cctx)
+	if IsBackground(ctx) {
+		req.SetHeader(api.HeaderBackground, "1")
+	}
 	if k.body != nil {
 		req.SetHeader("Content-Type", "application/json").SetBody(k.body)
 	}
@@ -269,4 +272,21 @@ func decodeReply(status int, body []byte, out any) error {
 		return unexpected(status)
 	}
 	return nil
+}
+
+// backgroundKey marks a context as the app's own work (Background).
+type backgroundKey struct{}
+
+// Background marks ctx's calls as made by the app itself, not the person
+// (a list reloaded after an event): the server does not count them as use
+// of the session for its inactivity rules (api.HeaderBackground). A token
+// refresh such a call needs is marked too.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, backgroundKey{}, true)
+}
+
+// IsBackground reports whether ctx was marked by Background.
+func IsBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(backgroundKey{}).(bool)
+	return b
 }

@@ -43,8 +43,21 @@ func (c *caller) revocationErasing(reason string, at time.Time, erase bool) stor
 
 // authed wraps a handler that needs a valid access token. The session is
 // read from the store on every request, so a revoke takes effect the moment
-// it is committed.
+// it is committed. The request is use of the session (see rules.go): a
+// session past its idle deadline is ended by it, and any other's last use
+// moves to now.
 func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return s.authenticated(h, true)
+}
+
+// authedStream is authed for the event stream, whose opening is not use:
+// the session must be live (and not past its idle deadline) as for any
+// call, but its last use stays where it was.
+func (s *Server) authedStream(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return s.authenticated(h, false)
+}
+
+func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error, use bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		tok, ok := bearer(r)
 		if !ok {
@@ -64,6 +77,14 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(h
 			// closure token.
 			return s.errRevokedOwn(r.Context(), sess, "")
 		}
+		ip := s.clientIP(r)
+		if s.idleDueHere(sess, now) {
+			// Unused past its rule: this request ends it (its token,
+			// expired or not, is the session's own).
+			if sess, err = s.endIdleOwn(r.Context(), sess, ip, now, true); err != nil {
+				return err
+			}
+		}
 		if err := s.checkLive(sess, now); err != nil {
 			return err
 		}
@@ -71,17 +92,31 @@ func (s *Server) authed(h func(http.ResponseWriter, *http.Request) error) func(h
 			return &apiError{status: http.StatusUnauthorized, code: api.CodeTokenExpired,
 				msg: "The access token has expired; refresh it."}
 		}
-		ip := s.clientIP(r)
-		if now.Sub(sess.LastSeenAt) >= s.cfg.TouchInterval {
-			t := store.Touch{LastSeenAt: now, ExpiresAt: s.expiry(sess, now), IP: ipString(ip), Location: s.locate(ip)}
-			if err := s.store.TouchSession(r.Context(), sess.ID, t); err != nil && !errors.Is(err, store.ErrRevoked) {
-				return storeErr(err)
+		if use && !background(r) {
+			if err := s.used(r.Context(), &sess, ip, now); err != nil {
+				return err
 			}
-			sess.LastSeenAt, sess.ExpiresAt, sess.IP, sess.Location = t.LastSeenAt, t.ExpiresAt, t.IP, t.Location
 		}
 		ctx := context.WithValue(r.Context(), ctxKey{}, &caller{session: sess, ip: ip})
 		return h(w, r.WithContext(ctx))
 	}
+}
+
+// used records a request of sess at now from ip: written at once
+// (TouchSession: last use, expiry, address and place) when its last write
+// is TouchInterval old or more, otherwise noted for the background loop
+// to write (rules.go).
+func (s *Server) used(ctx context.Context, sess *store.Session, ip netip.Addr, now time.Time) error {
+	if now.Sub(sess.LastSeenAt) < s.cfg.TouchInterval {
+		s.usage.note(sess.ID, now, s.expiry(*sess, now))
+		return nil
+	}
+	t := store.Touch{LastSeenAt: now, ExpiresAt: s.expiry(*sess, now), IP: ipString(ip), Location: s.locate(ip)}
+	if err := s.store.TouchSession(ctx, sess.ID, t); err != nil && !errors.Is(err, store.ErrRevoked) {
+		return storeErr(err)
+	}
+	sess.LastSeenAt, sess.ExpiresAt, sess.IP, sess.Location = t.LastSeenAt, t.ExpiresAt, t.IP, t.Location
+	return nil
 }
 
 // checkLive answers a revoked or expired session.
@@ -148,3 +183,7 @@ func bearer(r *http.Request) (string, bool) {
 	tok := strings.TrimSpace(h[len(p):])
 	return tok, tok != ""
 }
+
+// background reports whether the app made r by itself, not the person
+// (api.HeaderBackground): it is not use of the session.
+func background(r *http.Request) bool { return r.Header.Get(api.HeaderBackground) == "1" }

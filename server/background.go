@@ -17,9 +17,13 @@ import (
 //   - the outbox watcher: every OutboxPoll it delivers to this server's
 //     streams the events operator commands wrote to the database. Every
 //     entry written after StartBackground returns is delivered (the
-//     outbox head is read before it returns, when the database answers).
+//     outbox head is read before it returns, when the database answers);
+//   - the inactivity sweeper: at once and then every IdleSweepEvery it
+//     ends the sessions unused past their rule (SweepInactive), and every
+//     TouchInterval, and when stopped, it writes the uses of sessions
+//     this replica noted without writing them (rules.go).
 //
-// Both are safe with several replicas on one database.
+// All are safe with several replicas on one database.
 func (s *Server) StartBackground() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	last := int64(-1)
@@ -27,7 +31,7 @@ func (s *Server) StartBackground() (stop func()) {
 		last = head
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		s.sweepLoop(ctx)
@@ -36,9 +40,48 @@ func (s *Server) StartBackground() (stop func()) {
 		defer wg.Done()
 		s.watchOutbox(ctx, last)
 	}()
+	go func() {
+		defer wg.Done()
+		s.idleLoop(ctx)
+	}()
 	return func() {
 		cancel()
 		wg.Wait()
+		// The uses noted since the last write, so that a restart loses
+		// none of them.
+		fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := s.flushUse(fctx); err != nil {
+			s.log.Warn("could not write the last uses of sessions", "err", err)
+		}
+	}
+}
+
+// idleLoop runs the inactivity sweeper until ctx ends: a sweep at once and
+// every IdleSweepEvery, and every TouchInterval a write of the uses noted
+// meanwhile (flushUse), so that none waits longer than that.
+func (s *Server) idleLoop(ctx context.Context) {
+	sweep := time.NewTicker(s.cfg.IdleSweepEvery)
+	defer sweep.Stop()
+	flush := time.NewTicker(s.cfg.TouchInterval)
+	defer flush.Stop()
+	for due := true; ; {
+		if due {
+			if _, err := s.sweepIdle(ctx, ""); err != nil && ctx.Err() == nil {
+				s.log.Warn("inactivity sweep failed; will try again", "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-sweep.C:
+			due = true
+		case <-flush.C:
+			due = false
+			if err := s.flushUse(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("writing the uses of sessions failed; will try again", "err", err)
+			}
+		}
 	}
 }
 

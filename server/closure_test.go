@@ -528,11 +528,9 @@ func TestClosureLimits(t *testing.T) {
 	e.confirm(toks[len(toks)-1], false).wantOK(t, 204, nil)
 }
 
-// TestClosureReceiptAcrossReplicas: two replicas on one PostgreSQL
-// database with their LISTEN/NOTIFY bus. The revoker follows its stream on
-// replica 1, the device on replica 2; the revoke goes to replica 1, the
-// receipt to replica 2, and the revoker hears of it on replica 1.
-func TestClosureReceiptAcrossReplicas(t *testing.T) {
+// replicaPair starts two replicas on one new PostgreSQL database, each
+// with its LISTEN/NOTIFY bus, sharing one clock, configured by opts.
+func replicaPair(t *testing.T, opts ...option) (*env, *env) {
 	url := pgtest.NewDatabase(t)
 	clock := servertest.NewClock(time.Date(2026, 11, 21, 14, 0, 0, 0, time.UTC))
 	replica := func() *env {
@@ -540,7 +538,7 @@ func TestClosureReceiptAcrossReplicas(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := servertest.StartStore(t, st, clock)
+		b := servertest.StartStore(t, st, clock, opts...)
 		bus, err := pgbus.New(url, b.Server, pgbus.Config{MaxBackoff: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
@@ -556,7 +554,15 @@ func TestClosureReceiptAcrossReplicas(t *testing.T) {
 		t.Cleanup(e.stop)
 		return e
 	}
-	r1, r2 := replica(), replica()
+	return replica(), replica()
+}
+
+// TestClosureReceiptAcrossReplicas: two replicas on one PostgreSQL
+// database with their LISTEN/NOTIFY bus. The revoker follows its stream on
+// replica 1, the device on replica 2; the revoke goes to replica 1, the
+// receipt to replica 2, and the revoker hears of it on replica 1.
+func TestClosureReceiptAcrossReplicas(t *testing.T) {
+	r1, r2 := replicaPair(t)
 	r1.signUp("ana")
 	laptop := r1.login("ana", "Ana's Laptop", true)
 	revoker := r1.stream(laptop.AccessToken)

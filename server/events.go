@@ -395,6 +395,11 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	if now.Revoked != nil {
 		return s.errRevokedOwn(r.Context(), now, "")
 	}
+	if t := s.now(); s.idleDueHere(now, t) {
+		if now, err = s.endIdleOwn(r.Context(), now, callerFrom(r.Context()).ip, t, true); err != nil {
+			return err
+		}
+	}
 	if err := s.checkLive(now, s.now()); err != nil {
 		return err
 	}

@@ -247,3 +247,64 @@ func FuzzEndedCursor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeRules feeds arbitrary bodies to the decoders of PATCH
+// /v1/sessions/{id} (idle_timeout_s) and PUT /v1/settings, then to their
+// checks, with arbitrary session lifetimes: 400 invalid_request naming the
+// field or success, never a panic; a rule that passes is 0 or within the
+// server's minimum, a year and the session's lifetime.
+func FuzzDecodeRules(f *testing.F) {
+	for _, s := range []string{
+		`{"idle_timeout_s":3600}`, `{"idle_timeout_s":0}`, `{"idle_timeout_s":-1}`, `{"idle_timeout_s":3599}`,
+		`{"idle_timeout_s":31536000}`, `{"idle_timeout_s":31536001}`, `{"idle_timeout_s":9223372036854775807}`,
+		`{"idle_timeout_s":-9223372036854775808}`, `{"idle_timeout_s":1e3}`, `{"idle_timeout_s":"1h"}`, `{"idle_timeout_s":null}`,
+		`{"name":"Hotel lobby PC","idle_timeout_s":604800}`,
+		`{"auto_logout_inactive_after_s":2592000,"approve_new_devices":true}`, `{"auto_logout_inactive_after_s":-5}`,
+		`{"auto_logout_inactive_after_s":1}`, `{"approve_new_devices":"yes"}`, `{"auto_logout_inactive_after_s":1.5}`,
+		`[]`, `null`, `{`, ``,
+	} {
+		f.Add(s, int64(365*24*3600))
+	}
+	f.Add(`{"idle_timeout_s":43200}`, int64(12*3600))
+	f.Fuzz(func(t *testing.T, body string, lifetimeS int64) {
+		const minRule = time.Hour
+		lifetime := time.Duration(lifetimeS%(1<<33)) * time.Second
+		var upd api.UpdateSessionRequest
+		err := decodeBody(strings.NewReader(body), &upd, false)
+		checkDecoded(t, err)
+		if err == nil && upd.IdleTimeoutS != nil {
+			rule, err := checkIdleTimeout(*upd.IdleTimeoutS, minRule, lifetime)
+			checkField(t, err, "idle_timeout_s")
+			if err == nil && rule != 0 && (rule < minRule || rule > MaxIdleTimeout || (lifetime > 0 && rule > lifetime)) {
+				t.Fatalf("rule %v passed (lifetime %v)", rule, lifetime)
+			}
+			if err == nil && rule != time.Duration(*upd.IdleTimeoutS)*time.Second {
+				t.Fatalf("rule %v from %d seconds", rule, *upd.IdleTimeoutS)
+			}
+		}
+		var st api.Settings
+		err = decodeBody(strings.NewReader(body), &st, false)
+		checkDecoded(t, err)
+		if err == nil {
+			got, err := checkSettings(st, minRule)
+			checkField(t, err, "auto_logout_inactive_after_s")
+			if r := got.AutoLogoutInactiveAfter; err == nil && r != 0 && (r < minRule || r > MaxIdleTimeout) {
+				t.Fatalf("account rule %v passed", r)
+			}
+			if err == nil && settingsView(got) != st {
+				t.Fatalf("settings %+v came back as %+v", st, settingsView(got))
+			}
+		}
+	})
+}
+
+// checkField is checkDecoded for a check that must name field when it
+// refuses.
+func checkField(t *testing.T, err error, field string) {
+	t.Helper()
+	checkDecoded(t, err)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.details[api.DetailField] != field {
+		t.Fatalf("error %v names %v, want %s", err, ae.details[api.DetailField], field)
+	}
+}

@@ -118,6 +118,11 @@ func errSessionRevoked(s store.Session) *apiError {
 	switch {
 	case r.Reason == api.ReasonReauthFailed:
 		msg = "This session was logged out after too many wrong passwords or codes in a row."
+	case r.Reason == api.ReasonInactive:
+		msg = "This session was logged out after going unused for too long."
+		if rule, _ := s.IdleRule(); rule > 0 {
+			msg = "This session was logged out after " + ruleText(rule) + " unused."
+		}
 	case r.ByDeviceName != "" && r.Reason != api.ReasonLogout:
 		msg = "This session was logged out by " + r.ByDeviceName + "."
 	}

@@ -28,6 +28,8 @@ type metrics struct {
 	// erased; receiptDelay is how long after its revocation each came.
 	closures     *prometheus.CounterVec
 	receiptDelay prometheus.Histogram
+	// idleSweep is how long each inactivity sweep took (SweepInactive).
+	idleSweep prometheus.Histogram
 }
 
 func newMetrics() *metrics {
@@ -65,9 +67,13 @@ func newMetrics() *metrics {
 			Name: "sessiond_closure_receipt_delay_seconds", Help: "Time from a session's revocation to its device's receipt.",
 			Buckets: []float64{.01, .05, .1, .25, .5, 1, 5, 30, 300, 3600, 86400, 7 * 86400},
 		}),
+		idleSweep: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "sessiond_idle_sweep_duration_seconds", Help: "Time each sweep for sessions unused past their inactivity rule took, ending them included.",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events, m.connsRefused, m.purged,
-		m.closures, m.receiptDelay,
+		m.closures, m.receiptDelay, m.idleSweep,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

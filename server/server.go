@@ -105,6 +105,16 @@ type Config struct {
 	// the sweeper (StartBackground) deletes them (default 90 days; negative:
 	// kept forever). Audit events are always kept.
 	Retention time.Duration
+	// MinIdleTimeout is the shortest inactivity rule accepted, a
+	// session's own (idle_timeout_s) or the account's
+	// (auto_logout_inactive_after_s): default 1 h, at least
+	// MinIdleTimeoutFloor and three times TouchInterval (a shorter one is
+	// raised to that: see rules.go).
+	MinIdleTimeout time.Duration
+	// IdleSweepEvery is how often StartBackground ends the sessions gone
+	// unused past their rule (default 30 s): a session that never calls
+	// again ends within that long of its deadline.
+	IdleSweepEvery time.Duration
 	// SweepEvery is the sweeper's period (default 1 h); OutboxPoll how
 	// often StartBackground looks for events written by operator commands
 	// (default 1 s).
@@ -146,6 +156,9 @@ func (c *Config) setDefaults() {
 	def(&c.KeepAlive, 15*time.Second)
 	def(&c.HashWait, 10*time.Second)
 	def(&c.SweepEvery, time.Hour)
+	def(&c.MinIdleTimeout, time.Hour)
+	c.MinIdleTimeout = max(c.MinIdleTimeout, MinIdleTimeoutFloor, 3*c.TouchInterval)
+	def(&c.IdleSweepEvery, 30*time.Second)
 	def(&c.OutboxPoll, time.Second)
 	if c.Retention == 0 {
 		c.Retention = 90 * 24 * time.Hour
@@ -210,14 +223,16 @@ type Server struct {
 	// session (closures.go).
 	closureMints *ratelimit.Limiter
 	sealer       *sealer
-	conns        *connCounter // nil unless GuardListener wrapped the listener
-	hub          *hub
-	bus          Bus
-	metrics      *metrics
-	log          *slog.Logger
-	mux          *http.ServeMux
-	handler      http.Handler
-	registered   []api.Route
+	// usage holds uses of sessions not yet written (rules.go).
+	usage      *usage
+	conns      *connCounter // nil unless GuardListener wrapped the listener
+	hub        *hub
+	bus        Bus
+	metrics    *metrics
+	log        *slog.Logger
+	mux        *http.ServeMux
+	handler    http.Handler
+	registered []api.Route
 }
 
 // New returns a Server over st. The caller keeps ownership of st.
@@ -238,6 +253,7 @@ func New(st store.Store, cfg Config) *Server {
 		closureMints: ratelimit.New(ratelimit.Config{Burst: closureMintBurst, Window: closureMintWindow,
 			Clock: cfg.Now}),
 		sealer:  newSealer(cfg.SecretsKey),
+		usage:   newUsage(),
 		hub:     newHub(),
 		metrics: newMetrics(),
 		log:     cfg.Logger,
@@ -307,8 +323,10 @@ func (s *Server) routes() {
 	handle("POST", "/v1/mfa/totp/disable", s.authed(s.handleTOTPDisable))
 	handle("GET", "/v1/mfa/recovery-codes", s.authed(s.handleRecoveryCodesStatus))
 	handle("POST", "/v1/mfa/recovery-codes", s.authed(s.handleRegenerateRecoveryCodes))
+	handle("GET", "/v1/settings", s.authed(s.handleGetSettings))
+	handle("PUT", "/v1/settings", s.authed(withBody(s.handlePutSettings)))
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
-	handle("GET", "/v1/events", s.authed(s.handleEvents))
+	handle("GET", "/v1/events", s.authedStream(s.handleEvents))
 	handle("GET", "/healthz", s.handleHealth)
 	s.mux.Handle("/", s.instrument("unmatched", s.handleUnmatched))
 }

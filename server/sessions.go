@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -95,7 +96,7 @@ func sessionView(s store.Session, currentID string) api.Session {
 	v := api.Session{
 		ID: s.ID, Current: s.ID == currentID, Device: s.Device, IP: s.IP, Location: s.Location,
 		CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, AuthTime: s.AuthTime,
-		ExpiresAt: s.ExpiresAt, Remember: s.Remember,
+		ExpiresAt: s.ExpiresAt, Remember: s.Remember, IdleTimeoutS: int(s.IdleTimeout / time.Second),
 	}
 	if s.Revoked != nil {
 		at := s.Revoked.At
@@ -107,22 +108,34 @@ func sessionView(s store.Session, currentID string) api.Session {
 }
 
 // handleUpdateSession changes one session of the account (PATCH
-// /v1/sessions/{id}), the caller's own included: for now the name of its
-// device. Renaming needs no step-up (it reveals and ends nothing), but it
-// is audited, the rename and its event in one store write, and the
-// account's streams are told the list changed. A session that has ended
-// (revoked or expired) is not found: there is no device left to rename.
-// A name equal to the current one changes nothing and writes nothing.
+// /v1/sessions/{id}), the caller's own included: the name of its device,
+// its own inactivity rule (idle_timeout_s, 0: none), or both. It needs no
+// step-up (it reveals and ends nothing the caller could not end by
+// leaving the device alone), but it is audited (session.renamed,
+// session.rules_changed), the change and its events in one store write,
+// and the account's streams are told the list changed. A session that has
+// ended (revoked, expired, or unused past its rule) is not found: there is
+// no device left to change. What equals the current value changes nothing
+// and writes nothing. A rule the session is already unused for longer than
+// ends it at once (reason inactive): the answer then shows it ended.
 func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request, req api.UpdateSessionRequest) error {
+	if req.Name == nil && req.IdleTimeoutS == nil {
+		return errInvalid("name", "Send the device's new name (name), its inactivity rule (idle_timeout_s), or both.")
+	}
+	var (
+		name string
+		err  error
+	)
+	if req.Name != nil {
+		if name, err = checkDeviceName(*req.Name); err != nil {
+			return err
+		}
+	}
 	if req.IdleTimeoutS != nil {
-		return errInvalid("idle_timeout_s", "idle_timeout_s (a device's own inactivity rule) is not supported by this server yet.")
-	}
-	if req.Name == nil {
-		return errInvalid("name", "Send the device's new name (name).")
-	}
-	name, err := checkDeviceName(*req.Name)
-	if err != nil {
-		return err
+		// The bounds that do not depend on the session, before looking it up.
+		if _, err := checkIdleTimeout(*req.IdleTimeoutS, s.cfg.MinIdleTimeout, 0); err != nil {
+			return err
+		}
 	}
 	c := callerFrom(r.Context())
 	ctx, self, now := r.Context(), c.session, s.now()
@@ -136,19 +149,44 @@ func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request, req
 			return storeErr(err)
 		}
 	}
-	if target.Revoked != nil || !now.Before(target.ExpiresAt) {
+	if target.Revoked != nil || !now.Before(target.ExpiresAt) || idleDue(target, now) {
 		return errSessionEnded()
 	}
-	if target.Device.Name == name {
+	var u store.SessionUpdate
+	if req.Name != nil && name != target.Device.Name {
+		u.Name = &name
+	}
+	if req.IdleTimeoutS != nil {
+		rule, err := checkIdleTimeout(*req.IdleTimeoutS, s.cfg.MinIdleTimeout, target.AbsoluteExpiresAt.Sub(target.CreatedAt))
+		if err != nil {
+			return err
+		}
+		if rule != target.IdleTimeout {
+			u.IdleTimeout = &rule
+		}
+	}
+	if u.Name == nil && u.IdleTimeout == nil {
 		writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(target, self.ID)})
 		return nil
 	}
-	ev := s.eventBy(c, api.AuditSessionRenamed, "")
-	renamed, err := s.store.RenameSession(ctx, self.AccountID, target.ID, name, func(before store.Session) api.AuditEvent {
-		e := ev
-		e.TargetSessionID, e.TargetDeviceName = before.ID, before.Device.Name
-		e.Detail = "Renamed to “" + name + "”"
-		return s.stamp(e)
+	renamed := s.eventBy(c, api.AuditSessionRenamed, "")
+	ruled := s.eventBy(c, api.AuditSessionRulesChanged, "")
+	updated, err := s.store.UpdateSession(ctx, self.AccountID, target.ID, u, func(before store.Session) []api.AuditEvent {
+		var evs []api.AuditEvent
+		newName := before.Device.Name
+		if u.Name != nil && *u.Name != before.Device.Name {
+			e := renamed
+			e.TargetSessionID, e.TargetDeviceName = before.ID, before.Device.Name
+			e.Detail = "Renamed to “" + *u.Name + "”"
+			evs, newName = append(evs, s.stamp(e)), *u.Name
+		}
+		if u.IdleTimeout != nil && *u.IdleTimeout != before.IdleTimeout {
+			e := ruled
+			e.TargetSessionID, e.TargetDeviceName = before.ID, newName
+			e.Detail = rulesDetail(before.IdleTimeout, *u.IdleTimeout)
+			evs = append(evs, s.stamp(e))
+		}
+		return evs
 	})
 	switch {
 	case errors.Is(err, store.ErrRevoked):
@@ -158,8 +196,21 @@ func (s *Server) handleUpdateSession(w http.ResponseWriter, r *http.Request, req
 	case err != nil:
 		return storeErr(err)
 	}
+	if idleDue(updated, now) {
+		// Unused for longer than its new rule already: it ends now.
+		mint := newClosureMint()
+		ended, err := s.store.EndIdleSessions(ctx, store.IdleSweep{Revocation: inactive(now), AccountID: self.AccountID,
+			SessionID: updated.ID, Limit: 1, Forget: true, Closure: mint.fn(), Audit: s.idleAudit(netip.Addr{})})
+		if err != nil {
+			s.log.Warn("ending a session under its new rule failed; the sweeper will", "session", updated.ID, "err", err)
+		} else if len(ended) == 1 {
+			s.sessionsEnded(self.AccountID, ended, mint)
+			writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(ended[0], self.ID)})
+			return nil
+		}
+	}
 	s.publish(Event{AccountID: self.AccountID, Name: api.EventSessionsChanged, Data: api.SessionsChangedEvent{}})
-	writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(renamed, self.ID)})
+	writeJSON(w, http.StatusOK, api.UpdateSessionResponse{Session: sessionView(updated, self.ID)})
 	return nil
 }
 

@@ -45,6 +45,14 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 		}
 		return errSessionRevoked(sess)
 	}
+	if s.idleDueHere(sess, now) {
+		// Unused past its rule: this refresh ends it rather than reviving
+		// it. Only the session's own token may get the closure token.
+		own := rt.RotatedAt == nil || now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace
+		if sess, err = s.endIdleOwn(ctx, sess, s.clientIP(r), now, own); err != nil {
+			return err
+		}
+	}
 	if err := s.checkLive(sess, now); err != nil {
 		return err
 	}
@@ -54,12 +62,17 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 		return s.refreshReuse(ctx, r, sess, now)
 	}
 	access, refresh := token.New(token.PrefixAccess), token.New(token.PrefixRefresh)
-	exp := s.expiry(sess, now)
+	exp, seen := s.expiry(sess, now), now
+	if background(r) {
+		// For the app's own work: not use, so no later idle deadline or
+		// expiry.
+		exp, seen = sess.ExpiresAt, sess.LastSeenAt
+	}
 	rot := store.Rotation{
 		SessionID:  sess.ID,
 		New:        store.RefreshToken{Hash: token.Hash(refresh), SessionID: sess.ID, IssuedAt: now, ExpiresAt: exp},
 		AccessHash: token.Hash(access), AccessExpiresAt: now.Add(s.cfg.AccessTTL),
-		LastSeenAt: now, ExpiresAt: exp,
+		LastSeenAt: seen, ExpiresAt: exp,
 	}
 	if err := s.store.RotateRefreshToken(ctx, rot); err != nil {
 		if errors.Is(err, store.ErrRevoked) {

@@ -262,6 +262,8 @@ func accountNotice(n app.AccountNotice, self string, now time.Time) string {
 			"If that wasn't you, log in and change its password.", who, at)
 	case l.Reason == api.ReasonAdmin:
 		return fmt.Sprintf("%s was logged out by the server administrator at %s.", who, at)
+	case l.Reason == api.ReasonInactive:
+		return fmt.Sprintf("%s was logged out here at %s because %s.", who, at, unusedBecause(l.UnusedFor, "the account"))
 	case l.Erased && l.ByDeviceName != "":
 		return fmt.Sprintf("%s was logged out and its Sessionguard data on this device erased by %s at %s. "+
 			"If that wasn't you, log in again and change its password.", who, byDevice(l.ByDeviceName, self), at)

@@ -2,8 +2,10 @@ package ui
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -54,6 +56,8 @@ func activityWhat(e api.AuditEvent, self string) string {
 		return "Logged out" + on
 	case api.AuditSessionRevoked:
 		switch {
+		case endedInactive(e):
+			return unusedSubject(e, self) + " was logged out after " + unusedFor(e.Detail) + " unused"
 		case reauthFailed(e):
 			if t := targetName(e, self); e.TargetSessionID != "" && !itself {
 				return "Too many wrong passwords on " + t + ", so it was logged out"
@@ -83,6 +87,17 @@ func activityWhat(e api.AuditEvent, self string) string {
 			return "You renamed " + target + " " + to + " from here"
 		}
 		return subject + " renamed " + target + " " + to
+	case api.AuditSessionRulesChanged:
+		return rulesChanged(e, here, itself, subject, target)
+	case api.AuditSettingsChanged:
+		who := subject
+		if here {
+			who = "You"
+		}
+		if what := settingsChangedTo(e.Detail); what != "" {
+			return who + " changed when inactive devices are logged out: " + what
+		}
+		return who + " changed the account's settings"
 	case api.AuditSessionClosureConfirmed:
 		// The closed device's receipt (issue 15): subject is that device.
 		if closureErased(e.Detail) {
@@ -155,6 +170,153 @@ func targetName(e api.AuditEvent, self string) string {
 	}
 }
 
+// rulesChanged is the sentence of a session.rules_changed event: "You set
+// Hotel lobby PC to log out after 1 week unused from here", "Pixel 8
+// removed its own rule to log out when unused".
+func rulesChanged(e api.AuditEvent, here, itself bool, subject, target string) string {
+	rule, known := ruleInDetail(e.Detail)
+	// who acts on obj (poss: whose rule).
+	act := func(who, obj, poss, tail string) string {
+		switch {
+		case known && rule <= 0:
+			return who + " removed " + poss + " rule to log out when unused" + tail
+		case known:
+			return who + " set " + obj + " to log out after " + ruleWords(rule) + " unused" + tail
+		}
+		return who + " changed " + poss + " rule to log out when unused" + tail
+	}
+	switch {
+	case itself && here:
+		return act("You", "this device", "this device's", "")
+	case itself:
+		return act(subject, "itself", "its own", "")
+	case here:
+		return act("You", target, possessive(target), " from here")
+	}
+	return act(subject, target, possessive(target), "")
+}
+
+// endedInactive reports whether e is a session ended for going unused (the
+// reason is in its detail).
+func endedInactive(e api.AuditEvent) bool {
+	return e.Type == api.AuditSessionRevoked && strings.Contains(e.Detail, api.ReasonInactive)
+}
+
+// unusedSubject names the device an inactivity log out ended: its target,
+// else the device the event is on.
+func unusedSubject(e api.AuditEvent, self string) string {
+	switch {
+	case e.TargetSessionID != "" && e.TargetSessionID == self, e.TargetSessionID == "" && e.SessionID != "" && e.SessionID == self:
+		return "This device"
+	case e.TargetDeviceName != "":
+		return e.TargetDeviceName
+	case e.DeviceName != "":
+		return e.DeviceName
+	}
+	return "A device"
+}
+
+// unusedFor is the rule in an inactivity log out's detail ("1 month"), or
+// "a while" when it names none.
+func unusedFor(detail string) string {
+	if d, ok := ruleInDetail(detail); ok && d > 0 {
+		return ruleWords(d)
+	}
+	return "a while"
+}
+
+// settingsChangedTo is, from an account.settings_changed detail ("Log out
+// devices unused for 1 month (was never); Approval of new devices turned
+// on"), the new rule for inactive devices as the sentence ends: "after 1
+// month", "never" ("" when the change was not to it).
+func settingsChangedTo(detail string) string {
+	for _, part := range strings.Split(detail, ";") {
+		low := strings.ToLower(part)
+		if !strings.Contains(low, "inactiv") && !strings.Contains(low, "unused") && !strings.Contains(low, "auto_logout") {
+			continue
+		}
+		d, ok := ruleInDetail(part)
+		switch {
+		case !ok:
+			return ""
+		case d <= 0:
+			return "never"
+		}
+		return "after " + ruleWords(d)
+	}
+	return ""
+}
+
+// ruleUnits are the words a detail may give a rule's length in.
+var ruleUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+	"h": time.Hour, "hr": time.Hour, "hrs": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"d": app.Day, "day": app.Day, "days": app.Day,
+	"w": 7 * app.Day, "week": 7 * app.Day, "weeks": 7 * app.Day,
+	"month": 30 * app.Day, "months": 30 * app.Day,
+	"y": 365 * app.Day, "year": 365 * app.Day, "years": 365 * app.Day,
+}
+
+// withoutWas is detail without what the rule was before ("(was 1 day)").
+func withoutWas(detail string) string {
+	for {
+		i := strings.Index(detail, "(was ")
+		if i < 0 {
+			return detail
+		}
+		j := strings.Index(detail[i:], ")")
+		if j < 0 {
+			return detail[:i]
+		}
+		detail = detail[:i] + detail[i+j+1:]
+	}
+}
+
+// ruleInDetail reads the rule an audit detail gives, as the server words
+// it ("Log out if unused for 1 week (was 1 day)", "Unused for 1 month:
+// logged out by the account's rule (inactive)", "Rule removed (was 1
+// day)", "Never log out inactive devices (was 1 month)") or tersely (a Go
+// duration "720h0m0s", "idle_timeout_s=86400"): the first length it
+// gives, else none ("removed", "never"), which is 0. ok is false when the
+// detail says nothing readable.
+func ruleInDetail(detail string) (d time.Duration, ok bool) {
+	low := withoutWas(strings.ToLower(detail))
+	words := strings.FieldsFunc(low, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' })
+	for _, f := range strings.FieldsFunc(low, func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(",;()=:\"“”", r)
+	}) {
+		f = strings.TrimRight(f, ".")
+		if len(f) > 1 && f[0] >= '0' && f[0] <= '9' && strings.ContainsAny(f[len(f)-1:], "hms") {
+			if x, err := time.ParseDuration(f); err == nil {
+				return x, true
+			}
+		}
+	}
+	for i, w := range words {
+		n, err := strconv.Atoi(w)
+		if err != nil {
+			continue
+		}
+		if i+1 < len(words) {
+			if unit, ok := ruleUnits[words[i+1]]; ok {
+				return time.Duration(n) * unit, true
+			}
+		}
+		if i > 0 && strings.HasSuffix(words[i-1], "_s") || i == len(words)-1 { // idle_timeout_s 86400: seconds, as on the wire
+			return time.Duration(n) * time.Second, true
+		}
+	}
+	// No length: a rule removed ("Rule removed", "Never log out …").
+	for _, w := range words {
+		switch w {
+		case "removed", "never", "none", "cleared":
+			return 0, true
+		}
+	}
+	return 0, false
+}
+
 // renamedTo is "to “Work phone”" from a rename's detail ("Renamed to
 // “Work phone”").
 func renamedTo(detail string) string {
@@ -178,7 +340,9 @@ func activityWhere(e api.AuditEvent, now time.Time) string {
 // activityPlaceAndTime is where e happened ("Lisbon, Portugal", "This
 // computer", "On the server") and when ("Today 14:02").
 func activityPlaceAndTime(e api.AuditEvent, now time.Time) (place, when string) {
-	if isAdmin(e.Type) && e.Location == (api.Location{}) {
+	if (isAdmin(e.Type) || endedInactive(e) && e.IP == "") && e.Location == (api.Location{}) {
+		// Done by the server itself: an operator's command, or its sweep
+		// of devices gone unused.
 		return "On the server", stamp(e.At, now)
 	}
 	return placeOf(e.Location, e.IP), stamp(e.At, now)
@@ -240,6 +404,8 @@ func activityIcon(typ string) fyne.Resource {
 		return theme.VisibilityIcon()
 	case api.AuditSessionRenamed:
 		return theme.DocumentCreateIcon()
+	case api.AuditSessionRulesChanged, api.AuditSettingsChanged:
+		return theme.CalendarIcon()
 	case api.AuditRecoveryCodesRegenerated, api.AuditSessionClosureConfirmed:
 		return theme.ConfirmIcon()
 	case api.AuditMFAEnabled, api.AuditMFADisabled, api.AuditRecoveryCodeUsed:

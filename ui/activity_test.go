@@ -32,6 +32,8 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditSessionsRevokedOthers:    "Ana's Laptop logged out all other devices",
 		api.AuditSessionRenamed:           "Ana's Laptop renamed Pixel 8 to “Work phone”",
 		api.AuditSessionClosureConfirmed:  "Ana's Laptop confirmed it was logged out",
+		api.AuditSessionRulesChanged:      "Ana's Laptop set Pixel 8 to log out after 1 week unused",
+		api.AuditSettingsChanged:          "Ana's Laptop changed when inactive devices are logged out: after 1 month",
 		api.AuditRefreshReuseDetected:     "Old sign-in token reused on Ana's Laptop, so it was logged out",
 		api.AuditReauthSucceeded:          "Password confirmed on Ana's Laptop",
 		api.AuditReauthFailed:             "Wrong password when confirming it's you on Ana's Laptop",
@@ -48,6 +50,11 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditAdminLogoutAll:   "The server administrator logged out every device · On the server · Today 14:02",
 		api.AuditAdminSetPassword: "The server administrator set a new password · On the server · Today 14:02",
 	}
+	// Details of their own (the server's words, see rules_test.go).
+	details := map[string]string{
+		api.AuditSessionRulesChanged: "Log out if unused for 1 week",
+		api.AuditSettingsChanged:     "Log out devices unused for 1 month (was never)",
+	}
 	for _, typ := range api.AuditTypes {
 		want, ok := cases[typ]
 		if !ok {
@@ -55,6 +62,9 @@ func TestActivitySentenceEveryType(t *testing.T) {
 			continue
 		}
 		e := ev(typ)
+		if d, ok := details[typ]; ok {
+			e.Detail = d
+		}
 		if isAdmin(typ) {
 			e.DeviceName, e.TargetDeviceName, e.Location = "Server administrator", "", api.Location{}
 		} else {

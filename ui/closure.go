@@ -141,6 +141,8 @@ func endedHow(s api.Session, self string, now time.Time) string {
 		how = "Logged out because its sign-in token was used from somewhere else"
 	case api.ReasonExpired:
 		how = "Its session expired"
+	case api.ReasonInactive:
+		how = "Logged out after going unused"
 	default: // remote_logout, logout_others
 		switch {
 		case fromHere:

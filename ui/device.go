@@ -48,11 +48,12 @@ type deviceDetail struct {
 	active *widget.Label
 	rename *keyButton
 	form   *widget.Form
+	rule   *deviceRule // Log out if unused for …
 	logout *keyButton
 }
 
 func newDeviceDetail(u *UI) *deviceDetail {
-	d := &deviceDetail{ui: u, icon: widget.NewIcon(theme.ComputerIcon()), form: widget.NewForm()}
+	d := &deviceDetail{ui: u, icon: widget.NewIcon(theme.ComputerIcon()), form: widget.NewForm(), rule: newDeviceRule(u)}
 	d.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.name.SizeName = theme.SizeNameSubHeadingText
 	d.name.Wrapping = fyne.TextWrapWord
@@ -63,7 +64,7 @@ func newDeviceDetail(u *UI) *deviceDetail {
 	d.root = container.NewVBox(
 		container.NewBorder(nil, nil, d.icon, nil, container.NewVBox(d.name, d.active)),
 		container.NewHBox(d.rename),
-		d.form, d.logout)
+		d.form, d.rule.root, d.logout)
 	return d
 }
 
@@ -94,6 +95,7 @@ func (d *deviceDetail) update(snap app.Snapshot, s api.Session) {
 		{"Stays logged in", until},
 	}
 	setForm(d.form, rows, fyne.TextWrapWord)
+	d.rule.update(snap, s)
 	if s.Current {
 		d.logout.SetText("Log out (this device)")
 	} else {

@@ -360,8 +360,10 @@ type deviceRow struct {
 	next    *widget.Icon
 	name    *widget.Label
 	active  *widget.Label
-	where   *widget.Label // narrow: place and address; wide: everything but the name
-	system  *widget.Label // narrow only: OS and model
+	where   *widget.Label   // narrow: place and address; wide: everything but the name
+	system  *widget.Label   // narrow only: OS and model
+	rule    *widget.Label   // its rule, if any: a line of its own when narrow, beside the name when it fits when wide
+	line1   *fyne.Container // wide only: name, rule and activity (ruleIfFits)
 	text    fyne.CanvasObject
 	bg      *canvas.Rectangle // shown (chosen) or hovered
 	ring    *canvas.Rectangle
@@ -404,6 +406,12 @@ func (r *deviceRow) set(s api.Session, snap app.Snapshot, now time.Time, chosen 
 		r.system.SetText(osLine(s.Device))
 		r.active.SetText(activeText(s, now) + " · Logged in " + stamp(s.CreatedAt, now))
 	}
+	r.rule.SetText(ruleLine(effectiveRule(s, snap)))
+	if wide {
+		r.line1.Refresh() // ruleIfFits shows the rule, or not
+	} else {
+		setVisible(r.rule, r.rule.Text != "")
+	}
 	r.tick.setChecked(containsID(snap.SelectedDevices, s.ID))
 	setVisible(r.tick, !s.Current)
 	setVisible(r.next, !r.d.wide)
@@ -416,13 +424,16 @@ func (r *deviceRow) build(wide bool) {
 	r.name = rowLabel(fyne.TextStyle{Bold: true}, widget.MediumImportance, !wide)
 	r.active = rowLabel(fyne.TextStyle{}, widget.LowImportance, !wide)
 	r.where = rowLabel(fyne.TextStyle{}, widget.MediumImportance, !wide)
+	r.rule = rowLabel(fyne.TextStyle{}, widget.LowImportance, !wide)
 	if wide {
 		r.system = nil
 		r.active.Truncation = fyne.TextTruncateOff
-		r.text = compact(container.NewVBox(container.NewBorder(nil, nil, nil, r.active, r.name), r.where))
+		r.rule.Truncation = fyne.TextTruncateOff
+		r.line1 = container.New(ruleIfFits{}, r.name, r.rule, r.active)
+		r.text = compact(container.NewVBox(r.line1, r.where))
 	} else {
-		r.system = rowLabel(fyne.TextStyle{}, widget.MediumImportance, true)
-		r.text = compact(container.NewVBox(r.name, r.where, r.system, r.active))
+		r.system, r.line1 = rowLabel(fyne.TextStyle{}, widget.MediumImportance, true), nil
+		r.text = compact(container.NewVBox(r.name, r.where, r.system, r.active, r.rule))
 	}
 }
 
@@ -508,7 +519,7 @@ func (rr *deviceRowRenderer) trail() float32 {
 func (rr *deviceRowRenderer) textHeight(width float32) float32 {
 	r := rr.r
 	if !r.wide {
-		for _, l := range []*widget.Label{r.name, r.where, r.system, r.active} {
+		for _, l := range []*widget.Label{r.name, r.where, r.system, r.active, r.rule} {
 			l.Resize(fyne.NewSize(width, l.Size().Height))
 		}
 	}
@@ -559,4 +570,47 @@ func (rr *deviceRowRenderer) Refresh() {
 	r.ring.Refresh()
 	rr.Layout(r.Size())
 	canvas.Refresh(r)
+}
+
+// ruleIfFits lays out a wide row's first line (objs: the device's name, a
+// truncating label; its rule; its activity): the activity at the right,
+// the name at the left, and the rule before the activity when it fits
+// beside the name drawn whole, else hidden, so that it never cuts the
+// name. The name alone is cut with "…" when it must be, as before.
+type ruleIfFits struct{}
+
+func (ruleIfFits) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	name, rule, active := objs[0].(*widget.Label), objs[1].(*widget.Label), objs[2]
+	gap := theme.Padding()
+	activeW := active.MinSize().Width
+	active.Move(fyne.NewPos(size.Width-activeW, 0))
+	active.Resize(fyne.NewSize(activeW, size.Height))
+	avail := max(size.Width-activeW-gap, 0) // for the name and the rule
+	name.Move(fyne.NewPos(0, 0))
+	ruleW := rule.MinSize().Width
+	if rule.Text == "" || fullWidth(name)+gap+ruleW > avail {
+		rule.Hide()
+		name.Resize(fyne.NewSize(avail, size.Height))
+		return
+	}
+	rule.Show()
+	rule.Move(fyne.NewPos(avail-ruleW, 0))
+	rule.Resize(fyne.NewSize(ruleW, size.Height))
+	name.Resize(fyne.NewSize(avail-ruleW-gap, size.Height))
+}
+
+func (ruleIfFits) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	name, active := objs[0].MinSize(), objs[2].MinSize()
+	return fyne.NewSize(name.Width+theme.Padding()+active.Width, max(name.Height, active.Height))
+}
+
+// fullWidth is the width label l needs to draw its text whole on one line
+// (a truncating label's MinSize is that of "…"), with compact rows' padding
+// and a pixel to spare.
+func fullWidth(l *widget.Label) float32 {
+	size := theme.TextSize()
+	if l.SizeName != "" {
+		size = theme.Size(l.SizeName)
+	}
+	return fyne.MeasureText(l.Text, size, l.TextStyle).Width + 2*compactTheme{Theme()}.Size(theme.SizeNameInnerPadding) + 1
 }

@@ -24,6 +24,7 @@ import (
 type row struct {
 	group                       string // the title above it
 	name, where, system, active string
+	rule                        string // the rule drawn ("" when none, or hidden: no room)
 	icon                        string
 	ticked, tickable            bool
 	r                           *deviceRow
@@ -48,6 +49,9 @@ func (s *screen) rows() []row {
 			ticked: r.tick.checked, tickable: r.tick.Visible(), r: r, pos: it.pos}
 		if r.system != nil {
 			x.system = r.system.Text
+		}
+		if r.rule.Visible() {
+			x.rule = r.rule.Text
 		}
 		out = append(out, x)
 	}
@@ -175,7 +179,7 @@ func TestPhoneRowsCutNothing(t *testing.T) {
 			s.waitFor("six rows", func() bool { return len(s.rows()) == 6 })
 			s.do(func() {
 				for _, r := range s.rows() {
-					for _, l := range []*widget.Label{r.r.name, r.r.where, r.r.system, r.r.active} {
+					for _, l := range []*widget.Label{r.r.name, r.r.where, r.r.system, r.r.active, r.r.rule} {
 						if !drawnWhole(l) {
 							t.Errorf("%s: %q is drawn as %q", r.name, l.Text, drawn(l))
 						}
@@ -645,6 +649,8 @@ func (s *screen) focusName() string {
 			out = "row " + f.name.Text
 		case *keyList:
 			out = "list"
+		case *keySelect:
+			out = "choice " + f.Selected
 		default:
 			if b := asButton(f); b != nil {
 				out = b.Text
@@ -679,7 +685,7 @@ func TestLoginActivityKeyboard(t *testing.T) {
 		{"phone", fyne.NewSize(440, 760), []string{"icon " + theme.NavigateBackIcon().Name(), "icon " + theme.ViewRefreshIcon().Name(),
 			"row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices"}},
 		{"desktop", fyne.NewSize(1280, 800), []string{"icon " + theme.NavigateBackIcon().Name(), "icon " + theme.ViewRefreshIcon().Name(),
-			"row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices", "Rename", "Log out (this device)"}},
+			"row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices", "Rename", "choice Never", "Log out (this device)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, d, s, _ := threeDevicesAt(t, tc.size)

@@ -49,6 +49,7 @@ func TestGoldens(t *testing.T) {
 
 	s.tap("Settings")
 	s.waitText("Security activity")
+	s.waitFor("the account's settings read", func() bool { return s.ui.settings.inactive.Text == "Never" })
 	s.golden("settings.xml")
 
 	s.tap("Login activity")

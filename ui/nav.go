@@ -18,6 +18,7 @@ const (
 	pagePassword
 	pageTwoStep
 	pageActivity
+	pageInactivity // Settings → Log out inactive devices
 )
 
 // pageContent is the signed-in page's content for s.
@@ -44,6 +45,8 @@ func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
 		return u.twoStep.update(s)
 	case pageActivity:
 		return u.activity.update(s)
+	case pageInactivity:
+		return u.inactivity.update(s)
 	default:
 		return u.home.update(s)
 	}
@@ -94,8 +97,12 @@ func (u *UI) back() {
 // signedIn reports whether the signed-in pages can be opened.
 func (u *UI) signedIn() bool { return u.snap.State == app.StateSignedIn }
 
-// openSettings goes to the settings menu.
-func (u *UI) openSettings() { u.show(pageSettings) }
+// openSettings goes to the settings menu and reads the account's
+// settings, which it shows.
+func (u *UI) openSettings() {
+	u.show(pageSettings)
+	u.settings.load()
+}
 
 // openAbout goes to About.
 func (u *UI) openAbout() { u.show(pageAbout) }
@@ -109,6 +116,9 @@ func (u *UI) openDevices() {
 	u.show(pageDevices)
 	u.run(u.core.LoadDevices, nil)
 	u.devices.ended.load()
+	if u.snap.Settings == nil {
+		u.loadSettings(nil) // the rules the rows show
+	}
 }
 
 // openDevice goes to one session's details.

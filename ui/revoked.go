@@ -169,6 +169,8 @@ func revokedNotice(n *app.RemoteLogout, self string, now time.Time) string {
 			"If that wasn't you, someone else may have had this device: log in and change your password.", at)
 	case n.Reason == api.ReasonAdmin:
 		return fmt.Sprintf("You were logged out by the server administrator at %s. Log in again to continue.", at)
+	case n.Reason == api.ReasonInactive:
+		return fmt.Sprintf("This device was logged out at %s because %s.", at, unusedBecause(n.UnusedFor, "your account"))
 	case n.Erased && n.ByDeviceName != "":
 		return fmt.Sprintf("This device was logged out and its Sessionguard data erased by %s at %s. "+
 			"If that wasn't you, log in and change your password.", byDevice(n.ByDeviceName, self), at)
@@ -181,6 +183,16 @@ func revokedNotice(n *app.RemoteLogout, self string, now time.Time) string {
 	default:
 		return fmt.Sprintf("This device was logged out at %s. If that wasn't you, log in and change your password.", at)
 	}
+}
+
+// unusedBecause finishes "logged out … because": "it wasn't used for 1
+// month", or, when the rule is not known here, "it went unused longer
+// than <whose> allows".
+func unusedBecause(rule time.Duration, whose string) string {
+	if rule > 0 {
+		return "it wasn't used for " + ruleWords(rule)
+	}
+	return "it went unused longer than " + whose + " allows"
 }
 
 // byDevice names the device that logged this one (self) out, for a

@@ -22,9 +22,13 @@ type settingsScreen struct {
 	root    fyne.CanvasObject
 	server  *widget.Label // the server in use, over the Server entry
 	twoStep *widget.Label // On or Off, over the Two-step entry
-	logout  *keyButton
-	all     *keyButton // Log out of all accounts: two or more accounts
-	clear   *keyButton
+	// inactive is the account's rule, over the Log out inactive devices
+	// entry; loadFailed says it could not be read.
+	inactive   *widget.Label
+	loadFailed bool
+	logout     *keyButton
+	all        *keyButton // Log out of all accounts: two or more accounts
+	clear      *keyButton
 }
 
 // entry is one line of the menu.
@@ -55,7 +59,7 @@ func section(title string) *widget.Label {
 }
 
 func newSettingsScreen(u *UI) *settingsScreen {
-	s := &settingsScreen{ui: u, server: widget.NewLabel(""), twoStep: widget.NewLabel("")}
+	s := &settingsScreen{ui: u, server: widget.NewLabel(""), twoStep: widget.NewLabel(""), inactive: widget.NewLabel("")}
 	s.logout = u.entry("Log out", theme.LogoutIcon(), u.confirmLogOut)
 	s.all = u.entry("Log out of all accounts", theme.LogoutIcon(), u.confirmLogOutAll)
 	s.all.Hide()
@@ -71,6 +75,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		u.entry("Security activity", theme.HistoryIcon(), u.openActivity),
 		u.entry("Change password", theme.VisibilityIcon(), u.openPassword),
 		withValue(u.entry("Two-step verification", iconPhone, u.openTwoStep), s.twoStep),
+		withValue(u.entry("Log out inactive devices", theme.CalendarIcon(), u.openInactivity), s.inactive),
 		widget.NewSeparator(),
 		section("This app"),
 		withValue(u.entry("Server", theme.StorageIcon(), s.onServer), s.server),
@@ -95,6 +100,7 @@ func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
 	} else {
 		s.twoStep.SetText("Off")
 	}
+	s.inactive.SetText(settingValue(snap, s.loadFailed))
 	several := s.ui.accounts != nil && len(s.ui.acc.Accounts) > 1
 	logout := "Log out"
 	if several && snap.Account != nil {
@@ -106,6 +112,15 @@ func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
 	setEnabled(!snap.Busy, s.logout, s.all)
 	setVisible(s.all, several)
 	return s.root
+}
+
+// load reads the account's settings, which the menu shows.
+func (s *settingsScreen) load() {
+	s.loadFailed = false
+	s.ui.loadSettings(func(err error) {
+		s.loadFailed = err != nil
+		s.ui.redraw()
+	})
 }
 
 func (s *settingsScreen) onServer() {

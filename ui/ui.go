@@ -78,6 +78,11 @@ type UI struct {
 	password *passwordScreen
 	twoStep  *twoStepScreen
 	activity *activityScreen
+	// inactivity is Settings → Log out inactive devices (rules.go).
+	inactivity *inactivityScreen
+	// ruleFor is the session whose own rule was last set (deviceRule):
+	// the details of that device show the server's refusal.
+	ruleFor string
 
 	// Dialogs that follow the snapshot.
 	reauth     *reauthDialog
@@ -125,6 +130,7 @@ func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
 	u.password = newPasswordScreen(u)
 	u.twoStep = newTwoStepScreen(u)
 	u.activity = newActivityScreen(u)
+	u.inactivity = newInactivityScreen(u)
 	u.reauth = newReauthDialog(u)
 	win.Canvas().SetOnTypedKey(u.onTypedKey)
 	win.Canvas().AddShortcut(&shortcutLoginActivity, func(fyne.Shortcut) { u.openDevices() })

@@ -53,6 +53,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		{"refresh-grace", fs.Duration("refresh-grace", 10*time.Second, "how long a rotated refresh token may be retried (0: not at all)"), "no grace"},
 		{"reauth-window", fs.Duration("reauth-window", 10*time.Minute, "how recent a password proof step-up actions need"), ""},
 		{"retention", fs.Duration("retention", 90*24*time.Hour, "how long ended sessions and spent tokens are kept (0: forever); audit events are always kept"), "forever"},
+		{"min-idle-timeout", fs.Duration("min-idle-timeout", time.Hour, "the shortest inactivity rule accepted, a device's own or the account's (at least 5m)"), ""},
+		{"idle-sweep-every", fs.Duration("idle-sweep-every", 30*time.Second, "how often sessions unused past their inactivity rule are ended, for devices that never call again"), ""},
 	}
 	var proxies prefixList
 	fs.Var(&proxies, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is trusted (repeatable)")
@@ -73,6 +75,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	cfg.AccessTTL, cfg.RefreshGrace, cfg.ReauthWindow, cfg.Retention = *durations[0].v, *durations[1].v, *durations[2].v, *durations[3].v
+	cfg.IdleSweepEvery = *durations[5].v
+	if cfg.MinIdleTimeout = *durations[4].v; cfg.MinIdleTimeout < server.MinIdleTimeoutFloor {
+		return usageError{fmt.Sprintf("--min-idle-timeout must be at least %v: a session's last use may be written up to a minute late", server.MinIdleTimeoutFloor)}
+	}
 	if cfg.RefreshGrace == 0 {
 		cfg.RefreshGrace = -1 // the library's "none"
 	}

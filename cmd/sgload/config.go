@@ -51,6 +51,13 @@ type config struct {
 	Writes, WriteConcurrency, WriteRounds int
 	SyncModes                             []string
 
+	// The sweep: SweepSessions sessions under a rule, SweepDue of them
+	// made due at once for each measured sweep, sessiond sweeping every
+	// SweepEvery.
+	SweepSessions int
+	SweepDue      []int
+	SweepEvery    time.Duration
+
 	PhaseTimeout time.Duration
 	Settle       time.Duration
 	Steady       time.Duration
@@ -76,7 +83,9 @@ revoke → session.revoked on open event streams at each --streams level
 Markdown report. Then a sign-in flood (--flood-workers bad sign-ins at
 once from many addresses, GET /v1/me latency with and without it) and
 acknowledged writes (refresh rotations and remote log outs, on SQLite once
-per --sqlite-synchronous mode, each on a sessiond of its own). Every phase
+per --sqlite-synchronous mode, each on a sessiond of its own), and the
+inactivity sweeper's cost with --sweep-sessions sessions under a rule
+(with request latency during its sweeps, on a sessiond of its own). Every phase
 has a count and a deadline (--phase-timeout); any error or timeout exits
 with status 1.
 
@@ -117,6 +126,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.WriteConcurrency, "write-concurrency", 8, "parallel writers (each its own account)")
 	fs.IntVar(&c.WriteRounds, "write-rounds", 2, "times each synchronous mode is measured, alternating")
 	modes := fs.String("sqlite-synchronous", "full,normal", "SQLite synchronous modes the writes phase compares (sessiond serve --sqlite-synchronous), comma-separated: full, normal")
+	fs.IntVar(&c.SweepSessions, "sweep-sessions", 100000, "sessions under an inactivity rule (5 per account, every account's rule 24 hours) for the sweep phase")
+	sweepDue := fs.String("sweep-due", "1000,10000", "for each, that many of those sessions made due at once and ended by the sweeper, comma-separated")
+	fs.DurationVar(&c.SweepEvery, "sweep-every", 5*time.Second, "sessiond serve --idle-sweep-every in the sweep phase (the default is 30s; one sweep costs the same)")
 	fs.DurationVar(&c.PhaseTimeout, "phase-timeout", 5*time.Minute, "deadline of each phase (seeding included)")
 	fs.DurationVar(&c.Settle, "settle", 2*time.Second, "pause before a memory reading")
 	fs.DurationVar(&c.Steady, "steady", 130*time.Second, "at the last --streams level, read memory again after this long (past the Go runtime's 2-minute periodic GC, which shrinks stacks); 0: skip")
@@ -157,6 +169,20 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.SyncModes, err = parseChoices("sqlite-synchronous", strings.ToLower(*modes), []string{"full", "normal"}, "%q is not full or normal"); err != nil {
 		return nil, err
+	}
+	total := 0
+	for v := range strings.SplitSeq(*sweepDue, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			return nil, usageError(fmt.Sprintf("--sweep-due: %q is not a positive number", v))
+		}
+		c.SweepDue, total = append(c.SweepDue, n), total+n
+	}
+	if total > c.SweepSessions {
+		return nil, usageError("--sweep-due must add up to at most --sweep-sessions")
+	}
+	if c.SweepEvery <= 0 {
+		return nil, usageError("--sweep-every must be positive")
 	}
 	for v := range strings.SplitSeq(*levels, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -227,9 +253,10 @@ const (
 	phaseLogin   = "login"
 	phaseFlood   = "flood"
 	phaseWrites  = "writes"
+	phaseSweep   = "sweep"
 )
 
-var phaseNames = []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood, phaseWrites}
+var phaseNames = []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood, phaseWrites, phaseSweep}
 
 func parsePhases(v string) (map[string]bool, error) {
 	out := map[string]bool{}

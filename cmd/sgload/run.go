@@ -56,6 +56,7 @@ type backendResult struct {
 	Flood         *floodResult  `json:"flood"`
 	Final         memSample     `json:"final"`
 	Writes        *writesResult `json:"writes"`
+	Sweep         *sweepResult  `json:"sweep"`
 }
 
 // results is one sgload run.
@@ -167,6 +168,9 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 		runs := len(cfg.syncModes(be.Name())) * cfg.WriteRounds
 		l.Writers, l.WriterRuns, l.VictimsPerWriter = cfg.WriteConcurrency, runs, cfg.victimsPerWriter(runs)
 	}
+	if cfg.Phases[phaseSweep] {
+		l.SweepSessions, l.SweepProbes = cfg.SweepSessions, 8
+	}
 	data, err := seedDB(sctx, st, l, func(msg string) { logf("%s: %s", be.Name(), msg) })
 	if errors.Is(sctx.Err(), context.DeadlineExceeded) {
 		err = fmt.Errorf("timed out after %v: %w", cfg.PhaseTimeout, err)
@@ -197,6 +201,12 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 	}
 	if cfg.Phases[phaseWrites] {
 		if out.Writes, err = runWrites(ctx, cfg, be, bin, db, dbDir(db), data, logTo,
+			func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Phases[phaseSweep] {
+		if out.Sweep, err = runSweep(ctx, cfg, be, bin, db, data, logTo,
 			func(f string, a ...any) { logf("%s: %s", be.Name(), fmt.Sprintf(f, a...)) }); err != nil {
 			return nil, err
 		}

@@ -25,6 +25,8 @@ type layout struct {
 	Writers           int // "load-wNNN" accounts, each with sessions to refresh, a controller and victims
 	WriterRuns        int // sessions to refresh per writer account
 	VictimsPerWriter  int // sessions per writer account for its controller to log out
+	SweepSessions     int // sessions of "load-iNNNNN" accounts, 5 each, every account's rule sweepRule
+	SweepProbes       int // sessions of "load-probe", without a rule, for requests during the sweeps
 	PasswordHash      string
 	Workers           int // concurrent store writes
 	// SessionLife is how long seeded sessions and their access tokens
@@ -59,6 +61,8 @@ type seeded struct {
 	LoginUser   string                 // an account with no sessions, for sign-ins
 	FloodUsers  []string               // accounts with no sessions, for wrong passwords
 	Writers     []writerSeed
+	SweepIDs    []string      // the sweep phase's sessions under a rule
+	SweepProbes []seedSession // its request sessions
 	Accounts    int
 	Sessions    int
 	Events      int
@@ -224,6 +228,52 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 		})
 		if err != nil {
 			return nil, err
+		}
+	}
+	// The sweep: accounts with a rule, created first so that their
+	// sessions copy it; and the probes' account, without one.
+	if l.SweepSessions > 0 {
+		const per = 5
+		nAcct := (l.SweepSessions + per - 1) / per
+		progress(fmt.Sprintf("seeding %d sessions under an inactivity rule on %d accounts", l.SweepSessions, nAcct))
+		ids := make([]string, nAcct)
+		err = parallel(ctx, nAcct, l.Workers, func(i int) error {
+			a := store.Account{ID: token.NewID("acc_"), Username: fmt.Sprintf("load-i%06d", i), PasswordHash: l.PasswordHash,
+				CreatedAt: now, Settings: store.Settings{AutoLogoutInactiveAfter: sweepRule}}
+			if err := st.CreateAccount(ctx, a); err != nil {
+				return fmt.Errorf("seeding account %s: %w", a.Username, err)
+			}
+			ids[i] = a.ID
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		out.Accounts += nAcct
+		out.SweepIDs = make([]string, l.SweepSessions)
+		err = parallel(ctx, l.SweepSessions, l.Workers, func(i int) error {
+			sess, rt, _, _ := sessionRecord(ids[i/per], i%per, now, now, sweepLife)
+			sess.Remember = true
+			if err := st.CreateSession(ctx, sess, rt); err != nil {
+				return fmt.Errorf("seeding sweep session %d: %w", i, err)
+			}
+			nSessions.Add(1)
+			out.SweepIDs[i] = sess.ID
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		probeID, err := newAccount("load-probe")
+		if err != nil {
+			return nil, err
+		}
+		for i := range l.SweepProbes {
+			s, err := addSession(probeID, i, now)
+			if err != nil {
+				return nil, err
+			}
+			out.SweepProbes = append(out.SweepProbes, s)
 		}
 	}
 	out.Sessions = int(nSessions.Load())

@@ -31,8 +31,11 @@ type sessiond struct {
 	// own (sessiond serves /metrics only on --metrics-addr).
 	MetricsURL string
 	log        *tailLog
-	done       chan struct{} // closed when the process has exited
-	err        error         // its exit status, set before done closes
+	// sweeps receives the inactivity sweeps that ended sessions, as
+	// logged (those that fill its buffer are dropped).
+	sweeps chan sweepLog
+	done   chan struct{} // closed when the process has exited
+	err    error         // its exit status, set before done closes
 }
 
 // startSessiond runs `bin serve --db db --addr 127.0.0.1:0
@@ -51,7 +54,7 @@ func startSessiond(ctx context.Context, bin, db string, extra, env []string, log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
-	s := &sessiond{cmd: cmd, Pid: cmd.Process.Pid, log: newTailLog(40), done: make(chan struct{})}
+	s := &sessiond{cmd: cmd, Pid: cmd.Process.Pid, log: newTailLog(40), sweeps: make(chan sweepLog, 1024), done: make(chan struct{})}
 	listening := make(chan [2]string, 1)
 	go s.readLog(stderr, logTo, listening)
 	go func() { s.err = cmd.Wait(); close(s.done) }()
@@ -100,12 +103,25 @@ func (s *sessiond) readLog(r io.Reader, logTo io.Writer, listening chan<- [2]str
 			Msg, Route, URL string
 			MetricsURL      string `json:"metrics_url"`
 			Status          int
+			// An inactivity sweep (every account's) that ended sessions.
+			Time    time.Time
+			Ended   int
+			Took    time.Duration
+			DB      time.Duration
+			Txs     int `json:"transactions"`
+			Account *string
 		}
 		if json.Unmarshal(line, &rec) != nil || rec.Msg != "request" || rec.Status >= 500 {
 			s.log.add(string(line)) // request lines are too many to keep
 		}
 		if rec.MetricsURL != "" {
 			metricsURL = rec.MetricsURL
+		}
+		if rec.Msg == "inactivity sweep" && rec.Account != nil && *rec.Account == "" {
+			select {
+			case s.sweeps <- sweepLog{At: rec.Time, Ended: rec.Ended, Took: rec.Took, DB: rec.DB, Transactions: rec.Txs}:
+			default:
+			}
 		}
 		if !found && rec.Msg == "sessiond listening" && rec.URL != "" {
 			found = true

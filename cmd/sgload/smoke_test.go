@@ -38,7 +38,8 @@ func TestSmoke(t *testing.T) {
 		"--page-repeats", "3", "--logins", "2", "--login-concurrency", "2", "--settle", "50ms",
 		"--phase-timeout", "2m", "--steady", "100ms", "--flood-workers", "6", "--flood-duration", "300ms",
 		"--flood-accounts", "10", "--flood-me-workers", "2", "--flood-me-rate", "100", "--writes", "24",
-		"--write-concurrency", "3", "--write-rounds", "1", "--json", jsonPath}
+		"--write-concurrency", "3", "--write-rounds", "1", "--sweep-sessions", "300", "--sweep-due", "10,40",
+		"--sweep-every", "200ms", "--json", jsonPath}
 	if u := os.Getenv(pgtest.EnvURL); u != "" {
 		args = append(args, "--postgres-url", u)
 	}
@@ -48,7 +49,8 @@ func TestSmoke(t *testing.T) {
 	}
 	for _, want := range []string{"### Authenticated requests", "### Revoke", "### Revoke → receipt", "### sessiond memory",
 		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 60 | 20 |", "### Sign-in flood",
-		"| SQLite | 6 × accounts |", "### Acknowledged writes", "| SQLite | synchronous=normal | 1 | 3 |"} {
+		"| SQLite | 6 × accounts |", "### Acknowledged writes", "| SQLite | synchronous=normal | 1 | 3 |",
+		"### Inactivity sweeper", "| SQLite | 300 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -111,6 +113,22 @@ func TestSmoke(t *testing.T) {
 				}
 			}
 		}
+		if sw := be.Sweep; sw == nil || sw.Sessions != 300 || sw.EmptySweeps < 4 || len(sw.Steps) != 2 {
+			t.Errorf("%s: sweep %+v", be.Store, sw)
+		} else {
+			for i, st := range sw.Steps {
+				ended := 0
+				for _, s := range st.Sweeps {
+					ended += s.Ended
+				}
+				if want := []int{10, 40}[i]; st.Due != want || ended != want {
+					t.Errorf("%s: sweep step %d: %d due, %d ended", be.Store, i, st.Due, ended)
+				}
+			}
+			if sw.ReadsOutside.N == 0 || sw.WritesOutside.N == 0 {
+				t.Errorf("%s: no requests measured during the sweep phase", be.Store)
+			}
+		}
 		if be.Idle.RSS <= 0 || be.Me.CPU.Server <= 0 {
 			t.Errorf("%s: no /proc readings of sessiond (RSS %d, CPU %v)", be.Store, be.Idle.RSS, be.Me.CPU.Server)
 		}
@@ -122,6 +140,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--db", "mysql"}, {"--streams", "100,50"}, {"--streams", "10", "--revokes", "20"},
 		{"--me-requests", "0"}, {"stray"}, {"--phases", "me,nope"}, {"--flood-kinds", "unknown,unknown"},
 		{"--sqlite-synchronous", "off"}, {"--flood-me-workers", "20"}, {"--writes", "2", "--write-concurrency", "4"},
+		{"--sweep-due", "0"}, {"--sweep-sessions", "10", "--sweep-due", "6,6"}, {"--sweep-every", "0s"},
 	} {
 		var out, errs bytes.Buffer
 		if code := run(context.Background(), args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "sgload") && !strings.Contains(errs.String(), "flag") {

@@ -44,6 +44,18 @@ type Account struct {
 	// TOTPPendingSecret is a secret handed out by setup and not yet
 	// confirmed with a code; EnableTOTP moves it to TOTPSecret.
 	TOTPPendingSecret string
+	// Settings are the account's settings (SetSettings); CreateAccount
+	// stores them as given.
+	Settings Settings
+}
+
+// Settings are an account's settings (GET and PUT /v1/settings).
+type Settings struct {
+	// AutoLogoutInactiveAfter ends every session of the account unused
+	// this long (reason inactive; 0: never). Kept in whole seconds.
+	AutoLogoutInactiveAfter time.Duration
+	// ApproveNewDevices is stored and returned; nothing acts on it yet.
+	ApproveNewDevices bool
 }
 
 // PasswordChange is a password change for ChangePassword.
@@ -186,7 +198,9 @@ type Session struct {
 	IP        string
 	Location  api.Location
 	CreatedAt time.Time
-	// LastSeenAt moves with use, written at most once a minute.
+	// LastSeenAt is the session's last use, the time its inactivity is
+	// counted from: TouchSession and RotateRefreshToken write it, and
+	// RecordUse moves it forward to uses the server noted in between.
 	LastSeenAt time.Time
 	// AuthTime is the last password (or second factor) proof.
 	AuthTime time.Time
@@ -212,6 +226,48 @@ type Session struct {
 	// (ConfirmClosure, or a revocation with RevokeEffects.Closed). A live
 	// session has none.
 	Receipt *Receipt
+	// IdleTimeout is the session's own inactivity rule (0: none), kept in
+	// whole seconds: UpdateSession sets it; CreateSession stores it as
+	// given.
+	IdleTimeout time.Duration
+	// AccountIdleTimeout is the account's rule
+	// (Settings.AutoLogoutInactiveAfter) as the store copied it into the
+	// session: CreateSession copies the account's, whatever the Session
+	// given says, and SetSettings copies the new one into every live
+	// session of the account, in its transaction. Together with
+	// IdleTimeout, LastSeenAt and ExpiresAt it gives the session's idle
+	// deadline (IdleDeadline).
+	AccountIdleTimeout time.Duration
+}
+
+// IdleRule is the session's inactivity rule: the stricter (shorter) of its
+// own and the account's, ignoring a zero one; 0 when neither is set. Own
+// reports whether it is the session's own rule (on a tie, it is).
+func (s Session) IdleRule() (rule time.Duration, own bool) {
+	switch {
+	case s.IdleTimeout > 0 && (s.AccountIdleTimeout <= 0 || s.IdleTimeout <= s.AccountIdleTimeout):
+		return s.IdleTimeout, true
+	case s.AccountIdleTimeout > 0:
+		return s.AccountIdleTimeout, false
+	}
+	return 0, false
+}
+
+// IdleDeadline is when the session ends for inactivity unless it is used
+// again: LastSeenAt plus its IdleRule. ok is false when it has no rule, or
+// when the deadline comes after ExpiresAt (the session expires first). The
+// stores compute the same instant in SQL to find the sessions
+// EndIdleSessions ends.
+func (s Session) IdleDeadline() (deadline time.Time, ok bool) {
+	rule, _ := s.IdleRule()
+	if rule <= 0 {
+		return time.Time{}, false
+	}
+	d := s.LastSeenAt.Add(rule)
+	if d.After(s.ExpiresAt) {
+		return time.Time{}, false
+	}
+	return d, true
 }
 
 // RefreshToken is a refresh token record. A token is live while RotatedAt
@@ -269,6 +325,63 @@ type OutboxEntry struct {
 	Seq  int64 // increasing, assigned by the store
 	At   time.Time
 	Data []byte // opaque to the store (the server's JSON-encoded event)
+}
+
+// Use is a request of a session that TouchSession did not record (it came
+// within a minute of the last one): RecordUse moves the session's
+// LastSeenAt to At and its ExpiresAt to ExpiresAt, later.
+type Use struct {
+	SessionID string
+	At        time.Time
+	ExpiresAt time.Time
+}
+
+// SessionUpdate is what UpdateSession changes: the fields that are not
+// nil.
+type SessionUpdate struct {
+	// Name replaces Device.Name.
+	Name *string
+	// IdleTimeout replaces the session's own inactivity rule (0: none).
+	IdleTimeout *time.Duration
+}
+
+// SessionEventsFunc makes the audit events that record a change to one
+// session (UpdateSession), from the session as it was just before the
+// change, read under the transaction's lock. The store appends them, in
+// order, as AppendAudit does, under the account the call is about, after
+// the change, in the same transaction. The rules of AuditFunc apply.
+type SessionEventsFunc func(before Session) []api.AuditEvent
+
+// SettingsAuditFunc makes the audit event that records a change of an
+// account's settings (SetSettings), from the settings as they were just
+// before, read under the transaction's lock. Stored like a
+// SessionAuditFunc's event; the rules of AuditFunc apply.
+type SettingsAuditFunc func(before Settings) api.AuditEvent
+
+// IdleSweep asks EndIdleSessions to end sessions gone unused past their
+// idle deadline.
+type IdleSweep struct {
+	// Revocation is the revocation each ended session gets; its At is
+	// the instant the deadlines are compared with (ended: IdleDeadline at
+	// or before At).
+	Revocation Revocation
+	// AccountID, when set, limits the sweep to that account's sessions;
+	// SessionID to that one session.
+	AccountID string
+	SessionID string
+	// Limit is how many sessions one call ends at most (at least 1).
+	Limit int
+	// Forget deletes the remembered logins of each ended session's device
+	// (as RevokeEffects.Forget does for RevokeSession).
+	Forget bool
+	// Closure, when not nil, gives each ended session its first closure
+	// token (see ClosureFunc).
+	Closure ClosureFunc
+	// Audit, when not nil, makes the event that records the end of one
+	// session, from the session as ended and how many remembered logins
+	// of its device went with it; the store appends one per ended session
+	// under that session's account. The rules of AuditFunc apply.
+	Audit func(ended Session, forgotten int) api.AuditEvent
 }
 
 // Touch records use of a session.
@@ -462,6 +575,43 @@ type Store interface {
 	// every token of its session: of concurrent calls with tokens of one
 	// session exactly one succeeds.
 	ConfirmClosure(ctx context.Context, h []byte, at time.Time, erased bool, audit SessionAuditFunc) (Session, error)
+
+	// UpdateSession changes a session of the account that is not revoked
+	// as u says (Name: its Device.Name; IdleTimeout: its own rule) and, in
+	// the same transaction, appends the events events makes from the
+	// session as it was before (when events is not nil). Nothing else of
+	// the session changes, and no other session. It returns the session
+	// as it now is; ErrNotFound if the account has no such session,
+	// ErrRevoked if it is revoked; refused, it writes nothing at all.
+	// Values are stored as given: callers check them. Concurrent updates
+	// of one session run one after another, each seeing what the one
+	// before it left.
+	UpdateSession(ctx context.Context, accountID, id string, u SessionUpdate, events SessionEventsFunc) (Session, error)
+	// SetSettings replaces the account's settings with st, copies
+	// st.AutoLogoutInactiveAfter into every live session of the account
+	// (Session.AccountIdleTimeout) and, when audit is not nil, appends
+	// the event it makes from the settings as they were, all in one
+	// transaction. It returns the settings as they were before;
+	// ErrNotFound (nothing written) for an unknown account. A session
+	// created concurrently gets either the old rule and then the new one,
+	// or the new one: never the old one after the call returns.
+	SetSettings(ctx context.Context, accountID string, st Settings, audit SettingsAuditFunc) (before Settings, err error)
+	// EndIdleSessions ends up to sw.Limit live sessions whose
+	// IdleDeadline is at or before sw.Revocation.At (of sw.AccountID, or
+	// only sw.SessionID, when set) with sw.Revocation and, for each, the
+	// writes sw asks for, in one short transaction, and returns them. It
+	// never waits for a session another call is writing: such a session
+	// is left for a later call. Of concurrent calls (replicas), each
+	// session is ended by exactly one, which alone writes its effects. A
+	// call that returns fewer than sw.Limit sessions found no other due
+	// session it could take.
+	EndIdleSessions(ctx context.Context, sw IdleSweep) ([]Session, error)
+	// RecordUse moves the LastSeenAt of each live session in uses forward
+	// to its Use.At, and its ExpiresAt to Use.ExpiresAt, where At is
+	// later than the stored LastSeenAt (never back; a session used since
+	// keeps its later time). Unknown and revoked sessions are skipped.
+	// It may work in several transactions.
+	RecordUse(ctx context.Context, uses []Use) error
 
 	// RenameSession sets the device name (Device.Name) of a session of
 	// the account that is not revoked to name and, in the same

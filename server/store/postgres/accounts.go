@@ -13,8 +13,9 @@ import (
 // index on usernames decides between concurrent callers.
 func (s *Store) CreateAccount(ctx context.Context, a store.Account) error {
 	return s.run(ctx, "create account", func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+columns.Account+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			a.ID, a.Username, a.PasswordHash, a.CreatedAt, a.MFAEnabled, a.TOTPSecret, a.TOTPPendingSecret)
+		_, err := s.pool.Exec(ctx, `INSERT INTO accounts (`+columns.Account+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			a.ID, a.Username, a.PasswordHash, a.CreatedAt, a.MFAEnabled, a.TOTPSecret, a.TOTPPendingSecret,
+			secs(a.Settings.AutoLogoutInactiveAfter), a.Settings.ApproveNewDevices)
 		return err
 	})
 }
@@ -94,4 +95,50 @@ func (s *Store) ChangePassword(ctx context.Context, c store.PasswordChange) ([]s
 		return nil, 0, err
 	}
 	return ended, forgotten, nil
+}
+
+// copyAccountRuleSQL copies account $2's inactivity rule $1 into its live
+// sessions, locked first in id order like every multi-session write.
+const copyAccountRuleSQL = `WITH target AS (
+		SELECT id FROM sessions
+		WHERE account_id = $2 AND revoked_at IS NULL AND account_idle_timeout_s <> $1
+		ORDER BY id
+		FOR NO KEY UPDATE
+	)
+	UPDATE sessions AS s SET account_idle_timeout_s = $1
+	FROM target WHERE s.id = target.id`
+
+// SetSettings replaces the account's settings, copies its inactivity rule
+// into every live session of the account and appends audit's event, in
+// one transaction. It locks the account row first (FOR NO KEY UPDATE):
+// CreateSession reads the rule FOR SHARE, so a sign-in either commits
+// before this change, and its session is among those updated here, or
+// reads the new rule after it. Then the sessions, in id order.
+// store.ErrNotFound for an unknown account.
+func (s *Store) SetSettings(ctx context.Context, accountID string, st store.Settings, audit store.SettingsAuditFunc) (store.Settings, error) {
+	var before store.Settings
+	err := s.tx(ctx, "set settings", func(ctx context.Context, tx pgx.Tx) error {
+		var autoOut int32
+		if err := tx.QueryRow(ctx, `SELECT auto_logout_inactive_after_s, approve_new_devices FROM accounts
+			WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&autoOut, &before.ApproveNewDevices); err != nil {
+			return notFound(err)
+		}
+		before.AutoLogoutInactiveAfter = fromSecs(autoOut)
+		rule := secs(st.AutoLogoutInactiveAfter)
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET auto_logout_inactive_after_s = $2, approve_new_devices = $3 WHERE id = $1`,
+			accountID, rule, st.ApproveNewDevices); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, copyAccountRuleSQL, rule, accountID); err != nil {
+			return err
+		}
+		if audit != nil {
+			return appendAuditTx(ctx, tx, accountID, audit(before))
+		}
+		return nil
+	})
+	if err != nil {
+		return store.Settings{}, err
+	}
+	return before, nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -45,6 +46,42 @@ func appendAuditTx(ctx context.Context, tx pgx.Tx, accountID string, events ...a
 		}
 	}
 	return nil
+}
+
+// appendAuditsSQL appends one event per element of its 14 arrays (the
+// columns of appendAuditSQL), in array order: one statement for many
+// events of many accounts.
+const appendAuditsSQL = `INSERT INTO audit_events (account_id, id, at, type, ip,
+		loc_city, loc_region, loc_country, loc_country_code,
+		session_id, device_name, target_session_id, target_device_name, detail)
+	SELECT a, i, t, ty, ip, c, r, co, cc, s, d, ts, td, de
+	FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+		$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+		WITH ORDINALITY AS e (a, i, t, ty, ip, c, r, co, cc, s, d, ts, td, de, n)
+	ORDER BY n`
+
+// appendAuditsTx appends events[i] to the log of accounts[i], in order,
+// inside tx, in one statement.
+func appendAuditsTx(ctx context.Context, tx pgx.Tx, accounts []string, events []api.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	cols := make([][]string, 13)
+	at := make([]time.Time, len(events))
+	for k := range cols {
+		cols[k] = make([]string, len(events))
+	}
+	for i, e := range events {
+		l := e.Location
+		at[i] = e.At
+		for k, v := range []string{accounts[i], e.ID, e.Type, e.IP, l.City, l.Region, l.Country, l.CountryCode,
+			e.SessionID, e.DeviceName, e.TargetSessionID, e.TargetDeviceName, e.Detail} {
+			cols[k][i] = v
+		}
+	}
+	_, err := tx.Exec(ctx, appendAuditsSQL, cols[0], cols[1], at, cols[2], cols[3], cols[4], cols[5], cols[6], cols[7],
+		cols[8], cols[9], cols[10], cols[11], cols[12])
+	return err
 }
 
 const listAuditSQL = `SELECT ` + columns.Audit + ` FROM audit_events

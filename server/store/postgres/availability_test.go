@@ -247,7 +247,10 @@ func TestCloseWhileBusy(t *testing.T) {
 // sessions share two installs; Purge deletes sessions the others write
 // to. Revocations issue closure tokens, and receipts (IssueClosureToken,
 // ConfirmClosure) lock a session row and then its tokens, as revocations
-// and Purge do.
+// and Purge do. The device rules take part too: settings changes lock the
+// account row, then its sessions by ID; sign-ins read the account's rule
+// FOR SHARE; the inactivity sweeper skips locked sessions; late uses lock
+// their sessions by ID.
 func TestNoDeadlocks(t *testing.T) {
 	defer func(n int) { maxAttempts = n }(maxAttempts)
 	maxAttempts = 1
@@ -403,6 +406,34 @@ func TestNoDeadlocks(t *testing.T) {
 					return api.AuditEvent{ID: fmt.Sprint("evt_codes_", i, "_", n), At: base, Type: api.AuditRecoveryCodesRegenerated}
 				})
 			return err
+		},
+		func(s *Store, i int) error { // the account's rule, copied into every live session
+			_, err := s.SetSettings(ctx, acct.ID, store.Settings{AutoLogoutInactiveAfter: time.Duration(1+i%3) * time.Hour},
+				func(store.Settings) api.AuditEvent {
+					return api.AuditEvent{ID: fmt.Sprint("evt_settings_", i), At: base, Type: api.AuditSettingsChanged}
+				})
+			return err
+		},
+		func(s *Store, i int) error { // a device's own rule and name
+			rule, name := time.Duration(i%2)*time.Hour, fmt.Sprint("device ", i)
+			_, err := s.UpdateSession(ctx, acct.ID, sessionOf(i), store.SessionUpdate{Name: &name, IdleTimeout: &rule},
+				func(before store.Session) []api.AuditEvent {
+					return []api.AuditEvent{{ID: fmt.Sprint("evt_rule_", i), At: base, Type: api.AuditSessionRulesChanged}}
+				})
+			return err
+		},
+		func(s *Store, i int) error { // the inactivity sweeper, with its effects
+			_, err := s.EndIdleSessions(ctx, store.IdleSweep{Revocation: store.Revocation{At: base.Add(time.Duration(50+i) * time.Minute),
+				Reason: api.ReasonInactive}, Limit: 3, Forget: true, Closure: closure(),
+				Audit: func(e store.Session, forgotten int) api.AuditEvent {
+					return api.AuditEvent{ID: fmt.Sprint("evt_idle_", i, e.ID), At: base, Type: api.AuditSessionRevoked}
+				}})
+			return err
+		},
+		func(s *Store, i int) error { // uses written late, several sessions at once
+			now := base.Add(time.Duration(i) * time.Second)
+			return s.RecordUse(ctx, []store.Use{{SessionID: sessionOf(i + 5), At: now, ExpiresAt: now.Add(time.Hour)},
+				{SessionID: sessionOf(i), At: now, ExpiresAt: now.Add(time.Hour)}, {SessionID: sessionOf(i + 2), At: now, ExpiresAt: now.Add(time.Hour)}})
 		},
 		func(s *Store, i int) error { // rewriting secrets while two-step goes on and off
 			_, err := s.RewriteTOTPSecrets(ctx, func(v string) (string, bool, error) { return v + "!", len(v) < 10, nil })

@@ -132,6 +132,15 @@ func TestQueryPlans(t *testing.T) {
 		{"IssueClosureToken's trim", `DELETE FROM closure_tokens WHERE session_id = $1 AND seq NOT IN (
 			SELECT seq FROM closure_tokens WHERE session_id = $1 ORDER BY seq DESC LIMIT $2)`,
 			[]any{sessionID("acc_0", 11000), 8}, "closure_tokens_session"},
+		// The inactivity sweeper reads the due sessions alone (here: none
+		// has a rule), one session by its key, one account through its
+		// live sessions or the due ones.
+		{"EndIdleSessions", endIdleAllSQL, []any{base, "inactive", "", "", false, nil, false, 100}, "sessions_idle_due"},
+		{"EndIdleSessions of a session", endIdleSessionSQL,
+			[]any{base, "inactive", "", "", false, nil, false, 1, sessionID("acc_0", 7), "acc_0"}, "sessions_pkey|sessions_idle_due"},
+		{"EndIdleSessions of an account", endIdleAccountSQL,
+			[]any{base, "inactive", "", "", false, nil, false, 100, small}, "sessions_idle_due|sessions_live_by_account"},
+		{"SetSettings' copy", copyAccountRuleSQL, []any{3600, small}, "sessions_live_by_account"},
 		// Purge: each batch is a range of an index on the time it
 		// compares, at a cutoff 90 days back.
 		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{cutoff, 1000}, "sessions_ended"},
@@ -147,7 +156,9 @@ func TestQueryPlans(t *testing.T) {
 	// takes a sort of the account's live sessions.
 	// So does a small account's audit log, whose few events the planner
 	// may rather sort than walk in order.
-	sorts := map[string]bool{"RevokeOtherSessions": true, "ListAudit": true}
+	// So does SetSettings' copy of the account's rule.
+	sorts := map[string]bool{"RevokeOtherSessions": true, "ListAudit": true, "SetSettings' copy": true,
+		"EndIdleSessions of an account": true}
 	for _, tc := range cases {
 		var plan []string
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -41,10 +41,26 @@
 //     ReplaceRecoveryCodes locks the account row too, but FOR NO KEY
 //     UPDATE: it queues behind (or ahead of) the writes above and other
 //     replacements, and lets sign-ins' inserts through.
-//   - RenameSession reads its session FOR NO KEY UPDATE (the lock its
-//     UPDATE takes anyway), then updates it: concurrent renames and
-//     revocations of the session run one after another, each reading the
-//     row as the one before left it.
+//   - UpdateSession (and RenameSession) reads its session FOR NO KEY
+//     UPDATE (the lock its UPDATE takes anyway), then updates it:
+//     concurrent updates and revocations of the session run one after
+//     another, each reading the row as the one before left it.
+//   - SetSettings locks the account row (FOR NO KEY UPDATE), then the
+//     account's live sessions in id order to copy the account's rule into
+//     them. CreateSession reads that rule FOR SHARE before inserting the
+//     session, so a sign-in and a settings change queue on the account
+//     row: the session gets the new rule, or is there for the change to
+//     update. (Other sign-in writes of the account row, such as
+//     UseTOTPStep, are in transactions of their own.)
+//   - EndIdleSessions takes its batch of due sessions with SELECT … FOR
+//     UPDATE SKIP LOCKED: it never waits for a session (a session another
+//     transaction holds is left to the next sweep, and re-checked, so one
+//     used or ended meanwhile is not taken), and replicas sweeping at once
+//     split the sessions between them. Then, like a revocation, closure
+//     tokens and the ended devices' remembered logins, in account and
+//     device order, each device's in hash order.
+//   - RecordUse locks the sessions it moves forward in id order (FOR NO
+//     KEY UPDATE) before updating them.
 //   - RevokeOtherSessions (and ChangePassword's revocation) lock the live
 //     sessions they end with SELECT … ORDER BY id FOR UPDATE before
 //     updating them: always in the same order, so concurrent calls queue

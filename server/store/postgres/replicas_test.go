@@ -71,6 +71,22 @@ func (r *replicas) RenameSession(ctx context.Context, accountID, id, name string
 	return r.pick().RenameSession(ctx, accountID, id, name, audit)
 }
 
+func (r *replicas) UpdateSession(ctx context.Context, accountID, id string, u store.SessionUpdate, events store.SessionEventsFunc) (store.Session, error) {
+	return r.pick().UpdateSession(ctx, accountID, id, u, events)
+}
+
+func (r *replicas) SetSettings(ctx context.Context, accountID string, st store.Settings, audit store.SettingsAuditFunc) (store.Settings, error) {
+	return r.pick().SetSettings(ctx, accountID, st, audit)
+}
+
+func (r *replicas) EndIdleSessions(ctx context.Context, sw store.IdleSweep) ([]store.Session, error) {
+	return r.pick().EndIdleSessions(ctx, sw)
+}
+
+func (r *replicas) RecordUse(ctx context.Context, uses []store.Use) error {
+	return r.pick().RecordUse(ctx, uses)
+}
+
 func (r *replicas) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	return r.pick().CreateMFAToken(ctx, t)
 }

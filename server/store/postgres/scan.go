@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -25,6 +26,7 @@ type sessionRow struct {
 	revokedAt, closureAt            *time.Time
 	reason, bySession, byDeviceName string
 	erase, closureErased            bool
+	idleTimeout, accountIdleTimeout int32
 }
 
 func (r *sessionRow) dest() []any {
@@ -35,11 +37,13 @@ func (r *sessionRow) dest() []any {
 		&s.CreatedAt, &s.LastSeenAt, &s.AuthTime, &s.ExpiresAt, &s.AbsoluteExpiresAt,
 		&s.Remember, &s.AccessHash, &s.AccessExpiresAt, &s.InstallHash, &s.ReauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
-		&r.erase, &r.closureAt, &r.closureErased}
+		&r.erase, &r.closureAt, &r.closureErased,
+		&r.idleTimeout, &r.accountIdleTimeout}
 }
 
 func (r *sessionRow) session() store.Session {
 	s := r.s
+	s.IdleTimeout, s.AccountIdleTimeout = fromSecs(r.idleTimeout), fromSecs(r.accountIdleTimeout)
 	if r.revokedAt != nil {
 		s.Revoked = &store.Revocation{At: *r.revokedAt, Reason: r.reason, BySessionID: r.bySession, ByDeviceName: r.byDeviceName,
 			Erase: r.erase}
@@ -73,9 +77,17 @@ func collectSessions(rows pgx.Rows, capHint int) ([]store.Session, error) {
 	return out, rows.Err()
 }
 
+// secs and fromSecs convert between a rule's time.Duration and its stored
+// integer whole seconds (a fraction of a second is dropped; a rule beyond
+// the integer range, which the server never sends, is capped).
+func secs(d time.Duration) int32 { return int32(min(d/time.Second, math.MaxInt32)) }
+
+func fromSecs(n int32) time.Duration { return time.Duration(n) * time.Second }
+
 // sessionArgs are the values of columns.Session for s, as CreateSession
-// stores it: with no re-auth failures.
-func sessionArgs(s store.Session) []any {
+// stores it: with no re-auth failures, and acctRule as the account's
+// inactivity rule.
+func sessionArgs(s store.Session, acctRule int32) []any {
 	var (
 		revokedAt, closureAt            *time.Time
 		reason, bySession, byDeviceName string
@@ -94,7 +106,8 @@ func sessionArgs(s store.Session) []any {
 		s.IP, l.City, l.Region, l.Country, l.CountryCode,
 		s.CreatedAt, s.LastSeenAt, s.AuthTime, s.ExpiresAt, s.AbsoluteExpiresAt,
 		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt, nullBytes(s.InstallHash), 0,
-		revokedAt, reason, bySession, byDeviceName, erase, closureAt, erased}
+		revokedAt, reason, bySession, byDeviceName, erase, closureAt, erased,
+		secs(s.IdleTimeout), acctRule}
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then
@@ -111,7 +124,10 @@ func sortLikeList(ss []store.Session) {
 
 func scanAccount(row pgx.Row) (store.Account, error) {
 	var a store.Account
-	err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.CreatedAt, &a.MFAEnabled, &a.TOTPSecret, &a.TOTPPendingSecret)
+	var autoOut int32
+	err := row.Scan(&a.ID, &a.Username, &a.PasswordHash, &a.CreatedAt, &a.MFAEnabled, &a.TOTPSecret, &a.TOTPPendingSecret,
+		&autoOut, &a.Settings.ApproveNewDevices)
+	a.Settings.AutoLogoutInactiveAfter = fromSecs(autoOut)
 	return a, err
 }
 

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,8 +20,9 @@ import (
 // cursor variant keep the same WHERE, so both are range scans of
 // sessions_live_by_account in index order, the cursor as the start key.
 const (
-	listSessionsWhere = `account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND id <> $3`
-	listSessionsSQL   = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
+	listSessionsWhere = `account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND id <> $3
+		AND (idle_deadline IS NULL OR idle_deadline > $2)`
+	listSessionsSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
 		ORDER BY last_seen_at DESC, id DESC LIMIT $4`
 	listSessionsAfterSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
 		AND (last_seen_at, id) < ($4, $5)
@@ -107,9 +110,17 @@ const upsertInstallSQL = `INSERT INTO known_installs (account_id, install_hash, 
 // doc); concurrent sign-ins from one install queue on its row.
 func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.RefreshToken, audit ...api.AuditEvent) error {
 	return s.tx(ctx, "create session", func(ctx context.Context, tx pgx.Tx) error {
+		// The account's inactivity rule goes into the session; FOR SHARE
+		// waits for a settings change in flight (SetSettings). An unknown
+		// account reads as 0 here and fails the foreign key below.
+		var acctRule int32
+		if err := tx.QueryRow(ctx, `SELECT auto_logout_inactive_after_s FROM accounts WHERE id = $1 FOR SHARE`,
+			ses.AccountID).Scan(&acctRule); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)`,
-			sessionArgs(ses)...); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
+			sessionArgs(ses, acctRule)...); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES ($1, $2, $3, $4, $5)`,
@@ -353,19 +364,19 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	return out, nil
 }
 
-// RenameSession sets the device name of a session of the account that is
-// not revoked and appends the event audit makes from the session as it
-// was, in one transaction. It first reads the session FOR NO KEY UPDATE,
-// the lock its UPDATE takes anyway: a concurrent rename or revocation of
-// the session waits for it (or it for them) and then reads the row as
-// that one left it, so a rename never starts from a name another rename
-// replaced, and never renames a session revoked meanwhile. It locks one
-// session row and nothing else, so it takes part in no lock cycle.
-// store.ErrNotFound if the account has no such session, store.ErrRevoked
-// if it is revoked; either way it writes nothing.
-func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+// UpdateSession changes a session of the account that is not revoked and
+// appends the events events makes from the session as it was, in one
+// transaction. It first reads the session FOR NO KEY UPDATE, the lock its
+// UPDATE takes anyway: a concurrent update or revocation of the session
+// waits for it (or it for them) and then reads the row as that one left
+// it, so an update never starts from a value another replaced, and never
+// changes a session revoked meanwhile. It locks one session row and
+// nothing else, so it takes part in no lock cycle. store.ErrNotFound if
+// the account has no such session, store.ErrRevoked if it is revoked;
+// either way it writes nothing.
+func (s *Store) UpdateSession(ctx context.Context, accountID, id string, u store.SessionUpdate, events store.SessionEventsFunc) (store.Session, error) {
 	var after store.Session
-	err := s.tx(ctx, "rename session", func(ctx context.Context, tx pgx.Tx) error {
+	err := s.tx(ctx, "update session", func(ctx context.Context, tx pgx.Tx) error {
 		before, err := scanSession(tx.QueryRow(ctx, `SELECT `+columns.Session+` FROM sessions
 			WHERE id = $1 AND account_id = $2 FOR NO KEY UPDATE`, id, accountID))
 		if err != nil {
@@ -374,12 +385,19 @@ func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, a
 		if before.Revoked != nil {
 			return store.ErrRevoked
 		}
-		if after, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET device_name = $2 WHERE id = $1
-			RETURNING `+columns.Session, id, name)); err != nil {
+		name, rule := before.Device.Name, before.IdleTimeout
+		if u.Name != nil {
+			name = *u.Name
+		}
+		if u.IdleTimeout != nil {
+			rule = *u.IdleTimeout
+		}
+		if after, err = scanSession(tx.QueryRow(ctx, `UPDATE sessions SET device_name = $2, idle_timeout_s = $3 WHERE id = $1
+			RETURNING `+columns.Session, id, name, secs(rule))); err != nil {
 			return err
 		}
-		if audit != nil {
-			return appendAuditTx(ctx, tx, accountID, audit(before))
+		if events != nil {
+			return appendAuditTx(ctx, tx, accountID, events(before)...)
 		}
 		return nil
 	})
@@ -387,6 +405,172 @@ func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, a
 		return store.Session{}, err
 	}
 	return after, nil
+}
+
+// RenameSession is UpdateSession of the name alone, with one event.
+func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+	var events store.SessionEventsFunc
+	if audit != nil {
+		events = func(before store.Session) []api.AuditEvent { return []api.AuditEvent{audit(before)} }
+	}
+	return s.UpdateSession(ctx, accountID, id, store.SessionUpdate{Name: &name}, events)
+}
+
+// endIdleSQL ends the live sessions due at $1 (idle_deadline at or before
+// it), at most $8, with the revocation $1 to $7, those of one account
+// ($9) or one session ($9, of account $10 unless it is empty) when where
+// says so. SKIP LOCKED: a session another transaction holds (a touch, a
+// revocation, another replica's sweep) is left for the next sweep, so a
+// sweep never waits for a session, and replicas sweeping at once split the
+// due sessions between them instead of ending any twice. Each locked row
+// is re-checked against the WHERE as it now is, so a session used or
+// ended meanwhile is not taken.
+func endIdleSQL(where string) string {
+	return `WITH due AS (
+		SELECT id FROM sessions
+		WHERE revoked_at IS NULL AND idle_deadline IS NOT NULL AND idle_deadline <= $1` + where + `
+		ORDER BY idle_deadline
+		LIMIT $8
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE sessions AS s
+	SET ` + revokeSet + `
+	FROM due
+	WHERE s.id = due.id
+	RETURNING ` + qualified("s", columns.Session)
+}
+
+var (
+	endIdleAllSQL     = endIdleSQL("")
+	endIdleAccountSQL = endIdleSQL(" AND account_id = $9")
+	endIdleSessionSQL = endIdleSQL(" AND id = $9 AND ($10 = '' OR account_id = $10)")
+)
+
+// forgetDevicesSQL deletes the remembered logins of the (account, device)
+// pairs $1, $2, locked first in hash order like every deletion of several
+// (see the package doc), and counts them per pair.
+const forgetDevicesSQL = `WITH target AS (
+		SELECT r.hash FROM remembered_logins AS r
+		JOIN unnest($1::text[], $2::text[]) AS p (account_id, device_id)
+			ON r.account_id = p.account_id AND r.device_id = p.device_id
+		ORDER BY r.hash
+		FOR UPDATE OF r
+	), gone AS (
+		DELETE FROM remembered_logins AS r USING target WHERE r.hash = target.hash
+		RETURNING r.account_id, r.device_id
+	)
+	SELECT account_id, device_id, count(*) FROM gone GROUP BY account_id, device_id`
+
+// EndIdleSessions ends up to sw.Limit live sessions past their idle
+// deadline at sw.Revocation.At, with their effects, in one transaction of
+// four statements whatever the number of sessions: the revocation
+// (endIdleSQL), their closure tokens, their devices' remembered logins
+// (locked in hash order, so sweeps and revocations never wait for each
+// other in a cycle) and one audit event per session.
+func (s *Store) EndIdleSessions(ctx context.Context, sw store.IdleSweep) ([]store.Session, error) {
+	if sw.Limit <= 0 {
+		return nil, nil
+	}
+	var ended []store.Session
+	err := s.tx(ctx, "end idle sessions", func(ctx context.Context, tx pgx.Tx) error {
+		ended = nil
+		args := append(revokeArgs(sw.Revocation, false), sw.Limit)
+		query := endIdleAllSQL
+		switch {
+		case sw.SessionID != "":
+			query, args = endIdleSessionSQL, append(args, sw.SessionID, sw.AccountID)
+		case sw.AccountID != "":
+			query, args = endIdleAccountSQL, append(args, sw.AccountID)
+		}
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if ended, err = collectSessions(rows, min(sw.Limit, 64)); err != nil || len(ended) == 0 {
+			return err
+		}
+		slices.SortFunc(ended, func(a, b store.Session) int {
+			return cmp.Or(strings.Compare(a.AccountID, b.AccountID), strings.Compare(a.ID, b.ID))
+		})
+		if err := issueClosuresTx(ctx, tx, ended, store.RevokeEffects{Closure: sw.Closure}, sw.Revocation.At); err != nil {
+			return err
+		}
+		type device struct{ account, id string }
+		forgotten := map[device]int{}
+		if sw.Forget {
+			accts, devs := make([]string, len(ended)), make([]string, len(ended))
+			for i, e := range ended {
+				accts[i], devs[i] = e.AccountID, e.Device.ID
+			}
+			rows, err := tx.Query(ctx, forgetDevicesSQL, accts, devs)
+			if err != nil {
+				return err
+			}
+			var d device
+			var n int
+			if _, err := pgx.ForEachRow(rows, []any{&d.account, &d.id, &n}, func() error {
+				forgotten[d] = n
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if sw.Audit == nil {
+			return nil
+		}
+		accts, events := make([]string, len(ended)), make([]api.AuditEvent, len(ended))
+		for i, e := range ended {
+			// A device's saved logins count with its first session ended
+			// here, as when each session's are deleted in turn.
+			d := device{e.AccountID, e.Device.ID}
+			accts[i], events[i] = e.AccountID, sw.Audit(e, forgotten[d])
+			forgotten[d] = 0
+		}
+		return appendAuditsTx(ctx, tx, accts, events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
+// recordUseSQL moves the last use of the live sessions $1 forward to $2
+// (their expiry to $3, never back), locking them in id order first like
+// every write of several sessions.
+const recordUseSQL = `WITH target AS (
+		SELECT s.id, u.at, u.expires
+		FROM sessions AS s
+		JOIN unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) AS u (id, at, expires) ON u.id = s.id
+		WHERE s.revoked_at IS NULL AND s.last_seen_at < u.at
+		ORDER BY s.id
+		FOR NO KEY UPDATE OF s
+	)
+	UPDATE sessions AS s SET last_seen_at = target.at, expires_at = GREATEST(s.expires_at, target.expires)
+	FROM target
+	WHERE s.id = target.id AND s.last_seen_at < target.at`
+
+// recordUseBatch is how many sessions one RecordUse statement updates.
+const recordUseBatch = 500
+
+// RecordUse moves each live session's last use forward to its Use.At (and
+// its expiry with it), recordUseBatch sessions per statement, each its own
+// transaction.
+func (s *Store) RecordUse(ctx context.Context, uses []store.Use) error {
+	for len(uses) > 0 {
+		n := min(len(uses), recordUseBatch)
+		ids, at, exp := make([]string, n), make([]time.Time, n), make([]time.Time, n)
+		for i, u := range uses[:n] {
+			ids[i], at[i], exp[i] = u.SessionID, u.At, u.ExpiresAt
+		}
+		if err := s.run(ctx, "record use", func(ctx context.Context) error {
+			_, err := s.pool.Exec(ctx, recordUseSQL, ids, at, exp)
+			return err
+		}); err != nil {
+			return err
+		}
+		uses = uses[n:]
+	}
+	return nil
 }
 
 // ListEndedSessions returns up to limit revoked sessions of the account

@@ -36,6 +36,15 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 			closureAt, erased = nullMicros(&rc.At), rc.Erased
 		}
 	}
+	// The account's inactivity rule goes into the session (see
+	// store.Session.AccountIdleTimeout); with one writer, no settings
+	// change comes between this read and the commit. An unknown account
+	// reads as 0 here and fails the foreign key below.
+	var acctRule int64
+	if err := tx.StmtContext(ctx, s.st.txAccountRule).QueryRowContext(ctx, ses.AccountID).Scan(&acctRule); err != nil &&
+		!errors.Is(err, sql.ErrNoRows) {
+		return s.wrap("create session", err)
+	}
 	d, l := ses.Device, ses.Location
 	if _, err := tx.StmtContext(ctx, s.st.insertSession).ExecContext(ctx,
 		ses.ID, ses.AccountID,
@@ -43,7 +52,8 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 		ses.IP, l.City, l.Region, l.Country, l.CountryCode,
 		micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.AuthTime), micros(ses.ExpiresAt), micros(ses.AbsoluteExpiresAt),
 		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt), nullBytes(ses.InstallHash), 0,
-		revokedAt, reason, bySession, byDeviceName, boolInt(erase), closureAt, boolInt(erased)); err != nil {
+		revokedAt, reason, bySession, byDeviceName, boolInt(erase), closureAt, boolInt(erased),
+		secs(ses.IdleTimeout), acctRule); err != nil {
 		return s.wrap("create session", err)
 	}
 	if len(ses.InstallHash) > 0 {
@@ -289,14 +299,14 @@ func (s *Store) RevokeOtherSessions(ctx context.Context, accountID, keepID strin
 	return out, nil
 }
 
-// RenameSession sets the device name of a session of the account that is
-// not revoked and appends the event audit makes from the session as it
-// was, in one IMMEDIATE transaction: it reads the session and writes it
-// on the only write connection, so no other write comes between.
+// UpdateSession changes a session of the account that is not revoked and
+// appends the events events makes from the session as it was, in one
+// IMMEDIATE transaction: it reads the session and writes it on the only
+// write connection, so no other write comes between.
 // store.ErrNotFound if the account has no such session, store.ErrRevoked
 // if it is revoked; either way it writes nothing.
-func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
-	const op = "rename session"
+func (s *Store) UpdateSession(ctx context.Context, accountID, id string, u store.SessionUpdate, events store.SessionEventsFunc) (store.Session, error) {
+	const op = "update session"
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return store.Session{}, s.wrap(op, err)
@@ -309,12 +319,19 @@ func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, a
 	if before.Revoked != nil {
 		return store.Session{}, store.ErrRevoked
 	}
-	after, err := scanSession(tx.StmtContext(ctx, s.st.renameSession).QueryRowContext(ctx, name, id))
+	name, rule := before.Device.Name, before.IdleTimeout
+	if u.Name != nil {
+		name = *u.Name
+	}
+	if u.IdleTimeout != nil {
+		rule = *u.IdleTimeout
+	}
+	after, err := scanSession(tx.StmtContext(ctx, s.st.updateSession).QueryRowContext(ctx, name, secs(rule), id))
 	if err != nil {
 		return store.Session{}, s.wrap(op, err)
 	}
-	if audit != nil {
-		if err := s.appendAuditTx(ctx, tx, op, accountID, audit(before)); err != nil {
+	if events != nil {
+		if err := s.appendAuditTx(ctx, tx, op, accountID, events(before)...); err != nil {
 			return store.Session{}, err
 		}
 	}
@@ -322,6 +339,112 @@ func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, a
 		return store.Session{}, s.wrap(op, err)
 	}
 	return after, nil
+}
+
+// RenameSession is UpdateSession of the name alone, with one event.
+func (s *Store) RenameSession(ctx context.Context, accountID, id, name string, audit store.SessionAuditFunc) (store.Session, error) {
+	return s.UpdateSession(ctx, accountID, id, store.SessionUpdate{Name: &name}, oneEvent(audit))
+}
+
+// oneEvent is audit as a store.SessionEventsFunc (nil for nil).
+func oneEvent(audit store.SessionAuditFunc) store.SessionEventsFunc {
+	if audit == nil {
+		return nil
+	}
+	return func(before store.Session) []api.AuditEvent { return []api.AuditEvent{audit(before)} }
+}
+
+// EndIdleSessions ends up to sw.Limit live sessions past their idle
+// deadline at sw.Revocation.At, with their effects, in one IMMEDIATE
+// transaction: one UPDATE … RETURNING through sessions_idle_due (its
+// condition is re-read by the only writer, so a session used, or ended,
+// meanwhile is left alone), then the closure tokens, the forgotten saved
+// logins and one audit event per ended session.
+func (s *Store) EndIdleSessions(ctx context.Context, sw store.IdleSweep) ([]store.Session, error) {
+	const op = "end idle sessions"
+	if sw.Limit <= 0 {
+		return nil, nil
+	}
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	args := append(revokeArgs(sw.Revocation, false), sw.Limit)
+	var st *sql.Stmt
+	switch {
+	case sw.SessionID != "":
+		st, args = s.st.endIdleSession, append(args, sw.SessionID, sw.AccountID)
+	case sw.AccountID != "":
+		st, args = s.st.endIdleOfAccount, append(args, sw.AccountID)
+	default:
+		st = s.st.endIdle
+	}
+	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	ended, err := collectSessions(rows, min(sw.Limit, 64))
+	if err != nil {
+		return nil, s.wrap(op, err)
+	}
+	if len(ended) == 0 {
+		return nil, nil
+	}
+	if err := s.issueClosuresTx(ctx, tx, op, ended, store.RevokeEffects{Closure: sw.Closure}, sw.Revocation.At); err != nil {
+		return nil, err
+	}
+	for _, e := range ended {
+		forgotten := 0
+		if sw.Forget {
+			if forgotten, err = s.affectedTx(ctx, tx, op, s.st.deleteRemDevice, e.AccountID, e.Device.ID); err != nil {
+				return nil, err
+			}
+		}
+		if sw.Audit != nil {
+			if err := s.appendAuditTx(ctx, tx, op, e.AccountID, sw.Audit(e, forgotten)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, s.wrap(op, err)
+	}
+	return ended, nil
+}
+
+// recordUseBatch is how many sessions one RecordUse transaction updates,
+// so that it holds the write connection only briefly.
+const recordUseBatch = 500
+
+// RecordUse moves each live session's last use forward to its Use.At (and
+// its expiry with it), recordUseBatch sessions per IMMEDIATE transaction;
+// a session whose LastSeenAt is already as late is left alone.
+func (s *Store) RecordUse(ctx context.Context, uses []store.Use) error {
+	for len(uses) > 0 {
+		n := min(len(uses), recordUseBatch)
+		if err := s.recordUse(ctx, uses[:n]); err != nil {
+			return err
+		}
+		uses = uses[n:]
+	}
+	return nil
+}
+
+func (s *Store) recordUse(ctx context.Context, uses []store.Use) error {
+	const op = "record use"
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	defer tx.Rollback()
+	st := tx.StmtContext(ctx, s.st.recordUse)
+	for _, u := range uses {
+		if _, err := st.ExecContext(ctx, micros(u.At), micros(u.ExpiresAt), u.SessionID); err != nil {
+			return s.wrap(op, err)
+		}
+	}
+	return s.wrap(op, tx.Commit())
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then
@@ -361,6 +484,7 @@ type sessionRow struct {
 	reason, bySession, byDeviceName                             string
 	erase, closureErased                                        int64
 	closureAt                                                   sql.NullInt64
+	idleTimeout, accountIdleTimeout                             int64
 	dest                                                        []any
 }
 
@@ -373,7 +497,8 @@ var sessionRows = sync.Pool{New: func() any {
 		&r.created, &r.lastSeen, &r.authTime, &r.expires, &r.absExpires,
 		&r.remember, &s.AccessHash, &r.accessExp, &s.InstallHash, &r.reauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
-		&r.erase, &r.closureAt, &r.closureErased}
+		&r.erase, &r.closureAt, &r.closureErased,
+		&r.idleTimeout, &r.accountIdleTimeout}
 	return r
 }}
 
@@ -397,6 +522,7 @@ func scanSession(sc scanner) (store.Session, error) {
 	ses.AccessExpiresAt = fromMicros(r.accessExp)
 	ses.Remember = r.remember != 0
 	ses.ReauthFailures = int(r.reauthFailures)
+	ses.IdleTimeout, ses.AccountIdleTimeout = fromSecs(r.idleTimeout), fromSecs(r.accountIdleTimeout)
 	if r.revokedAt.Valid {
 		ses.Revoked = &store.Revocation{
 			At:           fromMicros(r.revokedAt.Int64),

@@ -304,6 +304,12 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	return &t
 }
 
+// secs and fromSecs convert between a rule's time.Duration and its stored
+// INTEGER whole seconds (a fraction of a second is dropped).
+func secs(d time.Duration) int64 { return int64(d / time.Second) }
+
+func fromSecs(n int64) time.Duration { return time.Duration(n) * time.Second }
+
 func boolInt(b bool) int64 {
 	if b {
 		return 1

@@ -216,6 +216,16 @@ func TestQueryPlans(t *testing.T) {
 		{"ConfirmClosure's spent tokens", `DELETE FROM closure_tokens WHERE session_id = ?`, []any{"a"}, "closure_tokens_session"},
 		{"IssueClosureToken's trim", `DELETE FROM closure_tokens WHERE session_id = ?1 AND seq NOT IN (
 			SELECT seq FROM closure_tokens WHERE session_id = ?1 ORDER BY seq DESC LIMIT ?2)`, []any{"a", 8}, "closure_tokens_session"},
+		// The inactivity sweeper reads the due sessions alone; ending one
+		// session, or one account's, reads only it.
+		{"EndIdleSessions", `SELECT id FROM sessions WHERE ` + idleDue + ` ORDER BY idle_deadline LIMIT ?2`,
+			[]any{0, 100}, "sessions_idle_due"},
+		{"EndIdleSessions of a session", `SELECT id FROM sessions WHERE id = ?2 AND (?3 = '' OR account_id = ?3) AND ` + idleDue,
+			[]any{0, "a", "b"}, "sqlite_autoindex_sessions_1"},
+		{"EndIdleSessions of an account", `SELECT id FROM sessions WHERE account_id = ?2 AND ` + idleDue + ` LIMIT ?3`,
+			[]any{0, "a", 100}, "sessions_"},
+		{"SetSettings' copy", `UPDATE sessions SET account_idle_timeout_s = ?1
+			WHERE account_id = ?2 AND revoked_at IS NULL AND account_idle_timeout_s <> ?1`, []any{0, "a"}, "sessions_live_by_account"},
 		// Purge: every batch is a range of an index on the time it
 		// compares, so a batch reads about as many rows as it deletes.
 		{"Purge ended sessions' tokens", purgeEndedTokensSQL, []any{0, 10}, "sessions_ended"},

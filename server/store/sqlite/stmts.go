@@ -10,7 +10,15 @@ import (
 
 // The live sessions of an account in list order; ListSessions and the
 // cursor variant must keep the same WHERE so both use sessions_live_by_account.
-const listSessionsWhere = `account_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND id <> ?3`
+// A session past its idle deadline is over, even before the sweeper has
+// ended it.
+const listSessionsWhere = `account_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND id <> ?3
+	AND (idle_deadline IS NULL OR idle_deadline > ?2)`
+
+// idleDue is the WHERE of the sessions EndIdleSessions ends: live, with an
+// idle deadline at or before ?1 (the revocation's time), through
+// sessions_idle_due.
+const idleDue = `revoked_at IS NULL AND idle_deadline IS NOT NULL AND idle_deadline <= ?1`
 
 // An account's revoked sessions ended at or after ?2, newest first;
 // ListEndedSessions and the cursor variant keep the same WHERE so both use
@@ -59,7 +67,15 @@ type stmts struct {
 	rotateTokens      *sql.Stmt
 	txSessionRevoked  *sql.Stmt
 	txSessionOfAcct   *sql.Stmt
-	renameSession     *sql.Stmt
+	updateSession     *sql.Stmt
+	txAccountRule     *sql.Stmt
+	txSettings        *sql.Stmt
+	setSettings       *sql.Stmt
+	copyAccountRule   *sql.Stmt
+	endIdle           *sql.Stmt
+	endIdleOfAccount  *sql.Stmt
+	endIdleSession    *sql.Stmt
+	recordUse         *sql.Stmt
 	createRemembered  *sql.Stmt
 	consumeRemembered *sql.Stmt
 	deleteRemembered  *sql.Stmt
@@ -146,10 +162,10 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		// once the entries are purged.
 		outboxHead: p(read, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`),
 
-		createAccount: p(write, `INSERT INTO accounts (`+columns.Account+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+		createAccount: p(write, `INSERT INTO accounts (`+columns.Account+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
 		insertSession: p(write, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES (?, ?, ?, ?, ?)`),
 		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
 			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
@@ -170,10 +186,27 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		rotateSession: p(write, `UPDATE sessions
 			SET access_hash = ?, access_expires_at = ?, last_seen_at = ?, expires_at = ?
 			WHERE id = ? AND revoked_at IS NULL`),
-		rotateTokens:      p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
-		txSessionRevoked:  p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
-		txSessionOfAcct:   p(write, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
-		renameSession:     p(write, `UPDATE sessions SET device_name = ? WHERE id = ? RETURNING `+columns.Session),
+		rotateTokens:     p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
+		txSessionRevoked: p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
+		txSessionOfAcct:  p(write, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
+		updateSession: p(write, `UPDATE sessions SET device_name = ?, idle_timeout_s = ? WHERE id = ?
+			RETURNING `+columns.Session),
+		txAccountRule: p(write, `SELECT auto_logout_inactive_after_s FROM accounts WHERE id = ?`),
+		txSettings:    p(write, `SELECT auto_logout_inactive_after_s, approve_new_devices FROM accounts WHERE id = ?`),
+		setSettings:   p(write, `UPDATE accounts SET auto_logout_inactive_after_s = ?, approve_new_devices = ? WHERE id = ?`),
+		copyAccountRule: p(write, `UPDATE sessions SET account_idle_timeout_s = ?1
+			WHERE account_id = ?2 AND revoked_at IS NULL AND account_idle_timeout_s <> ?1`),
+		endIdle: p(write, `UPDATE sessions SET `+revokeSet+`
+			WHERE id IN (SELECT id FROM sessions WHERE `+idleDue+` ORDER BY idle_deadline LIMIT ?8)
+			RETURNING `+columns.Session),
+		endIdleOfAccount: p(write, `UPDATE sessions SET `+revokeSet+`
+			WHERE id IN (SELECT id FROM sessions WHERE account_id = ?9 AND `+idleDue+` LIMIT ?8)
+			RETURNING `+columns.Session),
+		endIdleSession: p(write, `UPDATE sessions SET `+revokeSet+`
+			WHERE id = ?9 AND (?10 = '' OR account_id = ?10) AND `+idleDue+` AND ?8 > 0
+			RETURNING `+columns.Session),
+		recordUse: p(write, `UPDATE sessions SET last_seen_at = ?1, expires_at = max(expires_at, ?2)
+			WHERE id = ?3 AND revoked_at IS NULL AND last_seen_at < ?1`),
 		createRemembered:  p(write, `INSERT INTO remembered_logins (`+columns.Remembered+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		consumeRemembered: p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),
 		deleteRemembered:  p(write, `DELETE FROM remembered_logins WHERE hash = ? RETURNING `+columns.Remembered),

@@ -64,6 +64,14 @@ var contract = []testCase{
 	{"Session/Rename", testRenameSession},
 	{"Session/RenameRefused", testRenameSessionRefused},
 	{"Session/RenameRollBack", testRenameSessionRollBack},
+	{"Session/Update", testUpdateSession},
+
+	{"Rules/IdleRule", testIdleRule},
+	{"Rules/Settings", testSettings},
+	{"Rules/EndIdleSessions", testEndIdleSessions},
+	{"Rules/DeadlineMoves", testIdleDeadlineMoves},
+	{"Concurrent/EndIdleSessions", testConcurrentEndIdleSessions},
+	{"Concurrent/SettingsWhileSigningIn", testConcurrentSettingsAndSignIns},
 
 	{"ListSessions/OrderAndFilter", testListSessionsOrderAndFilter},
 	{"ListSessions/Paging", testListSessionsPaging},

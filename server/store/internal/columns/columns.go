@@ -11,10 +11,12 @@ const Session = `id, account_id,
 	created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
 	remember, access_hash, access_expires_at, install_hash, reauth_failures,
 	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name,
-	revoke_erase, closure_confirmed_at, closure_erased`
+	revoke_erase, closure_confirmed_at, closure_erased,
+	idle_timeout_s, account_idle_timeout_s`
 
 // Account lists the accounts table's columns.
-const Account = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret`
+const Account = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret,
+	auto_logout_inactive_after_s, approve_new_devices`
 
 // Refresh lists the refresh_tokens table's columns.
 const Refresh = `hash, session_id, issued_at, expires_at, rotated_at`
