@@ -286,8 +286,19 @@ run_app() {
   app_pid=$(xdotool getwindowpid "$W" 2>/dev/null) || app_pid=$app_launcher
   say "[$run] window $W is up (app pid $app_pid)"
   if [[ $run == desktop ]]; then
-    xdotool windowmove --sync "$W" 0 0 >/dev/null 2>&1 || xdotool windowmove "$W" 0 0
-    xdotool windowsize --sync "$W" 1280 800 >/dev/null 2>&1 || xdotool windowsize "$W" 1280 800
+    # The app may still be setting up its first frame, which can undo an
+    # early resize: resize until the window says 1280x800 (bounded).
+    local tries=0 geo=""
+    while :; do
+      xdotool windowmove --sync "$W" 0 0 >/dev/null 2>&1 || xdotool windowmove "$W" 0 0
+      xdotool windowsize --sync "$W" 1280 800 >/dev/null 2>&1 || xdotool windowsize "$W" 1280 800
+      sleep 0.5
+      geo=$(xdotool getwindowgeometry "$W" 2>/dev/null | sed -n 's/.*Geometry: //p')
+      [[ $geo == 1280x800 ]] && break
+      tries=$((tries + 1))
+      ((tries < 10)) || die "the window stays ${geo:-unknown} after 10 resizes to 1280x800"
+      say "note: the window is ${geo:-unknown} after a resize to 1280x800; trying again"
+    done
     say "[$run] window resized to 1280x800"
   fi
   # Nothing manages windows here: give the app the keyboard focus, as
