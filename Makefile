@@ -80,6 +80,7 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeClosure -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzEndedCursor -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeRules -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeApprovals -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

@@ -20,6 +20,8 @@ const (
 	CodeUnavailable        = "unavailable"        // extension: 503, a dependency is down
 	CodeMethodNotAllowed   = "method_not_allowed" // extension: 405
 	CodeUnsupportedMedia   = "unsupported_media"  // extension: 415
+	CodeLoginDenied        = "login_denied"       // 403: a sign-in's approval was refused
+	CodeExpired            = "expired"            // 410: an approval or link code ran out
 )
 
 // Keys of ErrorDetail.Details.

@@ -31,6 +31,13 @@ const (
 	// AuditSettingsChanged: the account's settings were changed (PUT
 	// /v1/settings); the detail says what.
 	AuditSettingsChanged = "account.settings_changed"
+	// Approval of new sign-ins and device links (issue 17): requested,
+	// approved, denied (a wrong number, "No, it wasn't me", or expired
+	// unanswered is not audited as denied), and a device let in by code.
+	AuditApprovalRequested = "login.approval_requested"
+	AuditApprovalApproved  = "login.approval_approved"
+	AuditApprovalDenied    = "login.approval_denied"
+	AuditDeviceLinked      = "device.linked"
 	// New recovery codes made (POST /v1/mfa/recovery-codes).
 	AuditRecoveryCodesRegenerated = "mfa.recovery_codes_regenerated"
 	AuditAdminResetMFA            = "admin.reset_mfa"
@@ -53,6 +60,7 @@ var AuditTypes = []string{
 	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
 	AuditSessionRenamed, AuditRecoveryCodesRegenerated, AuditSessionClosureConfirmed,
 	AuditSessionRulesChanged, AuditSettingsChanged,
+	AuditApprovalRequested, AuditApprovalApproved, AuditApprovalDenied, AuditDeviceLinked,
 }
 
 // Event names on the GET /v1/events stream.
@@ -61,7 +69,32 @@ const (
 	EventSessionCreated  = "session.created"
 	EventSessionsChanged = "sessions.changed"
 	EventPasswordChanged = "password.changed"
+	// EventApprovalRequested asks the account's live devices to approve a
+	// new sign-in (LoginApprovalRequestedEvent).
+	EventApprovalRequested = "login.approval_requested"
+	// EventApprovalResolved tells them it was answered or expired
+	// (LoginApprovalResolvedEvent), so other devices stop asking.
+	EventApprovalResolved = "login.approval_resolved"
 )
+
+// LoginApprovalRequestedEvent is a sign-in waiting for approval: the new
+// device, where from, and three numbers of which one is the new device's.
+type LoginApprovalRequestedEvent struct {
+	ID        string    `json:"id"`
+	Device    Device    `json:"device"`
+	IP        string    `json:"ip"`
+	Location  Location  `json:"location"`
+	At        time.Time `json:"at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Numbers   []int     `json:"numbers"`
+}
+
+// LoginApprovalResolvedEvent: approval ID was approved, denied or expired
+// (Outcome "approved", "denied", "expired").
+type LoginApprovalResolvedEvent struct {
+	ID      string `json:"id"`
+	Outcome string `json:"outcome"`
+}
 
 // SessionRevokedEvent is sent to a revoked session's stream before it closes.
 //

@@ -137,6 +137,96 @@ type Login struct {
 	RefreshExpiresAt time.Time `json:"refresh_expires_at,omitzero"`
 	MFARequired      bool      `json:"mfa_required,omitempty"`
 	MFAToken         string    `json:"mfa_token,omitempty"`
+	// ApprovalRequired: the account approves new devices
+	// (Settings.ApproveNewDevices) and this install never signed in to it:
+	// a live device must approve (or a recovery code skip it, POST
+	// /v1/login/mfa with ApprovalToken as mfa_token). Approval says what
+	// to show; POST /v1/login/approval with ApprovalToken learns the answer.
+	ApprovalRequired bool      `json:"approval_required,omitempty"`
+	ApprovalToken    string    `json:"approval_token,omitempty"`
+	Approval         *Approval `json:"approval,omitempty"`
+}
+
+// Approval is a sign-in waiting for a live device's approval: the new
+// device shows Number; the approver must pick it among three.
+type Approval struct {
+	ID        string    `json:"id"`
+	Number    int       `json:"number"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// ApprovalLifetime is how long a sign-in waits for approval.
+const ApprovalLifetime = 5 * time.Minute
+
+// ApprovalPollRequest is the body of POST /v1/login/approval: the new
+// device asks for the answer. 200 Login once approved; 202
+// ApprovalPending while waiting (the server holds the request up to
+// ApprovalPollWait first, so the answer arrives at once); 403
+// login_denied; 410 expired.
+type ApprovalPollRequest struct {
+	ApprovalToken string `json:"approval_token"`
+	InstallKey    string `json:"install_key,omitempty"`
+}
+
+// ApprovalPollWait is how long POST /v1/login/approval and POST
+// /v1/link/poll wait for an answer before 202.
+const ApprovalPollWait = 25 * time.Second
+
+// ApprovalPending is the 202 answer while waiting.
+type ApprovalPending struct {
+	Pending bool `json:"pending"`
+}
+
+// ApprovalDecision is the body of POST /v1/login/approvals/{id} (bearer,
+// any live session of the account): Approve with the number picked; a
+// wrong Number counts as a denial.
+type ApprovalDecision struct {
+	Approve bool `json:"approve"`
+	Number  int  `json:"number"`
+}
+
+// LinkStartRequest is the body of POST /v1/link/start (no bearer): a new
+// device asks for a code to be approved from a signed-in device.
+type LinkStartRequest struct {
+	Device     Device `json:"device"`
+	InstallKey string `json:"install_key,omitempty"`
+	Remember   bool   `json:"remember,omitempty"`
+}
+
+// LinkStart is the answer of POST /v1/link/start: the device shows
+// UserCode ("ABCD-EFGH", single use, LinkLifetime) and polls with
+// LinkToken.
+type LinkStart struct {
+	LinkToken string    `json:"link_token"`
+	UserCode  string    `json:"user_code"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// LinkLifetime is how long a link code lives.
+const LinkLifetime = 10 * time.Minute
+
+// LinkApproveRequest is the body of POST /v1/link/approve (bearer,
+// step-up): a signed-in device lets the code's device in; with Check
+// set it only answers LinkPreview (what it would let in), changing
+// nothing.
+type LinkApproveRequest struct {
+	UserCode string `json:"user_code"`
+	Check    bool   `json:"check,omitempty"`
+}
+
+// LinkPreview is what a link code would let in: the waiting device, and
+// where it asked from.
+type LinkPreview struct {
+	Device   Device    `json:"device"`
+	IP       string    `json:"ip"`
+	Location Location  `json:"location"`
+	At       time.Time `json:"at"`
+}
+
+// LinkPollRequest is the body of POST /v1/link/poll: 200 Login once
+// approved, 202 ApprovalPending, 403 login_denied, 410 expired.
+type LinkPollRequest struct {
+	LinkToken string `json:"link_token"`
 }
 
 // Tokens returns the token pair carried by a completed Login.

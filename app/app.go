@@ -146,6 +146,11 @@ const (
 	// KindSetAutoLogout: changing when inactive devices are logged out
 	// (SetAutoLogout).
 	KindSetAutoLogout
+	// KindApproveLink: letting a device in by its link code (ApproveLink).
+	KindApproveLink
+	// KindSetApproveNewDevices: turning approval of new devices on or off
+	// (SetApproveNewDevices).
+	KindSetApproveNewDevices
 )
 
 // TwoStepStage is how far turning on two-step verification has got. The
@@ -273,6 +278,14 @@ type Snapshot struct {
 	// Settings are the account's settings once loaded (LoadSettings),
 	// nil before.
 	Settings *api.Settings
+	// Approval is this device's sign-in waiting for a signed-in device's
+	// approval, LinkCode its link code waiting to be approved (both in
+	// StateAwaitingApproval).
+	Approval *ApprovalWait
+	LinkCode *LinkWait
+	// ApprovalRequests are sign-ins to the account waiting for this
+	// device's approval, oldest first.
+	ApprovalRequests []ApprovalRequest
 	// TwoStep is how far turning on two-step verification has got.
 	TwoStep TwoStepStage
 	// RecoveryCodesLeft is how many unused recovery codes the account has,
@@ -320,6 +333,9 @@ type App struct {
 	// the recovery codes until shown.
 	totpSetup     api.TOTPSetupResponse
 	recoveryCodes []string
+
+	approvalWait waiting            // the approval or link this device waits for (approval.go)
+	stopPoll     context.CancelFunc // ends the wait for its answer at the server
 
 	offlineErr string // the error shown while offline (settle), guarded by mu
 
@@ -402,6 +418,8 @@ func (s Snapshot) clone() Snapshot {
 	c.Notice, c.Alert = clonePtr(s.Notice), clonePtr(s.Alert)
 	c.Pending, c.LastRevoke = clonePtr(s.Pending), clonePtr(s.LastRevoke)
 	c.Settings = clonePtr(s.Settings)
+	c.Approval, c.LinkCode = clonePtr(s.Approval), clonePtr(s.LinkCode)
+	c.ApprovalRequests = slices.Clone(s.ApprovalRequests)
 	return c
 }
 

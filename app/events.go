@@ -63,6 +63,8 @@ func (a *App) onEvent(gen int, ev client.Event) {
 			a.update(func(s *Snapshot) { s.Alert = &LoginAlert{Session: p.Session} })
 		}
 		a.requestRefresh()
+	case api.EventApprovalRequested, api.EventApprovalResolved:
+		a.onApprovalEvent(ev)
 	case api.EventSessionsChanged, api.EventPasswordChanged:
 		a.requestRefresh()
 		a.refreshEnded(gen, false)    // a receipt may have arrived

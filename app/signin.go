@@ -184,6 +184,10 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 		a.finish(func(s *Snapshot) { a.transition(s, EvSecondFactorRequired) })
 		return nil
 	}
+	if l.ApprovalRequired && l.Approval != nil {
+		a.awaitApproval(l, remember)
+		return nil
+	}
 	a.signedIn(l, remember)
 	return nil
 }
@@ -244,6 +248,10 @@ func (a *App) SubmitSecondFactor(ctx context.Context, code string) error {
 	a.mu.Lock()
 	a.mfaToken = ""
 	a.mu.Unlock()
+	if l.ApprovalRequired && l.Approval != nil {
+		a.awaitApproval(l, remember)
+		return nil
+	}
 	a.signedIn(l, remember)
 	return nil
 }
@@ -360,6 +368,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
 		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
+		s.Approval, s.LinkCode, s.ApprovalRequests = nil, nil, nil
 		s.LastUpdated, s.RecoveryCodesLeft, s.RecoveryCodesKnown = time.Time{}, 0, false
 		a.dropTwoStep(s)
 		s.PrefillUsername = acct.Username
@@ -456,6 +465,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
 		s.Activity, s.ActivityCursor = nil, ""
 		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
+		s.Approval, s.LinkCode, s.ApprovalRequests = nil, nil, nil
 		s.Pending, s.Alert, s.LastRevoke = nil, nil, nil
 		s.Offline, s.Live, s.LastUpdated = false, false, time.Time{}
 		s.RecoveryCodesLeft, s.RecoveryCodesKnown = 0, false
@@ -530,6 +540,7 @@ func (a *App) detach() {
 	a.mu.Lock()
 	a.gen++
 	a.endedWanted = false
+	a.stopPollLocked()
 	stop := a.stopEvents
 	a.stopEvents = nil
 	a.mu.Unlock()

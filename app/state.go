@@ -21,9 +21,14 @@ const (
 	StateSignedIn
 	// StateResetting: "clear app data" is under way.
 	StateResetting
+	// StateAwaitingApproval: the password was right (or a link code is
+	// shown), and a signed-in device must approve this one
+	// (Snapshot.Approval or Snapshot.LinkCode says what to show).
+	StateAwaitingApproval
 )
 
-var stateNames = [...]string{"starting", "signed out", "signing in", "needs second factor", "signed in", "resetting"}
+var stateNames = [...]string{"starting", "signed out", "signing in", "needs second factor", "signed in", "resetting",
+	"awaiting approval"}
 
 // String names the state for logs and tests.
 func (s State) String() string {
@@ -58,10 +63,16 @@ const (
 	EvResetStarted
 	// EvResetDone: the app is back to first run.
 	EvResetDone
+	// EvApprovalRequired: the server wants a signed-in device to approve
+	// this sign-in (or a link code was made).
+	EvApprovalRequired
+	// EvApprovalCancelled: the person gave up waiting for approval.
+	EvApprovalCancelled
 )
 
 var eventNames = [...]string{"no session", "sign-in started", "signed in", "second factor required",
-	"sign-in failed", "second factor cancelled", "signed out", "reset started", "reset done"}
+	"sign-in failed", "second factor cancelled", "signed out", "reset started", "reset done",
+	"approval required", "approval cancelled"}
 
 // String names the event for logs and tests.
 func (e Event) String() string {
@@ -105,7 +116,18 @@ func Next(s State, e Event) State {
 			return StateSignedIn
 		case EvSecondFactorRequired:
 			return StateNeedsSecondFactor
+		case EvApprovalRequired:
+			return StateAwaitingApproval
 		case EvSignInFailed:
+			return StateSignedOut
+		}
+	case StateAwaitingApproval:
+		switch e {
+		case EvSignedIn:
+			return StateSignedIn
+		case EvSignInStarted: // a recovery code instead
+			return StateSigningIn
+		case EvSignInFailed, EvApprovalCancelled:
 			return StateSignedOut
 		}
 	case StateNeedsSecondFactor:

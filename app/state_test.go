@@ -30,6 +30,14 @@ func TestNext(t *testing.T) {
 		{StateResetting, EvSignedOut, StateResetting}, // the reset's own log out
 		{StateResetting, EvResetDone, StateSignedOut},
 		{StateResetting, EvSignedIn, StateResetting},
+		{StateSigningIn, EvApprovalRequired, StateAwaitingApproval},
+		{StateSignedOut, EvApprovalRequired, StateSignedOut}, // asked for by a sign-in under way only
+		{StateAwaitingApproval, EvSignedIn, StateSignedIn},
+		{StateAwaitingApproval, EvSignInStarted, StateSigningIn},
+		{StateAwaitingApproval, EvSignInFailed, StateSignedOut},
+		{StateAwaitingApproval, EvApprovalCancelled, StateSignedOut},
+		{StateAwaitingApproval, EvSecondFactorRequired, StateAwaitingApproval},
+		{StateAwaitingApproval, EvSignedOut, StateSignedOut},
 	}
 	for _, tc := range tests {
 		if got := Next(tc.from, tc.ev); got != tc.want {
@@ -40,7 +48,7 @@ func TestNext(t *testing.T) {
 
 func TestStateAndEventNames(t *testing.T) {
 	seen := map[string]bool{}
-	for s := StateStarting; s <= StateResetting; s++ {
+	for s := StateStarting; s <= StateAwaitingApproval; s++ {
 		n := s.String()
 		if n == "" || seen[n] {
 			t.Errorf("state %d has name %q", s, n)
@@ -50,7 +58,7 @@ func TestStateAndEventNames(t *testing.T) {
 	if got := State(99).String(); got != "State(99)" {
 		t.Errorf("unknown state = %q", got)
 	}
-	for e := EvNoSession; e <= EvResetDone; e++ {
+	for e := EvNoSession; e <= EvApprovalCancelled; e++ {
 		if e.String() == "" || e.String()[0] == 'E' {
 			t.Errorf("event %d has name %q", e, e.String())
 		}

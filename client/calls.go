@@ -25,9 +25,9 @@ func (c *Client) CreateAccount(ctx context.Context, req api.CreateAccountRequest
 }
 
 // Login signs in with username and password (POST /v1/login). The answer
-// is either a session with tokens (pass Login.Tokens() to SetTokens) or
-// MFARequired with an MFAToken for LoginMFA. It does not change the held
-// tokens.
+// is either a session with tokens (pass Login.Tokens() to SetTokens),
+// MFARequired with an MFAToken for LoginMFA, or ApprovalRequired with an
+// ApprovalToken for PollApproval. It does not change the held tokens.
 func (c *Client) Login(ctx context.Context, req api.LoginRequest) (api.Login, error) {
 	return c.login(ctx, "/v1/login", req)
 }
@@ -50,8 +50,16 @@ func (c *Client) login(ctx context.Context, path string, req any) (api.Login, er
 	if err := c.send(ctx, call{method: "POST", path: path, body: req, out: &out}); err != nil {
 		return api.Login{}, err
 	}
-	if !out.MFARequired && (out.AccessToken == "" || out.RefreshToken == "" || out.Account == nil || out.Session == nil) ||
-		out.MFARequired && out.MFAToken == "" {
+	switch {
+	case out.MFARequired:
+		if out.MFAToken == "" {
+			return api.Login{}, unexpected(200)
+		}
+	case out.ApprovalRequired:
+		if out.ApprovalToken == "" || out.Approval == nil {
+			return api.Login{}, unexpected(200)
+		}
+	case out.AccessToken == "" || out.RefreshToken == "" || out.Account == nil || out.Session == nil:
 		return api.Login{}, unexpected(200)
 	}
 	return out, nil

@@ -30,9 +30,10 @@ const maxReply = 4 << 20
 type Option func(*options)
 
 type options struct {
-	httpClient *http.Client
-	timeout    time.Duration
-	userAgent  string
+	httpClient  *http.Client
+	timeout     time.Duration
+	pollTimeout time.Duration
+	userAgent   string
 }
 
 // WithHTTPClient makes the Client send through a copy of hc (its Transport,
@@ -53,6 +54,17 @@ func WithTimeout(d time.Duration) Option {
 	}
 }
 
+// WithPollTimeout bounds each long-poll call (PollApproval, PollLink),
+// which the server holds up to api.ApprovalPollWait (default: that plus
+// the per-call timeout). d <= 0 keeps the default.
+func WithPollTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.pollTimeout = d
+		}
+	}
+}
+
 // WithUserAgent sets the User-Agent header of every request.
 func WithUserAgent(ua string) Option {
 	return func(o *options) { o.userAgent = ua }
@@ -61,10 +73,11 @@ func WithUserAgent(ua string) Option {
 // Client talks to one sessiond on behalf of one signed-in account at a time.
 // It is safe for concurrent use.
 type Client struct {
-	base    string
-	rc      *resty.Client
-	hc      *http.Client
-	timeout time.Duration
+	base        string
+	rc          *resty.Client
+	hc          *http.Client
+	timeout     time.Duration
+	pollTimeout time.Duration // long-poll calls (PollApproval, PollLink)
 
 	// Injectable in tests.
 	now         func() time.Time
@@ -117,8 +130,11 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 		SetResponseBodyLimit(maxReply).
 		SetHeader("User-Agent", o.userAgent).
 		SetHeader("Accept", "application/json")
+	if o.pollTimeout <= 0 {
+		o.pollTimeout = api.ApprovalPollWait + o.timeout
+	}
 	return &Client{
-		base: base, rc: rc, hc: hc, timeout: o.timeout,
+		base: base, rc: rc, hc: hc, timeout: o.timeout, pollTimeout: o.pollTimeout,
 		now:         time.Now,
 		backoffBase: reconnectBase,
 		backoffMax:  ReconnectMax,
@@ -224,11 +240,17 @@ type call struct {
 	body         any // nil: no body
 	out          any // nil: the reply body is ignored
 	token        string
+	timeout      time.Duration // 0: the Client's per-call timeout
+	status       *int          // when set, told the status of a 2xx reply
 }
 
 // send performs k once, with the per-call timeout.
 func (c *Client) send(ctx context.Context, k call) error {
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	timeout := c.timeout
+	if k.timeout > 0 {
+		timeout = k.timeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req := c.rc.R().SetContext(cctx)
 	if IsBackground(ctx) {
@@ -252,6 +274,9 @@ func (c *Client) send(ctx context.Context, k call) error {
 	}
 	if resp.IsError() {
 		return parseError(resp.StatusCode(), resp.Header(), resp.Body())
+	}
+	if k.status != nil {
+		*k.status = resp.StatusCode()
 	}
 	if err := decodeReply(resp.StatusCode(), resp.Body(), k.out); err != nil {
 		return err

@@ -47,6 +47,15 @@ var (
 	ErrUsernameTaken = errors.New("username taken")
 	// ErrRateLimited matches 429 rate_limited; see Error.RetryAfter.
 	ErrRateLimited = errors.New("rate limited")
+	// ErrApprovalPending matches the 202 {"pending":true} of PollApproval
+	// and PollLink: nobody has answered yet; poll again.
+	ErrApprovalPending = errors.New("waiting for approval")
+	// ErrLoginDenied matches 403 login_denied: the sign-in or link was
+	// refused (a wrong number counts as a refusal).
+	ErrLoginDenied = errors.New("sign-in denied")
+	// ErrExpired matches 410 expired: the approval request or link code
+	// ran out (or was already used).
+	ErrExpired = errors.New("expired")
 
 	// ErrServer matches answers that are the server's fault or not the
 	// contract's: any 5xx, a code this client does not know, and replies
@@ -85,6 +94,8 @@ var codeSentinels = map[string]error{
 	api.CodeNotFound:           ErrNotFound,
 	api.CodeUsernameTaken:      ErrUsernameTaken,
 	api.CodeRateLimited:        ErrRateLimited,
+	api.CodeLoginDenied:        ErrLoginDenied,
+	api.CodeExpired:            ErrExpired,
 }
 
 // Error is a non-2xx answer of the server, or a reply that is not the
@@ -119,6 +130,9 @@ func (e *Error) Error() string {
 // Is matches the sentinel of e's code, and ErrServer for 5xx answers and
 // codes outside the contract.
 func (e *Error) Is(target error) bool {
+	if e.Status == http.StatusAccepted {
+		return target == ErrApprovalPending
+	}
 	s, known := codeSentinels[e.Code]
 	if known && target == s {
 		return true

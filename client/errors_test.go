@@ -26,8 +26,8 @@ func TestErrorIs(t *testing.T) {
 			t.Errorf("wrapped %s does not match", code)
 		}
 	}
-	if len(codeSentinels) != 12 {
-		t.Fatalf("%d contract codes mapped, want 12", len(codeSentinels))
+	if len(codeSentinels) != 14 {
+		t.Fatalf("%d contract codes mapped, want 14", len(codeSentinels))
 	}
 	for _, e := range []*Error{{Status: 500, Code: api.CodeInternal}, {Status: 503, Code: api.CodeUnavailable},
 		{Status: 415, Code: api.CodeUnsupportedMedia}, {Status: 502}, {Status: 418, Code: "teapot"}} {

@@ -114,7 +114,7 @@ func (s *Server) Sweep(ctx context.Context) (store.PurgeCounts, error) {
 	}
 	n, err := s.store.Purge(ctx, now, before)
 	for kind, c := range map[string]int{"sessions": n.Sessions, "refresh_tokens": n.RefreshTokens,
-		"remembered_logins": n.Remembered, "mfa_tokens": n.MFATokens, "installs": n.Installs, "outbox": n.Outbox} {
+		"remembered_logins": n.Remembered, "mfa_tokens": n.MFATokens, "approvals": n.Approvals, "installs": n.Installs, "outbox": n.Outbox} {
 		if c > 0 {
 			s.metrics.purged.WithLabelValues(kind).Add(float64(c))
 		}
@@ -124,7 +124,7 @@ func (s *Server) Sweep(ctx context.Context) (store.PurgeCounts, error) {
 	}
 	if n != (store.PurgeCounts{}) {
 		s.log.Info("retention sweep", "sessions", n.Sessions, "refresh_tokens", n.RefreshTokens,
-			"remembered_logins", n.Remembered, "mfa_tokens", n.MFATokens, "installs", n.Installs, "outbox", n.Outbox)
+			"remembered_logins", n.Remembered, "mfa_tokens", n.MFATokens, "approvals", n.Approvals, "installs", n.Installs, "outbox", n.Outbox)
 	}
 	return n, nil
 }

@@ -48,7 +48,10 @@ type ReadyBus interface {
 	Ready() error
 }
 
-func (s *Server) publish(e Event) { s.bus.Publish(e) }
+func (s *Server) publish(e Event) {
+	s.wakeFor(e) // this replica's waiters at once; the bus brings it to the others
+	s.bus.Publish(e)
+}
 
 // subscriber is one open event stream. Its queue is a slice that exists
 // only while frames wait, not a channel per stream: an idle stream must

@@ -127,6 +127,10 @@ type Config struct {
 	Locator Locator
 	// Logger receives request and security logs (default: discard).
 	Logger *slog.Logger
+	// ApprovalPollWait is how long POST /v1/login/approval and POST
+	// /v1/link/poll hold a request waiting for an answer before 202
+	// (default api.ApprovalPollWait).
+	ApprovalPollWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Version is the version GET /healthz reports (default "dev"):
@@ -173,6 +177,9 @@ func (c *Config) setDefaults() {
 	defInt(&c.StreamsPerAccount, 64)
 	defInt(&c.HashConcurrency, max(1, runtime.GOMAXPROCS(0)-1))
 	defInt(&c.HashQueue, 64)
+	if c.ApprovalPollWait <= 0 {
+		c.ApprovalPollWait = api.ApprovalPollWait
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -224,10 +231,13 @@ type Server struct {
 	closureMints *ratelimit.Limiter
 	sealer       *sealer
 	// usage holds uses of sessions not yet written (rules.go).
-	usage      *usage
-	conns      *connCounter // nil unless GuardListener wrapped the listener
-	hub        *hub
-	bus        Bus
+	usage *usage
+	conns *connCounter // nil unless GuardListener wrapped the listener
+	hub   *hub
+	bus   Bus
+	// waiters are the long polls of devices waiting for an approval on
+	// this replica (approvals.go).
+	waiters    *waiters
 	metrics    *metrics
 	log        *slog.Logger
 	mux        *http.ServeMux
@@ -255,6 +265,7 @@ func New(st store.Store, cfg Config) *Server {
 		sealer:  newSealer(cfg.SecretsKey),
 		usage:   newUsage(),
 		hub:     newHub(),
+		waiters: newWaiters(),
 		metrics: newMetrics(),
 		log:     cfg.Logger,
 		mux:     http.NewServeMux(),
@@ -286,7 +297,10 @@ func (s *Server) Routes() []api.Route { return append([]api.Route(nil), s.regist
 func (s *Server) SetBus(b Bus) { s.bus = b }
 
 // Deliver hands an event that arrived from a Bus to this server's streams.
-func (s *Server) Deliver(e Event) { s.hub.deliver(e) }
+func (s *Server) Deliver(e Event) {
+	s.wakeFor(e)
+	s.hub.deliver(e)
+}
 
 // CloseStreams ends every event stream open now; their clients reconnect
 // (and authenticate again). A ReadyBus calls it when it may have missed
@@ -307,6 +321,11 @@ func (s *Server) routes() {
 	handle("POST", "/v1/login", withBody(s.handleLogin))
 	handle("POST", "/v1/login/mfa", withBody(s.handleMFALogin))
 	handle("POST", "/v1/login/remembered", withBody(s.handleRememberedLogin))
+	handle("POST", "/v1/login/approval", withBody(s.handlePollApproval))
+	handle("POST", "/v1/login/approvals/{id}", s.authed(withBody(s.handleDecideApproval)))
+	handle("POST", "/v1/link/start", withBody(s.handleLinkStart))
+	handle("POST", "/v1/link/approve", s.authed(withBody(s.handleLinkApprove)))
+	handle("POST", "/v1/link/poll", withBody(s.handleLinkPoll))
 	handle("POST", "/v1/remembered/forget", withBody(s.handleForgetRemembered))
 	handle("POST", "/v1/token/refresh", withBody(s.handleRefresh))
 	handle("POST", "/v1/logout", s.authed(withOptionalBody(s.handleLogout)))

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strings"
 	"time"
 
 	"sessionguard/api"
@@ -72,6 +73,13 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, req api.Log
 	if acct.MFAEnabled {
 		return s.startMFA(w, r, acct, req, ih, now)
 	}
+	if ask, err := s.needsApproval(ctx, acct, ih, now); err != nil || ask {
+		if err != nil {
+			return err
+		}
+		return s.startApproval(ctx, w, acct, waitingSignIn{device: req.Device, ip: ip, install: ih, remember: req.Remember,
+			detail: rememberDetail(req.Remember)}, now)
+	}
 	return s.signIn(ctx, w, "succeeded", newSession{acct: acct, device: req.Device, ip: ip, install: ih,
 		remember: req.Remember, now: now, authTime: now,
 		audit: []api.AuditEvent{{Type: api.AuditLoginSucceeded, Detail: rememberDetail(req.Remember)}}})
@@ -108,6 +116,9 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request, req api.
 	}
 	if err := checkInstallKey(req.InstallKey); err != nil {
 		return err
+	}
+	if strings.HasPrefix(req.MFAToken, token.PrefixApproval) {
+		return s.skipApproval(w, r, req)
 	}
 	ctx, ip, now := r.Context(), s.clientIP(r), s.now()
 	const startOver = "This sign-in has expired. Enter your password again."
@@ -168,6 +179,16 @@ func (s *Server) handleMFALogin(w http.ResponseWriter, r *http.Request, req api.
 	}
 	if pending.Remember {
 		detail += "; stays signed in"
+	}
+	if factor != factorRecovery { // a recovery code skips approval
+		ask, err := s.needsApproval(ctx, acct, pending.InstallHash, now)
+		if err != nil {
+			return err
+		}
+		if ask {
+			return s.startApproval(ctx, w, acct, waitingSignIn{device: pending.Device, ip: ip, install: pending.InstallHash,
+				remember: pending.Remember, detail: detail}, now)
+		}
 	}
 	return s.signIn(ctx, w, "succeeded", newSession{acct: acct, device: pending.Device, ip: ip,
 		install: pending.InstallHash, remember: pending.Remember, now: now, authTime: now,

@@ -144,6 +144,8 @@ func activityWhat(e api.AuditEvent, self string) string {
 		return "Logged in with saved login info" + on
 	case api.AuditRememberedLoginForgotten:
 		return "Saved login info removed" + from
+	case api.AuditApprovalRequested, api.AuditApprovalApproved, api.AuditApprovalDenied, api.AuditDeviceLinked:
+		return approvalWhat(e, self)
 	case api.AuditAdminResetMFA:
 		return "The server administrator reset two-step verification"
 	case api.AuditAdminLogoutAll:
@@ -152,6 +154,69 @@ func activityWhat(e api.AuditEvent, self string) string {
 		return "The server administrator set a new password"
 	}
 	return fmt.Sprintf("Security event %q%s", e.Type, on)
+}
+
+// approvalWhat is the sentence of an approval event (issue 17). The
+// server records the device asking as the event's device, and the device
+// that answered as its target (for device.linked, the linked device is
+// the event's and the approver the target): "Pixel 8 asked to log in",
+// "You approved Pixel 8's log in from here", "A log in from Pixel 8 was
+// refused on Ana's Laptop", "Library PC was linked with a code from Ana's
+// Laptop".
+func approvalWhat(e api.AuditEvent, self string) string {
+	asking := e.DeviceName
+	if asking == "" {
+		asking = "an unknown device"
+	}
+	approver := e.TargetDeviceName
+	if approver == "" {
+		approver = "another device"
+	}
+	switch e.Type {
+	case api.AuditApprovalRequested:
+		return capitalFirst(asking) + " asked to log in"
+	case api.AuditApprovalApproved:
+		link := strings.HasPrefix(strings.ToLower(e.Detail), "link code")
+		switch {
+		case link && self != "" && e.SessionID == self:
+			return "You let " + asking + " in with its code from here"
+		case link:
+			return capitalFirst(approver) + " let " + asking + " in with its code"
+		case self != "" && e.SessionID == self:
+			return "You approved " + possessiveName(asking) + " log in from here"
+		}
+		return capitalFirst(approver) + " approved " + possessiveName(asking) + " log in"
+	case api.AuditApprovalDenied:
+		by := " on " + approver
+		if self != "" && e.SessionID == self {
+			by = " here"
+		}
+		if strings.HasPrefix(strings.ToLower(e.Detail), "wrong number") {
+			return "A log in from " + asking + " was refused: the wrong number was picked" + by
+		}
+		return "A log in from " + asking + " was refused" + by
+	default: // api.AuditDeviceLinked
+		from := approver
+		if self != "" && e.TargetSessionID == self {
+			from = "here"
+		}
+		if self != "" && e.SessionID == self {
+			return "This device was linked with a code from " + from
+		}
+		return capitalFirst(asking) + " was linked with a code from " + from
+	}
+}
+
+// possessiveName is "Pixel 8's".
+func possessiveName(name string) string { return name + "'s" }
+
+// capitalFirst capitalises the words standing in for a name ("another
+// device"), leaving names as they are.
+func capitalFirst(s string) string {
+	if s == "another device" || s == "an unknown device" {
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return s
 }
 
 // targetName is how the sentence of e names the device it acted on:
@@ -375,7 +440,8 @@ func reauthFailed(e api.AuditEvent) bool {
 // a stolen token.
 func activityWarns(typ string) bool {
 	switch typ {
-	case api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected:
+	case api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected,
+		api.AuditApprovalDenied:
 		return true
 	}
 	return false
@@ -412,6 +478,10 @@ func activityIcon(typ string) fyne.Resource {
 		return theme.ConfirmIcon()
 	case api.AuditRememberedLoginCreated, api.AuditRememberedLoginForgotten:
 		return theme.AccountIcon()
+	case api.AuditApprovalRequested:
+		return theme.QuestionIcon()
+	case api.AuditApprovalApproved, api.AuditDeviceLinked:
+		return theme.LoginIcon()
 	}
 	if isAdmin(typ) {
 		return theme.SettingsIcon() // done by whoever runs the server

@@ -46,9 +46,14 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditRememberedLoginUsed:      "Logged in with saved login info on Ana's Laptop",
 		api.AuditRememberedLoginForgotten: "Saved login info removed from Ana's Laptop",
 		// Operator commands: done on the server, not from a device.
-		api.AuditAdminResetMFA:    "The server administrator reset two-step verification · On the server · Today 14:02",
-		api.AuditAdminLogoutAll:   "The server administrator logged out every device · On the server · Today 14:02",
-		api.AuditAdminSetPassword: "The server administrator set a new password · On the server · Today 14:02",
+		// Approvals (issue 17): the event's device asks, its target answers.
+		api.AuditApprovalRequested: "Ana's Laptop asked to log in",
+		api.AuditApprovalApproved:  "Pixel 8 approved Ana's Laptop's log in",
+		api.AuditApprovalDenied:    "A log in from Ana's Laptop was refused on Pixel 8",
+		api.AuditDeviceLinked:      "Ana's Laptop was linked with a code from Pixel 8",
+		api.AuditAdminResetMFA:     "The server administrator reset two-step verification · On the server · Today 14:02",
+		api.AuditAdminLogoutAll:    "The server administrator logged out every device · On the server · Today 14:02",
+		api.AuditAdminSetPassword:  "The server administrator set a new password · On the server · Today 14:02",
 	}
 	// Details of their own (the server's words, see rules_test.go).
 	details := map[string]string{
@@ -264,4 +269,51 @@ func TestSecurityActivityKeyboard(t *testing.T) {
 	s.press(fyne.KeyEscape)
 	s.waitText("Two-step verification") // Settings
 	s.waitGone("newest first")
+}
+
+// TestApprovalSentences: the approval events as the server records them
+// (the device asking is the event's device, the device answering its
+// target), seen from the approver, the new device and a third device.
+func TestApprovalSentences(t *testing.T) {
+	now := time.Date(2030, time.March, 14, 15, 0, 0, 0, time.UTC)
+	at := time.Date(2030, time.March, 14, 14, 2, 0, 0, time.UTC)
+	lisbon := api.Location{City: "Lisbon", Region: "Lisbon", Country: "Portugal", CountryCode: "PT"}
+	const where = " · Lisbon, Portugal · Today 14:02"
+	requested := api.AuditEvent{Type: api.AuditApprovalRequested, At: at, Location: lisbon, DeviceName: "Pixel 8",
+		Detail: "Password sign-in; waiting for approval from a signed-in device"}
+	approved := api.AuditEvent{Type: api.AuditApprovalApproved, At: at, Location: lisbon, DeviceName: "Pixel 8",
+		SessionID: "ses_laptop", TargetDeviceName: "Ana's Laptop", Detail: "Approved on Ana's Laptop"}
+	denied := approved
+	denied.Type, denied.Detail = api.AuditApprovalDenied, "Denied on Ana's Laptop"
+	wrong := denied
+	wrong.Detail = "Wrong number picked on Ana's Laptop"
+	linkOK := approved
+	linkOK.DeviceName, linkOK.Detail = "Library PC", "Link code approved on Ana's Laptop"
+	linked := api.AuditEvent{Type: api.AuditDeviceLinked, At: at, Location: lisbon, DeviceName: "Library PC", SessionID: "ses_library",
+		TargetSessionID: "ses_laptop", TargetDeviceName: "Ana's Laptop", Detail: "Linked with a code from Ana's Laptop"}
+	for _, c := range []struct {
+		e    api.AuditEvent
+		self string
+		want string
+	}{
+		{requested, "ses_laptop", "Pixel 8 asked to log in"},
+		{approved, "ses_laptop", "You approved Pixel 8's log in from here"},
+		{approved, "ses_tablet", "Ana's Laptop approved Pixel 8's log in"},
+		{denied, "ses_tablet", "A log in from Pixel 8 was refused on Ana's Laptop"},
+		{denied, "ses_laptop", "A log in from Pixel 8 was refused here"},
+		{wrong, "ses_tablet", "A log in from Pixel 8 was refused: the wrong number was picked on Ana's Laptop"},
+		{linkOK, "ses_laptop", "You let Library PC in with its code from here"},
+		{linkOK, "ses_tablet", "Ana's Laptop let Library PC in with its code"},
+		{linked, "ses_tablet", "Library PC was linked with a code from Ana's Laptop"},
+		{linked, "ses_laptop", "Library PC was linked with a code from here"},
+		{linked, "ses_library", "This device was linked with a code from Ana's Laptop"},
+		{api.AuditEvent{Type: api.AuditApprovalRequested, At: at, Location: lisbon}, "", "An unknown device asked to log in"},
+	} {
+		if got := activitySentence(c.e, c.self, now); got != c.want+where {
+			t.Errorf("%s seen from %s:\n got %q\nwant %q", c.e.Type, c.self, got, c.want+where)
+		}
+	}
+	if !activityWarns(api.AuditApprovalDenied) {
+		t.Error("a refused log in does not warn")
+	}
 }

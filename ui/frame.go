@@ -25,13 +25,15 @@ type frame struct {
 	retry   *keyButton
 	alert   *fyne.Container
 	alertTx *widget.Label
+	asks    *fyne.Container // sign-ins waiting for approval, dialog closed
 	errBar  *fyne.Container
 	errTx   *widget.Label
 	note    *note
 }
 
 func newFrame(u *UI) *frame {
-	f := &frame{ui: u, body: container.NewStack(), note: newNote(u)}
+	f := &frame{ui: u, body: container.NewStack(), note: newNote(u), asks: container.NewVBox()}
+	f.asks.Hide()
 	f.linkTx = wrapped("")
 	f.linkTx.Importance = widget.WarningImportance
 	f.retry = u.button("Retry", theme.ViewRefreshIcon(), f.onRetry)
@@ -53,7 +55,7 @@ func newFrame(u *UI) *frame {
 	closeErr.Importance = widget.LowImportance
 	f.errBar = container.NewBorder(nil, nil, nil, closeErr, f.errTx)
 	f.errBar.Hide()
-	f.root = container.NewBorder(column(container.NewVBox(f.link, f.alert, f.errBar)), column(f.note.root), nil, nil, f.body)
+	f.root = container.NewBorder(column(container.NewVBox(f.link, f.asks, f.alert, f.errBar)), column(f.note.root), nil, nil, f.body)
 	return f
 }
 

@@ -19,6 +19,7 @@ const (
 	pageTwoStep
 	pageActivity
 	pageInactivity // Settings → Log out inactive devices
+	pageLink       // Settings → Link a device
 )
 
 // pageContent is the signed-in page's content for s.
@@ -47,6 +48,8 @@ func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
 		return u.activity.update(s)
 	case pageInactivity:
 		return u.inactivity.update(s)
+	case pageLink:
+		return u.link.update(s)
 	default:
 		return u.home.update(s)
 	}

@@ -88,6 +88,7 @@ func (r *reauthDialog) show(s app.Snapshot) {
 		// no more. Checked once the button that closed it has answered.
 		r.ui.onUI(func() {
 			if !answered && r.dlg == dlg {
+				r.ui.reauthCancels++
 				core.CancelReauth()
 			}
 		})
@@ -100,6 +101,7 @@ func (r *reauthDialog) show(s app.Snapshot) {
 // waits for one (a wrong password keeps the action pending).
 func (r *reauthDialog) onConfirm(ok bool) {
 	if !ok {
+		r.ui.reauthCancels++
 		r.ui.core.CancelReauth()
 		return
 	}

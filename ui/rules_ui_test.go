@@ -399,7 +399,13 @@ func TestRuleChoiceKeys(t *testing.T) {
 	}
 	focusChoice()
 	s.press(fyne.KeyReturn)
-	s.waitFor("the choices open", func() bool { return len(s.win.Canvas().Overlays().List()) == 1 })
+	s.waitFor("the choices open, with the focus", func() bool {
+		if len(s.win.Canvas().Overlays().List()) != 1 {
+			return false
+		}
+		_, onSelect := s.win.Canvas().Focused().(*keySelect)
+		return s.win.Canvas().Focused() != nil && !onSelect
+	})
 	s.press(fyne.KeyEscape)
 	s.waitNoDialog()
 	s.do(func() {

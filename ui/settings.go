@@ -29,6 +29,7 @@ type settingsScreen struct {
 	logout     *keyButton
 	all        *keyButton // Log out of all accounts: two or more accounts
 	clear      *keyButton
+	approve    *approveRow // Approve new devices from a device you trust
 }
 
 // entry is one line of the menu.
@@ -66,6 +67,7 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	// Destructive, and rare: red icon, but no red block drawing the eye.
 	s.clear = u.entry("Clear app data…", theme.NewErrorThemedResource(theme.DeleteIcon()), s.onClearData)
 	s.clear.Importance = widget.LowImportance
+	s.approve = newApproveRow(u)
 	clearNote := wrapped("Removes everything Sessionguard keeps on this device.")
 	clearNote.SizeName = theme.SizeNameCaptionText
 	body := container.NewVBox(
@@ -76,6 +78,8 @@ func newSettingsScreen(u *UI) *settingsScreen {
 		u.entry("Change password", theme.VisibilityIcon(), u.openPassword),
 		withValue(u.entry("Two-step verification", iconPhone, u.openTwoStep), s.twoStep),
 		withValue(u.entry("Log out inactive devices", theme.CalendarIcon(), u.openInactivity), s.inactive),
+		u.entry("Link a device", theme.LoginIcon(), u.openLink),
+		s.approve.root,
 		widget.NewSeparator(),
 		section("This app"),
 		withValue(u.entry("Server", theme.StorageIcon(), s.onServer), s.server),
@@ -101,6 +105,7 @@ func (s *settingsScreen) update(snap app.Snapshot) fyne.CanvasObject {
 		s.twoStep.SetText("Off")
 	}
 	s.inactive.SetText(settingValue(snap, s.loadFailed))
+	s.approve.update(snap)
 	several := s.ui.accounts != nil && len(s.ui.acc.Accounts) > 1
 	logout := "Log out"
 	if several && snap.Account != nil {

@@ -35,6 +35,7 @@ type signInScreen struct {
 	keyring  *widget.Label
 	submit   *keyButton
 	toggle   *keyButton
+	withCode *keyButton // Sign in with a code (approval.go)
 	demo     *keyButton
 	progress *widget.ProgressBarInfinite
 	server   *widget.Label
@@ -83,6 +84,8 @@ func newSignInScreen(u *UI) *signInScreen {
 	s.keyring.Hide()
 	s.submit = u.button("Log in", nil, s.onSubmit)
 	s.submit.Importance = widget.HighImportance
+	s.withCode = u.button("Sign in with a code", nil, s.onWithCode)
+	s.withCode.Importance = widget.LowImportance
 	s.toggle = u.button("Don't have an account? Sign up", nil, s.onToggle)
 	s.toggle.Importance = widget.LowImportance
 	s.demo = u.button("Try the demo", theme.MediaPlayIcon(), s.onDemo)
@@ -101,7 +104,7 @@ func newSignInScreen(u *UI) *signInScreen {
 		s.password, s.passErr,
 		s.confirm, s.confErr,
 		s.remember, s.keyring,
-		s.formErr, s.progress, s.submit, s.toggle, s.demo,
+		s.formErr, s.progress, s.submit, s.withCode, s.toggle, s.demo,
 		widget.NewSeparator(), s.server, container.NewCenter(s.change),
 	)
 	s.root = container.NewVScroll(column(container.NewPadded(form)))
@@ -183,7 +186,8 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	setVisible(s.keyring, !snap.CanRemember())
 
 	busy := snap.Busy || snap.State == app.StateSigningIn
-	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle)
+	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle, s.withCode)
+	setVisible(s.withCode, !s.signUp)
 	showProgress(s.progress, busy)
 	in := s.ui.serverInfo()
 	setVisible(s.demo, s.ui.info.TryDemo != nil && in.Embedded && !s.signUp)
@@ -244,6 +248,13 @@ func (s *signInScreen) onSubmit() {
 		return
 	}
 	s.ui.run(func(ctx context.Context) error { return s.ui.core.SignIn(ctx, user, pass, remember) }, nil)
+}
+
+// onWithCode signs in without typing the password here: the app shows a
+// code to type on a device where the account is logged in.
+func (s *signInScreen) onWithCode() {
+	remember, core := s.remember.Checked, s.ui.core
+	s.ui.run(func(ctx context.Context) error { return core.StartLink(ctx, remember) }, nil)
 }
 
 // onDemo creates the demo account and signs in to it.

@@ -68,6 +68,8 @@ type UI struct {
 	busy     *busyScreen
 	signIn   *signInScreen
 	code     *codeScreen
+	approval *approvalScreen // waiting for a device's approval (approval.go)
+	link     *linkScreen     // Settings → Link a device
 	server   *serverScreen
 	frame    *frame // signed-in chrome: banners around the page
 	home     *homeScreen
@@ -93,6 +95,10 @@ type UI struct {
 	revokeResult app.RevokeResult
 	revokeStatus *fyne.Container
 	dialogs      []dialog.Dialog // open dialogs, newest last, for Escape
+	// asks are the sign-ins waiting for this device's approval, by ID
+	// (approval.go); reauthCancels counts the password prompts given up.
+	asks          map[string]*approvalAsk
+	reauthCancels int
 
 	// Several accounts (accounts.go); accounts is nil in single-core mode.
 	accounts      *app.Accounts
@@ -112,10 +118,13 @@ func New(win fyne.Window, core *app.App, info Info) *UI { return newUI(win, core
 
 // newUI is New reading the state from src.
 func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
-	u := &UI{win: win, core: core, src: src, info: info, alertsSeen: map[string]int{}, alerted: map[string]bool{}}
+	u := &UI{win: win, core: core, src: src, info: info, alertsSeen: map[string]int{}, alerted: map[string]bool{},
+		asks: map[string]*approvalAsk{}}
 	u.busy = newBusyScreen()
 	u.signIn = newSignInScreen(u)
 	u.code = newCodeScreen(u)
+	u.approval = newApprovalScreen(u)
+	u.link = newLinkScreen(u)
 	u.server = newServerScreen(u)
 	if info.FirstRun && info.UseServer != nil {
 		u.server.open(true)
@@ -238,6 +247,7 @@ func (u *UI) render(s app.Snapshot) {
 	u.reauth.follow(s)
 	u.followLastRevoke(s)
 	u.followAlert(prev, s)
+	u.followApprovals(s)
 	u.followAccounts()
 }
 
@@ -254,6 +264,11 @@ func (u *UI) stateContent(prev, s app.Snapshot) fyne.CanvasObject {
 		target = u.busy.show("Clearing app data…")
 	case s.State == app.StateNeedsSecondFactor:
 		target = u.code.update(s)
+	case s.State == app.StateAwaitingApproval:
+		if prev.State != app.StateAwaitingApproval {
+			u.approval.reset()
+		}
+		target = u.approval.update(s)
 	case s.State == app.StateSignedIn:
 		if prev.State != app.StateSignedIn {
 			u.page, u.history = pageHome, nil
@@ -295,6 +310,8 @@ func (u *UI) onTypedKey(ev *fyne.KeyEvent) {
 	switch {
 	case u.snap.State == app.StateSignedIn:
 		u.back()
+	case u.snap.State == app.StateAwaitingApproval:
+		u.core.CancelApproval()
 	case u.serverPick:
 		u.closeServerChoice()
 	case u.adding() && u.snap.State == app.StateSignedOut:

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -381,6 +382,15 @@ var nowFunc = time.Now
 type dialogEntry struct {
 	widget.Entry
 	onEscape func()
+	upper    bool // letters typed are put in upper case (codes)
+}
+
+// TypedRune types r, in upper case for an upper entry.
+func (e *dialogEntry) TypedRune(r rune) {
+	if e.upper {
+		r = unicode.ToUpper(r)
+	}
+	e.Entry.TypedRune(r)
 }
 
 // newDialogEntry makes a dialogEntry; a password one hides what is typed,

@@ -54,7 +54,8 @@ type Settings struct {
 	// AutoLogoutInactiveAfter ends every session of the account unused
 	// this long (reason inactive; 0: never). Kept in whole seconds.
 	AutoLogoutInactiveAfter time.Duration
-	// ApproveNewDevices is stored and returned; nothing acts on it yet.
+	// ApproveNewDevices makes a sign-in from an install that never signed
+	// in to the account wait for a live device's approval (Approval).
 	ApproveNewDevices bool
 }
 
@@ -170,6 +171,69 @@ type MFAToken struct {
 	InstallHash []byte
 	CreatedAt   time.Time
 	ExpiresAt   time.Time
+}
+
+// Kinds of Approval.
+const (
+	ApprovalLogin = "login" // a sign-in waiting for a live device's approval
+	ApprovalLink  = "link"  // a device waiting for its link code's approval
+)
+
+// States of an Approval.
+const (
+	ApprovalPending  = "pending"
+	ApprovalApproved = "approved"
+	ApprovalDenied   = "denied"
+	ApprovalUsed     = "used" // approved, and its session made (ConsumeApproval)
+)
+
+// Approval is a sign-in (Kind ApprovalLogin) or a device link
+// (ApprovalLink) waiting for a signed-in device's answer. Only the
+// SHA-256 of the waiting device's token and of a link's user code are
+// kept.
+type Approval struct {
+	ID        string
+	Kind      string
+	TokenHash []byte
+	CodeHash  []byte // links only; nil for sign-ins
+	// AccountID is the sign-in's account; for a link, the approver's,
+	// empty until approved.
+	AccountID string
+	Number    int // sign-ins: the number the new device shows
+	// Device, Remember, InstallHash, IP and Location are those of the
+	// waiting device's request.
+	Device      api.Device
+	Remember    bool
+	InstallHash []byte
+	IP          string
+	Location    api.Location
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	State       string // Approval*
+	// DecidedAt, DecidedBySessionID and DecidedByDevice say who answered,
+	// when (zero while pending).
+	DecidedAt          time.Time
+	DecidedBySessionID string
+	DecidedByDevice    string
+}
+
+// ApprovalAnswer is a signed-in device's answer to an Approval
+// (DecideApproval): the sign-in ID (of AccountID), or for a link the
+// CodeHash.
+type ApprovalAnswer struct {
+	ID        string
+	CodeHash  []byte
+	AccountID string
+	// Approve says, from the pending approval, whether the answer
+	// approves it (nil: a denial).
+	Approve func(a Approval) bool
+	At      time.Time
+	// BySessionID and ByDevice are the answering session and its name.
+	BySessionID string
+	ByDevice    string
+	// Audit, when not nil, makes the events appended under AccountID with
+	// the answer, from the approval as answered.
+	Audit func(a Approval) []api.AuditEvent
 }
 
 // Revocation says when, why and by whom a session was ended, and whether
@@ -315,6 +379,7 @@ type PurgeCounts struct {
 	RefreshTokens int // rotated refresh tokens of sessions that are kept
 	Remembered    int // expired remembered logins
 	MFATokens     int // expired MFA tokens
+	Approvals     int // expired sign-in approvals and link codes
 	Installs      int // known installs unused for the retention period
 	Outbox        int // delivered outbox entries
 }
@@ -502,6 +567,32 @@ type Store interface {
 	// gets it); ErrNotFound otherwise.
 	ConsumeMFAToken(ctx context.Context, h []byte, now time.Time) (MFAToken, error)
 
+	// CreateApproval inserts a (State ApprovalPending) and appends the
+	// audit events under a.AccountID (none for a link), in one
+	// transaction.
+	CreateApproval(ctx context.Context, a Approval, audit ...api.AuditEvent) error
+	// ApprovalByToken finds the approval whose token hashes to h, in any
+	// state; ErrNotFound otherwise.
+	ApprovalByToken(ctx context.Context, h []byte) (Approval, error)
+	// ApprovalByCode finds the link whose user code hashes to h, in any
+	// state; ErrNotFound otherwise.
+	ApprovalByCode(ctx context.Context, h []byte) (Approval, error)
+	// DecideApproval answers a pending approval: the sign-in with ID
+	// a.ID of account a.AccountID, or the link with code hash a.CodeHash
+	// (which then becomes a.AccountID's). It sets State (approved or
+	// denied), the decider fields (and a link's AccountID) and appends
+	// a.Audit's events, in one transaction, and returns the approval as
+	// answered. ErrNotFound when there is no such approval (or the
+	// sign-in is another account's); ErrConflict with the approval as it
+	// is (nothing written) when it is no longer pending or expired by
+	// a.At. Of concurrent answers exactly one succeeds.
+	DecideApproval(ctx context.Context, a ApprovalAnswer) (Approval, error)
+	// ConsumeApproval marks the approved approval whose token hashes to h
+	// used and returns it (single use: of concurrent callers exactly one
+	// gets it). ErrNotFound for an unknown token; ErrConflict with the
+	// approval as it is when it is not in State ApprovalApproved.
+	ConsumeApproval(ctx context.Context, h []byte) (Approval, error)
+
 	// CreateSession inserts s with its first refresh token (stored under
 	// s.ID whatever rt.SessionID says) and appends the audit events, in
 	// order, to the log of s.AccountID (as AppendAudit does), all in one
@@ -654,8 +745,8 @@ type Store interface {
 	// before (revoked before it, or expired before it: ExpiresAt before
 	// before), with their refresh tokens and their closure (its state and
 	// its tokens); refresh tokens of other sessions
-	// rotated before before; remembered logins and MFA tokens that expired
-	// by now; known installs last used before before; outbox entries
+	// rotated before before; remembered logins, MFA tokens and approvals
+	// that expired by now; known installs last used before before; outbox entries
 	// written before before. Audit events are never purged. It may work in
 	// several transactions; running it concurrently (replicas) is safe.
 	Purge(ctx context.Context, now, before time.Time) (PurgeCounts, error)

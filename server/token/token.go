@@ -21,6 +21,8 @@ const (
 	PrefixRemembered = "sgm_" // remembered-login credential
 	PrefixMFA        = "sgf_" // a sign-in waiting for its second factor
 	PrefixClosure    = "sgc_" // an ended session's receipt (closure) token
+	PrefixApproval   = "sgp_" // a sign-in waiting for a live device's approval
+	PrefixLink       = "sgl_" // a device waiting for its link code's approval
 )
 
 // New returns prefix + 256 random bits, base64url without padding.

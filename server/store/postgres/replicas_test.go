@@ -91,6 +91,26 @@ func (r *replicas) CreateMFAToken(ctx context.Context, t store.MFAToken) error {
 	return r.pick().CreateMFAToken(ctx, t)
 }
 
+func (r *replicas) CreateApproval(ctx context.Context, a store.Approval, audit ...api.AuditEvent) error {
+	return r.pick().CreateApproval(ctx, a, audit...)
+}
+
+func (r *replicas) ApprovalByToken(ctx context.Context, h []byte) (store.Approval, error) {
+	return r.pick().ApprovalByToken(ctx, h)
+}
+
+func (r *replicas) ApprovalByCode(ctx context.Context, h []byte) (store.Approval, error) {
+	return r.pick().ApprovalByCode(ctx, h)
+}
+
+func (r *replicas) DecideApproval(ctx context.Context, a store.ApprovalAnswer) (store.Approval, error) {
+	return r.pick().DecideApproval(ctx, a)
+}
+
+func (r *replicas) ConsumeApproval(ctx context.Context, h []byte) (store.Approval, error) {
+	return r.pick().ConsumeApproval(ctx, h)
+}
+
 func (r *replicas) MFAToken(ctx context.Context, h []byte, now time.Time) (store.MFAToken, error) {
 	return r.pick().MFAToken(ctx, h, now)
 }

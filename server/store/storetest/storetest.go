@@ -109,6 +109,8 @@ var contract = []testCase{
 	{"TOTP/ReplaceRecoveryCodesRefused", testReplaceRecoveryCodesRefused},
 	{"TOTP/ReplaceRecoveryCodesRollBack", testReplaceRecoveryCodesRollBack},
 	{"MFAToken", testMFAToken},
+	{"Approval/Lifecycle", testApprovalLifecycle},
+	{"Concurrent/DecideApproval", testConcurrentDecideApproval},
 
 	{"Concurrent/RevokeSession", testConcurrentRevokeSession},
 	{"Concurrent/RevokeOtherSessions", testConcurrentRevokeOthers},

@@ -29,6 +29,12 @@ const MFAToken = `hash, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
 	remember, install_hash, created_at, expires_at`
 
+// Approval lists the approvals table's columns.
+const Approval = `id, kind, token_hash, code_hash, account_id, number,
+	device_id, device_name, device_platform, device_os, device_model, device_app_version,
+	remember, install_hash, ip, loc_city, loc_region, loc_country, loc_country_code,
+	created_at, expires_at, state, decided_at, decided_by_session, decided_by_device`
+
 // Outbox lists the outbox table's columns.
 const Outbox = `seq, at, data`
 

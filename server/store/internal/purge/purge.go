@@ -32,6 +32,8 @@ type Batches interface {
 	Remembered(ctx context.Context, now time.Time, limit int) (int, error)
 	// MFATokens deletes up to limit MFA tokens expired by now.
 	MFATokens(ctx context.Context, now time.Time, limit int) (int, error)
+	// Approvals deletes up to limit approvals expired by now.
+	Approvals(ctx context.Context, now time.Time, limit int) (int, error)
 	// Installs deletes up to limit known installs last used before before.
 	Installs(ctx context.Context, before time.Time, limit int) (int, error)
 	// Outbox deletes up to limit outbox entries written before before.
@@ -65,6 +67,7 @@ func Run(ctx context.Context, b Batches, now, before time.Time, limit int) (stor
 		{&c.RefreshTokens, b.RotatedTokens, before},
 		{&c.Remembered, b.Remembered, now},
 		{&c.MFATokens, b.MFATokens, now},
+		{&c.Approvals, b.Approvals, now},
 		{&c.Installs, b.Installs, before},
 		{&c.Outbox, b.Outbox, before},
 	}

@@ -50,6 +50,9 @@ func (f *fake) Remembered(_ context.Context, _ time.Time, l int) (int, error) {
 func (f *fake) MFATokens(_ context.Context, _ time.Time, l int) (int, error) {
 	return f.batch("mfa", l)
 }
+func (f *fake) Approvals(_ context.Context, _ time.Time, l int) (int, error) {
+	return f.batch("approvals", l)
+}
 func (f *fake) Installs(_ context.Context, _ time.Time, l int) (int, error) {
 	return f.batch("installs", l)
 }
@@ -59,12 +62,12 @@ func (f *fake) Outbox(_ context.Context, _ time.Time, l int) (int, error) {
 
 func TestRun(t *testing.T) {
 	f := &fake{sessions: 5, sessionTokens: 7,
-		left: map[string]int{"tokens": 4, "remembered": 3, "mfa": 0, "installs": 1, "outbox": 2}}
+		left: map[string]int{"tokens": 4, "remembered": 3, "mfa": 0, "approvals": 1, "installs": 1, "outbox": 2}}
 	got, err := Run(t.Context(), f, time.Now(), time.Now(), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := store.PurgeCounts{Sessions: 5, RefreshTokens: 4, Remembered: 3, MFATokens: 0, Installs: 1, Outbox: 2}
+	want := store.PurgeCounts{Sessions: 5, RefreshTokens: 4, Remembered: 3, MFATokens: 0, Approvals: 1, Installs: 1, Outbox: 2}
 	if got != want {
 		t.Errorf("Run = %+v, want %+v", got, want)
 	}
@@ -74,7 +77,7 @@ func TestRun(t *testing.T) {
 		"sessions", "sessions", // sessions 2, 1
 		"tokens", "tokens", "tokens",
 		"remembered", "remembered",
-		"mfa", "installs", "outbox", "outbox",
+		"mfa", "approvals", "installs", "outbox", "outbox",
 	}
 	if !slices.Equal(f.log, wantLog) {
 		t.Errorf("batches %v, want %v", f.log, wantLog)
