@@ -385,6 +385,9 @@ func TestInactiveSweep(t *testing.T) {
 // with Escape, and Escape on the choice itself goes back, like every
 // other control.
 func TestRuleChoiceKeys(t *testing.T) {
+	if phoneBuild {
+		t.Skip("keyboard only: a phone has no Escape key, and its choices take no keyboard focus")
+	}
 	_, _, s, _ := threeDevices(t)
 	s.tap("Pixel 8")
 	s.waitText("Log out if unused for")
