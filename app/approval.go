@@ -346,36 +346,13 @@ func (a *App) ApproveLink(ctx context.Context, userCode string) error {
 // SetApproveNewDevices turns on or off the approval of new devices. The
 // server wants a recent password proof (KindSetApproveNewDevices).
 func (a *App) SetApproveNewDevices(ctx context.Context, on bool) error {
-	snap := a.Snapshot()
-	if snap.State != StateSignedIn {
-		return a.fail(ErrNotSignedIn)
+	action := "turn off approving new devices"
+	if on {
+		action = "turn on approving new devices"
 	}
-	gen := a.generation()
-	a.begin("Saving…")
-	st, err := a.api.Settings(ctx)
-	if err == nil {
-		st.ApproveNewDevices = on
-		st, err = a.api.PutSettings(ctx, st)
-	}
-	if errors.Is(err, client.ErrReauthRequired) {
-		action := "turn off approving new devices"
-		if on {
-			action = "turn on approving new devices"
-		}
-		a.waitForPassword(Pending{Kind: KindSetApproveNewDevices, Action: action},
-			func(ctx context.Context) error { return a.SetApproveNewDevices(ctx, on) })
-		return ErrReauthRequired
-	}
-	if err != nil {
-		return a.callFailed(gen, err)
-	}
-	a.finish(func(s *Snapshot) {
-		s.Pending = nil
-		if a.currentLocked(gen) {
-			s.Settings = &st
-		}
-	})
-	return nil
+	return a.changeSettings(ctx, func(st *api.Settings) { st.ApproveNewDevices = on },
+		Pending{Kind: KindSetApproveNewDevices, Action: action},
+		func(ctx context.Context) error { return a.SetApproveNewDevices(ctx, on) })
 }
 
 // normalizeCode takes spaces and dashes out of a typed code.

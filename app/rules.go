@@ -90,6 +90,16 @@ func (a *App) LoadSettings(ctx context.Context) error {
 // it returns ErrReauthRequired with Pending set (KindSetAutoLogout), and
 // Reauthenticate carries on.
 func (a *App) SetAutoLogout(ctx context.Context, d time.Duration) error {
+	return a.changeSettings(ctx, func(st *api.Settings) { st.AutoLogoutInactiveAfterS = int(d / time.Second) },
+		Pending{Kind: KindSetAutoLogout, Action: "change when inactive devices are logged out"},
+		func(ctx context.Context) error { return a.SetAutoLogout(ctx, d) })
+}
+
+// changeSettings reads the account's settings, applies change and saves
+// them (Snapshot.Settings follows). When the server wants a recent
+// password proof it returns ErrReauthRequired with p pending, and
+// Reauthenticate calls again.
+func (a *App) changeSettings(ctx context.Context, change func(*api.Settings), p Pending, again func(context.Context) error) error {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn {
 		return a.fail(ErrNotSignedIn)
@@ -98,12 +108,11 @@ func (a *App) SetAutoLogout(ctx context.Context, d time.Duration) error {
 	a.begin("Saving…")
 	st, err := a.api.Settings(ctx)
 	if err == nil {
-		st.AutoLogoutInactiveAfterS = int(d / time.Second)
+		change(&st)
 		st, err = a.api.PutSettings(ctx, st)
 	}
 	if errors.Is(err, client.ErrReauthRequired) {
-		a.waitForPassword(Pending{Kind: KindSetAutoLogout, Action: "change when inactive devices are logged out"},
-			func(ctx context.Context) error { return a.SetAutoLogout(ctx, d) })
+		a.waitForPassword(p, again)
 		return ErrReauthRequired
 	}
 	if err != nil {

@@ -92,7 +92,7 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error,
 			return &apiError{status: http.StatusUnauthorized, code: api.CodeTokenExpired,
 				msg: "The access token has expired; refresh it."}
 		}
-		if use && !background(r) {
+		if use && (!background(r) || movedFrom(sess, ip)) {
 			if err := s.used(r.Context(), &sess, ip, now); err != nil {
 				return err
 			}
@@ -187,3 +187,10 @@ func bearer(r *http.Request) (string, bool) {
 // background reports whether the app made r by itself, not the person
 // (api.HeaderBackground): it is not use of the session.
 func background(r *http.Request) bool { return r.Header.Get(api.HeaderBackground) == "1" }
+
+// movedFrom reports whether a request of sess comes from another address
+// than its last use. A "background" request from elsewhere counts as use
+// all the same: the header is the client's word, and a stolen token must
+// not read the account from a new place while the owner's list still
+// shows the session idle where it was.
+func movedFrom(sess store.Session, ip netip.Addr) bool { return ipString(ip) != sess.IP }

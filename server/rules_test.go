@@ -583,3 +583,41 @@ func TestInactivitySweepAcrossReplicas(t *testing.T) {
 	}
 	e.use(laptop)
 }
+
+// TestBackgroundRequestsAreNotUse: the app's own requests
+// (api.HeaderBackground) do not hold off a rule, unless they come from
+// another address than the session's last use: then they are use, and the
+// owner's list shows where, so a stolen token can't read quietly from
+// elsewhere.
+func TestBackgroundRequestsAreNotUse(t *testing.T) {
+	e := newEnv(t, longAccess, trustLoopback)
+	e.signUp("ana")
+	laptop := e.signedIn("ana", "Ana's Laptop", installKey("laptop"), "198.51.100.7")
+	phone := e.signedIn("ana", "Pixel 8", installKey("phone"), "203.0.113.24")
+	e.setRule(laptop.AccessToken, phone.Session.ID, int(6*hour/time.Second)).wantOK(t, 200, nil)
+
+	// 4 h in, the phone's app reloads by itself from where it is: not use.
+	e.clock.Advance(4 * hour)
+	e.do("GET", "/v1/sessions", phone.AccessToken, nil, api.HeaderBackground, "1", "X-Forwarded-For", "203.0.113.24").wantOK(t, 200, nil)
+	e.clock.Advance(3 * hour)
+	e.use(laptop)
+	if n := e.sweep(); n != 1 {
+		t.Fatalf("the sweep ended %d sessions, want the phone's", n)
+	}
+
+	// Another phone: a "background" request from a new address is use, and
+	// shows there.
+	desk := e.signedIn("ana", "Ana's desk", installKey("laptop"), "198.51.100.7")
+	thief := e.signedIn("ana", "Pixel 9", installKey("phone2"), "203.0.113.24")
+	e.setRule(desk.AccessToken, thief.Session.ID, int(6*hour/time.Second)).wantOK(t, 200, nil)
+	e.clock.Advance(4 * hour)
+	e.do("GET", "/v1/sessions", thief.AccessToken, nil, api.HeaderBackground, "1", "X-Forwarded-For", "192.0.2.99").wantOK(t, 200, nil)
+	e.clock.Advance(3 * hour)
+	e.use(desk)
+	if n := e.sweep(); n != 0 {
+		t.Fatalf("the sweep ended %d sessions: a request from a new address did not count", n)
+	}
+	if s, ok := e.sessionByID(desk.AccessToken, thief.Session.ID); !ok || s.IP != "192.0.2.99" {
+		t.Fatalf("the owner's list shows %+v, %v; want the new address", s, ok)
+	}
+}

@@ -63,7 +63,7 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 	}
 	access, refresh := token.New(token.PrefixAccess), token.New(token.PrefixRefresh)
 	exp, seen := s.expiry(sess, now), now
-	if background(r) {
+	if background(r) && !movedFrom(sess, s.clientIP(r)) {
 		// For the app's own work: not use, so no later idle deadline or
 		// expiry.
 		exp, seen = sess.ExpiresAt, sess.LastSeenAt
