@@ -81,6 +81,7 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzEndedCursor -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeRules -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeApprovals -fuzztime $(FUZZTIME)
+	$(GO) test ./api/auditchain -run '^$$' -fuzz FuzzReadExport -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

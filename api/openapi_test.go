@@ -100,6 +100,7 @@ var publicRoutes = map[string]bool{
 	"POST /v1/link/start":        true,
 	"POST /v1/link/poll":         true,
 	"GET /healthz":               true,
+	"GET /v1/server-key":         true,
 }
 
 // twoSuccesses are the operations with two 2xx answers: the long polls
@@ -266,7 +267,9 @@ var (
 	audit   = api.AuditEvent{
 		ID: "aud_1", At: t0, Type: api.AuditSessionRevoked, IP: "203.0.113.7", Location: place,
 		SessionID: "ses_7f1", DeviceName: "Laptop", TargetSessionID: "ses_2b9", TargetDeviceName: "Pixel 8", Detail: "logged out remotely",
+		Seq: 12, PrevHash: api.GenesisHash, Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 	}
+	head = api.AuditHead{AccountID: "acc_1", Seq: 12, Hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", At: t1}
 )
 
 var wireTypes = []wireType{
@@ -310,6 +313,9 @@ var wireTypes = []wireType{
 	{"TOTPEnableRequest", reflect.TypeFor[api.TOTPEnableRequest](), false, []any{api.TOTPEnableRequest{Code: "123456"}}},
 	{"TOTPEnableResponse", reflect.TypeFor[api.TOTPEnableResponse](), true, []any{api.TOTPEnableResponse{RecoveryCodes: []string{"a1b2-c3d4"}}}},
 	{"AuditPage", reflect.TypeFor[api.AuditPage](), true, []any{api.AuditPage{Events: []api.AuditEvent{audit}, NextCursor: "c2"}}},
+	{"AuditHead", reflect.TypeFor[api.AuditHead](), true, []any{head}},
+	{"SignedAuditHead", reflect.TypeFor[api.SignedAuditHead](), true, []any{api.SignedAuditHead{Head: head, Signature: "c2lnbmF0dXJl"}}},
+	{"ServerKey", reflect.TypeFor[api.ServerKey](), true, []any{api.ServerKey{Alg: api.ServerKeyAlg, PublicKey: "MCowBQYDK2VwAyEA"}}},
 	{"HealthResponse", reflect.TypeFor[api.HealthResponse](), true, []any{api.HealthResponse{Status: "ok", Service: api.HealthService, Version: "1.0.0"},
 		api.HealthResponse{Status: "ok", Service: api.HealthService}}},
 	{"UpdateSessionRequest", reflect.TypeFor[api.UpdateSessionRequest](), false, []any{api.UpdateSessionRequest{Name: ptr("Ana's ThinkPad X1"), IdleTimeoutS: ptr(3600)}}},

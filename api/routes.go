@@ -37,6 +37,8 @@ var Routes = []Route{
 	{"GET", "/v1/settings"},
 	{"PUT", "/v1/settings"},
 	{"GET", "/v1/audit"},
+	{"GET", "/v1/audit/export"},
+	{"GET", "/v1/server-key"},
 	{"GET", "/v1/events"},
 	{"GET", "/healthz"},
 }

@@ -251,7 +251,56 @@ type AuditEvent struct {
 	TargetSessionID  string    `json:"target_session_id,omitempty"`
 	TargetDeviceName string    `json:"target_device_name,omitempty"`
 	Detail           string    `json:"detail"`
+	// Seq numbers the account's events from 1, without gaps.
+	Seq int64 `json:"seq"`
+	// PrevHash is the Hash of event Seq-1 (GenesisHash for the first).
+	PrevHash string `json:"prev_hash"`
+	// Hash is hex SHA-256 of PrevHash, "\n" and the RFC 8785 canonical JSON
+	// of the event without hash (package api/auditchain computes it).
+	Hash string `json:"hash"`
 }
+
+// GenesisHash is the PrevHash of an account's first audit event, and the
+// Hash of the head of an empty log: 64 zeros.
+const GenesisHash = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// AuditHead is the newest event of an account's log as the server states
+// it: its Seq and Hash (0 and GenesisHash for an empty log), and At, when
+// the server made the statement. AccountID extends the design's head: a
+// head signed for one account can't be shown as another's.
+type AuditHead struct {
+	AccountID string    `json:"account_id"`
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	At        time.Time `json:"at"`
+}
+
+// SignedAuditHead is the last line of GET /v1/audit/export: the head and
+// the server's Ed25519 signature, standard base64, over HeadSignContext,
+// "\n" and the head's RFC 8785 canonical JSON.
+type SignedAuditHead struct {
+	Head      AuditHead `json:"head"`
+	Signature string    `json:"signature"`
+}
+
+// HeadSignContext starts every message a server signs for a head, so a
+// signature over a head can't be taken for one over anything else.
+const HeadSignContext = "sessiond-audit-head"
+
+// ServerKey is the answer of GET /v1/server-key: the key audit heads are
+// signed with. PublicKey is standard base64.
+type ServerKey struct {
+	Alg       string `json:"alg"`
+	PublicKey string `json:"public_key"`
+}
+
+// ServerKeyAlg is the only ServerKey.Alg.
+const ServerKeyAlg = "Ed25519"
+
+// NDJSONType is the content type of GET /v1/audit/export: one JSON
+// value per line, the account's events oldest first, then a
+// SignedAuditHead.
+const NDJSONType = "application/x-ndjson"
 
 // CreateAccountRequest is the body of POST /v1/accounts.
 type CreateAccountRequest struct {

@@ -286,6 +286,9 @@ type Snapshot struct {
 	// ApprovalRequests are sign-ins to the account waiting for this
 	// device's approval, oldest first.
 	ApprovalRequests []ApprovalRequest
+	// LogCheck is what the last check of the security log against the
+	// head this app saw before found (LoadActivity runs it).
+	LogCheck LogCheck
 	// TwoStep is how far turning on two-step verification has got.
 	TwoStep TwoStepStage
 	// RecoveryCodesLeft is how many unused recovery codes the account has,
@@ -420,6 +423,7 @@ func (s Snapshot) clone() Snapshot {
 	c.Settings = clonePtr(s.Settings)
 	c.Approval, c.LinkCode = clonePtr(s.Approval), clonePtr(s.LinkCode)
 	c.ApprovalRequests = slices.Clone(s.ApprovalRequests)
+	c.LogCheck.Evidence = clonePtr(s.LogCheck.Evidence)
 	return c
 }
 

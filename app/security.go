@@ -107,6 +107,9 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 		}
 		s.ActivityCursor = page.NextCursor
 	})
+	if !more {
+		a.checkLog(ctx, gen)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ package launch
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -262,10 +263,11 @@ func (l *Launcher) dbPath() string { return filepath.Join(l.cfg.DataDir, "sessio
 
 // localFiles are the files of this device's own server: its database (with
 // SQLite's write-ahead log and shared memory) and the key that seals its
-// two-step secrets.
+// two-step secrets, and the key that signs its security logs' heads.
 func (l *Launcher) localFiles() []string {
 	db := l.dbPath()
-	return []string{db, db + "-wal", db + "-shm", filepath.Join(l.cfg.DataDir, "secrets.key")}
+	return []string{db, db + "-wal", db + "-shm", filepath.Join(l.cfg.DataDir, "secrets.key"),
+		filepath.Join(l.cfg.DataDir, server.AuditKeyFile)}
 }
 
 // HasLocalAccounts reports whether this device's own server has a
@@ -363,9 +365,14 @@ type local struct {
 }
 
 // startLocal runs sessiond on the database at dbPath, its secrets key
-// (which seals two-step secrets) in secrets.key beside it.
+// (which seals two-step secrets) in secrets.key beside it, and the key
+// that signs its audit heads in server.AuditKeyFile.
 func startLocal(dbPath string) (*local, error) {
 	key, _, err := keyfile.LoadOrCreate(filepath.Join(filepath.Dir(dbPath), "secrets.key"), server.SecretsKeySize)
+	if err != nil {
+		return nil, err
+	}
+	auditKey, _, err := keyfile.LoadOrCreate(filepath.Join(filepath.Dir(dbPath), server.AuditKeyFile), ed25519.SeedSize)
 	if err != nil {
 		return nil, err
 	}
@@ -373,7 +380,7 @@ func startLocal(dbPath string) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := server.New(st, server.Config{OpenRegistration: true, SecretsKey: key, Version: Version})
+	srv := server.New(st, server.Config{OpenRegistration: true, SecretsKey: key, AuditKey: auditKey, Version: Version})
 	if _, err := srv.SealStoredSecrets(context.Background()); err != nil {
 		_ = st.Close()
 		return nil, err

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"log/slog"
 	"net/http"
@@ -101,6 +102,12 @@ type Config struct {
 	// key for this process only, which is fine for tests and nothing else:
 	// secrets sealed with it cannot be read after a restart.
 	SecretsKey []byte
+	// AuditKey is the seed (ed25519.SeedSize bytes) of the Ed25519 key
+	// audit heads are signed with (GET /v1/audit/export); every replica of
+	// one database needs the same. Nil makes a key for this process only:
+	// fine for tests, but heads signed with it can't be checked after a
+	// restart.
+	AuditKey []byte
 	// Retention is how long ended sessions and spent tokens are kept before
 	// the sweeper (StartBackground) deletes them (default 90 days; negative:
 	// kept forever). Audit events are always kept.
@@ -242,6 +249,7 @@ type Server struct {
 	log        *slog.Logger
 	mux        *http.ServeMux
 	handler    http.Handler
+	auditKey   ed25519.PrivateKey
 	registered []api.Route
 }
 
@@ -274,6 +282,10 @@ func New(st store.Store, cfg Config) *Server {
 	s.hub.sent = s.metrics.events
 	s.routes()
 	s.handler = s.recoverer(s.mux)
+	var keyed bool
+	if s.auditKey, keyed = newAuditKey(cfg.AuditKey); !keyed {
+		s.log.Warn("no audit signing key configured: audit heads are signed with a key for this process only")
+	}
 	if cfg.SecretsKey == nil {
 		s.log.Warn("no secrets key configured: two-step secrets are sealed with a key for this process only")
 	}
@@ -345,6 +357,8 @@ func (s *Server) routes() {
 	handle("GET", "/v1/settings", s.authed(s.handleGetSettings))
 	handle("PUT", "/v1/settings", s.authed(withBody(s.handlePutSettings)))
 	handle("GET", "/v1/audit", s.authed(s.handleAudit))
+	handle("GET", "/v1/audit/export", s.authed(s.handleAuditExport))
+	handle("GET", "/v1/server-key", s.handleServerKey)
 	handle("GET", "/v1/events", s.authedStream(s.handleEvents))
 	handle("GET", "/healthz", s.handleHealth)
 	s.mux.Handle("/", s.instrument("unmatched", s.handleUnmatched))

@@ -23,11 +23,16 @@ Usage:
   sessiond user reset-mfa --db DB --username NAME     turn two-step verification off
   sessiond user logout-all --db DB --username NAME    log every device out, forget saved logins
   sessiond demo    --db DB [--force]       add the demo account with simulated devices
+  sessiond audit verify --db DB            check every account's security log chain and head
+  sessiond audit verify --export FILE --server-key KEY   check an exported log
 
 The user commands are for an owner locked out of their account; they work
 with the server stopped or running (a running server acts on them within a
 second) and are audited in the account's security log as the server
 administrator.
+
+"audit verify" exits 1 naming the first account and event whose log no
+longer proves itself (edited, deleted or moved after it was written).
 
 DB is a SQLite file path or a postgres:// URL (default: $SESSIOND_DB, else
 sessiond.db in the user's data directory). Several "serve" replicas on one
@@ -52,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdUser(ctx, args[1:], stdin, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -140,6 +140,7 @@ func TestCommandsOnPostgres(t *testing.T) {
 		{"", []string{"user", "reset-mfa", "--db", db, "--username", "ana"}, "already off"},
 		{"", []string{"user", "logout-all", "--db", db, "--username", "ana"}, "logged out 0 sessions of ana"},
 		{"", []string{"demo", "--db", db, "--force"}, "already exists"},
+		{"", []string{"audit", "verify", "--db", db}, "accounts verified: every chain and head intact"},
 	} {
 		code, out, errOut := runCmd(t, tc.stdin, tc.args...)
 		if code != 0 || !strings.Contains(out, tc.out) || strings.Contains(out+errOut, "hunter2") {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"sessionguard/server/geo"
 	"sessionguard/server/keyfile"
 )
+
+const signingKeyHelp = "file with the Ed25519 key that signs audit log heads (GET /v1/audit/export), created (0600) if missing; every replica of a database needs the same file (default: " + server.AuditKeyFile + " beside a SQLite database, or in the user data directory)"
 
 const secretsKeyHelp = "file with the key that seals two-step secrets at rest, created (0600) if missing; every replica of a database needs the same file (default: secrets.key beside a SQLite database, or in the user data directory)"
 
@@ -65,6 +68,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	geoDB := fs.String("geoip-db", "", "GeoIP2/GeoLite2 City .mmdb file for the approximate location of sessions (default: no locations)")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9420 (default: off)")
 	keyFile := fs.String("secrets-key-file", "", secretsKeyHelp)
+	signingKeyFile := fs.String("signing-key-file", "", signingKeyHelp)
 	sync := fs.String("sqlite-synchronous", "full", "SQLite only: full (an acknowledged change survives power loss) or normal (faster; survives a crash of sessiond but not of the machine)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -118,6 +122,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer st.Close()
 	if cfg.SecretsKey, err = loadSecretsKey(*keyFile, *db, stderr); err != nil {
+		return err
+	}
+	if cfg.AuditKey, err = loadAuditKey(*signingKeyFile, *db, stderr); err != nil {
 		return err
 	}
 	srv := server.New(st, cfg)
@@ -222,19 +229,33 @@ func tlsConfig() *tls.Config {
 // directory for PostgreSQL (where every replica needs a copy of the same
 // file: say so when it is made).
 func loadSecretsKey(path, db string, stderr io.Writer) ([]byte, error) {
+	return loadKey("secrets key", "secrets.key", "--secrets-key-file", path, db, server.SecretsKeySize, stderr)
+}
+
+// loadAuditKey reads (or creates) the seed of the key that signs audit
+// heads, as loadSecretsKey does, from audit-signing.key by default.
+func loadAuditKey(path, db string, stderr io.Writer) ([]byte, error) {
+	return loadKey("audit signing key", server.AuditKeyFile, "--signing-key-file", path, db, ed25519.SeedSize, stderr)
+}
+
+// loadKey reads (or creates, 0600) a size-byte key: the file at path, or
+// the file named name beside a SQLite database, or in the data directory
+// for PostgreSQL, where every replica needs the same file (flag), as it
+// says when it makes one.
+func loadKey(what, name, flag, path, db string, size int, stderr io.Writer) ([]byte, error) {
 	if path == "" {
 		dir := filepath.Dir(db)
 		if isPostgres(db) {
 			dir = filepath.Dir(defaultDBPath())
 		}
-		path = filepath.Join(dir, "secrets.key")
+		path = filepath.Join(dir, name)
 	}
-	key, created, err := keyfile.LoadOrCreate(path, server.SecretsKeySize)
+	key, created, err := keyfile.LoadOrCreate(path, size)
 	if err != nil {
-		return nil, fmt.Errorf("secrets key: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if created && isPostgres(db) {
-		fmt.Fprintf(stderr, "sessiond: created the secrets key %s; give every replica of this database the same file (--secrets-key-file)\n", path)
+		fmt.Fprintf(stderr, "sessiond: created the %s %s; give every replica of this database the same file (%s)\n", what, path, flag)
 	}
 	return key, nil
 }

@@ -55,12 +55,16 @@ func (c *Clock) Set(t time.Time) {
 func Config(c *Clock) server.Config {
 	fast := passwd.Fast
 	return server.Config{OpenRegistration: true, Password: &fast, Now: c.Now, KeepAlive: time.Hour,
-		SecretsKey: SecretsKey}
+		SecretsKey: SecretsKey, AuditKey: AuditKeySeed}
 }
 
 // SecretsKey is the secrets key of every test server, so two-step secrets
 // sealed by one test server open in the next on the same database.
 var SecretsKey = []byte("sessionguard-test-secrets-key-32")
+
+// AuditKeySeed is the audit signing key (its seed) of every test server,
+// so heads signed by one check against the next on the same database.
+var AuditKeySeed = []byte("sessionguard-test-audit-key-seed")
 
 // Backend is a running test server.
 type Backend struct {

@@ -471,9 +471,9 @@ type EndedCursor struct {
 	ID        string
 }
 
-// AuditRecord is an audit event with its account and store sequence.
+// AuditRecord is an audit event with its account and sequence number.
 type AuditRecord struct {
-	Seq       int64 // assigned by the store, increasing; pagination key
+	Seq       int64 // Event.Seq: the account's sequence; pagination key
 	AccountID string
 	Event     api.AuditEvent
 }
@@ -761,11 +761,33 @@ type Store interface {
 	// server that starts reads only what comes after.
 	OutboxHead(ctx context.Context) (int64, error)
 
-	// AppendAudit adds an event to the account's log and returns its Seq.
-	AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error)
+	// AppendAudit adds events to the account's log, in order, in one
+	// transaction, and returns the Seq of the last (0 for none). Every
+	// event a store appends, here or with a change, is chained: it gets the
+	// account's next Seq (from 1, no gaps), the Hash of the event before as
+	// PrevHash (api.GenesisHash for the first) and its own Hash by the rule
+	// (auditchain.Link, which also normalizes its time), and the account's
+	// head moves to it, in the same transaction. Concurrent writers for one
+	// account, on one replica or several, never fork the chain: they are
+	// serialized per account.
+	AppendAudit(ctx context.Context, accountID string, events ...api.AuditEvent) (int64, error)
 	// ListAudit returns up to limit events of the account, newest first,
 	// with Seq below beforeSeq (0: from the newest).
 	ListAudit(ctx context.Context, accountID string, beforeSeq int64, limit int) ([]AuditRecord, error)
+	// AuditSince returns up to limit events of the account with Seq above
+	// afterSeq, oldest first. A limit of 0 or less returns nothing.
+	AuditSince(ctx context.Context, accountID string, afterSeq int64, limit int) ([]api.AuditEvent, error)
+	// AuditHead returns the account's recorded head: the Seq, Hash and At
+	// of its newest event (0, api.GenesisHash and the zero time for an
+	// empty log), with AccountID set.
+	AuditHead(ctx context.Context, accountID string) (api.AuditHead, error)
+	// WalkAudit calls fn with every event of every account, ordered by
+	// account ID, then Seq, reading in constant memory; an error from fn
+	// stops the walk and is returned.
+	WalkAudit(ctx context.Context, fn func(accountID string, e api.AuditEvent) error) error
+	// WalkAuditHeads calls fn with every account's recorded head, ordered
+	// by account ID; an error from fn stops the walk and is returned.
+	WalkAuditHeads(ctx context.Context, fn func(api.AuditHead) error) error
 
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error

@@ -250,7 +250,8 @@ func TestCloseWhileBusy(t *testing.T) {
 // and Purge do. The device rules take part too: settings changes lock the
 // account row, then its sessions by ID; sign-ins read the account's rule
 // FOR SHARE; the inactivity sweeper skips locked sessions; late uses lock
-// their sessions by ID.
+// their sessions by ID. Every audit event goes through the account's
+// audit head, locked last.
 func TestNoDeadlocks(t *testing.T) {
 	defer func(n int) { maxAttempts = n }(maxAttempts)
 	maxAttempts = 1
@@ -393,6 +394,11 @@ func TestNoDeadlocks(t *testing.T) {
 			_, err := s.AppendOutbox(ctx, base, []byte(fmt.Sprint(i)))
 			return err
 		},
+		func(s *Store, i int) error { // audit events on their own, two at a time
+			e := api.AuditEvent{ID: fmt.Sprint("evt_alone_", i), At: base, Type: api.AuditLoginFailed}
+			_, err := s.AppendAudit(ctx, acct.ID, e, e)
+			return err
+		},
 		func(s *Store, i int) error { // renaming a device while it is revoked and rotated
 			_, err := s.RenameSession(ctx, acct.ID, sessionOf(i), fmt.Sprint("name ", i),
 				func(before store.Session) api.AuditEvent {
@@ -463,6 +469,9 @@ func TestNoDeadlocks(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
+	// Every write's audit events took their turn on the account's head:
+	// one chain, no gap.
+	verifyAll(t, a)
 }
 
 // freezer is a TCP proxy to a PostgreSQL server that can stop passing bytes

@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"sessionguard/api"
 	"sessionguard/server/store"
 	"sessionguard/server/store/internal/storebench"
 	"sessionguard/server/store/postgres/pgtest"
@@ -65,20 +67,40 @@ func seedSessions(tb testing.TB, s *Store, accountID string, n int, base time.Ti
 }
 
 // seedAudit appends n events to the account's log and n more to 1,000
-// other accounts', interleaved, in one statement.
+// other accounts', interleaved, chained as the store chains them.
 func seedAudit(tb testing.TB, s *Store, accountID string, n int, base time.Time) {
 	tb.Helper()
-	ctx := tb.Context()
-	e := storebench.AuditEvent()
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_events (account_id, id, at, type, ip, session_id, device_name, detail)
-		SELECT CASE WHEN i % 2 = 0 THEN $1 ELSE 'acc_other_' || (i % 1000) END,
-			'evt_' || i, $2::timestamptz + i * interval '1 millisecond', $3, $4, $5, $6, $7
-		FROM generate_series(0, 2 * $8 - 1) AS i`,
-		accountID, base, e.Type, e.IP, e.SessionID, e.DeviceName, e.Detail, n); err != nil {
-		tb.Fatalf("seed audit: %v", err)
+	proto := storebench.AuditEvent()
+	accounts, events := make([]string, 2*n), make([]api.AuditEvent, 2*n)
+	for i := range events {
+		accounts[i] = accountID
+		if i%2 == 1 {
+			accounts[i] = fmt.Sprint("acc_other_", i%1000)
+		}
+		e := proto
+		e.ID, e.At = fmt.Sprint("evt_", i), base.Add(time.Duration(i)*time.Millisecond)
+		events[i] = e
 	}
-	if _, err := s.pool.Exec(ctx, `ANALYZE audit_events`); err != nil {
+	seedEvents(tb, s, accounts, events)
+	if _, err := s.pool.Exec(tb.Context(), `ANALYZE audit_events, audit_heads`); err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// seedEvents appends events[i] to the log of accounts[i] the way the
+// store appends (chainAuditTx), so the logs verify, but many at a time:
+// seedBatch events a transaction.
+func seedEvents(tb testing.TB, s *Store, accounts []string, events []api.AuditEvent) {
+	tb.Helper()
+	const seedBatch = 20_000
+	for i := 0; i < len(events); i += seedBatch {
+		j := min(i+seedBatch, len(events))
+		if err := pgx.BeginFunc(tb.Context(), s.pool, func(tx pgx.Tx) error {
+			_, err := chainAuditTx(tb.Context(), tx, accounts[i:j], events[i:j])
+			return err
+		}); err != nil {
+			tb.Fatalf("seed audit: %v", err)
+		}
 	}
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // migrationFiles holds the schema, one file per version, named
-// NNNN_description.sql. A file is applied once, in one transaction, and
-// never edited after release: a change is a new file.
+// NNNN_description.sql. A file is applied once, in one transaction (with
+// its Go step, if goSteps has one), and never edited after release: a
+// change is a new file.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -84,7 +85,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return schema.CheckVersion(v, ErrSchemaTooNew)
 }
 
-// apply applies m unless schema_migrations says it was.
+// apply applies m, and then its Go step if it has one, in one transaction,
+// unless schema_migrations says it was.
 func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migrations.File) error {
 	op := "migrate " + m.Name
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -97,6 +99,11 @@ func (s *Store) apply(ctx context.Context, conn *pgx.Conn, m migrations.File) er
 		// of the file.
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
+		}
+		if step := goSteps[m.Version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.Version, m.Name)
 		return err

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"sessionguard/api"
 	"sessionguard/server/store/internal/columns"
 )
 
@@ -30,10 +32,11 @@ func TestQueryPlans(t *testing.T) {
 	start := time.Now()
 	seedSessions(t, s, "acc_0", 10_000, base)
 	seedAudit(t, s, "acc_0", 20_000, base)
-	if _, err := s.pool.Exec(ctx, `INSERT INTO audit_events (account_id, id, at, type)
-		SELECT 'acc_' || (1 + i % 2000), 'evt', now(), 'logout' FROM generate_series(1, 100000) AS i`); err != nil {
-		t.Fatal(err)
+	accounts, events := make([]string, 100_000), make([]api.AuditEvent, 100_000)
+	for i := range events {
+		accounts[i], events[i] = fmt.Sprint("acc_", 1+(i+1)%2000), api.AuditEvent{ID: "evt", At: base, Type: api.AuditLogout}
 	}
+	seedEvents(t, s, accounts, events)
 	// The small accounts' sessions: four each.
 	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (id, account_id, created_at, last_seen_at, auth_time, expires_at,
 			absolute_expires_at, access_hash, access_expires_at)
@@ -77,13 +80,13 @@ func TestQueryPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.pool.Exec(ctx, `ANALYZE accounts, sessions, refresh_tokens, remembered_logins, recovery_codes, mfa_tokens,
-		audit_events, known_installs, outbox, closure_tokens`); err != nil {
+		audit_events, audit_heads, known_installs, outbox, closure_tokens`); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Logf("seeded in %v", time.Since(start))
 	var auditMid int64
-	if err := s.pool.QueryRow(ctx, `SELECT seq FROM audit_events WHERE account_id = 'acc_0' ORDER BY seq OFFSET 10000 LIMIT 1`).Scan(&auditMid); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT account_seq FROM audit_events WHERE account_id = 'acc_0' ORDER BY account_seq OFFSET 10000 LIMIT 1`).Scan(&auditMid); err != nil {
 		t.Fatal(err)
 	}
 	small := "acc_1000"
@@ -101,9 +104,16 @@ func TestQueryPlans(t *testing.T) {
 		{"ListSessions after, big account", listSessionsAfterSQL,
 			[]any{"acc_0", base, "x", base.Add(-time.Hour), sessionID("acc_0", 3600), 50}, "sessions_live_by_account"},
 		{"RevokeOtherSessions", revokeOthersSQL, []any{base, "r", "", "", false, nil, false, small, "x"}, "sessions_live_by_account"},
-		{"ListAudit, big account", listAuditSQL, []any{"acc_0", int64(math.MaxInt64), 50}, "audit_events_account"},
-		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_account"},
-		{"ListAudit", listAuditSQL, []any{small, int64(math.MaxInt64), 50}, "audit_events_account"},
+		{"ListAudit, big account", listAuditSQL, []any{"acc_0", int64(math.MaxInt64), 50}, "audit_events_chain"},
+		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_chain"},
+		{"ListAudit", listAuditSQL, []any{small, int64(math.MaxInt64), 50}, "audit_events_chain"},
+		{"AuditSince, big account", auditSinceSQL, []any{"acc_0", int64(0), 1000}, "audit_events_chain"},
+		{"AuditSince, big account, middle", auditSinceSQL, []any{"acc_0", auditMid, 1000}, "audit_events_chain"},
+		{"AuditSince", auditSinceSQL, []any{small, int64(0), 1000}, "audit_events_chain"},
+		{"WalkAudit", walkAuditFirstSQL, []any{1000}, "audit_events_chain"},
+		{"WalkAudit, next batch", walkAuditSQL, []any{"acc_0", auditMid, 1000}, "audit_events_chain"},
+		{"AuditHead", `SELECT seq, hash, at FROM audit_heads WHERE account_id = $1`, []any{small}, "audit_heads_pkey"},
+		{"Lock audit heads", lockHeadsSQL, []any{[]string{small, "acc_0"}}, "audit_heads_pkey"},
 		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
 			[]any{sessionID("acc_0", 7), base}, "refresh_tokens_live"},
 		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = $1 AND device_id = $2`,
@@ -157,8 +167,12 @@ func TestQueryPlans(t *testing.T) {
 	// So does a small account's audit log, whose few events the planner
 	// may rather sort than walk in order.
 	// So does SetSettings' copy of the account's rule.
+	// So may AuditSince, on the range the index bounds (as the planner
+	// estimates what is left past the cursor), and
+	// the lock of audit heads, which takes them in account order.
 	sorts := map[string]bool{"RevokeOtherSessions": true, "ListAudit": true, "SetSettings' copy": true,
-		"EndIdleSessions of an account": true}
+		"EndIdleSessions of an account": true, "AuditSince": true, "AuditSince, big account, middle": true,
+		"Lock audit heads": true}
 	for _, tc := range cases {
 		var plan []string
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

@@ -71,10 +71,10 @@
 //     remembered logins are deleted after locking them with SELECT …
 //     ORDER BY hash FOR UPDATE (DeleteRememberedForDevice and
 //     DeleteRememberedExcept do the same), and the audit event is
-//     inserted last (audit_events has no foreign key, so that locks
-//     nothing else). CreateSession inserts its audit events with the
-//     session, after upserting the known install (a child row of the
-//     account: concurrent sign-ins from one install queue on its row).
+//     appended last (see below). CreateSession appends its audit events
+//     with the session, after upserting the known install (a child row
+//     of the account: concurrent sign-ins from one install queue on its
+//     row).
 //   - Closure tokens are child rows of their session and are always
 //     written after it is locked: a revocation inserts the ended
 //     sessions' first tokens after its UPDATE; IssueClosureToken reads
@@ -83,7 +83,23 @@
 //     closure matches, so of concurrent receipts exactly one updates)
 //     comes before it deletes the tokens; Purge's deletion of a session
 //     cascades to them.
-//   - Audit sequence numbers come from an identity column's sequence.
+//   - The audit log is a hash chain per account (api/auditchain), and
+//     its writers are serialized per account by the account's row in
+//     audit_heads (its newest event's seq and hash). Every append, alone
+//     (AppendAudit) or as the last write of a change's transaction
+//     (chainAuditTx), first inserts the account's head if it has none
+//     (INSERT … ON CONFLICT DO NOTHING: a concurrent insert of the same
+//     head waits for the first to end) and then, in a later statement
+//     and so a later snapshot, locks it with SELECT … FOR UPDATE, which
+//     reads the head as the last holder left it; it links its events
+//     after that head in Go, inserts them and moves the head in one
+//     statement, and commits holding the lock. A second writer of the
+//     account, on any replica, waits for the lock and then chains after
+//     the first's events: the chain never forks nor skips a number, and
+//     the primary key (account_id, account_seq) would refuse a fork
+//     anyway. The inactivity sweep appends for several accounts in one
+//     statement; it locks their heads in account order. The store-wide
+//     seq of audit_events comes from an identity column's sequence.
 //     Outbox sequence numbers come from a sequence too, drawn under a
 //     transaction-level advisory lock held until commit, so that outbox
 //     entries commit in seq order and a reader never skips one.
@@ -95,12 +111,15 @@
 // A transaction that locks several rows takes the account row first (if
 // at all), then sessions in id order, then remembered logins in hash
 // order, and inserts a child row (which key-share locks its parent)
-// before it deletes any of its siblings (CreateMFAToken), so deadlocks
-// should not happen; TestNoDeadlocks runs every kind of write on one
-// account from two replicas with retries off. Should PostgreSQL
-// report one anyway (40P01), or a serialization failure (40001), the whole
-// transaction is retried a few times with a short backoff, as is any call
-// that failed before it sent anything to the server (pgconn.SafeToRetry).
+// before it deletes any of its siblings (CreateMFAToken); audit heads
+// come last of all, in account order (byte order, as account_id is
+// COLLATE "C"), and a transaction that holds one waits for nothing but
+// the next of its heads before it commits. So deadlocks should not
+// happen; TestNoDeadlocks runs every kind of write on one account from
+// two replicas with retries off. Should PostgreSQL report one anyway
+// (40P01), or a serialization failure (40001), the whole transaction is
+// retried a few times with a short backoff, as is any call that failed
+// before it sent anything to the server (pgconn.SafeToRetry).
 //
 // # Errors and availability
 //

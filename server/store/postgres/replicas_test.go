@@ -191,8 +191,24 @@ func (r *replicas) DeleteRememberedExcept(ctx context.Context, accountID, except
 	return r.pick().DeleteRememberedExcept(ctx, accountID, exceptDeviceID)
 }
 
-func (r *replicas) AppendAudit(ctx context.Context, accountID string, e api.AuditEvent) (int64, error) {
-	return r.pick().AppendAudit(ctx, accountID, e)
+func (r *replicas) AppendAudit(ctx context.Context, accountID string, events ...api.AuditEvent) (int64, error) {
+	return r.pick().AppendAudit(ctx, accountID, events...)
+}
+
+func (r *replicas) AuditSince(ctx context.Context, accountID string, afterSeq int64, limit int) ([]api.AuditEvent, error) {
+	return r.pick().AuditSince(ctx, accountID, afterSeq, limit)
+}
+
+func (r *replicas) AuditHead(ctx context.Context, accountID string) (api.AuditHead, error) {
+	return r.pick().AuditHead(ctx, accountID)
+}
+
+func (r *replicas) WalkAudit(ctx context.Context, fn func(accountID string, e api.AuditEvent) error) error {
+	return r.pick().WalkAudit(ctx, fn)
+}
+
+func (r *replicas) WalkAuditHeads(ctx context.Context, fn func(api.AuditHead) error) error {
+	return r.pick().WalkAuditHeads(ctx, fn)
 }
 
 func (r *replicas) ListAudit(ctx context.Context, accountID string, beforeSeq int64, limit int) ([]store.AuditRecord, error) {

@@ -72,6 +72,11 @@ func (s *Store) apply(ctx context.Context, m migrations.File) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return s.wrap("migrate "+m.Name, err)
 	}
+	if step := goSteps[m.Version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return s.wrap("migrate "+m.Name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.Version, m.Name, micros(time.Now())); err != nil {
 		return s.wrap("migrate "+m.Name, err)

@@ -199,7 +199,8 @@ func TestQueryPlans(t *testing.T) {
 		{"ListSessions after", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere +
 			` AND (last_seen_at, id) < (?4, ?5) ORDER BY last_seen_at DESC, id DESC LIMIT ?6`, []any{"a", 0, "x", 0, "y", 50}, "sessions_live_by_account"},
 		{"RevokeOtherSessions", `UPDATE sessions SET revoked_at = 1 WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, []any{"a", "b"}, "sessions_live_by_account"},
-		{"ListAudit", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_account"},
+		{"ListAudit", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND account_seq < ? ORDER BY account_seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_chain"},
+		{"AuditSince", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND account_seq > ? ORDER BY account_seq LIMIT ?`, []any{"a", 10, 50}, "audit_events_chain"},
 		{"RotateTokens", `UPDATE refresh_tokens SET rotated_at = 1 WHERE session_id = ? AND rotated_at IS NULL`, []any{"a"}, "refresh_tokens_live"},
 		{"DeleteRememberedForDevice", `DELETE FROM remembered_logins WHERE account_id = ? AND device_id = ?`, []any{"a", "b"}, "remembered_logins_account_device"},
 		{"SweepMFATokens", `DELETE FROM mfa_tokens WHERE account_id = ? AND expires_at <= ?`, []any{"a", 0}, "mfa_tokens_account"},

@@ -45,6 +45,10 @@ type stmts struct {
 	listEndedAfter      *sql.Stmt
 	refreshToken        *sql.Stmt
 	listAudit           *sql.Stmt
+	auditSince          *sql.Stmt
+	auditHead           *sql.Stmt
+	walkAudit           *sql.Stmt
+	walkAuditHeads      *sql.Stmt
 	mfaToken            *sql.Stmt
 	recoveryCodesLeft   *sql.Stmt
 	knownInstall        *sql.Stmt
@@ -83,6 +87,8 @@ type stmts struct {
 	deleteRemExcept   *sql.Stmt
 	deleteRemAll      *sql.Stmt
 	appendAudit       *sql.Stmt
+	txAuditHead       *sql.Stmt
+	setAuditHead      *sql.Stmt
 	appendOutbox      *sql.Stmt
 
 	// write connection: closures
@@ -150,7 +156,12 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			ORDER BY revoked_at DESC, id DESC LIMIT ?5`),
 		refreshToken: p(read, `SELECT `+columns.Refresh+` FROM refresh_tokens WHERE hash = ?`),
 		listAudit: p(read, `SELECT `+columns.Audit+` FROM audit_events
-			WHERE account_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`),
+			WHERE account_id = ? AND account_seq < ? ORDER BY account_seq DESC LIMIT ?`),
+		auditSince: p(read, `SELECT `+columns.Audit+` FROM audit_events
+			WHERE account_id = ? AND account_seq > ? ORDER BY account_seq LIMIT ?`),
+		auditHead:         p(read, `SELECT seq, hash, at FROM audit_heads WHERE account_id = ?`),
+		walkAudit:         p(read, `SELECT `+columns.Audit+` FROM audit_events ORDER BY account_id, account_seq`),
+		walkAuditHeads:    p(read, `SELECT account_id, seq, hash, at FROM audit_heads ORDER BY account_id`),
 		mfaToken:          p(read, `SELECT `+columns.MFAToken+` FROM mfa_tokens WHERE hash = ? AND expires_at > ?`),
 		recoveryCodesLeft: p(read, `SELECT count(*) FROM recovery_codes WHERE account_id = ?`),
 		knownInstall:      p(read, `SELECT count(*) FROM known_installs WHERE account_id = ? AND install_hash = ?`),
@@ -215,8 +226,12 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		deleteRemAll:      p(write, `DELETE FROM remembered_logins WHERE account_id = ?`),
 		appendAudit: p(write, `INSERT INTO audit_events (account_id, id, at, type, ip,
 			loc_city, loc_region, loc_country, loc_country_code,
-			session_id, device_name, target_session_id, target_device_name, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			session_id, device_name, target_session_id, target_device_name, detail,
+			account_seq, prev_hash, hash)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		txAuditHead: p(write, `SELECT seq, hash FROM audit_heads WHERE account_id = ?`),
+		setAuditHead: p(write, `INSERT INTO audit_heads (account_id, seq, hash, at) VALUES (?1, ?2, ?3, ?4)
+			ON CONFLICT (account_id) DO UPDATE SET seq = ?2, hash = ?3, at = ?4`),
 		appendOutbox: p(write, `INSERT INTO outbox (at, data) VALUES (?, ?)`),
 
 		insertClosureToken: p(write, `INSERT INTO closure_tokens (hash, session_id, issued_at) VALUES (?, ?, ?)`),

@@ -308,14 +308,15 @@ func testConcurrentAppendAudit(f *fixture) {
 		}
 	})
 	want := map[string][]store.AuditRecord{}
-	seen := map[int64]bool{}
+	seen := map[string]bool{}
 	for w := range writers {
 		ok(f.t, fmt.Sprintf("AppendAudit writer %d", w), errs[w])
 		for j, rec := range recs[w] {
-			if seen[rec.Seq] {
-				f.t.Errorf("Seq %d handed out twice", rec.Seq)
+			k := fmt.Sprint(rec.AccountID, rec.Seq)
+			if seen[k] {
+				f.t.Errorf("Seq %d of %s handed out twice", rec.Seq, rec.AccountID)
 			}
-			seen[rec.Seq] = true
+			seen[k] = true
 			if j > 0 && rec.Seq <= recs[w][j-1].Seq {
 				f.t.Errorf("writer %d: Seq %d after %d, want increasing", w, rec.Seq, recs[w][j-1].Seq)
 			}
@@ -327,6 +328,15 @@ func testConcurrentAppendAudit(f *fixture) {
 		slices.SortFunc(w, func(x, y store.AuditRecord) int { return cmp.Compare(y.Seq, x.Seq) })
 		got, err := f.s.ListAudit(f.ctx, a.ID, 0, 1000)
 		ok(f.t, "ListAudit", err)
+		// One chain per account, no fork, no gap: Seq 1…n, each linked
+		// to the one before, every event there once.
+		chain := f.verifyChain(a.ID)
+		if len(chain) != len(w) {
+			f.t.Errorf("account %s: %d events chained, want %d", a.ID, len(chain), len(w))
+		}
+		for i := range got {
+			got[i].Event = unchained(got[i].Event)
+		}
 		check(f.t, "ListAudit after racing appends", got, w)
 	}
 }

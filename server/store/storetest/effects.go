@@ -16,14 +16,17 @@ import (
 // Writes that go with a change in its transaction: CreateSession's audit
 // events, store.RevokeEffects, PasswordChange.Audit.
 
-// auditLog returns the account's whole audit log, oldest first.
+// auditLog returns the account's whole audit log, oldest first, each
+// event without its place in the chain, after checking the chain.
 func (f *fixture) auditLog(accountID string) []api.AuditEvent {
 	f.t.Helper()
 	recs, err := f.s.ListAudit(f.ctx, accountID, 0, 1000)
 	ok(f.t, "ListAudit", err)
+	chain := f.verifyChain(accountID)
+	check(f.t, "ListAudit against AuditSince", recs, recordsOf(accountID, chain))
 	var out []api.AuditEvent
 	for _, r := range slices.Backward(recs) {
-		out = append(out, r.Event)
+		out = append(out, unchained(r.Event))
 	}
 	return out
 }

@@ -94,6 +94,7 @@ var contract = []testCase{
 	{"Remembered/DeleteExcept", testRememberedDeleteExcept},
 
 	{"Audit/AppendAndList", testAudit},
+	{"Audit/Chain", testAuditChain},
 
 	{"Outbox", testOutbox},
 

@@ -38,6 +38,7 @@ const Approval = `id, kind, token_hash, code_hash, account_id, number,
 // Outbox lists the outbox table's columns.
 const Outbox = `seq, at, data`
 
-// Audit lists the audit_events table's columns.
-const Audit = `seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
-	session_id, device_name, target_session_id, target_device_name, detail`
+// Audit lists the audit_events table's columns, the account's sequence
+// first (the store-wide seq is for the store alone).
+const Audit = `account_seq, account_id, id, at, type, ip, loc_city, loc_region, loc_country, loc_country_code,
+	session_id, device_name, target_session_id, target_device_name, detail, prev_hash, hash`
