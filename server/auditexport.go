@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
+	"time"
 
 	"sessionguard/api"
 	"sessionguard/api/auditchain"
@@ -24,6 +26,39 @@ import (
 // AuditKeyFile is the audit signing key's file name beside a SQLite
 // database (sessiond serve and the app's embedded server).
 const AuditKeyFile = "audit-signing.key"
+
+// exportsPerAccount is how many exports of one account may run at once:
+// a stolen token asking for the whole log over and over gets one more,
+// not the server's time.
+const exportsPerAccount = 2
+
+// exportSlots counts the exports running per account.
+type exportSlots struct {
+	mu      sync.Mutex
+	running map[string]int
+}
+
+// take claims a slot for the account, or reports there is none.
+func (x *exportSlots) take(acct string) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.running[acct] >= exportsPerAccount {
+		return false
+	}
+	if x.running == nil {
+		x.running = map[string]int{}
+	}
+	x.running[acct]++
+	return true
+}
+
+func (x *exportSlots) release(acct string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.running[acct]--; x.running[acct] <= 0 {
+		delete(x.running, acct)
+	}
+}
 
 // exportPage is how many events the export reads from the store at a
 // time: its memory does not grow with the log.
@@ -63,6 +98,12 @@ func (s *Server) handleAuditExport(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	acct := callerFrom(r.Context()).session.AccountID
+	if !s.exports.take(acct) {
+		e := errRateLimited(5 * time.Second)
+		e.msg = "An export of this account's security log is already running. Try again when it is done."
+		return e
+	}
+	defer s.exports.release(acct)
 	// The export ends at the head read now: events appended while it
 	// streams belong to the next one.
 	head, err := s.store.AuditHead(r.Context(), acct)

@@ -250,6 +250,7 @@ type Server struct {
 	mux        *http.ServeMux
 	handler    http.Handler
 	auditKey   ed25519.PrivateKey
+	exports    exportSlots
 	registered []api.Route
 }
 
