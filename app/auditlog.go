@@ -58,6 +58,9 @@ type LogCheck struct {
 	State LogState
 	// Events is how many events the log holds, when verified.
 	Events int64
+	// First is true for the first check of this account's log on this
+	// device: there was no head seen before to check it against.
+	First bool
 	// At is when the check ran.
 	At time.Time
 	// Problem says what is wrong, in words for the person (LogRewritten,
@@ -229,7 +232,7 @@ func (a *App) judgeLog(gen int, acct string, kept *keptHead, keyB64 string, res 
 		if kept == nil || res.Head.Head.Seq >= kept.Signed.Head.Seq {
 			a.writeKept(a.headPref(acct), keptHead{Signed: res.Head, Key: keyB64, SeenAt: now})
 		}
-		a.setLogCheck(gen, LogCheck{State: LogVerified, Events: res.Head.Head.Seq, At: now})
+		a.setLogCheck(gen, LogCheck{State: LogVerified, Events: res.Head.Head.Seq, At: now, First: kept == nil})
 	case errors.As(verr, &rw) || errors.As(verr, &br):
 		problem := logProblem(verr)
 		check := LogCheck{State: LogRewritten, At: now, Problem: problem}
@@ -262,19 +265,20 @@ func logProblem(err error) string {
 	var br *auditchain.BreakError
 	switch {
 	case errors.As(err, &rw) && rw.Found == "":
-		return fmt.Sprintf("event %s, which you saw before, is no longer in it", thousands(rw.Known.Seq))
+		return fmt.Sprintf("event %s, which you saw before, is no longer in it", Thousands(rw.Known.Seq))
 	case errors.As(err, &rw):
-		return fmt.Sprintf("event %s is not the one you saw before", thousands(rw.Known.Seq))
+		return fmt.Sprintf("event %s is not the one you saw before", Thousands(rw.Known.Seq))
 	case errors.As(err, &br):
-		return fmt.Sprintf("event %s: %s", thousands(br.Seq), br.Reason)
+		return fmt.Sprintf("event %s: %s", Thousands(br.Seq), br.Reason)
 	case errors.Is(err, auditchain.ErrBadSignature):
 		return "its signature is not this server's"
 	}
 	return err.Error()
 }
 
-// thousands writes n with comma separators: 1,204.
-func thousands(n int64) string {
+// Thousands writes n with comma separators, as the screens show counts:
+// 1,204.
+func Thousands(n int64) string {
 	s := strconv.FormatInt(n, 10)
 	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
 		s = s[:i] + "," + s[i:]

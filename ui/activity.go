@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -496,23 +498,68 @@ const activityTableAt = 820
 // activityScreen is Security activity: the account's audit log, newest
 // first, in a virtualised list that loads more at its end, using the
 // window's whole width: a table on a desktop.
+//
+// Above the list, under the header's Export… (auditlog.go): what the last
+// check of the log found, and how an export went.
 type activityScreen struct {
 	ui     *UI
 	root   fyne.CanvasObject
 	list   *keyList
 	status *widget.Label
 	wide   bool // layout, not state: one line per event, in columns
+	// top is the header and the lines under it, body it and the list:
+	// laid out again when a line comes or goes (relayout).
+	top, body *fyne.Container
+
+	// The log check's line (auditlog.go).
+	check     *fyne.Container
+	checkIcon *widget.Icon
+	checkText *widget.Label
+
+	// Export… (auditlog.go). saveFile asks where to save (the platform's
+	// save dialog; tests supply a file), and exportLog writes the log
+	// (nil: the core's ExportActivity).
+	exportButton *keyButton
+	saveFile     func(name string, then func(fyne.URIWriteCloser, error))
+	exportLog    func(ctx context.Context, w io.Writer) (app.ExportResult, error)
+	// While an export runs: its progress, and Cancel.
+	progress     *fyne.Container
+	progressText *widget.Label
+	progressBar  *widget.ProgressBarInfinite
+	cancelButton *keyButton
+	// How the last export went, and where it was saved.
+	result      *fyne.Container
+	resultIcon  *widget.Icon
+	resultText  *widget.Label
+	resultWhere *widget.Label
+	// exporting is true while an export runs, cancelExport stops it; both
+	// it and the result belong to one account (exportAccount,
+	// resultAccount: account IDs), shown only while it is on screen.
+	exporting     bool
+	cancelExport  context.CancelFunc
+	exportAccount string
+	resultAccount string
 }
 
 func newActivityScreen(u *UI) *activityScreen {
 	a := &activityScreen{ui: u}
 	a.list = newKeyList(func() int { return len(u.snap.Activity) }, a.newRow, a.updateRow, u.escape)
 	a.list.OnSelected = a.onSelected
-	var top fyne.CanvasObject
-	top, a.status = listHeader("Security activity", u.back, func() { u.run(u.core.LoadActivity, nil) })
-	a.root = container.New(&widthLayout{onWidth: a.setWidth}, container.NewPadded(inReadingOrder(top, a.list, nil)))
+	a.newProof()
+	// listHeader's, with Export… beside the refresh button.
+	refresh := newKeyButton("", theme.ViewRefreshIcon(), a.onRefresh, u.back)
+	refresh.Importance = widget.LowImportance
+	a.status = wrapped("")
+	a.status.Importance = widget.LowImportance
+	a.top = container.NewVBox(header("Security activity", u.back, container.NewHBox(a.exportButton, refresh)),
+		a.status, a.check, a.progress, a.result)
+	a.body = inReadingOrder(a.top, a.list, nil)
+	a.root = container.New(&widthLayout{onWidth: a.setWidth}, container.NewPadded(a.body))
 	return a
 }
+
+// onRefresh loads the log again (and checks it).
+func (a *activityScreen) onRefresh() { a.ui.run(a.ui.core.LoadActivity, nil) }
 
 // setWidth switches between table and two-line rows as the page's width
 // crosses activityTableAt.
@@ -634,7 +681,20 @@ func (a *activityScreen) update(s app.Snapshot) fyne.CanvasObject {
 	default:
 		a.status.SetText(fmt.Sprintf("%d %s, newest first.", n, plural(n, "event", "events")))
 	}
+	a.showLogCheck(s.LogCheck)
+	a.showExport()
 	return a.root
+}
+
+// relayout runs change, which may show or hide lines under the header,
+// and lays the page out again if it did: the list moves to make room, or
+// takes it back.
+func (a *activityScreen) relayout(change func()) {
+	before := a.top.MinSize().Height
+	change()
+	if a.top.MinSize().Height != before {
+		a.body.Refresh()
+	}
 }
 
 // closureErased reads a session.closure_confirmed detail: whether the

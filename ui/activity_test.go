@@ -247,11 +247,11 @@ func TestSecurityActivityKeyboard(t *testing.T) {
 	s.waitFor("the activity rows", func() bool { return len(s.activityRows()) >= 2 })
 	s.do(func() { s.win.Canvas().Unfocus() })
 	var got []string
-	for range 3 {
+	for range 4 {
 		s.tabKey()
 		got = append(got, s.focusName())
 	}
-	want := []string{"icon " + theme.NavigateBackIcon().Name(), "icon " + theme.ViewRefreshIcon().Name(), "list"}
+	want := []string{"icon " + theme.NavigateBackIcon().Name(), "Export…", "icon " + theme.ViewRefreshIcon().Name(), "list"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Tab order %q, want %q", got, want)
 	}

@@ -299,7 +299,9 @@ func TestWideScreensUseTheWidth(t *testing.T) {
 			}
 		}
 	})
-	if got := s.activityRows(); !slices.Contains(got, "You logged in here · Lisbon, Portugal · Today 12:41 · 203.0.113.10") {
+	var got []string
+	s.do(func() { got = s.activityRows() })
+	if !slices.Contains(got, "You logged in here · Lisbon, Portugal · Today 12:41 · 203.0.113.10") {
 		t.Errorf("the table reads:\n%s", strings.Join(got, "\n"))
 	}
 }
