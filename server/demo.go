@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -46,6 +47,21 @@ var demoDevices = []demoDevice{
 // something real to show and close. It is idempotent: an existing demo
 // account is left as it is and ok is false.
 func (s *Server) SeedDemo(ctx context.Context) (ok bool, err error) {
+	return s.SeedDemoDevices(ctx, len(demoDevices))
+}
+
+// MaxDemoDevices is the most devices SeedDemoDevices makes.
+const MaxDemoDevices = 100_000
+
+// SeedDemoDevices is SeedDemo with n simulated devices (at least the five
+// of the demo, at most MaxDemoDevices): past the five, copies of them
+// numbered ("Work laptop 1234"), each from its own address, last used at
+// times spread over the past 60 days, with one sign-in event each. It is
+// for trying the app on a large account.
+func (s *Server) SeedDemoDevices(ctx context.Context, n int) (ok bool, err error) {
+	if n < len(demoDevices) || n > MaxDemoDevices {
+		return false, fmt.Errorf("the demo account has %d to %d devices, not %d", len(demoDevices), MaxDemoDevices, n)
+	}
 	if _, err := s.CreateAccount(ctx, DemoUsername, DemoPassword); err != nil {
 		var ae *apiError
 		if errors.As(err, &ae) && ae.code == api.CodeUsernameTaken {
@@ -59,7 +75,16 @@ func (s *Server) SeedDemo(ctx context.Context) (ok bool, err error) {
 	}
 	now := s.now()
 	devices := slices.Clone(demoDevices)
+	for i := len(demoDevices); i < n; i++ {
+		d := demoDevices[i%len(demoDevices)]
+		d.dev.Name = fmt.Sprintf("%s %d", d.dev.Name, i)
+		d.ip = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
+		d.seen = time.Duration(i) * 60 * 24 * time.Hour / time.Duration(n)
+		d.signedIn = d.seen + 24*time.Hour
+		devices = append(devices, d)
+	}
 	slices.SortFunc(devices, func(a, b demoDevice) int { return cmp.Compare(b.signedIn, a.signedIn) }) // oldest first, so the log reads in order
+	events := make([]api.AuditEvent, 0, len(devices))
 	for _, d := range devices {
 		d.dev.ID = token.NewID("dev_")
 		created, seen := now.Add(-d.signedIn), now.Add(-d.seen)
@@ -74,8 +99,12 @@ func (s *Server) SeedDemo(ctx context.Context) (ok bool, err error) {
 		if err := s.store.CreateSession(ctx, sess, rt); err != nil {
 			return false, err
 		}
-		if err := s.audit(ctx, acct.ID, api.AuditEvent{Type: api.AuditLoginSucceeded, IP: d.ip, Location: d.loc,
-			At: created, SessionID: sess.ID, DeviceName: d.dev.Name, Detail: rememberDetail(d.remember)}); err != nil {
+		events = append(events, s.stamp(api.AuditEvent{Type: api.AuditLoginSucceeded, IP: d.ip, Location: d.loc,
+			At: created, SessionID: sess.ID, DeviceName: d.dev.Name, Detail: rememberDetail(d.remember)}))
+	}
+	// The sign-ins' events, a thousand to a transaction.
+	for chunk := range slices.Chunk(events, 1000) {
+		if _, err := s.store.AppendAudit(ctx, acct.ID, chunk...); err != nil {
 			return false, err
 		}
 	}

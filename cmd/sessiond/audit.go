@@ -41,7 +41,7 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rep, err := server.VerifyAudit(ctx, st, func(r server.AuditReport) {
 		if time.Since(last) >= progressEvery {
 			last = time.Now()
-			fmt.Fprintf(stderr, "sessiond: checked %s events of %s accounts…\n", thousands(r.Events), thousands(r.Accounts))
+			fmt.Fprintf(stderr, "sessiond: checked %s events of %s %s…\n", thousands(r.Events), thousands(r.Accounts), plural(r.Accounts, "account", "accounts"))
 		}
 	})
 	var br *auditchain.BreakError
@@ -55,8 +55,9 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %s events of %s accounts verified: every chain and head intact (%s)\n",
-		st.name, thousands(rep.Events), thousands(rep.Accounts), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "%s: %s %s of %s %s verified: every chain and head intact (%s)\n",
+		st.name, thousands(rep.Events), plural(rep.Events, "event", "events"), thousands(rep.Accounts), plural(rep.Accounts, "account", "accounts"),
+		time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -91,4 +92,11 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
+}
+
+func plural(n int64, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -81,7 +81,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatalf("verify an edited export: exit %d, want 1\n%s", code, errOut)
 	}
 
-	if code, out, errOut := runCmd(t, "", "audit", "verify", "--db", db); code != 0 || !strings.Contains(out, "3 events of 1 accounts verified") {
+	if code, out, errOut := runCmd(t, "", "audit", "verify", "--db", db); code != 0 || !strings.Contains(out, "3 events of 1 account verified") {
 		t.Fatalf("audit verify: exit %d\n%s%s", code, out, errOut)
 	}
 	raw, err := sql.Open("sqlite", db)

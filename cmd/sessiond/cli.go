@@ -22,7 +22,7 @@ Usage:
   sessiond user set-password --db DB --username NAME  set a new password (on stdin); logs every device out
   sessiond user reset-mfa --db DB --username NAME     turn two-step verification off
   sessiond user logout-all --db DB --username NAME    log every device out, forget saved logins
-  sessiond demo    --db DB [--force]       add the demo account with simulated devices
+  sessiond demo    --db DB [--force] [--devices N]  add the demo account with simulated devices
   sessiond audit verify --db DB            check every account's security log chain and head
   sessiond audit verify --export FILE --server-key KEY   check an exported log
 
@@ -177,6 +177,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := newFlags("demo", stderr)
 	db := fs.String("db", defaultDB(), dbFlagHelp)
 	force := fs.Bool("force", false, "add the demo account even though the database has other accounts")
+	devices := fs.Int("devices", 5, fmt.Sprintf("how many devices the demo account has (5 to %d; more than 5 for trying the app on a large account)", server.MaxDemoDevices))
 	st, err := parseOpen(ctx, fs, args, db)
 	if err != nil {
 		return err
@@ -196,12 +197,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return fmt.Errorf("%s has %d other accounts: the demo account's password is public, so it is not added to a database in use (--force adds it anyway)", st.name, n)
 		}
 	}
-	created, err := server.New(st, server.Config{}).SeedDemo(ctx)
+	if *devices < 5 || *devices > server.MaxDemoDevices {
+		return usageError{fmt.Sprintf("--devices must be from 5 to %d", server.MaxDemoDevices)}
+	}
+	created, err := server.New(st, server.Config{}).SeedDemoDevices(ctx, *devices)
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintln(stdout, "created the demo account with 5 simulated devices")
+		fmt.Fprintf(stdout, "created the demo account with %d simulated devices\n", *devices)
 	} else {
 		fmt.Fprintln(stdout, "the demo account already exists")
 	}

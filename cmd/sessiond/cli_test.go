@@ -29,6 +29,7 @@ func runCmd(t *testing.T, stdin string, args ...string) (code int, stdout, stder
 func TestCommands(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "s.db")
 	empty := filepath.Join(t.TempDir(), "empty.db")
+	big := filepath.Join(t.TempDir(), "big.db")
 	tests := []struct {
 		name        string
 		stdin       string
@@ -60,6 +61,9 @@ func TestCommands(t *testing.T) {
 		{"demo on an empty database", "", []string{"demo", "--db", empty}, 0, "created the demo account", ""},
 		{"demo again on its own database", "", []string{"demo", "--db", empty}, 0, "already exists", ""},
 		{"audit verify", "", []string{"audit", "verify", "--db", db}, 0, "verified: every chain and head intact", ""},
+		{"demo with too few devices", "", []string{"demo", "--db", big, "--devices", "4"}, 2, "", "--devices must be from 5 to 100000"},
+		{"demo with 40 devices", "", []string{"demo", "--db", big, "--devices", "40"}, 0, "created the demo account with 40 simulated devices", ""},
+		{"audit verify the large demo", "", []string{"audit", "verify", "--db", big}, 0, "40 events of 1 account verified", ""},
 		{"audit without verify", "", []string{"audit"}, 2, "", "sessiond audit verify"},
 		{"audit verify an export without the key", "", []string{"audit", "verify", "--export", db}, 2, "", "--server-key"},
 		{"audit verify an export with a bad key", "", []string{"audit", "verify", "--export", db, "--server-key", "nope"}, 2, "", "not a base64 Ed25519"},
