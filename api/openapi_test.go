@@ -235,6 +235,11 @@ func TestOpenAPIParameters(t *testing.T) {
 			!reflect.DeepEqual(state.Schema.Value.Enum, []any{api.SessionsLive, api.SessionsEnded}) || state.Schema.Value.Default != api.SessionsLive {
 			t.Errorf("GET /v1/sessions: want an optional query parameter state, enum [live ended], default live")
 		}
+		q := op.Parameters.GetByInAndName("query", "q")
+		if q == nil || q.Required || q.Schema == nil || !q.Schema.Value.Type.Is("string") ||
+			q.Schema.Value.MaxLength == nil || *q.Schema.Value.MaxLength != api.SessionQueryMaxLen {
+			t.Errorf("GET /v1/sessions: want an optional string query parameter q of at most api.SessionQueryMaxLen (%d) characters", api.SessionQueryMaxLen)
+		}
 	}
 }
 
@@ -303,7 +308,12 @@ var wireTypes = []wireType{
 	{"LogoutRequest", reflect.TypeFor[api.LogoutRequest](), false, []any{api.LogoutRequest{Remember: true, RefreshToken: "sgr_1"}}},
 	{"LogoutResponse", reflect.TypeFor[api.LogoutResponse](), true, []any{api.LogoutResponse{RememberedCredential: "rc", RememberedExpiresAt: &t1}, api.LogoutResponse{}}},
 	{"MeResponse", reflect.TypeFor[api.MeResponse](), true, []any{api.MeResponse{Account: account, Session: session}}},
-	{"SessionsPage", reflect.TypeFor[api.SessionsPage](), true, []any{api.SessionsPage{Sessions: []api.Session{session}, NextCursor: "c2"}, api.SessionsPage{Sessions: []api.Session{}}}},
+	{"SessionsPage", reflect.TypeFor[api.SessionsPage](), true, []any{
+		api.SessionsPage{Sessions: []api.Session{session}, NextCursor: "c2", Counts: &api.SessionCounts{Total: 10_000, ActiveToday: 12}},
+		api.SessionsPage{Sessions: []api.Session{session}, NextCursor: "c3"},
+		api.SessionsPage{Sessions: []api.Session{}, Counts: &api.SessionCounts{}},
+	}},
+	{"SessionCounts", reflect.TypeFor[api.SessionCounts](), true, []any{api.SessionCounts{Total: 9, ActiveToday: 1}, api.SessionCounts{}}},
 	{"RevokeSessionResponse", reflect.TypeFor[api.RevokeSessionResponse](), true, []any{api.RevokeSessionResponse{Session: session}}},
 	{"RevokedCount", reflect.TypeFor[api.RevokedCount](), true, []any{api.RevokedCount{Revoked: 3}}},
 	{"ReauthRequest", reflect.TypeFor[api.ReauthRequest](), false, []any{api.ReauthRequest{Password: "pw", Code: "123456"}}},
@@ -486,6 +496,10 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		{"SessionRevokedEvent", `{"session_id":"s","reason":"bored","at":"2025-05-01T12:00:00Z","by_session_id":"","by_device_name":""}`},
 		{"RevokedCount", `{"revoked":"3"}`},
 		{"SessionsPage", `{"sessions":null,"next_cursor":""}`},
+		{"SessionsPage", `{"sessions":[],"next_cursor":"","counts":{"total":1}}`},
+		{"SessionsPage", `{"sessions":[],"next_cursor":"","counts":null}`},
+		{"SessionCounts", `{"total":-1,"active_today":0}`},
+		{"SessionCounts", `{"total":1,"active_today":"1"}`},
 		{"HealthResponse", `{"status":"ok"}`},
 		{"HealthResponse", `{"status":"ok","service":"grafana"}`},
 		{"UpdateSessionRequest", `{"name":""}`},

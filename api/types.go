@@ -400,7 +400,28 @@ type MeResponse struct {
 type SessionsPage struct {
 	Sessions   []Session `json:"sessions"`
 	NextCursor string    `json:"next_cursor"`
+	// Counts is on the first page of live sessions (no cursor): how many
+	// live sessions of the account match the request (its q, if any),
+	// this device included.
+	Counts *SessionCounts `json:"counts,omitempty"`
 }
+
+// SessionCounts counts an account's live sessions: all of them, and those
+// used in the last ActiveTodayWindow (last_seen_at; this device is
+// always active).
+type SessionCounts struct {
+	Total       int `json:"total"`
+	ActiveToday int `json:"active_today"`
+}
+
+// ActiveTodayWindow is how recent a session's last use must be for
+// SessionCounts.ActiveToday.
+const ActiveTodayWindow = 24 * time.Hour
+
+// SessionQueryMaxLen is the longest q GET /v1/sessions takes, in
+// characters: a search of the live sessions by device name, model, OS,
+// place (city, region, country) or IP address, case-insensitive.
+const SessionQueryMaxLen = 100
 
 // RevokeSessionResponse is the answer of DELETE /v1/sessions/{id}.
 type RevokeSessionResponse struct {

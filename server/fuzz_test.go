@@ -176,18 +176,44 @@ func TestRecoveryCodeFormat(t *testing.T) {
 	}
 }
 
+// FuzzSessionCursor feeds arbitrary strings to GET /v1/sessions' cursor
+// decoder and, read as a query string, to its q (search) check: 400
+// invalid_request (field q) or success, never a panic; a q that passes is
+// trimmed, valid UTF-8 of at most api.SessionQueryMaxLen characters with
+// no hidden ones.
 func FuzzSessionCursor(f *testing.F) {
 	f.Add(encodeSessionCursor(beforeAll))
 	f.Add("bm9wZQ")
 	f.Add("")
+	for _, s := range []string{"q=laptop", "q=+Lisbon+", "q=100%25", "q=a%00b", "q=%E2%80%8B", "q=%FF", "q=%zz",
+		"q=" + strings.Repeat("%C3%A9", api.SessionQueryMaxLen+1), "q=a&q=b", "limit=5&q=_%5C"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, v string) {
-		c, err := decodeSessionCursor(v)
+		if c, err := decodeSessionCursor(v); err != nil {
+			checkDecoded(t, err)
+		} else if back := encodeSessionCursor(*c); back == "" {
+			t.Fatal("cursor did not round-trip")
+		}
+		vals, err := url.ParseQuery(v)
+		if err != nil {
+			return // answered by query() before q is read
+		}
+		q, err := sessionQuery(vals)
 		if err != nil {
 			checkDecoded(t, err)
+			var ae *apiError
+			if errors.As(err, &ae); ae.details[api.DetailField] != "q" {
+				t.Fatalf("q %q refused without field q: %v", vals.Get("q"), ae.details)
+			}
 			return
 		}
-		if back := encodeSessionCursor(*c); back == "" {
-			t.Fatal("cursor did not round-trip")
+		if q != strings.TrimSpace(q) || !utf8.ValidString(q) || utf8.RuneCountInString(q) > api.SessionQueryMaxLen ||
+			strings.IndexFunc(q, hiddenRune) >= 0 {
+			t.Fatalf("q %q passed the check as %q", vals.Get("q"), q)
+		}
+		if q != strings.TrimSpace(vals.Get("q")) {
+			t.Fatalf("q %q read as %q", vals.Get("q"), q)
 		}
 	})
 }

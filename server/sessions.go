@@ -13,9 +13,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sessionguard/api"
 	"sessionguard/server/store"
@@ -43,6 +45,14 @@ func decodeSessionCursor(v string) (*store.SessionCursor, error) {
 // beforeAll is the cursor position ahead of every session.
 var beforeAll = store.SessionCursor{LastSeenAt: time.Unix(1<<40, 0).UTC()}
 
+// handleListSessions answers GET /v1/sessions: a page of the account's
+// live sessions (or, with state=ended, of those ended lately). With q, only
+// the live sessions that match it (store.Store.SearchSessions): this device
+// first on the first page if it matches, then the others, paged by the same
+// keyset cursor. The first page (no cursor) carries the counts of the
+// sessions that match (all of them without q): this device counts as
+// matching as the store judges it, and as active today whatever the store
+// says of its last use (it is making this request).
 func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) error {
 	q, err := query(r)
 	if err != nil {
@@ -52,30 +62,47 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
+	search, err := sessionQuery(q)
+	if err != nil {
+		return err
+	}
 	cursor := q.Get("cursor")
 	switch q.Get("state") {
 	case "", api.SessionsLive:
 	case api.SessionsEnded:
+		if search != "" {
+			return errInvalid("q", "Search (q) looks in the live sessions only: send it without state=ended.")
+		}
 		return s.listEndedSessions(w, r, limit, cursor)
 	default:
 		return errInvalid("state", `state must be "live" or "ended".`)
 	}
-	self := callerFrom(r.Context()).session
+	ctx, self, now := r.Context(), callerFrom(r.Context()).session, s.now()
 	page := []api.Session{}
 	after := &beforeAll
+	var counts *api.SessionCounts
 	if cursor != "" {
 		if after, err = decodeSessionCursor(cursor); err != nil {
 			return err
 		}
 	} else {
-		page = append(page, sessionView(self, self.ID)) // this device first
+		c, err := s.store.CountSessions(ctx, self.AccountID, self.ID, now, now.Add(-api.ActiveTodayWindow), search)
+		if err != nil {
+			return storeErr(err)
+		}
+		counts = &api.SessionCounts{Total: c.Total, ActiveToday: c.Active}
+		if c.Current || search == "" {
+			page = append(page, sessionView(self, self.ID)) // this device first
+			counts.Total++
+			counts.ActiveToday++
+		}
 	}
 	want := limit - len(page)
-	others, err := s.store.ListSessions(r.Context(), self.AccountID, self.ID, s.now(), after, want+1)
+	others, err := s.store.SearchSessions(ctx, self.AccountID, self.ID, now, search, after, want+1)
 	if err != nil {
 		return storeErr(err)
 	}
-	resp := api.SessionsPage{Sessions: page}
+	resp := api.SessionsPage{Sessions: page, Counts: counts}
 	if len(others) > want {
 		others = others[:want]
 		last := beforeAll
@@ -90,6 +117,21 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) erro
 	}
 	writeJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// sessionQuery reads q, the search of GET /v1/sessions: trimmed, at most
+// api.SessionQueryMaxLen characters, none of them a control or invisible
+// formatting character (hiddenRune: no device name holds one). Empty: no
+// search.
+func sessionQuery(v url.Values) (string, error) {
+	q := strings.TrimSpace(v.Get("q"))
+	if utf8.RuneCountInString(q) > api.SessionQueryMaxLen {
+		return "", errInvalid("q", fmt.Sprintf("The search (q) is longer than %d characters.", api.SessionQueryMaxLen))
+	}
+	if !utf8.ValidString(q) || strings.IndexFunc(q, hiddenRune) >= 0 {
+		return "", errInvalid("q", "The search (q) has characters that are not allowed (control or invisible formatting characters).")
+	}
+	return q, nil
 }
 
 func sessionView(s store.Session, currentID string) api.Session {

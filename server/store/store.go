@@ -464,6 +464,22 @@ type SessionCursor struct {
 	ID         string
 }
 
+// SessionCount is what CountSessions counts among an account's sessions
+// that match a search (see SearchSessions).
+type SessionCount struct {
+	// Total is the number of the account's live sessions that match, the
+	// current one (CountSessions' currentID) left out.
+	Total int
+	// Active is the number of those last seen (LastSeenAt) at or after
+	// CountSessions' activeSince.
+	Active int
+	// Current reports whether the current session is a session of the
+	// account, not revoked, that matches; live or not at now (its caller
+	// knows better: the store may lag behind the uses the server holds
+	// in memory).
+	Current bool
+}
+
 // EndedCursor is the keyset position after which a page of ended
 // sessions starts, in (Revoked.At desc, ID desc) order.
 type EndedCursor struct {
@@ -626,6 +642,24 @@ type Store interface {
 	// revoked, ExpiresAt after now), excluding excludeID, ordered by
 	// LastSeenAt then ID, both descending, starting after the cursor if any.
 	ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *SessionCursor, limit int) ([]Session, error)
+	// SearchSessions is ListSessions restricted to the sessions that match
+	// q: those whose Device.Name, Device.Model, Device.OS, Location.City,
+	// Location.Region, Location.Country or IP contains q. q is literal
+	// text (no wildcards: % and _ are characters like any other), its ASCII
+	// letters compared case-insensitively; any other character matches
+	// itself, and a store may also fold the case of non-ASCII letters as
+	// its database does (PostgreSQL's lower() does under a UTF-8 LC_CTYPE;
+	// SQLite does not). An empty q matches every session: SearchSessions
+	// is then ListSessions. The cursor is a position in list order, the
+	// same whatever q: a cursor from another search goes on from there.
+	SearchSessions(ctx context.Context, accountID, excludeID string, now time.Time, q string, after *SessionCursor, limit int) ([]Session, error)
+	// CountSessions counts, in one read, the live sessions of the account
+	// (as ListSessions: not revoked, ExpiresAt after now, not past their
+	// idle deadline) that match q (as SearchSessions) other than
+	// currentID, those of them last seen at or after activeSince, and
+	// reports whether currentID matches (SessionCount). An unknown
+	// account has none.
+	CountSessions(ctx context.Context, accountID, currentID string, now, activeSince time.Time, q string) (SessionCount, error)
 	// RevokeSession ends one live session of the account and, in the same
 	// transaction, makes the writes fx asks for (the zero RevokeEffects:
 	// none). It returns the revoked session, ErrNotFound if the

@@ -103,6 +103,19 @@ func TestQueryPlans(t *testing.T) {
 		{"ListSessions after", listSessionsAfterSQL, []any{small, base, "x", base, "ses_y", 50}, "sessions_live_by_account"},
 		{"ListSessions after, big account", listSessionsAfterSQL,
 			[]any{"acc_0", base, "x", base.Add(-time.Hour), sessionID("acc_0", 3600), 50}, "sessions_live_by_account"},
+		// A search walks the account's live sessions in list order,
+		// filtering them, and stops at the page's end: at once when most
+		// match, after all of them when none does. A count reads the
+		// account's live sessions, and only them.
+		{"SearchSessions", searchSessionsSQL, []any{small, base, "x", 50, "%pixel%"}, "sessions_live_by_account"},
+		{"SearchSessions, big account", searchSessionsSQL, []any{"acc_0", base, "x", 50, "%pixel%"}, "sessions_live_by_account"},
+		{"SearchSessions, big account, no match", searchSessionsSQL, []any{"acc_0", base, "x", 50, "%kitchen%"}, "sessions_live_by_account"},
+		{"SearchSessions after, big account", searchSessionsAfterSQL,
+			[]any{"acc_0", base, "x", base.Add(-time.Hour), sessionID("acc_0", 3600), 50, "%zur%"}, "sessions_live_by_account"},
+		{"CountSessions", countSessionsSQL, []any{small, base, "x", base.Add(-24 * time.Hour)}, "sessions_live_by_account"},
+		{"CountSessions, big account", countSessionsSQL, []any{"acc_0", base, "x", base.Add(-24 * time.Hour)}, "sessions_live_by_account"},
+		{"CountSessions matching, big account", countMatchingSQL,
+			[]any{"acc_0", base, "x", base.Add(-24 * time.Hour), "%kitchen%"}, "sessions_live_by_account"},
 		{"RevokeOtherSessions", revokeOthersSQL, []any{base, "r", "", "", false, nil, false, small, "x"}, "sessions_live_by_account"},
 		{"ListAudit, big account", listAuditSQL, []any{"acc_0", int64(math.MaxInt64), 50}, "audit_events_chain"},
 		{"ListAudit, big account, middle", listAuditSQL, []any{"acc_0", auditMid, 50}, "audit_events_chain"},
@@ -170,9 +183,13 @@ func TestQueryPlans(t *testing.T) {
 	// So may AuditSince, on the range the index bounds (as the planner
 	// estimates what is left past the cursor), and
 	// the lock of audit heads, which takes them in account order.
+	// So may a search the planner expects few sessions to match: it
+	// reads the account's live sessions through the index in table order
+	// (a bitmap scan) and sorts the few that match, which bounds it by the
+	// account's sessions as the ordered scan does.
 	sorts := map[string]bool{"RevokeOtherSessions": true, "ListAudit": true, "SetSettings' copy": true,
 		"EndIdleSessions of an account": true, "AuditSince": true, "AuditSince, big account, middle": true,
-		"Lock audit heads": true}
+		"Lock audit heads": true, "SearchSessions, big account, no match": true}
 	for _, tc := range cases {
 		var plan []string
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {

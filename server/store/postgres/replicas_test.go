@@ -143,6 +143,14 @@ func (r *replicas) ListSessions(ctx context.Context, accountID, excludeID string
 	return r.pick().ListSessions(ctx, accountID, excludeID, now, after, limit)
 }
 
+func (r *replicas) SearchSessions(ctx context.Context, accountID, excludeID string, now time.Time, q string, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	return r.pick().SearchSessions(ctx, accountID, excludeID, now, q, after, limit)
+}
+
+func (r *replicas) CountSessions(ctx context.Context, accountID, currentID string, now, activeSince time.Time, q string) (store.SessionCount, error) {
+	return r.pick().CountSessions(ctx, accountID, currentID, now, activeSince, q)
+}
+
 func (r *replicas) RevokeSession(ctx context.Context, accountID, id string, rev store.Revocation, fx store.RevokeEffects) (store.Session, error) {
 	return r.pick().RevokeSession(ctx, accountID, id, rev, fx)
 }

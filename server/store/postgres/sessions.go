@@ -16,9 +16,10 @@ import (
 	"sessionguard/server/store/internal/columns"
 )
 
-// The live sessions of an account in list order. ListSessions and the
-// cursor variant keep the same WHERE, so both are range scans of
-// sessions_live_by_account in index order, the cursor as the start key.
+// The live sessions of an account in list order. ListSessions,
+// SearchSessions and their cursor variants keep the same WHERE, so all are
+// range scans of sessions_live_by_account in index order, the cursor as
+// the start key; a search filters the sessions the scan yields.
 const (
 	listSessionsWhere = `account_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND id <> $3
 		AND (idle_deadline IS NULL OR idle_deadline > $2)`
@@ -28,6 +29,62 @@ const (
 		AND (last_seen_at, id) < ($4, $5)
 		ORDER BY last_seen_at DESC, id DESC LIMIT $6`
 )
+
+var (
+	searchSessionsSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
+		AND ` + matchWhere("$5") + `
+		ORDER BY last_seen_at DESC, id DESC LIMIT $4`
+	searchSessionsAfterSQL = `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere + `
+		AND (last_seen_at, id) < ($4, $5) AND ` + matchWhere("$7") + `
+		ORDER BY last_seen_at DESC, id DESC LIMIT $6`
+	countSessionsSQL = countSQL("")
+	countMatchingSQL = countSQL(matchWhere("$5"))
+)
+
+// searchColumns are the columns a search looks in.
+var searchColumns = []string{"device_name", "device_model", "device_os", "loc_city", "loc_region", "loc_country", "ip"}
+
+// matchWhere is the condition of a session matching a search, param the
+// LIKE pattern (likePattern) with \ as its escape: lower() on both sides,
+// which folds ASCII letters always and others as the database's LC_CTYPE
+// says (store.Store.SearchSessions).
+func matchWhere(param string) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for i, col := range searchColumns {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("lower(" + col + ") LIKE lower(" + param + `::text) ESCAPE '\'`)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// countSQL counts the account's ($1) sessions live at $2 but $3, those of
+// them last seen at or after $4, and $3 itself if it is not revoked
+// (CountSessions), through sessions_live_by_account; match is the search
+// condition on $5, or "".
+func countSQL(match string) string {
+	q := `SELECT count(*) FILTER (WHERE id <> $3),
+			count(*) FILTER (WHERE id <> $3 AND last_seen_at >= $4),
+			count(*) FILTER (WHERE id = $3)
+		FROM sessions
+		WHERE account_id = $1 AND revoked_at IS NULL
+			AND (id = $3 OR (expires_at > $2 AND (idle_deadline IS NULL OR idle_deadline > $2)))`
+	if match != "" {
+		q += ` AND ` + match
+	}
+	return q
+}
+
+// likePattern is the LIKE pattern of the text that contains q, with q's
+// wildcards (and the escape character itself) escaped by \.
+func likePattern(q string) string {
+	return "%" + likeEscaper.Replace(q) + "%"
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // revokeSet is the SET of a revocation, its values $1 to $7 (revokeArgs).
 const revokeSet = `revoked_at = $1, revoke_reason = $2, revoked_by_session = $3, revoked_by_device_name = $4,
@@ -243,6 +300,14 @@ func whyUnchanged(ctx context.Context, q querier, id string) error {
 // then ID, both descending, starting after the cursor if any. A limit of 0
 // or less returns nothing.
 func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	return s.SearchSessions(ctx, accountID, excludeID, now, "", after, limit)
+}
+
+// SearchSessions is ListSessions restricted to the sessions that match q
+// (store.Store.SearchSessions): the same range scan of
+// sessions_live_by_account in list order, each session filtered by
+// lower(column) LIKE lower(pattern). An empty q lists them all.
+func (s *Store) SearchSessions(ctx context.Context, accountID, excludeID string, now time.Time, q string, after *store.SessionCursor, limit int) ([]store.Session, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -252,10 +317,15 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 			rows pgx.Rows
 			err  error
 		)
-		if after == nil {
+		switch {
+		case q == "" && after == nil:
 			rows, err = s.pool.Query(ctx, listSessionsSQL, accountID, now, excludeID, limit)
-		} else {
+		case q == "":
 			rows, err = s.pool.Query(ctx, listSessionsAfterSQL, accountID, now, excludeID, after.LastSeenAt, after.ID, limit)
+		case after == nil:
+			rows, err = s.pool.Query(ctx, searchSessionsSQL, accountID, now, excludeID, limit, likePattern(q))
+		default:
+			rows, err = s.pool.Query(ctx, searchSessionsAfterSQL, accountID, now, excludeID, after.LastSeenAt, after.ID, limit, likePattern(q))
 		}
 		if err != nil {
 			return err
@@ -264,6 +334,32 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 		return err
 	})
 	return out, err
+}
+
+// CountSessions counts the account's live sessions that match q but
+// currentID, those of them last seen at or after activeSince, and whether
+// currentID matches (store.Store.CountSessions), in one scan of
+// sessions_live_by_account.
+func (s *Store) CountSessions(ctx context.Context, accountID, currentID string, now, activeSince time.Time, q string) (store.SessionCount, error) {
+	var c store.SessionCount
+	err := s.run(ctx, "count sessions", func(ctx context.Context) error {
+		var row pgx.Row
+		if q == "" {
+			row = s.pool.QueryRow(ctx, countSessionsSQL, accountID, now, currentID, activeSince)
+		} else {
+			row = s.pool.QueryRow(ctx, countMatchingSQL, accountID, now, currentID, activeSince, likePattern(q))
+		}
+		var current int
+		if err := row.Scan(&c.Total, &c.Active, &current); err != nil {
+			return err
+		}
+		c.Current = current > 0
+		return nil
+	})
+	if err != nil {
+		return store.SessionCount{}, err
+	}
+	return c, nil
 }
 
 // RevokeSession ends one live session of the account and makes the writes

@@ -174,6 +174,14 @@ func (s *Store) whyUnchanged(ctx context.Context, op string, row *sql.Row) error
 // then ID, both descending, starting after the cursor if any. A limit of 0
 // or less returns nothing.
 func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, now time.Time, after *store.SessionCursor, limit int) ([]store.Session, error) {
+	return s.SearchSessions(ctx, accountID, excludeID, now, "", after, limit)
+}
+
+// SearchSessions is ListSessions restricted to the sessions that match q
+// (store.Store.SearchSessions): the same walk of sessions_live_by_account
+// in list order, each session filtered with LIKE, which folds the case of
+// ASCII letters only. An empty q lists them all.
+func (s *Store) SearchSessions(ctx context.Context, accountID, excludeID string, now time.Time, q string, after *store.SessionCursor, limit int) ([]store.Session, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
@@ -181,11 +189,17 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 		rows *sql.Rows
 		err  error
 	)
-	if after == nil {
+	switch {
+	case q == "" && after == nil:
 		rows, err = s.st.listSessions.QueryContext(ctx, accountID, micros(now), excludeID, limit)
-	} else {
+	case q == "":
 		rows, err = s.st.listSessionsAfter.QueryContext(ctx, accountID, micros(now), excludeID,
 			micros(after.LastSeenAt), after.ID, limit)
+	case after == nil:
+		rows, err = s.st.searchSessions.QueryContext(ctx, accountID, micros(now), excludeID, limit, likePattern(q))
+	default:
+		rows, err = s.st.searchSessionsAfter.QueryContext(ctx, accountID, micros(now), excludeID,
+			micros(after.LastSeenAt), after.ID, limit, likePattern(q))
 	}
 	if err != nil {
 		return nil, s.wrap("list sessions", err)
@@ -195,6 +209,28 @@ func (s *Store) ListSessions(ctx context.Context, accountID, excludeID string, n
 		return nil, s.wrap("list sessions", err)
 	}
 	return out, nil
+}
+
+// CountSessions counts the account's live sessions that match q but
+// currentID, those of them last seen at or after activeSince, and whether
+// currentID matches (store.Store.CountSessions), in one read of
+// sessions_live_by_account.
+func (s *Store) CountSessions(ctx context.Context, accountID, currentID string, now, activeSince time.Time, q string) (store.SessionCount, error) {
+	var (
+		c       store.SessionCount
+		current int
+		row     *sql.Row
+	)
+	if q == "" {
+		row = s.st.countSessions.QueryRowContext(ctx, accountID, micros(now), currentID, micros(activeSince))
+	} else {
+		row = s.st.countMatching.QueryRowContext(ctx, accountID, micros(now), currentID, micros(activeSince), likePattern(q))
+	}
+	if err := row.Scan(&c.Total, &c.Active, &current); err != nil {
+		return store.SessionCount{}, s.wrap("count sessions", err)
+	}
+	c.Current = current > 0
+	return c, nil
 }
 
 // RevokeSession ends one live session of the account and makes the writes

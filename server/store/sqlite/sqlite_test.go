@@ -198,6 +198,12 @@ func TestQueryPlans(t *testing.T) {
 			` ORDER BY last_seen_at DESC, id DESC LIMIT ?4`, []any{"a", 0, "x", 50}, "sessions_live_by_account"},
 		{"ListSessions after", `SELECT ` + columns.Session + ` FROM sessions WHERE ` + listSessionsWhere +
 			` AND (last_seen_at, id) < (?4, ?5) ORDER BY last_seen_at DESC, id DESC LIMIT ?6`, []any{"a", 0, "x", 0, "y", 50}, "sessions_live_by_account"},
+		// A search filters the account's live sessions in list order; a
+		// count reads them all, but only them.
+		{"SearchSessions", searchSessionsSQL, []any{"a", 0, "x", 50, "%k%"}, "sessions_live_by_account"},
+		{"SearchSessions after", searchSessionsAfterSQL, []any{"a", 0, "x", 0, "y", 50, "%k%"}, "sessions_live_by_account"},
+		{"CountSessions", countSessionsSQL(""), []any{"a", 0, "x", 0}, "sessions_live_by_account"},
+		{"CountSessions matching", countSessionsSQL(matchWhere("?5")), []any{"a", 0, "x", 0, "%k%"}, "sessions_live_by_account"},
 		{"RevokeOtherSessions", `UPDATE sessions SET revoked_at = 1 WHERE account_id = ? AND id <> ? AND revoked_at IS NULL`, []any{"a", "b"}, "sessions_live_by_account"},
 		{"ListAudit", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND account_seq < ? ORDER BY account_seq DESC LIMIT ?`, []any{"a", 10, 50}, "audit_events_chain"},
 		{"AuditSince", `SELECT ` + columns.Audit + ` FROM audit_events WHERE account_id = ? AND account_seq > ? ORDER BY account_seq LIMIT ?`, []any{"a", 10, 50}, "audit_events_chain"},

@@ -4,16 +4,74 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"sessionguard/server/store/internal/columns"
 )
 
-// The live sessions of an account in list order; ListSessions and the
-// cursor variant must keep the same WHERE so both use sessions_live_by_account.
-// A session past its idle deadline is over, even before the sweeper has
-// ended it.
+// The live sessions of an account in list order; ListSessions,
+// SearchSessions and their cursor variants must keep the same WHERE so all
+// use sessions_live_by_account. A session past its idle deadline is over,
+// even before the sweeper has ended it.
 const listSessionsWhere = `account_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 AND id <> ?3
 	AND (idle_deadline IS NULL OR idle_deadline > ?2)`
+
+// matchWhere is the condition of a session matching a search, param the
+// LIKE pattern (likePattern) with \ as its escape. SQLite's LIKE folds the
+// case of ASCII letters, and of no other (store.Store.SearchSessions). A
+// search has no index of its own: it filters the account's live sessions
+// as sessions_live_by_account yields them.
+func matchWhere(param string) string {
+	var b strings.Builder
+	b.WriteString("(")
+	for i, col := range searchColumns {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString(col + " LIKE " + param + ` ESCAPE '\'`)
+	}
+	b.WriteString(")")
+	return b.String()
+}
+
+// SearchSessions: ListSessions' statements (?1 to ?4, or ?6 after a
+// cursor) with the pattern of the search in the last parameter.
+var (
+	searchSessionsSQL = `SELECT ` + columns.Session + ` FROM sessions
+		WHERE ` + listSessionsWhere + ` AND ` + matchWhere("?5") + `
+		ORDER BY last_seen_at DESC, id DESC LIMIT ?4`
+	searchSessionsAfterSQL = `SELECT ` + columns.Session + ` FROM sessions
+		WHERE ` + listSessionsWhere + ` AND (last_seen_at, id) < (?4, ?5) AND ` + matchWhere("?7") + `
+		ORDER BY last_seen_at DESC, id DESC LIMIT ?6`
+)
+
+// searchColumns are the columns a search looks in.
+var searchColumns = []string{"device_name", "device_model", "device_os", "loc_city", "loc_region", "loc_country", "ip"}
+
+// countSessionsSQL counts the account's (?1) sessions live at ?2 but ?3,
+// those of them last seen at or after ?4, and ?3 itself if it is not
+// revoked (CountSessions), through sessions_live_by_account; match is the
+// search condition on ?5, or "".
+func countSessionsSQL(match string) string {
+	q := `SELECT count(*) FILTER (WHERE id <> ?3),
+			count(*) FILTER (WHERE id <> ?3 AND last_seen_at >= ?4),
+			count(*) FILTER (WHERE id = ?3)
+		FROM sessions
+		WHERE account_id = ?1 AND revoked_at IS NULL
+			AND (id = ?3 OR (expires_at > ?2 AND (idle_deadline IS NULL OR idle_deadline > ?2)))`
+	if match != "" {
+		q += ` AND ` + match
+	}
+	return q
+}
+
+// likePattern is the LIKE pattern of the text that contains q, with q's
+// wildcards (and the escape character itself) escaped by \.
+func likePattern(q string) string {
+	return "%" + likeEscaper.Replace(q) + "%"
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // idleDue is the WHERE of the sessions EndIdleSessions ends: live, with an
 // idle deadline at or before ?1 (the revocation's time), through
@@ -41,6 +99,10 @@ type stmts struct {
 	sessionRevoked      *sql.Stmt
 	listSessions        *sql.Stmt
 	listSessionsAfter   *sql.Stmt
+	searchSessions      *sql.Stmt
+	searchSessionsAfter *sql.Stmt
+	countSessions       *sql.Stmt
+	countMatching       *sql.Stmt
 	listEnded           *sql.Stmt
 	listEndedAfter      *sql.Stmt
 	refreshToken        *sql.Stmt
@@ -148,6 +210,10 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		listSessionsAfter: p(read, `SELECT `+columns.Session+` FROM sessions
 			WHERE `+listSessionsWhere+` AND (last_seen_at, id) < (?4, ?5)
 			ORDER BY last_seen_at DESC, id DESC LIMIT ?6`),
+		searchSessions:      p(read, searchSessionsSQL),
+		searchSessionsAfter: p(read, searchSessionsAfterSQL),
+		countSessions:       p(read, countSessionsSQL("")),
+		countMatching:       p(read, countSessionsSQL(matchWhere("?5"))),
 		listEnded: p(read, `SELECT `+columns.Session+` FROM sessions
 			WHERE `+listEndedWhere+`
 			ORDER BY revoked_at DESC, id DESC LIMIT ?3`),

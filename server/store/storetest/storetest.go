@@ -77,6 +77,9 @@ var contract = []testCase{
 	{"ListSessions/Paging", testListSessionsPaging},
 	{"ListSessions/CursorSurvivesRevoke", testListSessionsCursorSurvivesRevoke},
 	{"ListSessions/UnknownAccount", testListSessionsUnknownAccount},
+	{"SearchSessions/Fields", testSearchSessions},
+	{"SearchSessions/Paging", testSearchSessionsPaging},
+	{"CountSessions", testCountSessions},
 
 	{"RevokeSession", testRevokeSession},
 	{"RevokeOtherSessions", testRevokeOtherSessions},

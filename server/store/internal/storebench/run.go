@@ -21,6 +21,10 @@ func Run(b *testing.B, seed Seed, seedAudit SeedAudit) {
 		// a quarter as many revoked): the first page and one from the middle.
 		{"ListSessions", func(b *testing.B) { ListSessions(b, seed, 1000) }},
 		{"ListSessions10k", func(b *testing.B) { ListSessions(b, seed, 10_000) }},
+		// A search of an account's 10,000 live sessions (first page of
+		// 50), and the counts of the first page of GET /v1/sessions.
+		{"SearchSessions10k", func(b *testing.B) { SearchSessions(b, seed, 10_000) }},
+		{"CountSessions10k", func(b *testing.B) { CountSessions(b, seed, 10_000) }},
 		// One page of 50 of an account's 100,000 audit events (among
 		// 200,000): the newest and one from the middle.
 		{"ListAudit100k", func(b *testing.B) { ListAudit(b, seed, seedAudit, 100_000) }},

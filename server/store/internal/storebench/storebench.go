@@ -212,3 +212,83 @@ func RotateRefreshToken(b *testing.B, seed Seed) {
 		})
 	})
 }
+
+// searched seeds an account with n live sessions (see Seeded), every
+// 100th of them renamed "Kitchen laptop …" so that a search for "kitchen"
+// finds one in a hundred, the rest all "Pixel 9 Pro" in Zürich.
+func searched(b *testing.B, seed Seed, n int) (Seeded, int) {
+	s := seed(b, n)
+	ctx := b.Context()
+	rare := 0
+	for i := 37; i < n; i += 100 {
+		name := fmt.Sprintf("Kitchen laptop %d", i)
+		if _, err := s.Store.UpdateSession(ctx, s.Account.ID, s.SessionID(i), store.SessionUpdate{Name: &name}, nil); err != nil {
+			b.Fatalf("UpdateSession: %v", err)
+		}
+		rare++
+	}
+	return s, rare
+}
+
+// SearchSessions reads the first page of 50 of a search of an account's n
+// live sessions (and n/4 revoked ones): one every session matches (also
+// from the middle of the list), one in a hundred matches (the page reads
+// half of them), and one none matches (it reads them all).
+func SearchSessions(b *testing.B, seed Seed, n int) {
+	s, rare := searched(b, seed, n)
+	ctx := b.Context()
+	now := time.Now()
+	all, err := s.Store.ListSessions(ctx, s.Account.ID, "", now, nil, n)
+	if err != nil || len(all) != n {
+		b.Fatalf("ListSessions: %d, %v", len(all), err)
+	}
+	mid := &store.SessionCursor{LastSeenAt: all[n/2].LastSeenAt, ID: all[n/2].ID}
+	for _, bc := range []struct {
+		name, q string
+		cursor  *store.SessionCursor
+		want    int
+	}{
+		{"all", "pixel", nil, 50},
+		{"all/middle", "PIXEL", mid, 50},
+		{"rare", "kitchen", nil, min(50, rare)},
+		{"none", "no such device", nil, 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				page, err := s.Store.SearchSessions(ctx, s.Account.ID, s.SessionID(0), now, bc.q, bc.cursor, 50)
+				if err != nil || len(page) != bc.want {
+					b.Fatalf("SearchSessions(%q): %d, %v", bc.q, len(page), err)
+				}
+			}
+		})
+	}
+}
+
+// CountSessions counts an account's n live sessions (and n/4 revoked
+// ones) as the first page of GET /v1/sessions does: all of them, those
+// a search matches one in a hundred of, and those it matches none of.
+func CountSessions(b *testing.B, seed Seed, n int) {
+	s, rare := searched(b, seed, n)
+	ctx := b.Context()
+	now := time.Now()
+	since := now.Add(-time.Hour) // session i was last seen i seconds before the seeding
+	for _, bc := range []struct {
+		name, q string
+		want    int
+	}{
+		{"all", "", n - 1},
+		{"rare", "kitchen", rare},
+		{"none", "no such device", 0},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := s.Store.CountSessions(ctx, s.Account.ID, s.SessionID(0), now, since, bc.q)
+				if err != nil || c.Total != bc.want || (bc.q == "" && !c.Current) {
+					b.Fatalf("CountSessions(%q): %+v, %v", bc.q, c, err)
+				}
+			}
+		})
+	}
+}
