@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sessionguard/api"
@@ -207,8 +208,19 @@ type RevokeFailure struct {
 	Reason     string
 }
 
-// Snapshot is everything the screens draw. It is a copy: changing it
-// changes nothing.
+// Snapshot is everything the screens draw. It is the app's state at one
+// moment, and stays so: later changes make new snapshots.
+//
+// Read-only: shared with the app. Its lists (Devices, SelectedDevices,
+// Activity, Ended) are not copied for each snapshot, so that a snapshot
+// costs the same with 10,000 devices loaded as with one: they are shared
+// with the app and with every other snapshot holding them. Never change
+// their elements, sort them or delete from them in place; copy first
+// (slices.Clone). Appending to one is safe (each snapshot's lists are
+// clipped, so an append copies). The app keeps to the same rule: it never
+// writes to a list once a snapshot may hold it, it makes a new one
+// (appending past the end of the last is the one change it makes in
+// place, which no snapshot sees). Its other fields are the snapshot's own.
 type Snapshot struct {
 	State State
 	// Account and Session are the signed-in account and this device's session.
@@ -224,6 +236,15 @@ type Snapshot struct {
 	// DevicesCursor is non-empty while more pages exist.
 	Devices       []api.Session
 	DevicesCursor string
+	// DeviceCounts counts the account's devices matching DeviceQuery
+	// (all of them when it is empty), from the last first page the server
+	// gave, kept up to date here as devices sign in elsewhere or are logged
+	// out from here. nil: unknown (no first page yet, or a server that
+	// does not count).
+	DeviceCounts *api.SessionCounts
+	// DeviceQuery is the search Devices shows the matches of ("": every
+	// device): SearchDevices.
+	DeviceQuery string
 	// DevicesStale is true when Devices is the last known list, shown
 	// because the server cannot be reached.
 	DevicesStale bool
@@ -332,6 +353,15 @@ type App struct {
 	// devicesEpoch counts changes made here to the device list (a device
 	// logged out, renamed): a list page asked for before one is stale.
 	devicesEpoch int
+	// devIDs is the set of IDs in the device list, for appending pages
+	// (devicelist.go).
+	devIDs deviceIndex
+	// allDevices is true while LoadAllDevices runs.
+	allDevices bool
+	// devicesCached is true while the device list is the cache's, the
+	// last known first devices, not the server's list (mergeFirstPage).
+	// Not guarded by mu: the cache is read with and without it.
+	devicesCached atomic.Bool
 	// Turning two-step on (Snapshot.TwoStep): the secret while scanning,
 	// the recovery codes until shown.
 	totpSetup     api.TOTPSetupResponse
@@ -344,6 +374,9 @@ type App struct {
 
 	cacheMu  sync.Mutex // guards writing the cached list, and cacheOff
 	cacheOff bool       // the cache was wiped for good until the next sign-in
+	// cacheWritten is what the cache file holds, as writeCache last
+	// wrote it (nil: unknown), guarded by cacheMu.
+	cacheWritten *deviceCache
 
 	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
 	instKey string     // this install's key once read or made (installKey)
@@ -404,13 +437,16 @@ func (a *App) Snapshot() Snapshot {
 	return a.snap.clone()
 }
 
+// clone is s for a caller outside the lock: its own copy of every field
+// but the long lists, which are shared (see Snapshot), clipped so that an
+// append to one copies rather than writing where the app appends next.
 func (s Snapshot) clone() Snapshot {
 	c := s
 	c.SavedAccounts = slices.Clone(s.SavedAccounts)
-	c.Devices = slices.Clone(s.Devices)
-	c.SelectedDevices = slices.Clone(s.SelectedDevices)
-	c.Activity = slices.Clone(s.Activity)
-	c.Ended = slices.Clone(s.Ended)
+	c.Devices = slices.Clip(s.Devices)
+	c.SelectedDevices = slices.Clip(s.SelectedDevices)
+	c.Activity = slices.Clip(s.Activity)
+	c.Ended = slices.Clip(s.Ended)
 	if s.FieldErrors != nil {
 		c.FieldErrors = make(map[string]string, len(s.FieldErrors))
 		for k, v := range s.FieldErrors {
@@ -424,6 +460,7 @@ func (s Snapshot) clone() Snapshot {
 	c.Approval, c.LinkCode = clonePtr(s.Approval), clonePtr(s.LinkCode)
 	c.ApprovalRequests = slices.Clone(s.ApprovalRequests)
 	c.LogCheck.Evidence = clonePtr(s.LogCheck.Evidence)
+	c.DeviceCounts = clonePtr(s.DeviceCounts)
 	return c
 }
 
@@ -435,7 +472,10 @@ func clonePtr[T any](p *T) *T {
 	return &v
 }
 
-// update changes the snapshot under the lock and then notifies.
+// update changes the snapshot under the lock and then notifies. fn must
+// not change the elements of s's lists (Devices, SelectedDevices,
+// Activity, Ended) in place, nor shorten them in place: snapshots already
+// handed out share them. It replaces them instead, or appends.
 func (a *App) update(fn func(s *Snapshot)) {
 	a.mu.Lock()
 	prev := a.snap

@@ -12,20 +12,33 @@ import (
 	"sessionguard/platform"
 )
 
-// devicesPage is how many devices one load asks for.
-const devicesPage = 50
+// devicesPage is how many devices (or security log events) one load asks
+// for: the most the server gives at once.
+const devicesPage = 200
 
-// LoadDevices (re)loads the first page of the device list. Offline, the
-// last known list stays (or is read from the cache) and is marked stale.
+// LoadDevices (re)loads the first page of the device list (of the search
+// shown, DeviceQuery) and merges it with what is loaded, keeping the
+// devices loaded beyond it (mergeFirstPage). Offline, the last known list
+// stays (or is read from the cache) and is marked stale.
 func (a *App) LoadDevices(ctx context.Context) error {
 	gen := a.generation()
-	return a.loadDevices(ctx, gen, false)
+	_, err := a.loadDevicePage(ctx, gen, firstPage, "")
+	return err
 }
 
 // LoadMoreDevices appends the next page, if there is one. Asked again
-// while that page loads, it does nothing.
+// while that page loads, or while LoadAllDevices runs, it does nothing.
 func (a *App) LoadMoreDevices(ctx context.Context) error {
-	return a.loadMore(&a.moreDevices, func() error { return a.loadDevices(ctx, a.generation(), true) })
+	return a.loadMore(&a.moreDevices, func() error {
+		a.mu.Lock()
+		all := a.allDevices
+		a.mu.Unlock()
+		if all {
+			return nil // LoadAllDevices loads it
+		}
+		_, err := a.loadDevicePage(ctx, a.generation(), nextPage, "")
+		return err
+	})
 }
 
 // loadMore runs load, the loading of a list's next page, unless the same
@@ -61,58 +74,104 @@ func (a *App) pageWanted(gen int, err error) (bool, error) {
 	return true, nil
 }
 
+// deviceLoad is the page of the device list loadDevicePage loads.
+type deviceLoad int
+
+const (
+	// firstPage: the first page of the list shown (DeviceQuery's), merged
+	// with what is loaded (mergeFirstPage).
+	firstPage deviceLoad = iota
+	// nextPage: the page after DevicesCursor, appended.
+	nextPage
+	// newSearch: the first page of the search q, in place of the list.
+	newSearch
+)
+
+// loadDevices loads the next page of the device list (more) or its first
+// page, for the sign-in gen (loadDevicePage).
 func (a *App) loadDevices(ctx context.Context, gen int, more bool) error {
+	kind := firstPage
+	if more {
+		kind = nextPage
+	}
+	_, err := a.loadDevicePage(ctx, gen, kind, "")
+	return err
+}
+
+// loadDevicePage loads a page of the device list (q: the search, for
+// newSearch) for the sign-in gen. stale says that it was dropped because
+// the list changed here while it was on its way; firstPage and nextPage
+// then ask for a refresh. The work done with the page is proportional to
+// it, but for a firstPage merge (and the rebuilding of the index of loaded
+// IDs that follows a change), which goes over the list once.
+func (a *App) loadDevicePage(ctx context.Context, gen int, kind deviceLoad, q string) (stale bool, err error) {
 	a.loadMu.Lock()
 	defer a.loadMu.Unlock()
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn || snap.Account == nil {
-		return ErrNotSignedIn
+		return false, ErrNotSignedIn
 	}
 	cursor := ""
-	limit := max(devicesPage, min(len(snap.Devices), 200)) // a refresh keeps what was loaded
-	if more {
+	switch kind {
+	case nextPage:
 		if snap.DevicesCursor == "" {
-			return nil
+			return false, nil
 		}
-		cursor, limit = snap.DevicesCursor, devicesPage
+		cursor, q = snap.DevicesCursor, snap.DeviceQuery
+	case firstPage:
+		q = snap.DeviceQuery
 	}
 	a.mu.Lock()
 	epoch := a.devicesEpoch
 	a.mu.Unlock()
-	page, err := a.api.Sessions(ctx, limit, cursor)
-	if ok, err := a.pageWanted(gen, err); !ok {
-		return err
+	page, err := a.api.SessionsQuery(ctx, q, devicesPage, cursor)
+	if ok, werr := a.pageWanted(gen, err); !ok {
+		if werr == nil && err != nil {
+			// The sign-in ended while the page was on its way (the same
+			// failure, met first by another call): say so, not nothing.
+			werr = ErrNotSignedIn
+		}
+		return false, werr
 	}
-	stale := false
 	a.update(func(s *Snapshot) {
+		if gen != a.gen || (kind != newSearch && s.DeviceQuery != q) || (kind == nextPage && s.DevicesCursor != cursor) {
+			return // another sign-in, search or list meanwhile: the page is not of it
+		}
 		if stale = a.devicesEpoch != epoch; stale {
-			// A device was logged out from here while this page was on
-			// its way: it may still list it. Load again instead.
+			// A device was logged out (or renamed…) from here while this
+			// page was on its way: it may still list it as it was.
 			return
 		}
-		if more {
-			for _, d := range page.Sessions {
-				if !slices.ContainsFunc(s.Devices, func(x api.Session) bool { return x.ID == d.ID }) {
-					s.Devices = append(s.Devices, d)
-				}
-			}
-		} else {
-			s.Devices = page.Sessions
+		switch kind {
+		case nextPage:
+			s.Devices = a.appendDevices(s.Devices, page.Sessions)
+			s.DevicesCursor = page.NextCursor
+		case firstPage:
+			s.Devices, s.DevicesCursor = mergeFirstPage(s.Devices, s.DevicesCursor, !a.devicesCached.Load(), page)
+			s.DeviceCounts = page.Counts
+		case newSearch:
+			s.Devices, s.DevicesCursor = page.Sessions, page.NextCursor
+			s.DeviceQuery, s.DeviceCounts = q, page.Counts
 		}
-		s.DevicesCursor, s.DevicesStale, s.Offline = page.NextCursor, false, false
-		pruneSelection(s)
-		for _, d := range s.Devices {
+		if kind != nextPage {
+			a.devicesCached.Store(false) // the server's list now
+		}
+		s.DevicesStale, s.Offline = false, false
+		a.pruneSelection(s)
+		for _, d := range page.Sessions {
 			if d.Current {
 				s.Session = &d
 			}
 		}
 	})
 	if stale {
-		a.requestRefresh()
-		return nil
+		if kind != newSearch {
+			a.requestRefresh()
+		}
+		return true, nil
 	}
 	a.writeCache()
-	return nil
+	return false, nil
 }
 
 // callFailed handles an error from a call made while signed in: a dead
@@ -192,11 +251,24 @@ func (a *App) RevokeDevice(ctx context.Context, sessionID string, erase bool) er
 // the screens log it out with LogOut, which can remember login info.
 var errThisDevice = errors.New("this device logs out with Log out, not from the device list")
 
+// removeDevice takes the device of session id off the list (in a new
+// list: snapshots share the old one) and out of its counts.
 func (a *App) removeDevice(id string) {
 	a.update(func(s *Snapshot) {
 		a.devicesEpoch++
-		s.Devices = slices.DeleteFunc(s.Devices, func(d api.Session) bool { return d.ID == id })
-		pruneSelection(s)
+		if i := slices.IndexFunc(s.Devices, func(d api.Session) bool { return d.ID == id }); i >= 0 {
+			gone := s.Devices[i]
+			s.Devices = slices.Concat(s.Devices[:i], s.Devices[i+1:])
+			if c := s.DeviceCounts; c != nil {
+				n := *c
+				n.Total = max(0, n.Total-1)
+				if a.cfg.Now().Sub(gone.LastSeenAt) < api.ActiveTodayWindow {
+					n.ActiveToday = max(0, n.ActiveToday-1)
+				}
+				s.DeviceCounts = &n
+			}
+		}
+		a.pruneSelection(s)
 	})
 	a.writeCache()
 }
@@ -225,6 +297,8 @@ func (a *App) RevokeOthers(ctx context.Context, erase bool) (int, error) {
 	self := *snap.Session
 	a.finish(func(s *Snapshot) {
 		s.Devices, s.DevicesCursor, s.SelectedDevices = []api.Session{self}, "", nil
+		// This device alone is left, whatever the search was.
+		s.DeviceQuery, s.DeviceCounts = "", &api.SessionCounts{Total: 1, ActiveToday: 1}
 		a.devicesEpoch++
 		s.Pending = nil
 		s.LastRevoke = &RevokeResult{Count: n, Erase: erase}
@@ -360,11 +434,7 @@ func (a *App) RenameDevice(ctx context.Context, sessionID, name string) error {
 	}
 	a.finish(func(s *Snapshot) {
 		a.devicesEpoch++ // a page loaded before the rename would undo it
-		for i := range s.Devices {
-			if s.Devices[i].ID == sessionID {
-				s.Devices[i].Device.Name = renamed.Device.Name
-			}
-		}
+		s.Devices = changeDevice(s.Devices, sessionID, func(d *api.Session) { d.Device.Name = renamed.Device.Name })
 		if self && s.Session != nil {
 			s.Session.Device.Name = renamed.Device.Name
 		}
@@ -400,21 +470,31 @@ func findSession(list []api.Session, id string) api.Session {
 // ticked: it logs out with LogOut.
 func (a *App) SelectDevice(id string, on bool) {
 	a.update(func(s *Snapshot) {
-		s.SelectedDevices = slices.DeleteFunc(s.SelectedDevices, func(x string) bool { return x == id })
-		if on && (s.Session == nil || id != s.Session.ID) && slices.ContainsFunc(s.Devices, func(d api.Session) bool { return d.ID == id }) {
-			s.SelectedDevices = append(s.SelectedDevices, id)
+		// A new list: snapshots share the old one.
+		sel := slices.DeleteFunc(slices.Clone(s.SelectedDevices), func(x string) bool { return x == id })
+		if on && (s.Session == nil || id != s.Session.ID) && a.listed(s, id) {
+			sel = append(sel, id)
 		}
+		s.SelectedDevices = sel
 	})
 }
 
 // ClearDeviceSelection unticks every device.
 func (a *App) ClearDeviceSelection() { a.update(func(s *Snapshot) { s.SelectedDevices = nil }) }
 
-// pruneSelection drops ticked devices that are no longer listed.
-func pruneSelection(s *Snapshot) {
-	s.SelectedDevices = slices.DeleteFunc(s.SelectedDevices, func(id string) bool {
-		return !slices.ContainsFunc(s.Devices, func(d api.Session) bool { return d.ID == id })
-	})
+// pruneSelection drops ticked devices that are no longer listed, in a
+// new list when there are any (snapshots share the old one). Call with mu
+// held (inside update).
+func (a *App) pruneSelection(s *Snapshot) {
+	if len(s.SelectedDevices) == 0 {
+		return
+	}
+	ids := a.devIDs.of(s.Devices)
+	listed := func(id string) bool { _, ok := ids[id]; return ok }
+	if !slices.ContainsFunc(s.SelectedDevices, func(id string) bool { return !listed(id) }) {
+		return
+	}
+	s.SelectedDevices = slices.DeleteFunc(slices.Clone(s.SelectedDevices), func(id string) bool { return !listed(id) })
 }
 
 // RevokeDevices logs out the other devices of sessions ids together (the
@@ -489,7 +569,7 @@ func (a *App) revokeEach(ctx context.Context, gen int, todo []string, names map[
 	a.finish(func(s *Snapshot) {
 		s.Pending = nil
 		s.SelectedDevices = failedIDs
-		pruneSelection(s)
+		a.pruneSelection(s)
 		s.LastRevoke = &RevokeResult{Count: len(done), Names: done, Failed: failed, IDs: ended, Erase: erase}
 		if offline != nil {
 			a.setError(s, offline) // offline, and why

@@ -58,11 +58,22 @@ func (a *App) onEvent(gen int, ev client.Event) {
 	}
 	switch ev.Name {
 	case api.EventSessionCreated:
+		// The new sign-in goes in the list at once, which keeps every
+		// device loaded: the server follows it with sessions.changed,
+		// whose refresh merges the first page.
 		var p api.SessionCreatedEvent
-		if ev.Decode(&p) == nil {
-			a.update(func(s *Snapshot) { s.Alert = &LoginAlert{Session: p.Session} })
+		if ev.Decode(&p) != nil {
+			a.requestRefresh()
+			return
 		}
-		a.requestRefresh()
+		a.update(func(s *Snapshot) {
+			if gen != a.gen {
+				return
+			}
+			s.Alert = &LoginAlert{Session: p.Session}
+			a.addDevice(s, p.Session)
+		})
+		a.writeCache()
 	case api.EventApprovalRequested, api.EventApprovalResolved:
 		a.onApprovalEvent(ev)
 	case api.EventSessionsChanged, api.EventPasswordChanged:

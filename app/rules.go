@@ -152,11 +152,7 @@ func (a *App) SetDeviceRule(ctx context.Context, sessionID string, d time.Durati
 	}
 	a.finish(func(s *Snapshot) {
 		a.devicesEpoch++ // a page loaded before the change would undo it
-		for i := range s.Devices {
-			if s.Devices[i].ID == sessionID {
-				s.Devices[i].IdleTimeoutS = updated.IdleTimeoutS
-			}
-		}
+		s.Devices = changeDevice(s.Devices, sessionID, func(d *api.Session) { d.IdleTimeoutS = updated.IdleTimeoutS })
 		if s.Session != nil && s.Session.ID == sessionID {
 			s.Session.IdleTimeoutS = updated.IdleTimeoutS
 		}

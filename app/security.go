@@ -73,7 +73,8 @@ func (a *App) securityFailed(gen int, err error, passwordField string) error {
 	return a.callFailed(gen, err)
 }
 
-// LoadActivity (re)loads the newest page of the security log.
+// LoadActivity (re)loads the newest page of the security log. The events
+// already loaded stay, after the new ones (mergeActivity).
 func (a *App) LoadActivity(ctx context.Context) error { return a.loadActivity(ctx, false) }
 
 // LoadMoreActivity appends the next older page, if any. Asked again while
@@ -100,17 +101,42 @@ func (a *App) loadActivity(ctx context.Context, more bool) error {
 		return err
 	}
 	a.update(func(s *Snapshot) {
-		if more {
+		switch {
+		case gen != a.gen:
+		case !more:
+			s.Activity, s.ActivityCursor = mergeActivity(s.Activity, s.ActivityCursor, page)
+		case s.ActivityCursor == cursor: // else reloaded meanwhile: the page is not the next
+			// Past the end of the list: the snapshots that share it
+			// see none of it (Snapshot).
 			s.Activity = append(s.Activity, page.Events...)
-		} else {
-			s.Activity = page.Events
+			s.ActivityCursor = page.NextCursor
 		}
-		s.ActivityCursor = page.NextCursor
 	})
 	if !more {
 		a.checkLog(ctx, gen)
 	}
 	return nil
+}
+
+// mergeActivity is the security log after a reload of its newest page,
+// for list and cursor, the events loaded so far: the page's events newer
+// than those, then those, and loading goes on where it had got to. The
+// log only grows, at the newest end, and its events never change: the
+// page holds the newest loaded event unless more than a page's worth came
+// since; then only the page is kept.
+func mergeActivity(list []api.AuditEvent, cursor string, page api.AuditPage) ([]api.AuditEvent, string) {
+	if len(list) == 0 {
+		return page.Events, page.NextCursor
+	}
+	newest := list[0].ID
+	i := slices.IndexFunc(page.Events, func(e api.AuditEvent) bool { return e.ID == newest })
+	switch {
+	case i < 0:
+		return page.Events, page.NextCursor
+	case i == 0:
+		return list, cursor // nothing new: the same list
+	}
+	return slices.Concat(page.Events[:i], list), cursor
 }
 
 // StartTwoStep begins turning on two-step verification: the secret and the

@@ -145,7 +145,7 @@ func TestSecurityActivity(t *testing.T) {
 	if _, err := c.Login(ctx, api.LoginRequest{Username: "ana", Password: "wrong-password", Device: api.Device{ID: "x", Name: "Thief"}}); err == nil {
 		t.Fatal("wrong password accepted")
 	}
-	for i := range 54 {
+	for i := range 204 {
 		dev := api.Device{ID: fmt.Sprintf("dev-%d", i), Name: fmt.Sprintf("Device %d", i)}
 		if _, err := c.Login(ctx, api.LoginRequest{Username: "ana", Password: password, Device: dev}); err != nil {
 			t.Fatal(err)
@@ -155,14 +155,14 @@ func TestSecurityActivity(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := d.snap()
-	if len(s.Activity) != 50 || s.ActivityCursor == "" || s.Activity[0].DeviceName != "Device 53" {
+	if len(s.Activity) != 200 || s.ActivityCursor == "" || s.Activity[0].DeviceName != "Device 203" { // the server's largest page
 		t.Fatalf("first page: %d events, cursor %q, newest %q", len(s.Activity), s.ActivityCursor, s.Activity[0].Type)
 	}
 	if err := d.app.LoadMoreActivity(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s = d.snap()
-	if len(s.Activity) != 56 || s.ActivityCursor != "" || s.Activity[54].Type != api.AuditLoginFailed || s.Activity[55].Type != api.AuditLoginSucceeded {
+	if len(s.Activity) != 206 || s.ActivityCursor != "" || s.Activity[204].Type != api.AuditLoginFailed || s.Activity[205].Type != api.AuditLoginSucceeded {
 		t.Fatalf("all pages: %d events, cursor %q", len(s.Activity), s.ActivityCursor)
 	}
 }

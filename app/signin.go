@@ -366,6 +366,7 @@ func (a *App) establish(gen int, acct api.Account, sess api.Session, refresh str
 		s.Account, s.Session, s.Remember = &acct, &sess, remember
 		s.Err, s.FieldErrors = problem, nil
 		s.Devices, s.DevicesCursor, s.DevicesStale = []api.Session{sess}, "", false
+		s.DeviceQuery, s.DeviceCounts, s.SelectedDevices = "", nil, nil
 		s.Offline, s.Notice, s.Alert, s.Pending, s.LastRevoke = false, nil, nil, nil, nil
 		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
 		s.Approval, s.LinkCode, s.ApprovalRequests = nil, nil, nil
@@ -463,6 +464,7 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 	a.finish(func(s *Snapshot) {
 		s.Account, s.Session, s.Remember = nil, nil, false
 		s.Devices, s.DevicesCursor, s.DevicesStale = nil, "", false
+		s.DeviceQuery, s.DeviceCounts, s.SelectedDevices = "", nil, nil
 		s.Activity, s.ActivityCursor = nil, ""
 		s.Ended, s.EndedCursor, s.EndedLoaded, s.Settings = nil, "", false, nil
 		s.Approval, s.LinkCode, s.ApprovalRequests = nil, nil, nil

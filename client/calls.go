@@ -84,8 +84,21 @@ func (c *Client) Me(ctx context.Context) (api.MeResponse, error) {
 // the first page. Pass the page's NextCursor for the next; an empty
 // NextCursor means the last page.
 func (c *Client) Sessions(ctx context.Context, limit int, cursor string) (api.SessionsPage, error) {
+	return c.SessionsQuery(ctx, "", limit, cursor)
+}
+
+// SessionsQuery is Sessions for the sessions matching q (GET
+// /v1/sessions?q=): those whose device name, model, OS, place or IP
+// address contains q, case-insensitive; q "" lists them all. The first
+// page's Counts count the matches (nil from a server that does not count).
+// A cursor continues the query it came from: pass the same q with it.
+func (c *Client) SessionsQuery(ctx context.Context, q string, limit int, cursor string) (api.SessionsPage, error) {
+	query := pageQuery(limit, cursor)
+	if q != "" {
+		query.Set("q", q)
+	}
 	var out api.SessionsPage
-	err := c.authed(ctx, call{method: "GET", path: "/v1/sessions", query: pageQuery(limit, cursor), out: &out})
+	err := c.authed(ctx, call{method: "GET", path: "/v1/sessions", query: query, out: &out})
 	return out, err
 }
 
