@@ -496,7 +496,7 @@ func activityIcon(typ string) fyne.Resource {
 const activityTableAt = 820
 
 // activityScreen is Security activity: the account's audit log, newest
-// first, in a virtualised list that loads more at its end, using the
+// first, in a virtualised list that loads more before its end, using the
 // window's whole width: a table on a desktop.
 //
 // Above the list, under the header's Export… (auditlog.go): what the last
@@ -507,6 +507,8 @@ type activityScreen struct {
 	list   *keyList
 	status *widget.Label
 	wide   bool // layout, not state: one line per event, in columns
+	// prefetch loads the next page of the log as its end nears.
+	prefetch prefetcher
 	// top is the header and the lines under it, body it and the list:
 	// laid out again when a line comes or goes (relayout).
 	top, body *fyne.Container
@@ -559,7 +561,10 @@ func newActivityScreen(u *UI) *activityScreen {
 }
 
 // onRefresh loads the log again (and checks it).
-func (a *activityScreen) onRefresh() { a.ui.run(a.ui.core.LoadActivity, nil) }
+func (a *activityScreen) onRefresh() {
+	a.prefetch.retry()
+	a.ui.run(a.ui.core.LoadActivity, nil)
+}
 
 // setWidth switches between table and two-line rows as the page's width
 // crosses activityTableAt.
@@ -650,7 +655,7 @@ func (a *activityScreen) updateRow(i widget.ListItemID, o fyne.CanvasObject) {
 	l.place.SetText(place)
 	l.when.SetText(when)
 	l.ip.SetText(e.IP)
-	a.ui.moreAtEnd(i, len(items), a.ui.snap.ActivityCursor, a.ui.core.LoadMoreActivity)
+	a.prefetch.drawn(a.ui, i, len(items), a.ui.snap.ActivityCursor, a.ui.core.LoadMoreActivity)
 }
 
 // rowLabels are the labels of a row made by activityScreen.newRow.

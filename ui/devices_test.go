@@ -653,6 +653,8 @@ func (s *screen) focusName() string {
 			out = "list"
 		case *keySelect:
 			out = "choice " + f.Selected
+		case *dialogEntry:
+			out = "field " + f.PlaceHolder
 		default:
 			if b := asButton(f); b != nil {
 				out = b.Text
@@ -675,7 +677,7 @@ func (s *screen) tabKey() {
 }
 
 // TestLoginActivityKeyboard: Tab goes through Login activity in reading
-// order (header, rows, the button below), Enter opens the focused row
+// order (header, search field, rows, the button below), Enter opens the focused row
 // or presses the focused button, Space ticks a row, Escape goes back from
 // anywhere, and the focus shows in the theme's focus colour.
 func TestLoginActivityKeyboard(t *testing.T) {
@@ -685,9 +687,9 @@ func TestLoginActivityKeyboard(t *testing.T) {
 		tabs []string
 	}{
 		{"phone", fyne.NewSize(440, 760), []string{"icon " + theme.NavigateBackIcon().Name(), "icon " + theme.ViewRefreshIcon().Name(),
-			"row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices"}},
+			"field " + searchHint, "row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices"}},
 		{"desktop", fyne.NewSize(1280, 800), []string{"icon " + theme.NavigateBackIcon().Name(), "icon " + theme.ViewRefreshIcon().Name(),
-			"row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices", "Rename", "choice Never", "Log out (this device)"}},
+			"field " + searchHint, "row Ana's Laptop", "row Pixel 8", "row Galaxy Tab", "Log out of all other devices", "Rename", "choice Never", "Log out (this device)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, d, s, _ := threeDevicesAt(t, tc.size)
@@ -743,7 +745,7 @@ func TestLoginActivityKeyboard(t *testing.T) {
 			// Enter presses the focused button; Escape closes its dialog.
 			s.do(func() {
 				s.win.Canvas().Unfocus()
-				for range 6 {
+				for range 8 {
 					s.win.Canvas().FocusNext()
 					if b := asButton(s.win.Canvas().Focused()); b != nil && b.Text == "Log out of all other devices" {
 						return

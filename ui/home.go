@@ -46,7 +46,7 @@ func newHomeScreen(u *UI) *homeScreen {
 	open := u.button("Where you're logged in", theme.ComputerIcon(), u.openDevices)
 	open.Importance = widget.HighImportance
 	settings := u.button("Settings", theme.SettingsIcon(), u.openSettings)
-	h.body = container.NewVBox(
+	h.body = container.New(wrapColumnLayout{},
 		header("Sessionguard", nil, menu),
 		widget.NewCard("", "", container.NewVBox(h.avatar, h.name, h.menuRow, h.device)),
 		widget.NewCard("Login activity", "", container.NewVBox(h.summary, open)),
@@ -75,30 +75,92 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 	if s.Session != nil {
 		h.device.SetText("Logged in on " + s.Session.Device.Name)
 	}
-	summary := "Only this device is logged in to your account."
-	switch n := len(s.Devices); {
-	case n <= 1:
-	case s.DevicesCursor != "":
-		summary = fmt.Sprintf("More than %d devices are logged in to your account. Check the ones you don't recognise.", n)
-	case n == 2:
-		summary = "2 devices are logged in to your account: this one and another. Check that you recognise it."
-	default:
-		summary = fmt.Sprintf("%d devices are logged in to your account. Check the ones you don't recognise.", n)
+	// Login activity's search ends here (devicesScreen.leave). Until it
+	// has, the list and its counts are the matches', not the account's.
+	h.ui.devices.leave(s)
+	summary := homeSummary(s)
+	if s.DeviceQuery != "" && h.summary.Text != "" {
+		summary = h.summary.Text
 	}
 	if summary != h.summary.Text {
 		h.summary.SetText(summary)
-		// One line can become two: the GL driver grows the card but leaves
-		// what is below it in place, overlapping, until the page is laid
-		// out again.
+		// One line can become two: the page is laid out again (the GL
+		// driver would grow the card but leave what is below it in place,
+		// overlapping).
 		h.body.Refresh()
 	}
+	live := "○ Connecting…"
 	switch {
 	case s.Live:
-		h.live.SetText("● Live — changes on other devices show up here at once")
+		live = "● Live — changes on other devices show up here at once"
 	case s.Offline:
-		h.live.SetText("○ Not connected — showing what Sessionguard last knew")
-	default:
-		h.live.SetText("○ Connecting…")
+		live = "○ Not connected — showing what Sessionguard last knew"
+	}
+	if live != h.live.Text {
+		h.live.SetText(live)
+		h.body.Refresh() // it wraps on a phone
 	}
 	return h.root
+}
+
+// homeSummary says how many devices are logged in to the account: its
+// counts (DeviceCounts), else the devices loaded ("more than" while some
+// are not).
+func homeSummary(s app.Snapshot) string {
+	n, known := len(s.Devices), s.DevicesCursor == ""
+	if c := s.DeviceCounts; c != nil {
+		n, known = c.Total, true
+	}
+	switch {
+	case !known:
+		return fmt.Sprintf("More than %s devices are logged in to your account. Check the ones you don't recognise.", app.Thousands(int64(n)))
+	case n <= 1:
+		return "Only this device is logged in to your account."
+	case n == 2:
+		return "2 devices are logged in to your account: this one and another. Check that you recognise it."
+	}
+	return fmt.Sprintf("%s devices are logged in to your account. Check the ones you don't recognise.", app.Thousands(int64(n)))
+}
+
+// wrapColumnLayout stacks its objects as a VBox does, each as wide as the
+// column, measuring each at that width: an object holding wrapped text
+// (the summary in its card) is resized to the column's width before its
+// height is asked, so its text is measured as it will wrap, not as it
+// wrapped at the width it had before (none, the first time the page
+// shows), which left the card too short and the buttons below it on top
+// of each other.
+type wrapColumnLayout struct{}
+
+func (wrapColumnLayout) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	y := float32(0)
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		if o.Size().Width != size.Width {
+			o.Resize(fyne.NewSize(size.Width, o.MinSize().Height))
+		}
+		h := o.MinSize().Height
+		o.Move(fyne.NewPos(0, y))
+		o.Resize(fyne.NewSize(size.Width, h))
+		y += h + theme.Padding()
+	}
+}
+
+func (wrapColumnLayout) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	var w, h float32
+	n := 0
+	for _, o := range objs {
+		if !o.Visible() {
+			continue
+		}
+		m := o.MinSize()
+		w = max(w, m.Width)
+		h += m.Height
+		n++
+	}
+	if n > 1 {
+		h += float32(n-1) * theme.Padding()
+	}
+	return fyne.NewSize(w, h)
 }
