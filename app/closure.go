@@ -161,6 +161,10 @@ func (a *App) eraseInstall() error {
 	return errors.Join(errs...)
 }
 
+// endedPage is the size of a page of ended sessions: the server's
+// default, since people rarely go far back in what was logged out.
+const endedPage = 50
+
 // LoadEnded loads the first page of the account's sessions ended in the
 // last 30 days (Snapshot.Ended), each with what became of it on its
 // device (api.Closure). It reloads by itself when something changes on
@@ -189,7 +193,7 @@ func (a *App) loadEnded(ctx context.Context, more bool) error {
 			return nil
 		}
 	} else if n := len(snap.Ended); n > 0 {
-		limit = min(max(n, devicesPage), 200) // a reload keeps what was loaded
+		limit = min(max(n, endedPage), 200) // a reload keeps what was loaded, no more
 	}
 	page, err := a.api.EndedSessionsPage(ctx, limit, cursor)
 	if ok, err := a.pageWanted(gen, err); !ok {
