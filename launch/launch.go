@@ -364,6 +364,14 @@ type local struct {
 	stopBackground func()
 }
 
+// How often this device's server looks for events other processes wrote
+// (none do), and ends devices unused past their rule (a device's rule is
+// at least 5 minutes; a minute late is no matter on one's own computer).
+const (
+	localOutboxPoll = time.Hour
+	localIdleSweep  = time.Minute
+)
+
 // startLocal runs sessiond on the database at dbPath, its secrets key
 // (which seals two-step secrets) in secrets.key beside it, and the key
 // that signs its audit heads in server.AuditKeyFile.
@@ -380,7 +388,11 @@ func startLocal(dbPath string) (*local, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := server.New(st, server.Config{OpenRegistration: true, SecretsKey: key, AuditKey: auditKey, Version: Version})
+	// This device's server has one writer, itself (sessiond's operator
+	// commands run against standalone servers): its outbox needs no
+	// polling, and an app left alone should not wake every second.
+	srv := server.New(st, server.Config{OpenRegistration: true, SecretsKey: key, AuditKey: auditKey, Version: Version,
+		OutboxPoll: localOutboxPoll, IdleSweepEvery: localIdleSweep})
 	if _, err := srv.SealStoredSecrets(context.Background()); err != nil {
 		_ = st.Close()
 		return nil, err

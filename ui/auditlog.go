@@ -26,7 +26,8 @@ import (
 	"sessionguard/app"
 )
 
-// exportTick is how often a running export's progress is drawn.
+// exportTick is how often a running export's progress is drawn (its
+// ticker runs only while the export does, see followExport).
 const exportTick = 250 * time.Millisecond
 
 // newProof makes the log check's line, the header's Export… button and
@@ -43,10 +44,10 @@ func (a *activityScreen) newProof() {
 	a.exportButton.Importance = widget.LowImportance
 
 	a.progressText = wrapped("")
-	a.progressBar = widget.NewProgressBarInfinite()
-	a.progressBar.Hide()
+	var bar *fyne.Container
+	a.progressBar, bar = u.anims.newBar()
 	a.cancelButton = u.button("Cancel", nil, a.onCancelExport)
-	a.progress = container.NewVBox(container.NewBorder(nil, nil, nil, a.cancelButton, a.progressText), a.progressBar)
+	a.progress = container.NewVBox(container.NewBorder(nil, nil, nil, a.cancelButton, a.progressText), bar)
 	a.progress.Hide()
 
 	a.resultIcon = widget.NewIcon(nil)
@@ -274,25 +275,31 @@ func (a *activityScreen) exportInBackground(ctx context.Context, cancel context.
 }
 
 // followExport draws the progress of the export writing to cw every
-// exportTick, until stop closes; then it closes stopped.
+// exportTick while it grows, until stop closes (the export ended); then
+// it closes stopped. Its ticker lives only as long as the export, and
+// wakes the UI only when there is more to say.
 func (a *activityScreen) followExport(cw *countingWriter, stop <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
 	t := time.NewTicker(exportTick)
 	defer t.Stop()
+	drawn := int64(0)
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			n := cw.lines.Load()
-			a.ui.onUI(func() { a.onExportProgress(n) })
+			if n := cw.lines.Load(); n != drawn {
+				drawn = n
+				a.ui.onUI(func() { a.onExportProgress(n) })
+			}
 		}
 	}
 }
 
 // onExportProgress draws a running export's progress: lines written so
-// far (an event each, the signed head last). It also stops the animation
-// when the page is no longer shown, and starts it again on return.
+// far (an event each, the signed head last). Its progress bar is the
+// registry's (anim.go): it stops when the page is left (nav.go's leave
+// hook) and runs again when the page shows (update, showExport).
 func (a *activityScreen) onExportProgress(lines int64) {
 	if !a.exporting {
 		return
@@ -300,7 +307,6 @@ func (a *activityScreen) onExportProgress(lines int64) {
 	if lines > 0 && !a.cancelButton.Disabled() { // not while cancelling
 		a.progressText.SetText(fmt.Sprintf("Exporting… %s %s so far", app.Thousands(lines), plural(int(min(lines, 2)), "event", "events")))
 	}
-	a.showExport()
 }
 
 // onCancelExport stops the running export; onExportDone follows.
@@ -376,8 +382,9 @@ func unfinished(out exportOutcome) string {
 
 // showExport shows the running export of the account on screen, or how
 // its last one went, and enables Export… when one can start. The progress
-// bar runs only while the page shows: onExportProgress calls this on
-// every tick, so it stops soon after the person leaves the page.
+// bar runs while the export does and the page shows: the registry stops it
+// when the page is left, and this, called by update, starts it again on
+// return.
 func (a *activityScreen) showExport() {
 	s := a.ui.snap
 	id := ""
@@ -385,10 +392,9 @@ func (a *activityScreen) showExport() {
 		id = s.Account.ID
 	}
 	mine := id != "" && a.exportAccount == id
-	shown := a.ui.page == pageActivity && s.State == app.StateSignedIn
 	a.relayout(func() {
 		setVisible(a.progress, a.exporting && mine)
-		showProgress(a.progressBar, a.exporting && mine && shown)
+		a.ui.animatePage(a.root, "export progress", a.progressBar, a.exporting && mine)
 		setVisible(a.result, !a.exporting && id != "" && a.resultAccount == id)
 	})
 	setEnabled(!a.exporting && id != "" && !s.Offline, a.exportButton)

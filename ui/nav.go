@@ -22,8 +22,21 @@ const (
 	pageLink       // Settings → Link a device
 )
 
-// pageContent is the signed-in page's content for s.
+// pageContent is the signed-in page's content for s. It is where pages
+// switch (goTo, or a device gone from its page), so it holds the leave
+// hook: the page left stops its animations (anim.go); an operation still
+// running there starts its progress again when the page shows again.
 func (u *UI) pageContent(s app.Snapshot) fyne.CanvasObject {
+	root := u.pageFor(s)
+	if root != u.pageRoot {
+		u.leavePage(u.pageRoot)
+		u.pageRoot = root
+	}
+	return root
+}
+
+// pageFor draws u.page for s and returns it.
+func (u *UI) pageFor(s app.Snapshot) fyne.CanvasObject {
 	switch u.page {
 	case pageSettings:
 		return u.settings.update(s)
@@ -63,9 +76,10 @@ func (u *UI) show(p page) {
 	u.goTo(p)
 }
 
-// goTo switches to page p and redraws. The focus goes: it belongs to the
-// old page (tapping a device row focuses the list), and a focused widget
-// would get Escape instead of the window.
+// goTo switches to page p and redraws (pageContent stops the animations
+// of the page left). The focus goes: it belongs to the old page (tapping
+// a device row focuses the list), and a focused widget would get Escape
+// instead of the window.
 func (u *UI) goTo(p page) {
 	u.page = p
 	if len(u.dialogs) == 0 {

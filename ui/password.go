@@ -142,8 +142,8 @@ func newPasswordScreen(u *UI) *passwordScreen {
 	p.logOut.SetChecked(true)
 	p.submit = u.button("Change password", nil, p.onSubmit)
 	p.submit.Importance = widget.HighImportance
-	p.progress = widget.NewProgressBarInfinite()
-	p.progress.Hide()
+	var progress *fyne.Container
+	p.progress, progress = u.anims.newBar()
 	p.result = wrapped("")
 	p.result.Importance = widget.SuccessImportance
 	p.result.Hide()
@@ -156,7 +156,7 @@ func newPasswordScreen(u *UI) *passwordScreen {
 		p.codeBox,
 		p.logOut,
 		wrapped("Every other device will need the new password to log in again, and saved login info on them stops working."),
-		p.submit, p.progress, p.result,
+		p.submit, progress, p.result,
 	)
 	p.root = container.NewVScroll(column(container.NewPadded(body)))
 	return p
@@ -191,7 +191,7 @@ func (p *passwordScreen) update(s app.Snapshot) fyne.CanvasObject {
 		setErrorText(l, s.FieldErrors[k])
 	}
 	setVisible(p.codeBox, s.Account != nil && s.Account.MFAEnabled)
-	showProgress(p.progress, s.Busy && s.Task == app.TaskChangePassword)
+	p.ui.animatePage(p.root, "password change", p.progress, s.Busy && s.Task == app.TaskChangePassword)
 	setEnabled(!s.Offline && !s.Busy, p.submit)
 	return p.root
 }

@@ -177,11 +177,11 @@ func newInactivityScreen(u *UI) *inactivityScreen {
 	p.problem = errorText()
 	p.save = u.button("Save", nil, p.onSave)
 	p.save.Importance = widget.HighImportance
-	p.busy = widget.NewProgressBarInfinite()
-	p.busy.Hide()
+	var busy *fyne.Container
+	p.busy, busy = u.anims.newBar()
 	body := container.NewVBox(
 		header("Log out inactive devices", u.back, nil),
-		about, p.status, list, widget.NewSeparator(), p.preview, p.problem, p.save, p.busy,
+		about, p.status, list, widget.NewSeparator(), p.preview, p.problem, p.save, busy,
 	)
 	p.root = container.NewVScroll(column(container.NewPadded(body)))
 	return p
@@ -265,7 +265,7 @@ func (p *inactivityScreen) update(s app.Snapshot) fyne.CanvasObject {
 	}
 	changed := p.picked && (!known || p.chosen != current)
 	setEnabled(changed && !s.Offline && !s.Busy && !p.saving, p.save)
-	showProgress(p.busy, p.saving && s.Busy)
+	p.ui.animatePage(p.root, "inactivity rule save", p.busy, p.saving && s.Busy)
 	return p.root
 }
 

@@ -26,6 +26,8 @@ type serverScreen struct {
 	cont     *keyButton
 	back     *keyButton
 	checking *widget.ProgressBarInfinite
+	// busy says a server is being checked (the bar runs).
+	busy bool
 	// first is true at first run (and after clearing app data): there is
 	// no server to go back to.
 	first bool
@@ -51,11 +53,11 @@ func newServerScreen(u *UI) *serverScreen {
 	s.cont.Importance = widget.HighImportance
 	s.back = u.button("Back to log in", theme.NavigateBackIcon(), u.closeServerChoice)
 	s.back.Importance = widget.LowImportance
-	s.checking = widget.NewProgressBarInfinite()
-	s.checking.Hide()
+	var checking *fyne.Container
+	s.checking, checking = u.anims.newBar()
 	s.root = container.NewVScroll(column(container.NewPadded(container.NewVBox(heading("Where is your account?"),
 		wrapped("Sessionguard can keep your account on this device, or connect to your organisation's server."),
-		s.choice, s.address, s.err, s.suggest, s.checking, s.cont, s.back))))
+		s.choice, s.address, s.err, s.suggest, checking, s.cont, s.back))))
 	return s
 }
 
@@ -74,7 +76,7 @@ func (s *serverScreen) open(first bool) {
 	s.showProblem("", "")
 	setVisible(s.back, !first)
 	s.cont.Enable()
-	showProgress(s.checking, false)
+	s.setBusy(false)
 }
 
 // firstField is what has the focus when the screen shows: the address
@@ -86,7 +88,16 @@ func (s *serverScreen) firstField() fyne.Focusable {
 	return s.cont
 }
 
-func (s *serverScreen) update(app.Snapshot) fyne.CanvasObject { return s.root }
+func (s *serverScreen) update(app.Snapshot) fyne.CanvasObject {
+	s.setBusy(s.busy) // shown again while a check runs: the bar runs again
+	return s.root
+}
+
+// setBusy runs the progress bar while a server is checked (on).
+func (s *serverScreen) setBusy(on bool) {
+	s.busy = on
+	s.ui.animate(s.root, "server check", s.checking, on)
+}
 
 func (s *serverScreen) onChoice(v string) {
 	if v == choiceRemote {
@@ -132,23 +143,31 @@ func (s *serverScreen) onContinue() {
 	use := s.ui.info.UseServer
 	s.cont.Disable()
 	s.showProblem("", "")
-	showProgress(s.checking, true)
-	go func() {
-		core, info, err := use(address)
-		s.ui.onUI(func() {
-			s.cont.Enable()
-			showProgress(s.checking, false)
-			if err != nil {
-				suggestion := ""
-				if ae, ok := errors.AsType[*client.AddressError](err); ok {
-					suggestion = ae.Suggestion
-				}
-				s.showProblem(app.DescribeServerCheck(address, err), suggestion)
-				s.ui.win.Canvas().Focus(s.address)
-				return
-			}
-			s.ui.serverPick = false
-			s.ui.replaceCore(core, info)
-		})
-	}()
+	s.setBusy(true)
+	go s.check(use, address)
+}
+
+// check asks use for the server at address; it runs on its own goroutine,
+// and onChecked goes on with the answer.
+func (s *serverScreen) check(use func(string) (*app.App, Info, error), address string) {
+	core, info, err := use(address)
+	s.ui.onUI(func() { s.onChecked(address, core, info, err) })
+}
+
+// onChecked switches to the server checked at address, or says why it
+// can't.
+func (s *serverScreen) onChecked(address string, core *app.App, info Info, err error) {
+	s.cont.Enable()
+	s.setBusy(false)
+	if err != nil {
+		suggestion := ""
+		if ae, ok := errors.AsType[*client.AddressError](err); ok {
+			suggestion = ae.Suggestion
+		}
+		s.showProblem(app.DescribeServerCheck(address, err), suggestion)
+		s.ui.win.Canvas().Focus(s.address)
+		return
+	}
+	s.ui.serverPick = false
+	s.ui.replaceCore(core, info)
 }

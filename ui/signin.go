@@ -90,8 +90,8 @@ func newSignInScreen(u *UI) *signInScreen {
 	s.toggle.Importance = widget.LowImportance
 	s.demo = u.button("Try the demo", theme.MediaPlayIcon(), s.onDemo)
 	s.demo.Importance = widget.LowImportance
-	s.progress = widget.NewProgressBarInfinite()
-	s.progress.Hide()
+	var progress *fyne.Container
+	s.progress, progress = u.anims.newBar()
 	s.server = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{})
 	s.server.Wrapping = fyne.TextWrapBreak // a long address on a phone
 	s.change = u.button("Change server", theme.StorageIcon(), u.openServerChoice)
@@ -104,7 +104,7 @@ func newSignInScreen(u *UI) *signInScreen {
 		s.password, s.passErr,
 		s.confirm, s.confErr,
 		s.remember, s.keyring,
-		s.formErr, s.progress, s.submit, s.withCode, s.toggle, s.demo,
+		s.formErr, progress, s.submit, s.withCode, s.toggle, s.demo,
 		widget.NewSeparator(), s.server, container.NewCenter(s.change),
 	)
 	s.root = container.NewVScroll(column(container.NewPadded(form)))
@@ -188,7 +188,7 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	busy := snap.Busy || snap.State == app.StateSigningIn
 	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle, s.withCode)
 	setVisible(s.withCode, !s.signUp)
-	showProgress(s.progress, busy)
+	s.ui.animate(s.root, "sign-in progress", s.progress, busy)
 	in := s.ui.serverInfo()
 	setVisible(s.demo, s.ui.info.TryDemo != nil && in.Embedded && !s.signUp)
 	if in.Embedded {

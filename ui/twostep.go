@@ -110,8 +110,8 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 	t.turnOff.Importance = widget.DangerImportance
 	t.codesLeft = wrapped("")
 	t.newCodes = u.button("Make new recovery codes", theme.ViewRefreshIcon(), t.onNewCodes)
-	t.busy = widget.NewProgressBarInfinite()
-	t.busy.Hide()
+	var busy *fyne.Container
+	t.busy, busy = u.anims.newBar()
 
 	t.qr = canvas.NewImageFromResource(nil)
 	t.qr.FillMode = canvas.ImageFillContain
@@ -157,7 +157,7 @@ func newTwoStepScreen(u *UI) *twoStepScreen {
 
 	body := container.NewVBox(
 		header("Two-step verification", u.back, nil),
-		t.status, t.about, t.turnOn, t.codesLeft, t.newCodes, t.turnOff, t.busy, t.setupBox, t.codesBox,
+		t.status, t.about, t.turnOn, t.codesLeft, t.newCodes, t.turnOff, busy, t.setupBox, t.codesBox,
 	)
 	t.root = container.NewVScroll(column(container.NewPadded(body)))
 	return t
@@ -235,7 +235,7 @@ func (t *twoStepScreen) update(s app.Snapshot) fyne.CanvasObject {
 	setVisible(t.codesLeft, mode == twoStepStatus && on && s.RecoveryCodesKnown)
 	setVisible(t.setupBox, mode == twoStepSetup)
 	setVisible(t.codesBox, mode == twoStepCodes)
-	showProgress(t.busy, s.Busy && s.Task == app.TaskTwoStep)
+	t.ui.animatePage(t.root, "two-step", t.busy, s.Busy && s.Task == app.TaskTwoStep)
 	setErrorText(t.codeErr, s.FieldErrors["code"])
 	setEnabled(!s.Busy && !s.Offline, t.turnOn, t.turnOff, t.confirm, t.newCodes)
 	if t.focusNext != nil {

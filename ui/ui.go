@@ -65,6 +65,13 @@ type UI struct {
 	deviceID   string // pageDevice
 	serverPick bool   // the first-run server choice is showing
 
+	// anims are the animations running (anim.go); pageRoot is the
+	// signed-in page drawn last (pageContent), rendering counts the
+	// renders under way.
+	anims     *animations
+	pageRoot  fyne.CanvasObject
+	rendering int
+
 	busy     *busyScreen
 	signIn   *signInScreen
 	code     *codeScreen
@@ -119,8 +126,8 @@ func New(win fyne.Window, core *app.App, info Info) *UI { return newUI(win, core
 // newUI is New reading the state from src.
 func newUI(win fyne.Window, core *app.App, src snapshots, info Info) *UI {
 	u := &UI{win: win, core: core, src: src, info: info, alertsSeen: map[string]int{}, alerted: map[string]bool{},
-		asks: map[string]*approvalAsk{}}
-	u.busy = newBusyScreen()
+		asks: map[string]*approvalAsk{}, anims: newAnimations()}
+	u.busy = newBusyScreen(u)
 	u.signIn = newSignInScreen(u)
 	u.code = newCodeScreen(u)
 	u.approval = newApprovalScreen(u)
@@ -156,9 +163,11 @@ func (u *UI) Start() {
 	u.redraw()
 }
 
-// Stop unsubscribes from the core and the accounts.
+// Stop unsubscribes from the core and the accounts, and stops every
+// animation.
 func (u *UI) Stop() {
 	u.frame.note.hide()
+	u.anims.stopAll()
 	if u.unsub != nil {
 		u.unsub()
 		u.unsub = nil
@@ -214,6 +223,8 @@ func (u *UI) redraw() {
 // and the window's content is swapped only when the screen changes, so
 // focus and typing survive updates.
 func (u *UI) render(s app.Snapshot) {
+	u.rendering++
+	defer func() { u.rendering-- }()
 	prev := u.snap
 	u.snap = s
 	if prev.State == app.StateSignedIn && s.State != app.StateSignedIn {
@@ -239,6 +250,11 @@ func (u *UI) render(s app.Snapshot) {
 		target = u.stateContent(prev, s)
 	}
 	if u.win.Content() != target {
+		if len(u.dialogs) == 0 {
+			// The focused field belongs to the screen going: Fyne would
+			// keep it focused, its cursor blinking off screen.
+			u.win.Canvas().Unfocus()
+		}
 		u.win.SetContent(target)
 		if f := u.focusFirst(target); f != nil {
 			u.win.Canvas().Focus(f)
@@ -249,6 +265,8 @@ func (u *UI) render(s app.Snapshot) {
 	u.followAlert(prev, s)
 	u.followApprovals(s)
 	u.followAccounts()
+	// The sweep: the animations of screens no longer shown stop.
+	u.sweepAnimations()
 }
 
 // stateContent is the screen for state s.State.

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"context"
 	"fmt"
 	"image/color"
 	"math"
@@ -88,15 +87,6 @@ func listHeader(title string, back, refresh func()) (fyne.CanvasObject, *widget.
 	return container.NewVBox(header(title, back, b), status), status
 }
 
-// moreAtEnd loads a paged list's next page (load) when the row drawn, i of
-// n, is its last and a next page exists (cursor). Drawn again while that
-// page loads, it asks again: the core loads it once.
-func (u *UI) moreAtEnd(i, n int, cursor string, load func(context.Context) error) {
-	if i == n-1 && cursor != "" {
-		u.run(load, nil)
-	}
-}
-
 // setForm shows rows (label, value) in form, values wrapped as wrap. When
 // the form already has these labels, only the values change: Fyne's Form
 // keeps the widgets of a row it has laid out, so replacing its items
@@ -131,18 +121,6 @@ func sameLabels(form *widget.Form, rows [][2]string) bool {
 		}
 	}
 	return true
-}
-
-// showProgress shows and runs an infinite progress bar while on, and
-// hides it otherwise.
-func showProgress(bar *widget.ProgressBarInfinite, on bool) {
-	if on {
-		bar.Show()
-		bar.Start()
-	} else {
-		bar.Stop()
-		bar.Hide()
-	}
 }
 
 // setVisible shows o when on, and hides it otherwise.
