@@ -56,7 +56,8 @@ const MaxDemoDevices = 100_000
 // SeedDemoDevices is SeedDemo with n simulated devices (at least the five
 // of the demo, at most MaxDemoDevices): past the five, copies of them
 // numbered ("Work laptop 1234"), each from its own address, last used at
-// times spread over the past 60 days, with one sign-in event each. It is
+// times spread over the past 25 days (remembered, so all still live),
+// with one sign-in event each. It is
 // for trying the app on a large account.
 func (s *Server) SeedDemoDevices(ctx context.Context, n int) (ok bool, err error) {
 	if n < len(demoDevices) || n > MaxDemoDevices {
@@ -79,8 +80,8 @@ func (s *Server) SeedDemoDevices(ctx context.Context, n int) (ok bool, err error
 		d := demoDevices[i%len(demoDevices)]
 		d.dev.Name = fmt.Sprintf("%s %d", d.dev.Name, i)
 		d.ip = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
-		d.seen = time.Duration(i) * 60 * 24 * time.Hour / time.Duration(n)
-		d.signedIn = d.seen + 24*time.Hour
+		d.seen = 25 * 24 * time.Hour / time.Duration(n) * time.Duration(i) // divided first: no overflow
+		d.signedIn, d.remember = d.seen+24*time.Hour, true // all live for the next few days
 		devices = append(devices, d)
 	}
 	slices.SortFunc(devices, func(a, b demoDevice) int { return cmp.Compare(b.signedIn, a.signedIn) }) // oldest first, so the log reads in order
