@@ -46,6 +46,10 @@ type devicesScreen struct {
 	status *widget.Label
 	search *dialogEntry // Search by device, place or IP
 	jump   *keyButton   // Jump to the end
+	// top is the header, the search and jump, body top, the list and the
+	// buttons under it: laid out again when a line of top comes or goes
+	// (the window's driver does not).
+	top, body *fyne.Container
 	// While Jump to the end loads: how far it got.
 	loading       *fyne.Container
 	loadingText   *widget.Label
@@ -130,7 +134,7 @@ func newDevicesScreen(u *UI) *devicesScreen {
 	d.loadingBar.TextFormatter = func() string { return "" }
 	d.loading = container.NewVBox(d.loadingText, d.loadingBar)
 	d.loading.Hide()
-	top = container.NewVBox(top, d.search, container.NewHBox(d.jump), d.loading)
+	d.top = container.NewVBox(top, d.search, container.NewHBox(d.jump), d.loading)
 
 	d.more = u.button("Show more devices", theme.MoreVerticalIcon(), d.onMore)
 	d.more.Importance = widget.LowImportance
@@ -159,7 +163,8 @@ func newDevicesScreen(u *UI) *devicesScreen {
 	d.clear.Importance = widget.LowImportance
 	d.picked = container.NewBorder(nil, nil, nil, d.clear, d.chosen)
 	bottom := container.NewVBox(d.others, d.picked)
-	list := container.NewPadded(inReadingOrder(top, d.list.scroll, bottom))
+	d.body = inReadingOrder(d.top, d.list.scroll, bottom)
+	list := container.NewPadded(d.body)
 	d.detail = newDeviceDetail(u)
 	d.pane = container.NewPadded(container.NewVScroll(container.NewPadded(d.detail.root)))
 	d.root = container.New(&devicesLayout{d}, list, widget.NewSeparator(), d.pane)
@@ -438,9 +443,13 @@ func matchText(s app.Snapshot) string {
 // showJump shows Jump to the end while more of the list is to load, and
 // instead, while it loads, how far it got.
 func (d *devicesScreen) showJump(s app.Snapshot) {
+	before := d.top.MinSize().Height
 	setVisible(d.jump, s.DevicesCursor != "" && !d.loadingAll)
 	setEnabled(!s.Offline, d.jump)
 	setVisible(d.loading, d.loadingAll)
+	if d.top.MinSize().Height != before {
+		d.body.Refresh()
+	}
 	if !d.loadingAll {
 		return
 	}
