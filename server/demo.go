@@ -81,7 +81,7 @@ func (s *Server) SeedDemoDevices(ctx context.Context, n int) (ok bool, err error
 		d.dev.Name = fmt.Sprintf("%s %d", d.dev.Name, i)
 		d.ip = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
 		d.seen = 25 * 24 * time.Hour / time.Duration(n) * time.Duration(i) // divided first: no overflow
-		d.signedIn, d.remember = d.seen+24*time.Hour, true // all live for the next few days
+		d.signedIn, d.remember = d.seen+24*time.Hour, true                 // all live for the next few days
 		devices = append(devices, d)
 	}
 	slices.SortFunc(devices, func(a, b demoDevice) int { return cmp.Compare(b.signedIn, a.signedIn) }) // oldest first, so the log reads in order
