@@ -94,11 +94,8 @@ hz=$(getconf CLK_TCK)
 work=$(mktemp -d "${TMPDIR:-/tmp}/sessionguard-idle.XXXXXX")
 xvfb_pid="" app_launcher="" app_pid="" floor_launcher="" floor_pid=""
 
-alive() { # PID: running and not a zombie
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $state != Z* ]]
-}
+# shellcheck source=scripts/xvfb.sh
+source "$(dirname "${BASH_SOURCE[0]}")/xvfb.sh" # alive, start_xvfb
 
 # stop_app: end the process started by launch (and its process group).
 stop_app() {
@@ -175,27 +172,7 @@ GO
 fi
 
 # --- display -----------------------------------------------------------------
-export XAUTHORITY=$work/Xauthority
-: >"$XAUTHORITY"
-cookie=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-for d in $(seq 99 199); do
-  [[ -e /tmp/.X$d-lock || -e /tmp/.X11-unix/X$d ]] && continue
-  xauth -q -f "$XAUTHORITY" add ":$d" . "$cookie"
-  Xvfb ":$d" -screen 0 1280x800x24 -nolisten tcp -auth "$XAUTHORITY" </dev/null >"$work/xvfb.log" 2>&1 &
-  xvfb_pid=$!
-  for _ in $(seq 1 100); do
-    if DISPLAY=:$d xdotool getdisplaygeometry >/dev/null 2>&1; then
-      export DISPLAY=:$d
-      break 2
-    fi
-    alive "$xvfb_pid" || break
-    sleep 0.1
-  done
-  kill "$xvfb_pid" 2>/dev/null || true
-  wait "$xvfb_pid" 2>/dev/null || true
-  xvfb_pid=""
-done
-[[ -n $xvfb_pid ]] || die "could not start Xvfb on any display :99-:199 ($(tail -n 3 "$work/xvfb.log" 2>/dev/null))"
+start_xvfb
 say "Xvfb running on $DISPLAY"
 
 # --- screens (as smoke.sh) ---------------------------------------------------
