@@ -1,10 +1,11 @@
+//go:build !js
+
 // Command sessionguard is the Sessionguard app: see every place your
 // account is logged in and end any of them, from wherever you are.
 package main
 
 import (
 	"context"
-	_ "embed"
 	"flag"
 	"fmt"
 	"log"
@@ -20,12 +21,6 @@ import (
 	"sessionguard/launch"
 	"sessionguard/ui"
 )
-
-// iconPNG is the app icon (FyneApp.toml's Icon), for builds that carry no
-// Fyne metadata of their own.
-//
-//go:embed Icon.png
-var iconPNG []byte
 
 func main() {
 	serverURL := flag.String("server", "", "sessiond address, e.g. https://sessions.example.com (default: the saved choice, or this device's own server)")

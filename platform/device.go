@@ -150,6 +150,8 @@ func platformOf(goos string) string {
 		return api.PlatformLinux
 	case "windows":
 		return api.PlatformWindows
+	case goosBrowser:
+		return api.PlatformWeb
 	}
 	return goos
 }
@@ -158,8 +160,11 @@ func platformOf(goos string) string {
 // first name and its model ("Ana's ThinkPad X1 Carbon"), else their first
 // name and its kind ("Ana's laptop"), else the model ("Pixel 8"), else a
 // host name someone chose ("build-box"), else the system and kind ("Debian
-// PC"), else "This device".
+// PC"), else "This device". A browser is "Chrome on Linux".
 func defaultDeviceName(f hostFacts) string {
+	if f.goos == goosBrowser { // a browser says no more than what it is
+		return clip(f.kind, MaxDeviceNameLen)
+	}
 	person := personName(f.fullName, f.login)
 	model := friendlyModel(f.product)
 	if model == "" {

@@ -1,4 +1,4 @@
-//go:build !android && !ios && !darwin && !windows
+//go:build !android && !ios && !darwin && !windows && !js
 
 package platform
 

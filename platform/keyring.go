@@ -1,3 +1,5 @@
+//go:build !js
+
 package platform
 
 import (
@@ -15,10 +17,6 @@ import (
 // KeyringService is the service name under which the app's items live in
 // the OS keyring (the "service" attribute on the Secret Service).
 const KeyringService = "io.sessionguard.app"
-
-// PrefSecretIndex is the preference key under which a Keyring keeps the JSON
-// array of the keys it has written, so that DeleteAll can find every item.
-const PrefSecretIndex = "secrets.keyring_index"
 
 const (
 	// probeTimeout bounds ProbeKeyring: a Secret Service that waits for an

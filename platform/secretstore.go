@@ -57,6 +57,10 @@ func validateKey(key string) error {
 	return nil
 }
 
+// PrefSecretIndex is the preference key under which a Keyring keeps the JSON
+// array of the keys it has written, so that DeleteAll can find every item.
+const PrefSecretIndex = "secrets.keyring_index"
+
 // Prefs is the small part of fyne.Preferences the package needs; a
 // fyne.Preferences value satisfies it.
 type Prefs interface {

@@ -305,7 +305,7 @@ func TestLargeAccountHome(t *testing.T) {
 			}
 			texts := []string{"Where you're logged in", "Settings", "Logged in on Ana's Laptop",
 				"10,000 devices are logged in to your account. Check the ones you don't recognise.",
-				"● Live — changes on other devices show up here at once"}
+				"• Live — changes on other devices show up here at once"}
 			s.do(func() { assertNoOverlap(t, s, false, texts...) })
 			s.do(func() { assertNoOverlap(t, s, true, texts...) })
 		})

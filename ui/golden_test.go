@@ -106,7 +106,7 @@ func TestPhoneSizeUsesFullWidth(t *testing.T) {
 	s.tap("Try the demo")
 	s.waitText("6 devices are logged in to your account.")
 	s.waitFor("live events", func() bool { return s.d.core.Snapshot().Live })
-	s.waitText("● Live")
+	s.waitText("• Live")
 	check("home, live")
 	s.openLoginActivity()
 	s.waitFor("six devices", func() bool { return len(s.rows()) == 6 })

@@ -1203,7 +1203,7 @@ func (e *env) anaOn(sp spec, opts ...deviceOpt) (*device, *screen) {
 // waitLive waits until the home screen says the live stream is up.
 func (s *screen) waitLive() {
 	s.t.Helper()
-	s.waitText("● Live")
+	s.waitText("• Live")
 }
 
 // openLoginActivity goes home → Settings → Login activity.

@@ -89,12 +89,12 @@ func (h *homeScreen) update(s app.Snapshot) fyne.CanvasObject {
 		// overlapping).
 		h.body.Refresh()
 	}
-	live := "○ Connecting…"
+	live := "• Connecting…"
 	switch {
 	case s.Live:
-		live = "● Live — changes on other devices show up here at once"
+		live = "• Live — changes on other devices show up here at once"
 	case s.Offline:
-		live = "○ Not connected — showing what Sessionguard last knew"
+		live = "• Not connected — showing what Sessionguard last knew"
 	}
 	if live != h.live.Text {
 		h.live.SetText(live)

@@ -21,6 +21,11 @@ func (u *UI) confirmLogOut() {
 		explain.SetText("Login info can't be remembered: " + snap.KeyringProblem)
 	}
 	body := container.NewVBox(wrapped("You can log back in at any time."), remember, explain)
+	if inBrowser { // a tab remembers nothing
+		remember.SetChecked(false)
+		remember.Disable()
+		body = container.NewVBox(wrapped("You can log back in at any time."))
+	}
 	d := u.confirmDialog("Log out of "+snap.Account.Username+"?", "Log out", true, body, func(ok bool) {
 		if !ok {
 			return

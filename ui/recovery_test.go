@@ -284,13 +284,13 @@ func TestUnreachableThenRetry(t *testing.T) {
 	n.state.Store(netRefused)
 	b.http.CloseClientConnections() // the stream drops, and cannot come back
 	s.waitText("Can't reach sessions.example.com. Last updated today 09:4")
-	s.waitText("○ Not connected")
+	s.waitText("• Not connected")
 	if s.shows("You're offline") {
 		t.Error("a server that does not answer is called offline")
 	}
 	n.state.Store(netOn)
 	s.tap("Retry")
-	s.waitText("● Live")
+	s.waitText("• Live")
 	s.waitGone("Can't reach")
 	if st := d.core.Snapshot(); st.Offline || st.Err != "" {
 		t.Fatalf("after Retry: offline %v, err %q", st.Offline, st.Err)

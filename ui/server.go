@@ -46,9 +46,13 @@ func newServerScreen(u *UI) *serverScreen {
 	s.address.OnChanged = func(string) { s.showProblem("", "") }
 	s.suggest = u.button("", nil, s.onSuggestion)
 	s.suggest.Hide()
-	s.choice = widget.NewRadioGroup([]string{choiceThisDevice, choiceRemote}, s.onChoice)
+	choices := []string{choiceThisDevice, choiceRemote}
+	if inBrowser { // a browser has no server of its own
+		choices = []string{choiceRemote}
+	}
+	s.choice = widget.NewRadioGroup(choices, s.onChoice)
 	s.choice.Required = true
-	s.choice.SetSelected(choiceThisDevice)
+	s.choice.SetSelected(choices[0])
 	s.cont = u.button("Continue", nil, s.onContinue)
 	s.cont.Importance = widget.HighImportance
 	s.back = u.button("Back to log in", theme.NavigateBackIcon(), u.closeServerChoice)
@@ -70,7 +74,7 @@ func (s *serverScreen) open(first bool) {
 		s.choice.SetSelected(choiceRemote)
 		s.address.SetText(in.Server)
 	} else {
-		s.choice.SetSelected(choiceThisDevice)
+		s.choice.SetSelected(s.choice.Options[0])
 		s.address.SetText("")
 	}
 	s.showProblem("", "")

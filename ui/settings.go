@@ -70,6 +70,10 @@ func newSettingsScreen(u *UI) *settingsScreen {
 	s.approve = newApproveRow(u)
 	clearNote := wrapped("Removes everything Sessionguard keeps on this device.")
 	clearNote.SizeName = theme.SizeNameCaptionText
+	if inBrowser { // a tab keeps no app data: Log out is the whole reset
+		s.clear.Hide()
+		clearNote.Hide()
+	}
 	body := container.NewVBox(
 		header("Settings", u.back, nil),
 		section("Your account"),

@@ -111,6 +111,10 @@ func newSignInScreen(u *UI) *signInScreen {
 	return s
 }
 
+// browserForgets is what the sign-in screen says in a browser, where
+// "Remember me" is not offered.
+const browserForgets = "This browser keeps nothing: your login lives in this tab only, and closing the tab forgets it. Nothing is saved on this computer."
+
 // firstField is what has the focus when the form shows: the first empty
 // field, or Log in when both are filled (after changing the server).
 func (s *signInScreen) firstField() fyne.Focusable {
@@ -178,12 +182,21 @@ func (s *signInScreen) update(snap, prev app.Snapshot) fyne.CanvasObject {
 	}
 	setErrorText(s.formErr, msg)
 
-	if !snap.CanRemember() {
+	switch {
+	case inBrowser: // nothing outlives the tab, and the page says so
 		s.remember.SetChecked(false)
-		s.keyring.SetText(snap.KeyringProblem)
+		s.remember.Hide()
+		s.keyring.Importance = widget.MediumImportance
+		s.keyring.SetText(browserForgets)
+		s.keyring.Show()
+	default:
+		if !snap.CanRemember() {
+			s.remember.SetChecked(false)
+			s.keyring.SetText(snap.KeyringProblem)
+		}
+		setEnabled(snap.CanRemember(), s.remember)
+		setVisible(s.keyring, !snap.CanRemember())
 	}
-	setEnabled(snap.CanRemember(), s.remember)
-	setVisible(s.keyring, !snap.CanRemember())
 
 	busy := snap.Busy || snap.State == app.StateSigningIn
 	setEnabled(!busy, s.username, s.password, s.confirm, s.submit, s.toggle, s.withCode)

@@ -118,6 +118,10 @@ type UI struct {
 	noticesTx     *widget.Label
 	allDone       dialog.Dialog // how "Log out of all accounts" went
 	loggingOutAll bool          // "Log out of all accounts" runs
+
+	// screenChanged is told the screen may read differently
+	// (OnScreenChange).
+	screenChanged func()
 }
 
 // New builds the UI in win for core. Call Start to show it.
@@ -267,6 +271,7 @@ func (u *UI) render(s app.Snapshot) {
 	u.followAccounts()
 	// The sweep: the animations of screens no longer shown stop.
 	u.sweepAnimations()
+	u.screenChange()
 }
 
 // stateContent is the screen for state s.State.
@@ -346,12 +351,14 @@ func (u *UI) showDialog(d dialog.Dialog) {
 	u.dialogs = append(u.dialogs, d)
 	d.SetOnClosed(func() { u.forgetDialog(d) })
 	d.Show()
+	u.screenChange()
 }
 
 func (u *UI) forgetDialog(d dialog.Dialog) {
 	for i, x := range u.dialogs {
 		if x == d {
 			u.dialogs = append(u.dialogs[:i], u.dialogs[i+1:]...)
+			u.screenChange()
 			return
 		}
 	}

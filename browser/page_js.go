@@ -1,0 +1,89 @@
+//go:build js && wasm
+
+package browser
+
+import (
+	"strings"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"fyne.io/fyne/v2"
+)
+
+// Origin is the address the page was served from ("https://host:port"):
+// the web app's server, and the only one its Content-Security-Policy lets
+// it reach.
+func Origin() string { return js.Global().Get("location").Get("origin").String() }
+
+// mirrorDelay gathers the redraws of one change (a screen, then its
+// dialog) into one update of the copy.
+const mirrorDelay = 100 * time.Millisecond
+
+// Mirror keeps the page's #screen-text (a role=status, aria-live region,
+// visually hidden) equal to what the canvas shows, and its data-focus to
+// the focused widget's name. The canvas is pixels: without this copy a
+// screen reader, or find in page, sees nothing. It also sets
+// <html data-app="ready"> once the first screen is there.
+type Mirror struct {
+	read func() (lines []string, focus string)
+
+	mu      sync.Mutex
+	pending bool
+	last    string
+	lastF   string
+	ready   bool
+	funcs   []js.Func
+}
+
+// NewMirror returns a Mirror that reads the screen with read (ui's
+// ScreenText), on Fyne's goroutine. It also updates after keys and
+// pointer presses, which move the focus without a redraw.
+func NewMirror(read func() ([]string, string)) *Mirror {
+	m := &Mirror{read: read}
+	doc := js.Global().Get("document")
+	for _, ev := range []string{"keyup", "pointerup"} {
+		f := js.FuncOf(func(js.Value, []js.Value) any { m.Changed(); return nil })
+		m.funcs = append(m.funcs, f)
+		doc.Call("addEventListener", ev, f, map[string]any{"passive": true})
+	}
+	return m
+}
+
+// Changed says the screen may read differently; the copy follows
+// shortly. Safe from any goroutine.
+func (m *Mirror) Changed() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pending {
+		return
+	}
+	m.pending = true
+	time.AfterFunc(mirrorDelay, func() { fyne.Do(m.update) })
+}
+
+// update copies the screen into the page; it runs on Fyne's goroutine.
+func (m *Mirror) update() {
+	m.mu.Lock()
+	m.pending = false
+	m.mu.Unlock()
+	lines, focus := m.read()
+	text := strings.Join(lines, "\n")
+	doc := js.Global().Get("document")
+	el := doc.Call("getElementById", "screen-text")
+	if !el.Truthy() {
+		return
+	}
+	if text != m.last {
+		el.Set("textContent", text)
+		m.last = text
+	}
+	if focus != m.lastF {
+		el.Call("setAttribute", "data-focus", focus)
+		m.lastF = focus
+	}
+	if !m.ready && text != "" {
+		m.ready = true
+		doc.Get("documentElement").Get("dataset").Set("app", "ready")
+	}
+}
