@@ -45,5 +45,8 @@ func main() {
 	u.OnScreenChange(mirror.Changed)
 	u.Start()
 	go func() { _ = accounts.Start(ctx) }()
+	// A closed or reloaded tab ends its sessions rather than leaving them
+	// in Login activity with nobody holding their tokens.
+	browser.OnLeave(accounts.LeaveNow)
 	w.ShowAndRun()
 }

@@ -87,3 +87,11 @@ func (m *Mirror) update() {
 		doc.Get("documentElement").Get("dataset").Set("app", "ready")
 	}
 }
+
+// OnLeave calls fn when the page goes away (pagehide: the tab closes, the
+// page reloads or navigates elsewhere). fn must not block: what it sends
+// must leave at once (fetch with keepalive).
+func OnLeave(fn func()) {
+	f := js.FuncOf(func(js.Value, []js.Value) any { fn(); return nil })
+	js.Global().Call("addEventListener", "pagehide", f)
+}
