@@ -41,6 +41,7 @@ func main() {
 	w := fa.NewWindow("Sessionguard")
 	w.SetMaster()
 	u := ui.NewAccounts(w, accounts, in)
+	browser.ForgetTyping()
 	mirror := browser.NewMirror(u.ScreenText)
 	u.OnScreenChange(mirror.Changed)
 	u.Start()

@@ -95,3 +95,21 @@ func OnLeave(fn func()) {
 	f := js.FuncOf(func(js.Value, []js.Value) any { fn(); return nil })
 	js.Global().Call("addEventListener", "pagehide", f)
 }
+
+// ForgetTyping keeps the page's #dummyEntry empty. Fyne's web driver
+// focuses that off-screen field so that phones show their keyboard, and
+// the browser then types every key into it as well: without this its
+// value would hold the last password typed, readable in the page. It
+// also asks the browser not to remember, correct or fill it.
+func ForgetTyping() {
+	el := js.Global().Get("document").Call("getElementById", "dummyEntry")
+	if !el.Truthy() {
+		return
+	}
+	for k, v := range map[string]string{"autocomplete": "off", "autocorrect": "off", "autocapitalize": "off", "spellcheck": "false"} {
+		el.Call("setAttribute", k, v)
+	}
+	el.Set("value", "")
+	clear := js.FuncOf(func(js.Value, []js.Value) any { el.Set("value", ""); return nil })
+	el.Call("addEventListener", "input", clear)
+}

@@ -189,7 +189,7 @@ func deviceIcon(d api.Device) fyne.Resource {
 		}
 		return theme.ComputerIcon()
 	case api.PlatformWeb:
-		return theme.SearchIcon()
+		return iconBrowser
 	}
 	return theme.QuestionIcon()
 }

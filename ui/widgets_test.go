@@ -97,7 +97,7 @@ func TestDeviceIcon(t *testing.T) {
 		{api.Device{Platform: api.PlatformLinux, Model: "ThinkPad X1"}, iconLaptop.Name()},
 		{api.Device{Platform: api.PlatformLinux, Name: "Ana's laptop"}, iconLaptop.Name()},
 		{api.Device{Platform: api.PlatformWindows, Model: "OptiPlex 7010"}, theme.ComputerIcon().Name()},
-		{api.Device{Platform: api.PlatformWeb}, theme.SearchIcon().Name()},
+		{api.Device{Platform: api.PlatformWeb}, iconBrowser.Name()},
 		{api.Device{Platform: "toaster"}, theme.QuestionIcon().Name()},
 	} {
 		if got := deviceIcon(tc.dev).Name(); got != tc.want {
