@@ -20,6 +20,7 @@ import (
 // and the secret store too), so closing the tab forgets the login, and it
 // has no server of its own, no keyring and no files.
 func main() {
+	browser.KeepNoFiles()
 	fa := fyneapp.NewWithID(launch.AppID)
 	fa.Settings().SetTheme(ui.Theme())
 	meta, fromFyne := launch.Resolve(fa.Metadata())

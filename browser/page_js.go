@@ -113,3 +113,43 @@ func ForgetTyping() {
 	clear := js.FuncOf(func(js.Value, []js.Value) any { el.Set("value", ""); return nil })
 	el.Call("addEventListener", "input", clear)
 }
+
+// fyneFileStore is the IndexedDB database Fyne's web driver opens at
+// start for its file storage (fyne.io/fyne/v2/internal/repository).
+const fyneFileStore = "files"
+
+// KeepNoFiles stops Fyne's web driver from keeping its file store, an
+// IndexedDB database it creates at start whether or not the app stores a
+// file (Sessionguard stores none): a database that outlives the tab would
+// belie "keeps nothing in this browser". The open succeeds, then the
+// connection closes and the database is deleted before Fyne writes to it;
+// Fyne logs that it has no file storage and goes on. Call it before
+// fyne's app.NewWithID.
+func KeepNoFiles() {
+	factory := js.Global().Get("indexedDB")
+	if factory.Type() != js.TypeObject {
+		return
+	}
+	open := factory.Get("open").Call("bind", factory)
+	del := factory.Get("deleteDatabase").Call("bind", factory)
+	wrapped := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		in := make([]any, len(args))
+		for i, a := range args {
+			in[i] = a
+		}
+		req := open.Invoke(in...)
+		if len(args) == 0 || args[0].Type() != js.TypeString || args[0].String() != fyneFileStore {
+			return req
+		}
+		var onSuccess js.Func
+		onSuccess = js.FuncOf(func(js.Value, []js.Value) any {
+			req.Get("result").Call("close")
+			del.Invoke(fyneFileStore)
+			onSuccess.Release()
+			return nil
+		})
+		req.Call("addEventListener", "success", onSuccess)
+		return req
+	})
+	factory.Set("open", wrapped)
+}

@@ -3,14 +3,15 @@
 # Debian packages (only the missing ones) and pinned Go tools. Idempotent.
 # Usage: scripts/deps.sh [group...]   groups: base (default), keyring, fyne, window, postgres,
 #        package (fyne package: xz and the fyne CLI), windows (mingw-w64 cross-build),
-#        mobile (GLES headers: Fyne's `mobile` build tag compiles its phone GL driver)
+#        mobile (GLES headers: Fyne's `mobile` build tag compiles its phone GL driver),
+#        browser (Chromium, which the headless browser tests of webtest/ drive)
 set -euo pipefail
 
 STATICCHECK_VERSION=v0.8.2
 FYNE_CLI_VERSION=v2.7.1 # the fyne CLI for `fyne package`: the same version as fyne.io/fyne/v2 in go.mod
 
 declare -A PKG_GROUPS=(
-  [base]="gcc libc6-dev git make ca-certificates"
+  [base]="gcc libc6-dev git make ca-certificates curl"
   [keyring]="dbus gnome-keyring libsecret-tools"
   [fyne]="gcc libc6-dev pkg-config libgl-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev"
   [window]="xvfb xauth imagemagick xdotool"
@@ -18,6 +19,7 @@ declare -A PKG_GROUPS=(
   [package]="xz-utils"
   [windows]="gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64"
   [mobile]="libgles-dev"
+  [browser]="chromium"
 )
 
 want=()

@@ -16,7 +16,7 @@ import (
 const usage = `sessiond — Sessionguard's account server
 
 Usage:
-  sessiond serve   [flags]                 run the API
+  sessiond serve   [flags]                 run the API, and the web app at /
   sessiond migrate --db DB                 create or upgrade the database
   sessiond user add --db DB --username NAME           add an account (password on stdin)
   sessiond user set-password --db DB --username NAME  set a new password (on stdin); logs every device out

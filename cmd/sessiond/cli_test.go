@@ -206,10 +206,9 @@ func serveEnded(done <-chan int, fail func(format string, args ...any)) {
 	}
 }
 
-// serveInBackground runs `sessiond serve` with args on a free port and
-// returns its base URL; the server stops (and must exit 0) when the test
-// ends.
-func serveInBackground(t *testing.T, args ...string) string {
+// serveLogged is serveInBackground that also returns the log lines
+// written up to the listening line.
+func serveLogged(t *testing.T, args ...string) (base string, logs []string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -222,15 +221,25 @@ func serveInBackground(t *testing.T, args ...string) string {
 		cancel()
 		serveEnded(done, t.Errorf)
 	})
-	logs := bufio.NewScanner(pr)
-	for logs.Scan() {
-		if m := regexp.MustCompile(`"url":"(http://[^"]+)"`).FindStringSubmatch(logs.Text()); m != nil {
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		logs = append(logs, sc.Text())
+		if m := regexp.MustCompile(`"url":"(http://[^"]+)"`).FindStringSubmatch(sc.Text()); m != nil {
 			go func() { _, _ = io.Copy(io.Discard, pr) }()
-			return m[1]
+			return m[1], logs
 		}
 	}
-	t.Fatal("no listening line in the log")
-	return ""
+	t.Fatalf("no listening line in the log:\n%s", strings.Join(logs, "\n"))
+	return "", nil
+}
+
+// serveInBackground runs `sessiond serve` with args on a free port and
+// returns its base URL; the server stops (and must exit 0) when the test
+// ends.
+func serveInBackground(t *testing.T, args ...string) string {
+	t.Helper()
+	base, _ := serveLogged(t, args...)
+	return base
 }
 
 // TestServeGeoIP: with --geoip-db, a session signed in from a public

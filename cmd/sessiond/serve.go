@@ -10,17 +10,29 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"sessionguard/api"
 	"sessionguard/server"
 	"sessionguard/server/geo"
 	"sessionguard/server/keyfile"
+	"sessionguard/web"
 )
 
 const signingKeyHelp = "file with the Ed25519 key that signs audit log heads (GET /v1/audit/export), created (0600) if missing; every replica of a database needs the same file (default: " + server.AuditKeyFile + " beside a SQLite database, or in the user data directory)"
 
 const secretsKeyHelp = "file with the key that seals two-step secrets at rest, created (0600) if missing; every replica of a database needs the same file (default: secrets.key beside a SQLite database, or in the user data directory)"
+
+// embeddedWeb returns the web app built into sessiond: web/dist as `make
+// web` left it when sessiond was built. Tests replace it.
+var embeddedWeb = web.Dist
+
+// notBuiltMessage is what / answers (404) when sessiond was built without
+// the web app and no --web-dir was given.
+const notBuiltMessage = "This sessiond was built without the web app: run make web, or pass --web-dir."
 
 // fdReserve is how many file descriptors sessiond keeps for itself (the
 // database files and connections, logs, the GeoIP file) below the file
@@ -69,6 +81,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9420 (default: off)")
 	keyFile := fs.String("secrets-key-file", "", secretsKeyHelp)
 	signingKeyFile := fs.String("signing-key-file", "", signingKeyHelp)
+	webDir := fs.String("web-dir", "", "serve the web app packed in this folder (what make web writes: web/dist) instead of the copy built into sessiond")
+	noWeb := fs.Bool("no-web", false, "serve the API only: no web app at /")
 	sync := fs.String("sqlite-synchronous", "full", "SQLite only: full (an acknowledged change survives power loss) or normal (faster; survives a crash of sessiond but not of the machine)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -92,6 +106,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	if (*cert == "") != (*key == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
 	}
+	if *webDir != "" && *noWeb {
+		return usageError{"--web-dir and --no-web exclude each other"}
+	}
 	var h slog.Handler
 	switch *format {
 	case "text":
@@ -110,6 +127,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 		defer gdb.Close()
 		cfg.Locator = gdb
+	}
+	webApp, webFrom, err := openWeb(*webDir, *noWeb, log)
+	if err != nil {
+		return err
 	}
 	limit, err := raiseFileLimit()
 	if err != nil {
@@ -151,7 +172,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		ln = srv.GuardListener(ln, maxConns)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           withWeb(srv.Handler(), srv.Routes(), webApp),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -189,7 +210,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("metrics listening", "metrics_url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "version", cfg.Version, "db", st.name,
-		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB, "max_connections", maxConns)
+		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB, "max_connections", maxConns, "web", webFrom)
 	select {
 	case err := <-errc:
 		return err
@@ -206,6 +227,58 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// openWeb returns the web app to serve beside the API: the site packed in
+// dir, or else the one built into sessiond; nil with --no-web. from says
+// which, for the log. A sessiond built without the web app (make web had
+// not run) serves notBuiltMessage instead, and logs it once.
+func openWeb(dir string, off bool, log *slog.Logger) (h http.Handler, from string, err error) {
+	switch {
+	case off:
+		return nil, "off", nil
+	case dir != "":
+		if h, err = web.Handler(os.DirFS(dir)); err != nil {
+			return nil, "", fmt.Errorf("--web-dir %s: %w", dir, err)
+		}
+		return h, dir, nil
+	}
+	h, err = web.Handler(embeddedWeb())
+	switch {
+	case errors.Is(err, web.ErrNotBuilt):
+		log.Warn("this sessiond was built without the web app: / answers 404; run make web before go build, or pass --web-dir")
+		return web.Unavailable(notBuiltMessage), "not built", nil
+	case err != nil:
+		return nil, "", fmt.Errorf("the web app built into sessiond: %w", err)
+	}
+	return h, "built in", nil
+}
+
+// withWeb serves the API's paths with apiH and every other path with
+// webH (when there is one). The API's paths are those under the first
+// segment of any route it registers (/v1/…, /healthz), so an unknown
+// /v1/… path still gets the API's JSON error, never the web app.
+func withWeb(apiH http.Handler, routes []api.Route, webH http.Handler) http.Handler {
+	if webH == nil {
+		return apiH
+	}
+	apiRoots := map[string]bool{}
+	for _, rt := range routes {
+		apiRoots[firstSegment(rt.Path)] = true
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if apiRoots[firstSegment(r.URL.Path)] {
+			apiH.ServeHTTP(w, r)
+			return
+		}
+		webH.ServeHTTP(w, r)
+	})
+}
+
+// firstSegment is "v1" for "/v1/me", "healthz" for "/healthz", "" for "/".
+func firstSegment(path string) string {
+	seg, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	return seg
 }
 
 // tlsConfig allows TLS 1.2 only with forward-secret AEAD suites (no CBC,
