@@ -22,6 +22,13 @@ const (
 	CodeUnsupportedMedia   = "unsupported_media"  // extension: 415
 	CodeLoginDenied        = "login_denied"       // 403: a sign-in's approval was refused
 	CodeExpired            = "expired"            // 410: an approval or link code ran out
+	// CodeInvalidDPoPProof (issue 21, RFC 9449's name): the DPoP proof is
+	// there but not valid (malformed, another method or URL, too old or
+	// new, another token's ath, a replay), or a sign-in carries none on a
+	// server that takes bound sign-ins only (sessiond serve
+	// --require-bound). 400 on sign-in and refresh, 401 on other calls,
+	// with WWW-Authenticate: DPoP error="invalid_dpop_proof".
+	CodeInvalidDPoPProof = "invalid_dpop_proof"
 )
 
 // Keys of ErrorDetail.Details.
@@ -47,6 +54,11 @@ const (
 	// an answer to any other token.
 	DetailClosureToken = "closure_token"
 )
+
+// ReasonDPoP is details.reason of a 401 invalid_token given to a bound
+// session's token used without a proof or with another key's: the token
+// was copied off its device (issue 21).
+const ReasonDPoP = "dpop"
 
 // ErrorBody is the JSON body of every non-2xx answer.
 type ErrorBody struct {

@@ -48,6 +48,12 @@ const (
 	// TargetDeviceName its device, IP and Location where it sent the
 	// receipt from; Detail says whether it erased this account's data.
 	AuditSessionClosureConfirmed = "session.closure_confirmed"
+	// AuditDPoPRefused (issue 21): a session bound to its device's key
+	// (Session.Bound) was used without a proof, or with another key's: its
+	// token was copied off the device. Once per session; SessionID and
+	// TargetSessionID are the session, IP and Location where the copy was
+	// used from, Detail what was tried.
+	AuditDPoPRefused = "session.dpop_refused"
 )
 
 // AuditTypes lists every audit event type in the contract.
@@ -57,7 +63,7 @@ var AuditTypes = []string{
 	AuditReauthSucceeded, AuditReauthFailed, AuditPasswordChanged,
 	AuditMFAEnabled, AuditMFADisabled, AuditRecoveryCodeUsed,
 	AuditRememberedLoginCreated, AuditRememberedLoginUsed, AuditRememberedLoginForgotten,
-	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword,
+	AuditAdminResetMFA, AuditAdminLogoutAll, AuditAdminSetPassword, AuditDPoPRefused,
 	AuditSessionRenamed, AuditRecoveryCodesRegenerated, AuditSessionClosureConfirmed,
 	AuditSessionRulesChanged, AuditSettingsChanged,
 	AuditApprovalRequested, AuditApprovalApproved, AuditApprovalDenied, AuditDeviceLinked,

@@ -46,16 +46,20 @@ func (l Location) IsZero() bool { return l == Location{} }
 
 // Session is one sign-in on one device.
 type Session struct {
-	ID           string     `json:"id"`
-	Current      bool       `json:"current"`
-	Device       Device     `json:"device"`
-	IP           string     `json:"ip"`
-	Location     Location   `json:"location"`
-	CreatedAt    time.Time  `json:"created_at"`
-	LastSeenAt   time.Time  `json:"last_seen_at"`
-	AuthTime     time.Time  `json:"auth_time"`
-	ExpiresAt    time.Time  `json:"expires_at"`
-	Remember     bool       `json:"remember"`
+	ID         string    `json:"id"`
+	Current    bool      `json:"current"`
+	Device     Device    `json:"device"`
+	IP         string    `json:"ip"`
+	Location   Location  `json:"location"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	AuthTime   time.Time `json:"auth_time"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	Remember   bool      `json:"remember"`
+	// Bound (issue 21) says the session is bound to a key on its device
+	// (DPoP, RFC 9449): its tokens work only with a fresh proof signed by
+	// that key, so a copy of them is useless anywhere else.
+	Bound        bool       `json:"bound"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
 	RevokeReason string     `json:"revoke_reason,omitempty"`
 	// RevokedBySessionID and RevokedByDeviceName say who ended the
