@@ -277,6 +277,12 @@ type Session struct {
 	// AccessHash is the SHA-256 of the current access token.
 	AccessHash      []byte
 	AccessExpiresAt time.Time
+	// JKT (issue 21) is the JWK SHA-256 thumbprint (base64url) of the
+	// device key the session is bound to (DPoP), "" when it is not bound.
+	// CreateSession stores it as given; nothing changes it afterwards, and
+	// every call that returns a session returns it. Sessions created
+	// before the stores knew of it read as "".
+	JKT string
 	// InstallHash is the SHA-256 of the install key the sign-in carried,
 	// nil when it carried none. CreateSession records it as a known install
 	// of the account (KnownInstall).
@@ -622,6 +628,18 @@ type Store interface {
 	// hashes to h, revoked or not (the server answers session_revoked with
 	// its details).
 	SessionByAccessHash(ctx context.Context, h []byte) (Session, error)
+	// MarkDPoPRefused notes that the bound session id was used without
+	// its key (issue 21) and appends audit in the same write, the first
+	// time only: first is false, and nothing is written, when it was noted
+	// before. ErrNotFound when there is no such session. audit goes to the
+	// log of the session's account (as AppendAudit stores it), in the
+	// transaction that notes the refusal: both commit or neither. The note
+	// is kept with the session (at audit.At, or the store's clock when
+	// that is zero) and is not a revocation: nothing else of the session
+	// changes. A revoked session is noted like a live one. Of concurrent
+	// calls for one session, on one replica or several, exactly one
+	// reports first and writes its event.
+	MarkDPoPRefused(ctx context.Context, id string, audit api.AuditEvent) (first bool, err error)
 	// TouchSession records use of a live session: ErrRevoked (and no
 	// change) for a revoked one, ErrNotFound for an unknown one.
 	TouchSession(ctx context.Context, id string, t Touch) error

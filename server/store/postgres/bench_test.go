@@ -29,9 +29,10 @@ func accessHash(id string) []byte {
 }
 
 // seedSessions gives the account n live sessions, session i last seen i
-// seconds before base, then n/4 revoked ones, each with a refresh token,
-// in a few statements rather than a transaction per session. It returns
-// the live sessions' access hashes in list order.
+// seconds before base, then n/4 revoked ones, each with a refresh token
+// and bound to a device key (issue 21), in a few statements rather than a
+// transaction per session. It returns the live sessions' access hashes in
+// list order.
 func seedSessions(tb testing.TB, s *Store, accountID string, n int, base time.Time) [][]byte {
 	tb.Helper()
 	ctx := tb.Context()
@@ -42,12 +43,13 @@ func seedSessions(tb testing.TB, s *Store, accountID string, n int, base time.Ti
 		{`INSERT INTO sessions (id, account_id, device_id, device_name, device_platform, device_os, device_model, device_app_version,
 				ip, loc_city, loc_region, loc_country, loc_country_code,
 				created_at, last_seen_at, auth_time, expires_at, absolute_expires_at,
-				remember, access_hash, access_expires_at, revoked_at, revoke_reason)
+				remember, access_hash, access_expires_at, revoked_at, revoke_reason, jkt)
 			SELECT id, $1, 'dev_' || i, 'Pixel 9 Pro', 'android', 'Android 16', 'Pixel 9 Pro', '1.4.2',
 				'203.0.113.7', 'Zürich', 'Zurich', 'Switzerland', 'CH',
 				$2::timestamptz, $2::timestamptz - i * interval '1 second', $2, $2 + interval '24 hours', $2 + interval '24 hours',
 				true, sha256(convert_to(id, 'UTF8')), $2 + interval '15 minutes',
-				CASE WHEN i >= $3::int THEN $2::timestamptz END, CASE WHEN i >= $3::int THEN 'logout' ELSE '' END
+				CASE WHEN i >= $3::int THEN $2::timestamptz END, CASE WHEN i >= $3::int THEN 'logout' ELSE '' END,
+				'0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I'
 			FROM (SELECT i, format('ses_%s_%s', $1::text, lpad(i::text, 6, '0')) AS id
 				FROM generate_series(0, $3::int + $3::int / 4 - 1) AS i) AS g`, []any{accountID, base, n}},
 		{`INSERT INTO refresh_tokens (hash, session_id, issued_at, expires_at)

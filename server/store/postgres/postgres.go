@@ -15,8 +15,9 @@
 //     callers exactly one matches: RevokeSession, UseTOTPStep,
 //     UseRecoveryCode, ConsumeRemembered, ConsumeMFAToken, SetTOTPPending,
 //     TouchSession, SetAuthTime, FailReauth (whose UPDATE … RETURNING
-//     gives each of concurrent callers its own count); CreateAccount rests
-//     on the unique index.
+//     gives each of concurrent callers its own count), MarkDPoPRefused
+//     (which then appends its audit event, holding the session's row);
+//     CreateAccount rests on the unique index.
 //   - RotateRefreshToken first locks the session row with its conditional
 //     UPDATE (which refuses a revoked session), then stamps the live
 //     refresh tokens and inserts the new one in later statements of the

@@ -131,6 +131,10 @@ func (r *replicas) SessionByAccessHash(ctx context.Context, h []byte) (store.Ses
 	return r.pick().SessionByAccessHash(ctx, h)
 }
 
+func (r *replicas) MarkDPoPRefused(ctx context.Context, id string, audit api.AuditEvent) (bool, error) {
+	return r.pick().MarkDPoPRefused(ctx, id, audit)
+}
+
 func (r *replicas) TouchSession(ctx context.Context, id string, t store.Touch) error {
 	return r.pick().TouchSession(ctx, id, t)
 }

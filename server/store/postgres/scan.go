@@ -38,7 +38,7 @@ func (r *sessionRow) dest() []any {
 		&s.Remember, &s.AccessHash, &s.AccessExpiresAt, &s.InstallHash, &s.ReauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
 		&r.erase, &r.closureAt, &r.closureErased,
-		&r.idleTimeout, &r.accountIdleTimeout}
+		&r.idleTimeout, &r.accountIdleTimeout, &s.JKT}
 }
 
 func (r *sessionRow) session() store.Session {
@@ -107,7 +107,7 @@ func sessionArgs(s store.Session, acctRule int32) []any {
 		s.CreatedAt, s.LastSeenAt, s.AuthTime, s.ExpiresAt, s.AbsoluteExpiresAt,
 		s.Remember, nonNil(s.AccessHash), s.AccessExpiresAt, nullBytes(s.InstallHash), 0,
 		revokedAt, reason, bySession, byDeviceName, erase, closureAt, erased,
-		secs(s.IdleTimeout), acctRule}
+		secs(s.IdleTimeout), acctRule, s.JKT}
 }
 
 // sortLikeList orders sessions as ListSessions does: by LastSeenAt, then

@@ -176,7 +176,7 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
 			sessionArgs(ses, acctRule)...); err != nil {
 			return err
 		}

@@ -53,7 +53,7 @@ func (s *Store) CreateSession(ctx context.Context, ses store.Session, rt store.R
 		micros(ses.CreatedAt), micros(ses.LastSeenAt), micros(ses.AuthTime), micros(ses.ExpiresAt), micros(ses.AbsoluteExpiresAt),
 		boolInt(ses.Remember), nonNil(ses.AccessHash), micros(ses.AccessExpiresAt), nullBytes(ses.InstallHash), 0,
 		revokedAt, reason, bySession, byDeviceName, boolInt(erase), closureAt, boolInt(erased),
-		secs(ses.IdleTimeout), acctRule); err != nil {
+		secs(ses.IdleTimeout), acctRule, ses.JKT); err != nil {
 		return s.wrap("create session", err)
 	}
 	if len(ses.InstallHash) > 0 {
@@ -534,7 +534,7 @@ var sessionRows = sync.Pool{New: func() any {
 		&r.remember, &s.AccessHash, &r.accessExp, &s.InstallHash, &r.reauthFailures,
 		&r.revokedAt, &r.reason, &r.bySession, &r.byDeviceName,
 		&r.erase, &r.closureAt, &r.closureErased,
-		&r.idleTimeout, &r.accountIdleTimeout}
+		&r.idleTimeout, &r.accountIdleTimeout, &s.JKT}
 	return r
 }}
 

@@ -132,6 +132,7 @@ type stmts struct {
 	rotateSession     *sql.Stmt
 	rotateTokens      *sql.Stmt
 	txSessionRevoked  *sql.Stmt
+	markDPoPRefused   *sql.Stmt
 	txSessionOfAcct   *sql.Stmt
 	updateSession     *sql.Stmt
 	txAccountRule     *sql.Stmt
@@ -242,7 +243,7 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 		createAccount: p(write, `INSERT INTO accounts (`+columns.Account+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (username) DO NOTHING`),
 		insertSession: p(write, `INSERT INTO sessions (`+columns.Session+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		insertRefresh: p(write, `INSERT INTO refresh_tokens (`+columns.Refresh+`) VALUES (?, ?, ?, ?, ?)`),
 		touchSession: p(write, `UPDATE sessions SET last_seen_at = ?, expires_at = ?, ip = ?,
 			loc_city = ?, loc_region = ?, loc_country = ?, loc_country_code = ?
@@ -265,7 +266,9 @@ func prepare(ctx context.Context, read, write *sql.DB) (*stmts, error) {
 			WHERE id = ? AND revoked_at IS NULL`),
 		rotateTokens:     p(write, `UPDATE refresh_tokens SET rotated_at = ? WHERE session_id = ? AND rotated_at IS NULL`),
 		txSessionRevoked: p(write, `SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`),
-		txSessionOfAcct:  p(write, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
+		markDPoPRefused: p(write, `UPDATE sessions SET dpop_refused_at = ?1
+			WHERE id = ?2 AND dpop_refused_at IS NULL RETURNING account_id`),
+		txSessionOfAcct: p(write, `SELECT `+columns.Session+` FROM sessions WHERE id = ? AND account_id = ?`),
 		updateSession: p(write, `UPDATE sessions SET device_name = ?, idle_timeout_s = ? WHERE id = ?
 			RETURNING `+columns.Session),
 		txAccountRule: p(write, `SELECT auto_logout_inactive_after_s FROM accounts WHERE id = ?`),

@@ -97,6 +97,7 @@ func testClosed(f *fixture) {
 		{"MFAToken", func() error { _, err := f.s.MFAToken(f.ctx, randHash(), t0); return err }},
 		{"FailReauth", func() error { _, err := f.s.FailReauth(f.ctx, s.ID); return err }},
 		{"RenameSession", func() error { _, err := f.s.RenameSession(f.ctx, acct.ID, s.ID, "Renamed", nil); return err }},
+		{"MarkDPoPRefused", func() error { _, err := f.s.MarkDPoPRefused(f.ctx, s.ID, f.refusedEvent(s, t0)); return err }},
 		{"ReplaceRecoveryCodes", func() error {
 			_, err := f.s.ReplaceRecoveryCodes(f.ctx, acct.ID, [][]byte{randHash()}, nil)
 			return err

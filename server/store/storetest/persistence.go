@@ -39,7 +39,13 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	_, err = f.s.RevokeSession(f.ctx, acct.ID, gone.ID, r, store.RevokeEffects{})
 	ok(t, "RevokeSession", err)
 	gone = revoked(gone, r)
-	foreign, _ := f.session(other, nil)
+	// A bound session, once refused without its key: the key and the
+	// mark survive.
+	foreign, _ := f.session(other, boundTo(jkt()))
+	refused := f.refusedEvent(foreign, t0.Add(time.Minute))
+	if first, err := f.s.MarkDPoPRefused(f.ctx, foreign.ID, refused); err != nil || !first {
+		t.Errorf("MarkDPoPRefused = %v, %v; want true", first, err)
+	}
 	rem := f.remembered(acct, "dev1", t0.Add(90*24*time.Hour))
 	codes := [][]byte{randHash(), randHash()}
 	mfa = f.enableTOTP(mfa, secretA, 7, codes)
@@ -73,6 +79,10 @@ func RunPersistence(t *testing.T, open func(t *testing.T, path string) store.Sto
 	f.checkSession("live session after reopen", live)
 	f.checkSession("revoked session after reopen", gone)
 	f.checkSession("other account's session after reopen", foreign)
+	if first, err := f.s.MarkDPoPRefused(f.ctx, foreign.ID, f.refusedEvent(foreign, t0.Add(2*time.Minute))); err != nil || first {
+		t.Errorf("MarkDPoPRefused after reopen = %v, %v; want false (marked in the first life)", first, err)
+	}
+	f.checkLog("other account after reopen", other.ID, refused)
 	got, err := f.s.SessionByAccessHash(f.ctx, live.AccessHash)
 	ok(t, "SessionByAccessHash after reopen", err)
 	check(t, "SessionByAccessHash after reopen", got, live)

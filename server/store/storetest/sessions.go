@@ -23,6 +23,7 @@ func testSessionRoundTrip(f *fixture) {
 			s.ExpiresAt = t0.Add(12 * time.Hour)
 			s.AbsoluteExpiresAt = s.ExpiresAt
 		}},
+		{"bound to a device key", func(s *store.Session) { s.JKT = jkt() }},
 		{"times in another zone", func(s *store.Session) {
 			s.LastSeenAt = s.LastSeenAt.In(zone)
 			s.AuthTime = s.AuthTime.In(zone)

@@ -65,6 +65,11 @@ var contract = []testCase{
 	{"Session/RenameRefused", testRenameSessionRefused},
 	{"Session/RenameRollBack", testRenameSessionRollBack},
 	{"Session/Update", testUpdateSession},
+	{"Session/Bound", testBoundSessionReads},
+
+	{"DPoP/MarkRefused", testMarkDPoPRefused},
+	{"DPoP/MarkRefusedCanceled", testMarkDPoPRefusedCanceled},
+	{"Concurrent/MarkDPoPRefused", testConcurrentMarkDPoPRefused},
 
 	{"Rules/IdleRule", testIdleRule},
 	{"Rules/Settings", testSettings},

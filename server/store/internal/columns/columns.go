@@ -4,7 +4,8 @@
 // common shape is written once. Each store keeps its own SQL around them.
 package columns
 
-// Session lists the sessions table's columns.
+// Session lists the sessions table's columns (not dpop_refused_at, which
+// only MarkDPoPRefused reads and writes).
 const Session = `id, account_id,
 	device_id, device_name, device_platform, device_os, device_model, device_app_version,
 	ip, loc_city, loc_region, loc_country, loc_country_code,
@@ -12,7 +13,7 @@ const Session = `id, account_id,
 	remember, access_hash, access_expires_at, install_hash, reauth_failures,
 	revoked_at, revoke_reason, revoked_by_session, revoked_by_device_name,
 	revoke_erase, closure_confirmed_at, closure_erased,
-	idle_timeout_s, account_idle_timeout_s`
+	idle_timeout_s, account_idle_timeout_s, jkt`
 
 // Account lists the accounts table's columns.
 const Account = `id, username, password_hash, created_at, mfa_enabled, totp_secret, totp_pending_secret,

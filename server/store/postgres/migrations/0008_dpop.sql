@@ -1,0 +1,14 @@
+-- 0008: server/store/sqlite's migration 0009 in PostgreSQL types:
+-- device-bound tokens (issue 21, DPoP). A session signed in with a proof
+-- of a device key is bound to that key: jkt is the key's JWK SHA-256
+-- thumbprint (base64url), '' for a session that is not bound (every
+-- session created before this migration). CreateSession writes it and
+-- nothing changes it afterwards. dpop_refused_at is when the bound session
+-- was first used without its key (MarkDPoPRefused), NULL until then: it
+-- makes that refusal audited once per session, not on every attempt.
+--
+-- Both columns have a constant default (NULL for the second), so adding
+-- them rewrites no row and holds the table's lock only for a moment.
+ALTER TABLE sessions
+	ADD COLUMN jkt             text NOT NULL DEFAULT '',
+	ADD COLUMN dpop_refused_at timestamptz;
