@@ -91,6 +91,8 @@ fuzz:
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeRules -fuzztime $(FUZZTIME)
 	$(GO) test ./server -run '^$$' -fuzz FuzzDecodeApprovals -fuzztime $(FUZZTIME)
 	$(GO) test ./api/auditchain -run '^$$' -fuzz FuzzReadExport -fuzztime $(FUZZTIME)
+	$(GO) test ./api/dpop -run '^$$' -fuzz FuzzCheck -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz FuzzDPoPHeaders -fuzztime $(FUZZTIME)
 
 ## bench: the figures quoted in README.md
 bench:

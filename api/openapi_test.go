@@ -17,6 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 )
 
 // loadSpec loads the embedded document and validates it as OpenAPI 3.0.
@@ -117,8 +118,14 @@ func TestOpenAPISecurity(t *testing.T) {
 	if scheme == nil || scheme.Value == nil || scheme.Value.Type != "http" || scheme.Value.Scheme != "bearer" {
 		t.Fatalf("components.securitySchemes.bearerAuth must be http bearer, got %+v", scheme)
 	}
-	if len(doc.Security) != 1 || doc.Security[0]["bearerAuth"] == nil {
-		t.Fatalf("the document's default security must be [bearerAuth], got %v", doc.Security)
+	scheme = doc.Components.SecuritySchemes["dpopAuth"]
+	if scheme == nil || scheme.Value == nil || scheme.Value.Type != "http" || scheme.Value.Scheme != dpop.Scheme {
+		t.Fatalf("components.securitySchemes.dpopAuth must be http %s, got %+v", dpop.Scheme, scheme)
+	}
+	// Either scheme: Bearer, or DPoP for a bound session.
+	if len(doc.Security) != 2 || len(doc.Security[0]) != 1 || doc.Security[0]["bearerAuth"] == nil ||
+		len(doc.Security[1]) != 1 || doc.Security[1]["dpopAuth"] == nil {
+		t.Fatalf("the document's default security must be [bearerAuth] or [dpopAuth], got %v", doc.Security)
 	}
 	ops := specOperations(doc)
 	for k := range publicRoutes {
@@ -135,7 +142,7 @@ func TestOpenAPISecurity(t *testing.T) {
 			continue
 		}
 		if op.Security != nil {
-			t.Errorf("%s needs bearerAuth: it must not override the default security", k)
+			t.Errorf("%s needs bearerAuth or dpopAuth: it must not override the default security", k)
 		}
 		if op.Responses.Status(401) == nil {
 			t.Errorf("%s is authenticated but documents no 401 answer", k)
@@ -266,6 +273,7 @@ var (
 		CreatedAt: t0, LastSeenAt: t1, AuthTime: t0, ExpiresAt: t0.Add(12 * time.Hour), Remember: true,
 		RevokedAt: &t1, RevokeReason: api.ReasonRemoteLogout,
 		RevokedBySessionID: "ses_7f1", RevokedByDeviceName: "Laptop", Closure: &closure, IdleTimeoutS: 7 * 24 * 3600,
+		Bound: true,
 	}
 	t2      = t1.Add(300 * time.Millisecond)
 	closure = api.Closure{State: api.ClosureConfirmed, EraseRequested: true, Erased: true, ConfirmedAt: &t2}
@@ -282,7 +290,9 @@ var wireTypes = []wireType{
 		Code: api.CodeSessionRevoked, Message: "logged out from another device",
 		Details: map[string]any{api.DetailField: "device.id", api.DetailReason: api.ReasonRemoteLogout, api.DetailRevokedAt: t0, api.DetailByDeviceName: "Pixel 8", api.DetailRetryAfterS: 30, api.DetailAttemptsLeft: 2,
 			api.DetailErase: true, api.DetailClosureToken: "sgc_x"},
-	}}}},
+	}}, api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeInvalidToken, Message: "bound to another device's key",
+		Details: map[string]any{api.DetailReason: api.ReasonDPoP}}},
+		api.ErrorBody{Error: api.ErrorDetail{Code: api.CodeInvalidDPoPProof, Message: "proof used before"}}}},
 	{"ErrorDetail", reflect.TypeFor[api.ErrorDetail](), true, []any{api.ErrorDetail{Code: api.CodeRateLimited, Message: "slow down", Details: map[string]any{api.DetailRetryAfterS: 30}}}},
 	{"Device", reflect.TypeFor[api.Device](), true, []any{device}},
 	{"Account", reflect.TypeFor[api.Account](), true, []any{account}},
@@ -514,6 +524,9 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 		{"Closure", `{"state":"pending","erase_requested":false}`},
 		{"ClosureRequest", `{"erased":true}`},
 		{"ClosureRequest", `{"closure_token":"sgc_x","erased":"yes"}`},
+		{"Error", `{"error":{"code":"invalid_token","message":"m","details":{"reason":"bored"}}}`},
+		{"Session", sessionWith(t, "bound", "yes")},
+		{"Session", sessionWith(t, "bound", nil)},
 	} {
 		s := schemaRef(t, doc, tc.schema)
 		var v any
@@ -527,6 +540,97 @@ func TestOpenAPISchemasRejectBadValues(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sessionWith is the sample session's JSON with property name set to v
+// (nil: removed).
+func sessionWith(t *testing.T, name string, v any) string {
+	t.Helper()
+	m := roundTrip(t, session).(map[string]any)
+	if v == nil {
+		delete(m, name)
+	} else {
+		m[name] = v
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// dpopRoutes are the public routes that take a DPoP proof: the sign-ins
+// (which it binds) and the refresh. Every authenticated route takes one
+// too.
+var dpopRoutes = map[string]bool{
+	"POST /v1/login":            true,
+	"POST /v1/login/mfa":        true,
+	"POST /v1/login/remembered": true,
+	"POST /v1/login/approval":   true,
+	"POST /v1/link/poll":        true,
+	"POST /v1/token/refresh":    true,
+}
+
+// TestOpenAPIDPoP: device-bound tokens (issue 21) are in the contract:
+// the DPoP header on exactly the routes that read it, its refusals in
+// their 400 and 401 answers with WWW-Authenticate, and the conventions.
+func TestOpenAPIDPoP(t *testing.T) {
+	doc := loadSpec(t)
+	prm := doc.Components.Parameters["DPoP"]
+	if prm == nil || prm.Value == nil || prm.Value.In != "header" || prm.Value.Name != dpop.Header || prm.Value.Required ||
+		prm.Value.Schema == nil || !prm.Value.Schema.Value.Type.Is("string") || prm.Value.Schema.Value.MaxLength == nil ||
+		*prm.Value.Schema.Value.MaxLength != dpop.MaxProofLen {
+		t.Fatalf("components.parameters.DPoP must be an optional string header %q of at most %d bytes", dpop.Header, dpop.MaxProofLen)
+	}
+	for _, want := range []string{"--require-bound", "`session.dpop_refused`", "`invalid_dpop_proof`", "`dpop`",
+		"Authorization: DPoP", "X-Forwarded-Host", "replica"} {
+		if !strings.Contains(doc.Info.Description, want) {
+			t.Errorf("the conventions do not mention %s", want)
+		}
+	}
+	const proofRef, headerRef = "#/components/parameters/DPoP", "#/components/headers/WWWAuthenticate"
+	wwwAuthenticate := func(r *openapi3.ResponseRef) bool {
+		h := r.Value.Headers["WWW-Authenticate"]
+		return h != nil && h.Ref == headerRef
+	}
+	ops := specOperations(doc)
+	for _, k := range sortedKeys(ops) {
+		op := ops[k]
+		takes := false
+		for _, p := range op.Parameters {
+			takes = takes || p.Ref == proofRef
+		}
+		authed := !publicRoutes[k]
+		if want := authed || dpopRoutes[k]; takes != want {
+			t.Errorf("%s: takes the DPoP header %v, want %v", k, takes, want)
+		}
+		if dpopRoutes[k] {
+			bad := op.Responses.Status(400)
+			if bad == nil || bad.Ref != "#/components/responses/BadRequestOrProof" {
+				t.Errorf("%s: its 400 must be BadRequestOrProof (invalid_dpop_proof)", k)
+			}
+		}
+		if authed || k == "POST /v1/token/refresh" {
+			r := op.Responses.Status(401)
+			if r == nil || r.Value == nil || r.Value.Description == nil {
+				t.Errorf("%s: no 401", k)
+				continue
+			}
+			d := *r.Value.Description
+			if !strings.Contains(d, "`dpop`") || authed && !strings.Contains(d, "`invalid_dpop_proof`") || !wwwAuthenticate(r) {
+				t.Errorf("%s: its 401 must name the dpop refusals (reason `dpop`%s) and document WWW-Authenticate",
+					k, map[bool]string{true: ", `invalid_dpop_proof`"}[authed])
+			}
+		}
+	}
+	bad := doc.Components.Responses["BadRequestOrProof"]
+	if bad == nil || bad.Value == nil || !strings.Contains(*bad.Value.Description, "`invalid_dpop_proof`") ||
+		!strings.Contains(*bad.Value.Description, "--require-bound") || !wwwAuthenticate(&openapi3.ResponseRef{Value: bad.Value}) {
+		t.Error("components.responses.BadRequestOrProof must describe invalid_dpop_proof (--require-bound too) with WWW-Authenticate")
+	}
+	if b := schemaRef(t, doc, "Session").Properties["bound"]; b == nil || b.Value == nil || !b.Value.Type.Is("boolean") {
+		t.Error("Session.bound must be a boolean")
+	}
+}
 
 func roundTrip(t *testing.T, v any) any {
 	t.Helper()
@@ -583,7 +687,17 @@ func TestOpenAPIEnumsMatchConstants(t *testing.T) {
 	} else {
 		sameSet(t, "Detail* constants in errors.go", pkg.consts("Detail"), "ErrorDetail.details properties", sortedKeys(details.Value.Properties))
 	}
-	sameSet(t, "Reason* constants in errors.go", pkg.consts("Reason"), "RevokeReason enum", enumStrings(t, schemaRef(t, doc, "RevokeReason")))
+	// Reason* are revoke reasons, but for ReasonDPoP, the reason of an
+	// invalid_token: details.reason is either.
+	revokeReasons := slices.DeleteFunc(pkg.consts("Reason"), func(r string) bool { return r == api.ReasonDPoP })
+	sameSet(t, "Reason* constants in errors.go but ReasonDPoP", revokeReasons, "RevokeReason enum", enumStrings(t, schemaRef(t, doc, "RevokeReason")))
+	if details := detail.Properties["details"]; details != nil && details.Value != nil {
+		r := details.Value.Properties["reason"]
+		if r == nil || r.Value == nil || len(r.Value.AnyOf) != 2 || r.Value.AnyOf[0].Ref != "#/components/schemas/RevokeReason" ||
+			r.Value.AnyOf[1].Value == nil || !slices.Equal(enumStrings(t, r.Value.AnyOf[1].Value), []string{api.ReasonDPoP}) {
+			t.Errorf("ErrorDetail.details.reason must be anyOf [RevokeReason, enum [%s]]", api.ReasonDPoP)
+		}
+	}
 
 	if typ := schemaRef(t, doc, "AuditEvent").Properties["type"]; typ == nil || typ.Value == nil {
 		t.Error("AuditEvent.type is missing")

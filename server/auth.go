@@ -1,6 +1,7 @@
 package server
 
-// Authentication of signed-in calls: the bearer access token, checked
+// Authentication of signed-in calls: the access token (Bearer, or DPoP
+// with a proof for a session bound to its device's key: dpop.go), checked
 // against the store on every request (authed), the session's lifetime,
 // and step-up, the recent password proof some actions need.
 
@@ -9,7 +10,6 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"sessionguard/api"
@@ -59,25 +59,36 @@ func (s *Server) authedStream(h func(http.ResponseWriter, *http.Request) error) 
 
 func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request) error, use bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		tok, ok := bearer(r)
-		if !ok {
-			return &apiError{status: http.StatusUnauthorized, code: api.CodeInvalidToken,
-				msg: "Sign in first: the request has no bearer token."}
+		cred, err := readCredentials(r.Header)
+		if err != nil {
+			return err
 		}
-		sess, err := s.store.SessionByAccessHash(r.Context(), token.Hash(tok))
+		now := s.now()
+		// A proof no key signed is refused before the token is looked
+		// up: it says nothing about the token, live or not.
+		p := s.checkProof(r, cred.proofs, cred.token, now)
+		if p.unsigned() {
+			return s.errProof(http.StatusUnauthorized, p.err)
+		}
+		sess, err := s.store.SessionByAccessHash(r.Context(), token.Hash(cred.token))
 		if errors.Is(err, store.ErrNotFound) {
 			return errInvalidToken()
 		}
 		if err != nil {
 			return storeErr(err)
 		}
-		now := s.now()
+		ip := s.clientIP(r)
+		// Before anything else about the session: a copied bound token
+		// learns nothing (not even that the session ended) and changes
+		// nothing (no closure token, no idle end, no use).
+		if err := s.holdsKey(r.Context(), sess, p, ip, now, http.StatusUnauthorized); err != nil {
+			return err
+		}
 		if sess.Revoked != nil {
 			// The session's own access token: the answer may carry a
 			// closure token.
 			return s.errRevokedOwn(r.Context(), sess, "")
 		}
-		ip := s.clientIP(r)
 		if s.idleDueHere(sess, now) {
 			// Unused past its rule: this request ends it (its token,
 			// expired or not, is the session's own).
@@ -172,16 +183,6 @@ func (s *Server) steppedUp(r *http.Request) (*caller, store.Account, time.Time, 
 	}
 	acct, err := s.account(r.Context(), c.session.AccountID)
 	return c, acct, now, err
-}
-
-func bearer(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	const p = "bearer "
-	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
-		return "", false
-	}
-	tok := strings.TrimSpace(h[len(p):])
-	return tok, tok != ""
 }
 
 // background reports whether the app made r by itself, not the person

@@ -12,16 +12,8 @@ import (
 // peer is a trusted proxy, the right-most X-Forwarded-For entry that is not
 // itself a trusted proxy.
 func (s *Server) clientIP(r *http.Request) netip.Addr {
-	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	var ip netip.Addr
-	if err == nil {
-		ip = peer.Addr().Unmap()
-	} else if a, err2 := netip.ParseAddr(r.RemoteAddr); err2 == nil {
-		ip = a.Unmap()
-	} else {
-		return netip.Addr{}
-	}
-	if !s.trusted(ip) {
+	ip := peerAddr(r)
+	if !ip.IsValid() || !s.trusted(ip) {
 		return ip
 	}
 	hops := r.Header.Values("X-Forwarded-For")
@@ -41,6 +33,42 @@ func (s *Server) clientIP(r *http.Request) netip.Addr {
 		ip = a
 	}
 	return ip
+}
+
+// peerAddr is the address of the socket's peer (the zero Addr if
+// r.RemoteAddr is not one).
+func peerAddr(r *http.Request) netip.Addr {
+	if peer, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		return peer.Addr().Unmap()
+	}
+	if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		return a.Unmap()
+	}
+	return netip.Addr{}
+}
+
+// requestHost is the host (and port) the client addressed, which a DPoP
+// proof's htu must name: r.Host, or, when the socket's peer is a trusted
+// proxy (--trusted-proxy) that sends X-Forwarded-Host, that header's
+// right-most value, the one the nearest proxy wrote (a proxy that
+// rewrites Host for its upstream keeps the client's there). From anyone
+// else X-Forwarded-Host is ignored, like X-Forwarded-For.
+func (s *Server) requestHost(r *http.Request) string {
+	if p := peerAddr(r); !p.IsValid() || !s.trusted(p) {
+		return r.Host
+	}
+	vs := r.Header.Values("X-Forwarded-Host")
+	if len(vs) == 0 {
+		return r.Host
+	}
+	last := vs[len(vs)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	if h := strings.TrimSpace(last); h != "" {
+		return h
+	}
+	return r.Host
 }
 
 func (s *Server) trusted(a netip.Addr) bool {

@@ -3,6 +3,7 @@ package server
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,6 +30,10 @@ type demoDevice struct {
 	remember bool
 }
 
+// demoOldApp is the demo's older app version: its device is not bound to
+// a key (the app before issue 21), the others are.
+const demoOldApp = "0.9.2"
+
 var demoDevices = []demoDevice{
 	{api.Device{Name: "Ana's Pixel 8", Platform: api.PlatformAndroid, OS: "Android 15", Model: "Pixel 8", AppVersion: "1.0.0"},
 		"203.0.113.24", api.Location{City: "Lisbon", Region: "Lisbon", Country: "Portugal", CountryCode: "PT"}, 20 * 24 * time.Hour, 2 * time.Minute, true},
@@ -36,7 +41,7 @@ var demoDevices = []demoDevice{
 		"198.51.100.7", api.Location{City: "Berlin", Region: "Berlin", Country: "Germany", CountryCode: "DE"}, 9 * 24 * time.Hour, 3 * time.Hour, true},
 	{api.Device{Name: "iPad", Platform: api.PlatformIOS, OS: "iPadOS 18.1", Model: "iPad Air", AppVersion: "1.0.0"},
 		"192.0.2.133", api.Location{City: "Porto", Region: "Porto", Country: "Portugal", CountryCode: "PT"}, 40 * 24 * time.Hour, 2 * 24 * time.Hour, true},
-	{api.Device{Name: "MacBook Air", Platform: api.PlatformMacOS, OS: "macOS 15.1", Model: "MacBookAir10,1", AppVersion: "0.9.2"},
+	{api.Device{Name: "MacBook Air", Platform: api.PlatformMacOS, OS: "macOS 15.1", Model: "MacBookAir10,1", AppVersion: demoOldApp},
 		"203.0.113.90", api.Location{City: "London", Region: "England", Country: "United Kingdom", CountryCode: "GB"}, 5 * time.Hour, 40 * time.Minute, false},
 	{api.Device{Name: "Hotel lobby PC", Platform: api.PlatformLinux, OS: "Ubuntu 24.04", AppVersion: "1.0.0"},
 		"198.51.100.201", api.Location{City: "New York", Region: "New York", Country: "United States", CountryCode: "US"}, 8 * time.Hour, 7 * time.Hour, false},
@@ -94,6 +99,11 @@ func (s *Server) SeedDemoDevices(ctx context.Context, n int) (ok bool, err error
 			CreatedAt: created, LastSeenAt: seen, AuthTime: created, Remember: d.remember,
 			AbsoluteExpiresAt: s.absoluteExpiry(d.remember, created),
 			AccessHash:        token.Hash(token.New(token.PrefixAccess)), AccessExpiresAt: seen.Add(s.cfg.AccessTTL),
+		}
+		if d.dev.AppVersion != demoOldApp {
+			// Today's app binds its sessions to a key on the device (issue
+			// 21): a stand-in thumbprint, whose key no one holds.
+			sess.JKT = base64.RawURLEncoding.EncodeToString(token.Hash(sess.ID))
 		}
 		sess.ExpiresAt = s.expiry(sess, seen)
 		rt := store.RefreshToken{Hash: token.Hash(token.New(token.PrefixRefresh)), SessionID: sess.ID, IssuedAt: seen, ExpiresAt: sess.ExpiresAt}

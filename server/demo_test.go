@@ -45,3 +45,25 @@ func TestSeedDemoDevices(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedDemoBound: the demo's devices on today's app are bound to a
+// key (issue 21), the one on an older app is not, so the list shows both.
+func TestSeedDemoBound(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.srv.SeedDemo(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	acct, err := e.store.AccountByUsername(t.Context(), server.DemoUsername)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.store.ListSessions(t.Context(), acct.ID, "", e.clock.Now(), nil, 10)
+	if err != nil || len(list) != 5 {
+		t.Fatalf("the demo's devices: %d, %v", len(list), err)
+	}
+	for _, s := range list {
+		if bound, old := s.JKT != "", s.Device.AppVersion == "0.9.2"; bound == old {
+			t.Errorf("%s (app %s): bound %v", s.Device.Name, s.Device.AppVersion, bound)
+		}
+	}
+}

@@ -26,11 +26,16 @@ type stream struct {
 	cancel context.CancelFunc
 }
 
-func (e *env) stream(token string) *stream {
+// stream opens GET /v1/events with token, and hdr (name, value pairs),
+// and waits for its first comment.
+func (e *env) stream(token string, hdr ...string) *stream {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.http.URL+"/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	resp, err := e.client.Do(req)
 	if err != nil {
 		cancel()

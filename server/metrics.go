@@ -30,6 +30,9 @@ type metrics struct {
 	receiptDelay prometheus.Histogram
 	// idleSweep is how long each inactivity sweep took (SweepInactive).
 	idleSweep prometheus.Histogram
+	// dpopRefusals counts requests refused over their DPoP proof, by
+	// reason (dpop.go).
+	dpopRefusals *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -71,9 +74,13 @@ func newMetrics() *metrics {
 			Name: "sessiond_idle_sweep_duration_seconds", Help: "Time each sweep for sessions unused past their inactivity rule took, ending them included.",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 		}),
+		dpopRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sessiond_dpop_refusals_total",
+			Help: "Requests refused over their DPoP proof, by reason: missing or other_key (a bound token without its key), unbound_sign_in (--require-bound), replays_full, or what was wrong with the proof (malformed, typ, jwk, signature, htm, htu, iat, ath, replay).",
+		}, []string{"reason"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.logins, m.revoked, m.streams, m.events, m.connsRefused, m.purged,
-		m.closures, m.receiptDelay, m.idleSweep,
+		m.closures, m.receiptDelay, m.idleSweep, m.dpopRefusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

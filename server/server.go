@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 	"sessionguard/server/passwd"
 	"sessionguard/server/ratelimit"
 	"sessionguard/server/store"
@@ -143,6 +144,17 @@ type Config struct {
 	// Version is the version GET /healthz reports (default "dev"):
 	// sessiond's build, or the app's when the server is embedded in it.
 	Version string
+	// RequireBound refuses sign-ins without a DPoP proof (400
+	// invalid_dpop_proof): every new session is bound to its device's key.
+	// Sessions signed in unbound before go on working.
+	RequireBound bool
+	// DPoPReplays is how many accepted DPoP proofs this replica remembers
+	// to refuse their replay (default 1,000,000: 27 MiB measured, enough
+	// for about 15,000 proofs a second; see dpop.NewReplays). A proof is
+	// remembered while its iat is within dpop.Window of the clock; past
+	// the limit, requests with a proof are answered 503 rather than let a
+	// replay through.
+	DPoPReplays int
 }
 
 func (c *Config) setDefaults() {
@@ -171,6 +183,9 @@ func (c *Config) setDefaults() {
 	c.MinIdleTimeout = max(c.MinIdleTimeout, MinIdleTimeoutFloor, 3*c.TouchInterval)
 	def(&c.IdleSweepEvery, 30*time.Second)
 	def(&c.OutboxPoll, time.Second)
+	if c.DPoPReplays <= 0 {
+		c.DPoPReplays = 1_000_000
+	}
 	if c.Retention == 0 {
 		c.Retention = 90 * 24 * time.Hour
 	}
@@ -252,6 +267,10 @@ type Server struct {
 	auditKey   ed25519.PrivateKey
 	exports    exportSlots
 	registered []api.Route
+	// replays are the DPoP proofs this replica accepted lately (dpop.go);
+	// dpopAudited the sessions whose use without their key it audited.
+	replays     *dpop.Replays
+	dpopAudited *sessionSet
 }
 
 // New returns a Server over st. The caller keeps ownership of st.
@@ -278,11 +297,15 @@ func New(st store.Store, cfg Config) *Server {
 		metrics: newMetrics(),
 		log:     cfg.Logger,
 		mux:     http.NewServeMux(),
+		replays: dpop.NewReplays(cfg.DPoPReplays),
+		// Enough for every session a flood of copied tokens names in a
+		// while; beyond it the store still writes each event once.
+		dpopAudited: newSessionSet(100_000),
 	}
 	s.bus = s.hub
 	s.hub.sent = s.metrics.events
 	s.routes()
-	s.handler = s.recoverer(s.mux)
+	s.handler = s.dated(s.recoverer(s.mux))
 	var keyed bool
 	if s.auditKey, keyed = newAuditKey(cfg.AuditKey); !keyed {
 		s.log.Warn("no audit signing key configured: audit heads are signed with a key for this process only")
@@ -291,6 +314,17 @@ func New(st store.Store, cfg Config) *Server {
 		s.log.Warn("no secrets key configured: two-step secrets are sealed with a key for this process only")
 	}
 	return s
+}
+
+// dated sets every answer's Date from the server's clock (net/http would
+// use the machine's): devices date their DPoP proofs by it (issue 21),
+// so that a phone whose clock is off by minutes can still sign in, and a
+// server under test with its own clock is told of in the same way.
+func (s *Server) dated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler returns the HTTP handler serving the whole API.
@@ -331,14 +365,14 @@ func (s *Server) routes() {
 		s.mux.Handle(route, s.instrument(route, h))
 	}
 	handle("POST", "/v1/accounts", s.handleCreateAccount)
-	handle("POST", "/v1/login", withBody(s.handleLogin))
-	handle("POST", "/v1/login/mfa", withBody(s.handleMFALogin))
-	handle("POST", "/v1/login/remembered", withBody(s.handleRememberedLogin))
-	handle("POST", "/v1/login/approval", withBody(s.handlePollApproval))
+	handle("POST", "/v1/login", s.signInProof(withBody(s.handleLogin)))
+	handle("POST", "/v1/login/mfa", s.signInProof(withBody(s.handleMFALogin)))
+	handle("POST", "/v1/login/remembered", s.signInProof(withBody(s.handleRememberedLogin)))
+	handle("POST", "/v1/login/approval", s.signInProof(withBody(s.handlePollApproval)))
 	handle("POST", "/v1/login/approvals/{id}", s.authed(withBody(s.handleDecideApproval)))
 	handle("POST", "/v1/link/start", withBody(s.handleLinkStart))
 	handle("POST", "/v1/link/approve", s.authed(withBody(s.handleLinkApprove)))
-	handle("POST", "/v1/link/poll", withBody(s.handleLinkPoll))
+	handle("POST", "/v1/link/poll", s.signInProof(withBody(s.handleLinkPoll)))
 	handle("POST", "/v1/remembered/forget", withBody(s.handleForgetRemembered))
 	handle("POST", "/v1/token/refresh", withBody(s.handleRefresh))
 	handle("POST", "/v1/logout", s.authed(withOptionalBody(s.handleLogout)))

@@ -139,6 +139,7 @@ func sessionView(s store.Session, currentID string) api.Session {
 		ID: s.ID, Current: s.ID == currentID, Device: s.Device, IP: s.IP, Location: s.Location,
 		CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, AuthTime: s.AuthTime,
 		ExpiresAt: s.ExpiresAt, Remember: s.Remember, IdleTimeoutS: int(s.IdleTimeout / time.Second),
+		Bound: s.JKT != "",
 	}
 	if s.Revoked != nil {
 		at := s.Revoked.At

@@ -274,12 +274,20 @@ type newSession struct {
 	// audit are the sign-in's events, each with its Type and Detail;
 	// startSession fills in the rest.
 	audit []api.AuditEvent
+	// jkt is the thumbprint of the key the session is bound to (issue
+	// 21): the sign-in's proof's (signInKey), "" for an unbound session.
+	jkt string
 }
 
-// signIn ends a sign-in that succeeded: it starts the session, counts the
-// sign-in in sessiond_logins_total as result, tells the account's other
-// devices and answers with the session and its tokens.
+// signIn ends a sign-in that succeeded: it starts the session (bound to
+// the key of the request's proof, if any: signInKey), counts the sign-in
+// in sessiond_logins_total as result, tells the account's other devices
+// and answers with the session and its tokens.
 func (s *Server) signIn(ctx context.Context, w http.ResponseWriter, result string, n newSession) error {
+	if n.jkt = signInKey(ctx); n.jkt == "" && s.cfg.RequireBound {
+		// A sign-in route signInProof does not wrap: never unbound here.
+		return s.errBoundOnly()
+	}
 	login, err := s.startSession(ctx, n)
 	if err != nil {
 		return err
@@ -303,6 +311,7 @@ func (s *Server) startSession(ctx context.Context, n newSession) (api.Login, err
 		CreatedAt: n.now, LastSeenAt: n.now, AuthTime: n.authTime, Remember: n.remember,
 		AbsoluteExpiresAt: s.absoluteExpiry(n.remember, n.now),
 		AccessHash:        token.Hash(access), AccessExpiresAt: n.now.Add(s.cfg.AccessTTL), InstallHash: n.install,
+		JKT: n.jkt,
 	}
 	sess.ExpiresAt = s.expiry(sess, n.now)
 	rt := store.RefreshToken{Hash: token.Hash(refresh), SessionID: sess.ID, IssuedAt: n.now, ExpiresAt: sess.ExpiresAt}

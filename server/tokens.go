@@ -1,7 +1,8 @@
 package server
 
 // What a session does with its tokens: refresh them (POST
-// /v1/token/refresh; a rotated token used again ends the session), log
+// /v1/token/refresh; a rotated token used again ends the session; a bound
+// session's needs a proof by its key: dpop.go), log
 // out (POST /v1/logout, optionally saving the login), and re-authenticate
 // (POST /v1/reauth), which renews the proof step-up asks for; with the
 // count of wrong answers that ends a session, shared with the password
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 	"sessionguard/server/store"
 	"sessionguard/server/token"
 )
@@ -25,6 +27,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 		return errInvalid("refresh_token", "refresh_token is required.")
 	}
 	ctx, now := r.Context(), s.now()
+	// The proof (no ath: the token is in the body) is checked first; one
+	// no key signed is refused before the token is looked up.
+	p := s.checkProof(r, r.Header.Values(dpop.Header), "", now)
+	if p.unsigned() {
+		return s.errProof(http.StatusBadRequest, p.err)
+	}
 	rt, err := s.store.RefreshToken(ctx, token.Hash(req.RefreshToken))
 	if errors.Is(err, store.ErrNotFound) {
 		return errInvalidToken()
@@ -35,6 +43,12 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request, req api.R
 	sess, err := s.store.Session(ctx, rt.SessionID)
 	if err != nil {
 		return storeErr(err)
+	}
+	// A bound session's refresh token without its key is refused before
+	// anything else: a copy can neither end the session (reuse, idle) nor
+	// learn that it ended.
+	if err := s.holdsKey(ctx, sess, p, s.clientIP(r), now, http.StatusBadRequest); err != nil {
+		return err
 	}
 	if sess.Revoked != nil {
 		if rt.RotatedAt == nil || now.Sub(*rt.RotatedAt) <= s.cfg.RefreshGrace {

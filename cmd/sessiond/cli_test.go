@@ -75,6 +75,8 @@ func TestCommands(t *testing.T) {
 		{"min idle timeout below the floor", "", []string{"serve", "--db", db, "--min-idle-timeout", "4m59s"}, 2, "", "--min-idle-timeout must be at least 5m0s"},
 		{"negative min idle timeout", "", []string{"serve", "--db", db, "--min-idle-timeout", "-1h"}, 2, "", "--min-idle-timeout must not be negative"},
 		{"zero idle sweep period", "", []string{"serve", "--db", db, "--idle-sweep-every", "0s"}, 2, "", "--idle-sweep-every must be more than 0"},
+		{"zero dpop replay cache", "", []string{"serve", "--db", db, "--dpop-replay-cache", "0"}, 2, "", "--dpop-replay-cache must be at least 1"},
+		{"bad dpop replay cache", "", []string{"serve", "--db", db, "--dpop-replay-cache", "many"}, 2, "", "invalid value"},
 		{"bad synchronous", "", []string{"serve", "--db", db, "--sqlite-synchronous", "off"}, 2, "", "--sqlite-synchronous"},
 		{"bad flag", "", []string{"serve", "--nope"}, 2, "", "flag provided but not defined"},
 		{"stray argument", "", []string{"migrate", "--db", db, "extra"}, 2, "", `unexpected argument "extra"`},

@@ -63,6 +63,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	db := fs.String("db", defaultDB(), dbFlagHelp)
 	var cfg server.Config
 	fs.BoolVar(&cfg.OpenRegistration, "open-registration", false, "allow anyone to create an account (rate-limited per address)")
+	fs.BoolVar(&cfg.RequireBound, "require-bound", false, "refuse sign-ins without a DPoP proof, so every new session is bound to a key on its device (apps too old to send one cannot sign in; sessions signed in before keep working)")
+	fs.IntVar(&cfg.DPoPReplays, "dpop-replay-cache", 1_000_000, "how many recent DPoP proofs this replica remembers to refuse a second use (about 28 bytes each: 27 MiB for the default; each is kept while its iat is within 60 s of the clock, so the default covers about 15,000 proofs a second; when full, requests with a proof are answered 503)")
 	durations := []durationFlag{
 		{"access-ttl", fs.Duration("access-ttl", 15*time.Minute, "access token lifetime"), ""},
 		{"refresh-grace", fs.Duration("refresh-grace", 10*time.Second, "how long a rotated refresh token may be retried (0: not at all)"), "no grace"},
@@ -102,6 +104,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if cfg.Retention == 0 {
 		cfg.Retention = -1
+	}
+	if cfg.DPoPReplays < 1 {
+		return usageError{"--dpop-replay-cache must be at least 1"}
 	}
 	if (*cert == "") != (*key == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
@@ -210,7 +215,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer) error {
 		log.Info("metrics listening", "metrics_url", "http://"+mln.Addr().String()+"/metrics")
 	}
 	log.Info("sessiond listening", "url", scheme+"://"+ln.Addr().String(), "version", cfg.Version, "db", st.name,
-		"open_registration", cfg.OpenRegistration, "geoip_db", *geoDB, "max_connections", maxConns, "web", webFrom)
+		"open_registration", cfg.OpenRegistration, "require_bound", cfg.RequireBound, "geoip_db", *geoDB, "max_connections", maxConns, "web", webFrom)
 	select {
 	case err := <-errc:
 		return err

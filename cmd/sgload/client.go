@@ -37,6 +37,15 @@ func newHTTPClient(conns int) *http.Client {
 // call makes one API request with a bearer token and decodes a 2xx answer
 // into out (if not nil). Any other status is an error quoting the body.
 func call(ctx context.Context, c *http.Client, method, url, token string, body, out any) error {
+	var h http.Header
+	if token != "" {
+		h = http.Header{"Authorization": {"Bearer " + token}}
+	}
+	return callWith(ctx, c, method, url, h, body, out)
+}
+
+// callWith is call with the request headers h (Authorization included).
+func callWith(ctx context.Context, c *http.Client, method, url string, h http.Header, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -49,8 +58,8 @@ func call(ctx context.Context, c *http.Client, method, url, token string, body, 
 	if err != nil {
 		return err
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -21,7 +21,10 @@ type config struct {
 	Sessiond    string
 	PostgresURL string
 
-	MeRequests, MeConcurrency, MeWarmup    int
+	MeRequests, MeConcurrency, MeWarmup int
+	// The bound phase: BoundRounds rounds of BoundRequests GET /v1/me with
+	// Bearer tokens, each followed by as many with DPoP-bound tokens.
+	BoundRequests, BoundRounds             int
 	ListSessions, AuditEvents, PageRepeats int
 	Levels                                 []int
 	StreamsPerAccount, Revokes             int
@@ -75,7 +78,9 @@ Usage: sgload [flags]
 
 It seeds a fresh database through the store package, starts sessiond on a
 loopback port as a child process, and measures: GET /v1/me throughput and
-latency, the first page of /v1/sessions and /v1/audit on a large account,
+latency, sessiond's CPU per GET /v1/me with Bearer tokens against
+DPoP-bound tokens (each request with a fresh proof, made before its round
+starts), the first page of /v1/sessions and /v1/audit on a large account,
 revoke → session.revoked on open event streams at each --streams level
 (with sessiond's RSS and Go heap) and revoke → the device's receipt
 (POST /v1/closures, sent the moment the event arrives), and sign-in
@@ -103,6 +108,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&c.MeRequests, "me-requests", 30000, "GET /v1/me requests measured")
 	fs.IntVar(&c.MeConcurrency, "me-concurrency", 16, "parallel connections for GET /v1/me (each its own session)")
 	fs.IntVar(&c.MeWarmup, "me-warmup", 1000, "GET /v1/me requests before measuring")
+	fs.IntVar(&c.BoundRequests, "bound-requests", 20000, "bound phase: GET /v1/me requests per round, on --me-concurrency connections (a bound round must end within the 60 s a DPoP proof lives)")
+	fs.IntVar(&c.BoundRounds, "bound-rounds", 3, "bound phase: rounds, each one of unbound then one of bound requests")
 	fs.IntVar(&c.ListSessions, "list-sessions", 10000, "live sessions of the account whose session list is paged")
 	fs.IntVar(&c.AuditEvents, "audit-events", 100000, "audit events of that account")
 	fs.IntVar(&c.PageRepeats, "page-repeats", 100, "requests per first-page measurement")
@@ -204,7 +211,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		{"login-concurrency", c.LoginConcurrency}, {"seed-workers", c.SeedWorkers},
 		{"flood-workers", c.FloodWorkers}, {"flood-accounts", c.FloodAccounts}, {"flood-max", c.FloodMax},
 		{"flood-me-workers", c.FloodMeWorkers}, {"writes", c.Writes}, {"write-concurrency", c.WriteConcurrency},
-		{"write-rounds", c.WriteRounds},
+		{"write-rounds", c.WriteRounds}, {"bound-requests", c.BoundRequests}, {"bound-rounds", c.BoundRounds},
 	} {
 		if p.v < 1 {
 			return nil, usageError(fmt.Sprintf("--%s must be at least 1", p.name))
@@ -248,6 +255,7 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 // The phases, in the order they run.
 const (
 	phaseMe      = "me"
+	phaseBound   = "bound"
 	phasePages   = "pages"
 	phaseStreams = "streams"
 	phaseLogin   = "login"
@@ -256,7 +264,7 @@ const (
 	phaseSweep   = "sweep"
 )
 
-var phaseNames = []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood, phaseWrites, phaseSweep}
+var phaseNames = []string{phaseMe, phaseBound, phasePages, phaseStreams, phaseLogin, phaseFlood, phaseWrites, phaseSweep}
 
 func parsePhases(v string) (map[string]bool, error) {
 	out := map[string]bool{}

@@ -28,6 +28,9 @@ func writeReport(w io.Writer, r *results) {
 	if anyBackend(r, func(b *backendResult) bool { return b.Me != nil }) {
 		reportMe(p, r)
 	}
+	if anyBackend(r, func(b *backendResult) bool { return b.Bound != nil }) {
+		reportBound(p, r)
+	}
 	if anyBackend(r, func(b *backendResult) bool { return len(b.Levels) > 0 }) {
 		reportStreams(p, r)
 		reportReceipts(p, r)
@@ -87,6 +90,40 @@ func reportMe(p printf, r *results) {
 			m.Latency.PerSecond, ms(m.Latency.P50), ms(m.Latency.P99), ms(m.Latency.Max), m.ServerCPUUs,
 			share(m.CPU.Busy, m.CPU.Machine), share(m.CPU.Server, m.CPU.Machine), share(m.CPU.Tool, m.CPU.Machine),
 			share(m.CPU.DB, m.CPU.Machine), m.CPU.otherShare(), mib(m.PeakRSS))
+	}
+	p("")
+}
+
+func reportBound(p printf, r *results) {
+	p("### GET /v1/me: Bearer against DPoP-bound tokens")
+	p("")
+	p("Rounds alternate; each bound request carries a fresh proof (made before its round).")
+	p("")
+	p("| store | round | tokens | requests | connections | req/s | p50 | p99 | max | sessiond CPU per request | machine busy (sessiond / sgload / other work) |")
+	p("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, b := range r.Backends {
+		br := b.Bound
+		if br == nil {
+			continue
+		}
+		for i, rd := range br.Rounds {
+			kind := "Bearer"
+			if rd.Bound {
+				kind = "DPoP"
+			}
+			p("| %s | %d | %s | %d | %d | %.0f | %s | %s | %s | %.0f µs | %.0f %% (%.0f %% / %.0f %% / %.0f %%) |", b.Store, i/2+1, kind,
+				rd.Latency.N, br.Concurrency, rd.Latency.PerSecond, ms(rd.Latency.P50), ms(rd.Latency.P99), ms(rd.Latency.Max),
+				rd.ServerCPUUs, share(rd.CPU.Busy, rd.CPU.Machine), share(rd.CPU.Server, rd.CPU.Machine),
+				share(rd.CPU.Tool, rd.CPU.Machine), rd.CPU.otherShare())
+		}
+	}
+	p("")
+	p("| store | sessiond CPU per request, Bearer (mean of rounds) | DPoP-bound | difference |")
+	p("|---|---:|---:|---:|")
+	for _, b := range r.Backends {
+		if br := b.Bound; br != nil {
+			p("| %s | %.0f µs | %.0f µs | %+.0f µs |", b.Store, br.UnboundCPUUs, br.BoundCPUUs, br.BoundCPUUs-br.UnboundCPUUs)
+		}
 	}
 	p("")
 }

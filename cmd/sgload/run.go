@@ -49,6 +49,7 @@ type backendResult struct {
 	SeedTook      time.Duration `json:"seed_took_ns"`
 	Idle          memSample     `json:"idle"`
 	Me            *meResult     `json:"me"`
+	Bound         *boundResult  `json:"bound"`
 	Pages         []pageResult  `json:"pages"`
 	BeforeStreams memSample     `json:"before_streams"`
 	Levels        []streamLevel `json:"levels"`
@@ -155,6 +156,9 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 		MeSessions: cfg.MeConcurrency, StreamsPerAccount: cfg.StreamsPerAccount,
 		PasswordHash: cfg.passwordHash, Workers: cfg.SeedWorkers, SessionLife: 12 * time.Hour,
 	}
+	if cfg.Phases[phaseBound] {
+		l.BoundSessions = cfg.MeConcurrency
+	}
 	if cfg.Phases[phasePages] {
 		l.ListSessions, l.AuditEvents = cfg.ListSessions, cfg.AuditEvents
 	}
@@ -216,7 +220,7 @@ func runBackend(ctx context.Context, cfg *config, be backend, bin string, logf f
 
 // mainPhases reports whether any phase that shares one sessiond runs.
 func (c *config) mainPhases() bool {
-	for _, p := range []string{phaseMe, phasePages, phaseStreams, phaseLogin, phaseFlood} {
+	for _, p := range []string{phaseMe, phaseBound, phasePages, phaseStreams, phaseLogin, phaseFlood} {
 		if c.Phases[p] {
 			return true
 		}
@@ -258,6 +262,11 @@ func runMain(ctx context.Context, cfg *config, out *backendResult, db, bin strin
 	}
 	if cfg.Phases[phaseMe] {
 		if out.Me, err = r.phaseMe(ctx); err != nil {
+			return err
+		}
+	}
+	if cfg.Phases[phaseBound] {
+		if out.Bound, err = r.phaseBound(ctx); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 	"sessionguard/server/store"
 	"sessionguard/server/token"
 )
@@ -17,6 +18,7 @@ import (
 // layout says what to put in the database before sessiond starts.
 type layout struct {
 	MeSessions        int // one per /v1/me worker, on the account "load-me"
+	BoundSessions     int // sessions of "load-me" bound to a DPoP key each (issue 21)
 	ListSessions      int // live sessions of "load-big", its caller's included
 	AuditEvents       int // audit events of "load-big"
 	StreamSessions    int // sessions that open event streams
@@ -41,6 +43,13 @@ type seedSession struct {
 	Refresh              string
 }
 
+// boundSession is a seeded session bound to a DPoP key, with the key:
+// its requests carry proofs made with it.
+type boundSession struct {
+	seedSession
+	Key *dpop.Key
+}
+
 // writerSeed is one writer's account in the writes phase.
 type writerSeed struct {
 	// Refreshers are the sessions whose refresh tokens are rotated, one
@@ -55,6 +64,7 @@ type writerSeed struct {
 // seeded is what seed made.
 type seeded struct {
 	Me          []seedSession
+	Bound       []boundSession         // of load-me, each bound to its key
 	Big         seedSession            // the caller for the list and audit pages
 	Streams     []seedSession          // in opening order
 	Controllers map[string]seedSession // by account: the session that revokes the others
@@ -111,6 +121,19 @@ func seedDB(ctx context.Context, st store.Store, l layout, progress func(string)
 			return nil, err
 		}
 		out.Me = append(out.Me, s)
+	}
+	for i := range l.BoundSessions {
+		k, err := dpop.NewKey()
+		if err != nil {
+			return nil, err
+		}
+		sess, rt, tok, refresh := sessionRecord(meID, l.MeSessions+i, now, now, l.SessionLife)
+		sess.JKT = k.Thumbprint()
+		if err := st.CreateSession(ctx, sess, rt); err != nil {
+			return nil, fmt.Errorf("seeding bound session %d: %w", i, err)
+		}
+		nSessions.Add(1)
+		out.Bound = append(out.Bound, boundSession{seedSession{ID: sess.ID, AccountID: meID, Token: tok, Refresh: refresh}, k})
 	}
 	if _, err := newAccount(userLogin); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 	"sessionguard/server"
 	"sessionguard/server/passwd"
 	"sessionguard/server/store/sqlite"
@@ -33,12 +35,12 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := seedDB(ctx, st, layout{MeSessions: 2, ListSessions: 30, AuditEvents: 40, StreamSessions: 6,
+	data, err := seedDB(ctx, st, layout{MeSessions: 2, BoundSessions: 2, ListSessions: 30, AuditEvents: 40, StreamSessions: 6,
 		StreamsPerAccount: 3, PasswordHash: hash, Workers: 4, SessionLife: time.Hour}, func(string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if data.Sessions != 2+30+6+2 || data.Accounts != 3+2 || len(data.Controllers) != 2 {
+	if data.Sessions != 2+2+30+6+2 || data.Accounts != 3+2 || len(data.Controllers) != 2 {
 		t.Fatalf("seeded %d sessions on %d accounts with %d controllers", data.Sessions, data.Accounts, len(data.Controllers))
 	}
 	srv := server.New(st, server.Config{Password: &fast})
@@ -56,6 +58,22 @@ func TestSeededSessionsWorkOnARealServer(t *testing.T) {
 	}
 	if err := call(ctx, c, "GET", hs.URL+"/v1/me", token.New(token.PrefixAccess), nil, nil); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("an unknown token: %v, want 401", err)
+	}
+
+	// A bound session: refused without a proof, taken with one by its key.
+	b := data.Bound[1]
+	if err := call(ctx, c, "GET", hs.URL+"/v1/me", b.Token, nil, nil); err == nil || !strings.Contains(err.Error(), `"reason":"dpop"`) {
+		t.Fatalf("a bound token without a proof: %v, want 401 reason dpop", err)
+	}
+	p, err := b.Key.Proof("GET", hs.URL+"/v1/me", b.Token, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Authorization", dpop.Scheme+" "+b.Token)
+	h.Set(dpop.Header, p)
+	if err := callWith(ctx, c, "GET", hs.URL+"/v1/me", h, nil, &me); err != nil || !me.Session.Bound || me.Session.ID != b.ID {
+		t.Fatalf("a bound token with its proof: %v, %+v", err, me.Session)
 	}
 
 	var page listPage

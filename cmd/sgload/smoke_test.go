@@ -39,7 +39,7 @@ func TestSmoke(t *testing.T) {
 		"--phase-timeout", "2m", "--steady", "100ms", "--flood-workers", "6", "--flood-duration", "300ms",
 		"--flood-accounts", "10", "--flood-me-workers", "2", "--flood-me-rate", "100", "--writes", "24",
 		"--write-concurrency", "3", "--write-rounds", "1", "--sweep-sessions", "300", "--sweep-due", "10,40",
-		"--sweep-every", "200ms", "--json", jsonPath}
+		"--sweep-every", "200ms", "--bound-requests", "100", "--bound-rounds", "2", "--json", jsonPath}
 	if u := os.Getenv(pgtest.EnvURL); u != "" {
 		args = append(args, "--postgres-url", u)
 	}
@@ -50,7 +50,8 @@ func TestSmoke(t *testing.T) {
 	for _, want := range []string{"### Authenticated requests", "### Revoke", "### Revoke → receipt", "### sessiond memory",
 		"`GET /v1/audit?limit=200`", "### Sign-in", "| SQLite | 60 | 20 |", "### Sign-in flood",
 		"| SQLite | 6 × accounts |", "### Acknowledged writes", "| SQLite | synchronous=normal | 1 | 3 |",
-		"### Inactivity sweeper", "| SQLite | 300 |"} {
+		"### Inactivity sweeper", "| SQLite | 300 |", "### GET /v1/me: Bearer against DPoP-bound tokens",
+		"| SQLite | 2 | DPoP | 100 | 4 |"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
@@ -129,6 +130,15 @@ func TestSmoke(t *testing.T) {
 				t.Errorf("%s: no requests measured during the sweep phase", be.Store)
 			}
 		}
+		if b := be.Bound; b == nil || len(b.Rounds) != 4 || b.BoundCPUUs <= 0 || b.UnboundCPUUs <= 0 {
+			t.Errorf("%s: bound phase %+v", be.Store, b)
+		} else {
+			for i, rd := range b.Rounds {
+				if rd.Bound != (i%2 == 1) || rd.Latency.N != 100 || (rd.Bound && rd.ProofsTook <= 0) {
+					t.Errorf("%s: bound round %d: %+v", be.Store, i, rd)
+				}
+			}
+		}
 		if be.Idle.RSS <= 0 || be.Me.CPU.Server <= 0 {
 			t.Errorf("%s: no /proc readings of sessiond (RSS %d, CPU %v)", be.Store, be.Idle.RSS, be.Me.CPU.Server)
 		}
@@ -141,6 +151,7 @@ func TestUsageErrors(t *testing.T) {
 		{"--me-requests", "0"}, {"stray"}, {"--phases", "me,nope"}, {"--flood-kinds", "unknown,unknown"},
 		{"--sqlite-synchronous", "off"}, {"--flood-me-workers", "20"}, {"--writes", "2", "--write-concurrency", "4"},
 		{"--sweep-due", "0"}, {"--sweep-sessions", "10", "--sweep-due", "6,6"}, {"--sweep-every", "0s"},
+		{"--bound-requests", "0"}, {"--bound-rounds", "-1"},
 	} {
 		var out, errs bytes.Buffer
 		if code := run(context.Background(), args, &out, &errs); code != 2 || !strings.Contains(errs.String(), "sgload") && !strings.Contains(errs.String(), "flag") {
