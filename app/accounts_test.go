@@ -31,6 +31,19 @@ type install struct {
 	cache   string
 	m       *app.Accounts
 	clients []*client.Client
+	// seen, when set, sees every request of every core on its way out.
+	seen func(*http.Request)
+}
+
+// seeing is a transport that shows each request to seen first.
+type seeing struct {
+	seen func(*http.Request)
+	rt   http.RoundTripper
+}
+
+func (s seeing) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.seen(r)
+	return s.rt.RoundTrip(r)
 }
 
 func newInstall(t *testing.T, name string, secrets app.SecretStore) *install {
@@ -51,7 +64,11 @@ func (in *install) open(server string) {
 	in.t.Helper()
 	in.m = app.NewAccounts(app.AccountsConfig{
 		Open: func(srv, slot string) (*app.App, error) {
-			c, err := client.New(srv, client.WithHTTPClient(&http.Client{Transport: &http.Transport{}}))
+			var rt http.RoundTripper = &http.Transport{}
+			if in.seen != nil {
+				rt = seeing{seen: in.seen, rt: rt}
+			}
+			c, err := client.New(srv, client.WithHTTPClient(&http.Client{Transport: rt}))
 			if err != nil {
 				return nil, err
 			}
@@ -148,14 +165,15 @@ func usernames(s app.AccountsSnapshot) []string {
 	return out
 }
 
-// tokenKeys lists the install's token items (not its install key).
+// tokenKeys lists the install's token items (not its install key, nor
+// its proof key).
 func (in *install) tokenKeys() []string {
 	in.t.Helper()
 	keys, err := in.secrets.Keys()
 	if err != nil {
 		in.t.Fatal(err)
 	}
-	keys = slices.DeleteFunc(keys, func(k string) bool { return k == app.SecretInstallKey })
+	keys = slices.DeleteFunc(keys, installItem)
 	slices.Sort(keys)
 	return keys
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 	"sessionguard/client"
 	"sessionguard/platform"
 )
@@ -95,7 +96,11 @@ type RemoteLogout struct {
 	Username     string
 	ByDeviceName string // empty when unknown
 	At           time.Time
-	Reason       string // api.Reason*
+	// Reason is an api.Reason* revoke reason, or api.ReasonDPoP: the
+	// session is bound to this install's proof key, which the secret store
+	// no longer has, so the server refuses its tokens here (the session
+	// lives on at the server until it ends or is logged out elsewhere).
+	Reason string
 	// Erased says that whoever ended the session asked this device to
 	// erase its Sessionguard data for the account, and it did.
 	Erased bool
@@ -380,6 +385,10 @@ type App struct {
 
 	keyMu   sync.Mutex // guards instKey; held during secret-store calls, so not mu
 	instKey string     // this install's key once read or made (installKey)
+
+	proofMu  sync.Mutex // guards proof and proofErr; held during secret-store calls, so not mu
+	proof    *dpop.Key  // this install's proof key once read or made (proofKey)
+	proofErr error      // the secret store's failure to read it, when proof is in memory only
 }
 
 // New returns an App in StateStarting; call Start.

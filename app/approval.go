@@ -70,7 +70,7 @@ func (a *App) StartLink(ctx context.Context, remember bool) error {
 	remember = remember && a.cfg.Secrets != nil
 	a.begin("Making a code…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted) })
-	ls, err := a.api.StartLink(ctx, api.LinkStartRequest{Device: a.cfg.Device(), InstallKey: a.installKey(), Remember: remember})
+	ls, err := a.api.StartLink(ctx, api.LinkStartRequest{Device: a.cfg.Device(), InstallKey: a.signInKey(), Remember: remember})
 	if err != nil {
 		return a.signInFailed(err)
 	}
@@ -112,7 +112,7 @@ func (a *App) pollAnswer(gen int) {
 			if w.link {
 				l, err = a.api.PollLink(ctx, w.token)
 			} else {
-				l, err = a.api.PollApproval(ctx, w.token, a.installKey())
+				l, err = a.api.PollApproval(ctx, w.token, a.signInKey())
 			}
 			cancel()
 			if !a.current(gen) {
@@ -215,7 +215,7 @@ func (a *App) SkipApproval(ctx context.Context, recoveryCode string) error {
 	gen := a.gen
 	a.stopPollLocked()
 	a.mu.Unlock()
-	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: w.token, Code: code, InstallKey: a.installKey()})
+	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: w.token, Code: code, InstallKey: a.signInKey()})
 	if errors.Is(err, client.ErrInvalidCredentials) {
 		a.finish(func(s *Snapshot) {
 			s.FieldErrors = map[string]string{"code": "That recovery code is not right, or it was used already."}
@@ -390,6 +390,7 @@ func (a *App) endUnwanted(l api.Login) {
 		return
 	}
 	defer c.CloseIdleConnections()
+	c.SetProofKey(a.api.ProofKey()) // the session is bound to it
 	c.SetTokens(l.Tokens())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -137,9 +137,9 @@ func (a *App) closeAccount(acct api.Account, closureToken string, erase bool) []
 }
 
 // eraseInstall deletes everything this install keeps, as "Clear app
-// data" does (keyring items with the install key, saved accounts,
-// preferences, cached files), but not this device's own server, and not
-// the receipts waiting to be sent.
+// data" does (keyring items with the install and proof keys, saved
+// accounts, preferences, cached files), but not this device's own
+// server, and not the receipts waiting to be sent.
 func (a *App) eraseInstall() error {
 	var errs []error
 	if a.cfg.Secrets != nil {
@@ -148,6 +148,7 @@ func (a *App) eraseInstall() error {
 		}
 	}
 	a.forgetInstallKey()
+	a.forgetProofKey()
 	for _, k := range append([]string{PrefSavedAccounts, a.resumePref(), PrefLastUsername}, a.cfg.ClearPrefKeys...) {
 		a.cfg.Prefs.RemoveValue(k)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -104,7 +105,7 @@ func TestRemoteLogoutWithoutErase(t *testing.T) {
 		t.Fatalf("notice %+v, prefill %q", s.Notice, s.PrefillUsername)
 	}
 	phone.wantNothingSaved("after the remote log out")
-	if keys := phone.allSecretKeys(); len(keys) != 1 || keys[0] != app.SecretInstallKey {
+	if keys := phone.allSecretKeys(); !slices.Equal(keys, slices.Sorted(slices.Values([]string{app.SecretInstallKey, app.SecretProofKey}))) {
 		t.Fatalf("keyring after a log out without erase: %v", keys)
 	}
 	if e := laptop.endedClosure(id, api.ClosureConfirmed); e.Closure.EraseRequested || e.Closure.Erased {
@@ -207,7 +208,7 @@ func TestRemoteEraseRealKeyring(t *testing.T) {
 	phone.open()
 	phone.signIn("ana", true)
 	acct := phone.snap().Account.ID
-	for _, k := range []string{"refresh:" + acct, app.SecretInstallKey} {
+	for _, k := range []string{"refresh:" + acct, app.SecretInstallKey, app.SecretProofKey} {
 		if _, err := keyring.Get(platform.KeyringService, k); err != nil {
 			t.Fatalf("%s not in the OS keyring before: %v", k, err)
 		}
@@ -217,7 +218,7 @@ func TestRemoteEraseRealKeyring(t *testing.T) {
 		t.Fatal(err)
 	}
 	phone.waitFor("logged out", func(s app.Snapshot) bool { return s.State == app.StateSignedOut })
-	for _, k := range []string{"refresh:" + acct, app.SecretInstallKey} {
+	for _, k := range []string{"refresh:" + acct, app.SecretInstallKey, app.SecretProofKey} {
 		if _, err := keyring.Get(platform.KeyringService, k); !errors.Is(err, keyring.ErrNotFound) {
 			t.Errorf("%s still in the OS keyring after the erase: %v", k, err)
 		}

@@ -148,8 +148,21 @@ func capitalize(s string) string {
 }
 
 // sessionGone reports whether err means this device's session has ended
-// on the server (revoked, expired or unknown): the tokens are dead.
+// on the server (revoked, expired or unknown), or that its tokens are
+// bound to a key this install no longer has (keyLost): the tokens are
+// dead here.
 func sessionGone(err error) bool {
 	return errors.Is(err, client.ErrSessionRevoked) || errors.Is(err, client.ErrSessionExpired) ||
 		errors.Is(err, client.ErrInvalidToken)
 }
+
+// sessionEnded reports whether err means the session has ended on the
+// server: sessionGone, except for a session refused for want of its key
+// (keyLost), which lives on at the server until it ends there.
+func sessionEnded(err error) bool { return sessionGone(err) && !keyLost(err) }
+
+// keyLost reports whether err is the server refusing this device's own
+// session for want of the key it is bound to: the secret store lost the
+// proof key (wiped, or unreadable when the app started), so no token of
+// the session works here any more.
+func keyLost(err error) bool { return errors.Is(err, client.ErrDPoP) }

@@ -40,7 +40,8 @@ func TestClearAppData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.SessionsEnded != 1 || rep.SavedLoginsForgotten != 1 || len(rep.NotEnded) != 0 || rep.SecretsRemoved != 3 {
+	// Removed: two tokens, the install key and the proof key.
+	if rep.SessionsEnded != 1 || rep.SavedLoginsForgotten != 1 || len(rep.NotEnded) != 0 || rep.SecretsRemoved != 4 {
 		t.Fatalf("report = %+v", rep)
 	}
 	s := d.snap()

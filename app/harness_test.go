@@ -20,12 +20,16 @@ import (
 	"sessionguard/client"
 	"sessionguard/platform"
 	"sessionguard/server/servertest"
+	"sessionguard/server/store/postgres"
+	"sessionguard/server/store/postgres/pgtest"
 )
 
 // TestMain checks no goroutine outlives the tests, except go-keyring's
-// shared D-Bus session connection, which lives as long as the process.
+// shared D-Bus session connection, which lives as long as the process. The
+// PostgreSQL server the tests on it share (started on first use by
+// pgtest.NewDatabase) is stopped first.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
+	goleak.VerifyTestMain(pgtest.M(m),
 		goleak.IgnoreTopFunction("github.com/godbus/dbus/v5.newConn.func1"),
 		goleak.IgnoreAnyFunction("github.com/godbus/dbus/v5.(*Conn).inWorker"))
 }
@@ -44,12 +48,25 @@ func newBackend(t *testing.T) *backend {
 	return &backend{Backend: b, t: t, clock: b.Clock, url: b.URL}
 }
 
+// newPostgresBackend is newBackend on a fresh PostgreSQL database (skipped
+// without PostgreSQL, unless SESSIONGUARD_REQUIRE_POSTGRES=1).
+func newPostgresBackend(t *testing.T) *backend {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := servertest.StartStore(t, st, servertest.NewClock(time.Now().UTC().Truncate(time.Second)))
+	return &backend{Backend: b, t: t, clock: b.Clock, url: b.URL}
+}
+
 // stop takes the server down (the app sees it as offline); safe twice.
 func (b *backend) stop() { b.Stop() }
 
 // device is one app install: its own keyring, preferences and cache.
 type device struct {
 	t       *testing.T
+	clock   *servertest.Clock // its server's (nil: the server's answers say the real time)
 	name    string
 	secrets app.SecretStore
 	prefs   *platform.MemoryPrefs
@@ -81,9 +98,21 @@ func (o *opening) intercept(h hook) { o.hooks = append(o.hooks, h) }
 type interceptor struct {
 	hooks []hook
 	rt    *http.Transport
+	// clock, when set, is the server's: its answers' Date says its time,
+	// as a real server's says its real clock (the app dates its proofs
+	// by it).
+	clock func() time.Time
 }
 
 func (t *interceptor) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.roundTrip(r)
+	if err == nil && t.clock != nil {
+		resp.Header.Set("Date", t.clock().UTC().Format(http.TimeFormat))
+	}
+	return resp, err
+}
+
+func (t *interceptor) roundTrip(r *http.Request) (*http.Response, error) {
 	if len(t.hooks) == 0 {
 		return t.rt.RoundTrip(r)
 	}
@@ -119,7 +148,7 @@ func noKeyring(o *opening) { o.Secrets, o.KeyringProblem = nil, platform.ErrUnav
 
 func (b *backend) device(name string, opts ...deviceOpt) *device {
 	b.t.Helper()
-	d := &device{t: b.t, name: name, secrets: platform.NewMemory(), prefs: platform.NewMemoryPrefs(),
+	d := &device{t: b.t, clock: b.clock, name: name, secrets: platform.NewMemory(), prefs: platform.NewMemoryPrefs(),
 		cache: filepath.Join(b.t.TempDir(), "cache"), url: b.url}
 	d.open(opts...)
 	return d
@@ -140,7 +169,11 @@ func (d *device) open(opts ...deviceOpt) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c, err := client.New(d.url, client.WithHTTPClient(&http.Client{Transport: &interceptor{hooks: o.hooks, rt: &http.Transport{}}}))
+	it := &interceptor{hooks: o.hooks, rt: &http.Transport{}}
+	if d.clock != nil {
+		it.clock = d.clock.Now
+	}
+	c, err := client.New(d.url, client.WithHTTPClient(&http.Client{Transport: it}))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -199,12 +232,16 @@ func (d *device) signIn(user string, remember bool) {
 }
 
 // secretKeys lists the tokens and saved logins in the install's secret
-// store: everything but its install key, which stays as long as the
-// install does.
+// store: everything but its install key and proof key, which stay as
+// long as the install does.
 func (d *device) secretKeys() []string {
 	d.t.Helper()
-	return slices.DeleteFunc(d.allSecretKeys(), func(k string) bool { return k == app.SecretInstallKey })
+	return slices.DeleteFunc(d.allSecretKeys(), installItem)
 }
+
+// installItem reports whether k is one of the install's own items in the
+// secret store, not an account's: its install key and its proof key.
+func installItem(k string) bool { return k == app.SecretInstallKey || k == app.SecretProofKey }
 
 // allSecretKeys lists every item in the install's secret store.
 func (d *device) allSecretKeys() []string {

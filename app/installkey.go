@@ -73,6 +73,15 @@ func (a *App) installKey() string {
 	return a.instKey
 }
 
+// signInKey readies a sign-in request: the install's proof key goes to
+// the client (useProofKey), so that the new session is bound to it, and
+// the install key is returned for the request (installKey). Every
+// sign-in path calls it just before sending.
+func (a *App) signInKey() string {
+	_ = a.useProofKey() // unreadable: a key in memory, as the install key
+	return a.installKey()
+}
+
 // forgetInstallKey drops the key held in memory, after "clear app data"
 // deleted the stored one: the next sign-in makes a new one.
 func (a *App) forgetInstallKey() {

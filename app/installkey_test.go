@@ -336,27 +336,32 @@ func TestSavedLoginSurvivesRestartOnItsInstall(t *testing.T) {
 	}
 }
 
+// realSecretStores are the platform's secret stores, for the tests of
+// what an install keeps there: the OS keyring (gnome-keyring under
+// scripts/with-keyring.sh; osKey) on desktops, the app's private file
+// store on phones.
+var realSecretStores = []struct {
+	name  string
+	open  func(t *testing.T, dir string, prefs platform.Prefs) (app.SecretStore, error)
+	osKey bool
+}{
+	{"OS keyring", func(t *testing.T, dir string, prefs platform.Prefs) (app.SecretStore, error) {
+		if os.Getenv("SESSIONGUARD_KEYRING_TEST") != "1" {
+			t.Skip("needs a Secret Service: run under scripts/with-keyring.sh (make test does)")
+		}
+		return platform.OpenSecretStore(dir, prefs)
+	}, true},
+	{"phone storage", func(_ *testing.T, dir string, _ platform.Prefs) (app.SecretStore, error) {
+		return platform.OpenAppStorageSecretStore(dir)
+	}, false},
+}
+
 // TestInstallKeyInRealStores: the install key lives in the platform's
 // secret store — the OS keyring (gnome-keyring under
 // scripts/with-keyring.sh) on desktops, the app's private file store on
 // phones — survives restarts there, and "clear app data" deletes it.
 func TestInstallKeyInRealStores(t *testing.T) {
-	tests := []struct {
-		name  string
-		open  func(t *testing.T, dir string, prefs platform.Prefs) (app.SecretStore, error)
-		osKey bool
-	}{
-		{"OS keyring", func(t *testing.T, dir string, prefs platform.Prefs) (app.SecretStore, error) {
-			if os.Getenv("SESSIONGUARD_KEYRING_TEST") != "1" {
-				t.Skip("needs a Secret Service: run under scripts/with-keyring.sh (make test does)")
-			}
-			return platform.OpenSecretStore(dir, prefs)
-		}, true},
-		{"phone storage", func(_ *testing.T, dir string, _ platform.Prefs) (app.SecretStore, error) {
-			return platform.OpenAppStorageSecretStore(dir)
-		}, false},
-	}
-	for _, tc := range tests {
+	for _, tc := range realSecretStores {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBackend(t)
 			prefs, dir := platform.NewMemoryPrefs(), t.TempDir()

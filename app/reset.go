@@ -58,9 +58,13 @@ func (a *App) endOnServer(ctx context.Context, resetting bool) ResetReport {
 		s.Account, s.Session, s.Remember = nil, nil, false
 	})
 
+	// This install's sessions are bound to its proof key: it signs the
+	// log outs (a core opened for this alone has not loaded it yet).
+	_ = a.useProofKey()
+
 	// 1. The signed-in session.
 	if snap.State == StateSignedIn && snap.Account != nil {
-		if _, err := a.api.Logout(ctx, false); err == nil || sessionGone(err) {
+		if _, err := a.api.Logout(ctx, false); err == nil || sessionEnded(err) {
 			if err == nil {
 				rep.SessionsEnded++
 			}
@@ -141,8 +145,9 @@ func cutSecretKey(k string) (prefix, scoped string, ok bool) {
 // keeps here, whatever the server, and reports it with rep (what
 // endOnServer did).
 func (a *App) wipe(rep ResetReport) (ResetReport, error) {
-	// 3. Everything local, this install's key included: from now on it
-	// is a new install to the server.
+	// 3. Everything local, this install's keys included (the install key,
+	// and the proof key its sessions were bound to): from now on it is a
+	// new install to the server.
 	var wipeErr error
 	if a.cfg.Secrets != nil {
 		keys, _ := a.cfg.Secrets.Keys() // unlisted: counted as none
@@ -153,6 +158,7 @@ func (a *App) wipe(rep ResetReport) (ResetReport, error) {
 		}
 	}
 	a.forgetInstallKey()
+	a.forgetProofKey()
 	for _, k := range append([]string{PrefSavedAccounts, a.resumePref(), PrefLastUsername}, a.cfg.ClearPrefKeys...) {
 		a.cfg.Prefs.RemoveValue(k)
 	}
@@ -188,7 +194,7 @@ func (a *App) endStoredSession(ctx context.Context, refresh string) error {
 	a.api.SetTokens(api.Tokens{RefreshToken: refresh})
 	defer a.api.ClearTokens()
 	if _, err := a.api.Refresh(ctx); err != nil {
-		if sessionGone(err) {
+		if sessionEnded(err) {
 			return nil // already over
 		}
 		return err

@@ -30,6 +30,15 @@ func (a *App) Start(ctx context.Context) error {
 		return nil
 	}
 	tok, err := a.cfg.Secrets.Get(a.refreshKey(acctID))
+	if err == nil {
+		// The session may be bound to this install's proof key: without
+		// it, the server would refuse the token as copied off the device
+		// (and tell the account so), so a key that cannot be read stops
+		// here, as a token that cannot be read does. A key that is not
+		// there (the keyring was wiped) is made anew, and the server says
+		// whether the session needed the old one.
+		err = a.useProofKey()
+	}
 	if err != nil {
 		a.cfg.Prefs.RemoveValue(a.resumePref())
 		a.update(func(s *Snapshot) {
@@ -59,10 +68,15 @@ func (a *App) Start(ctx context.Context) error {
 		return nil
 	case sessionGone(err):
 		// Expired, or a token the server does not know (damaged in the
-		// keyring): start over with the password.
+		// keyring), or one bound to a key the keyring lost: start over
+		// with the password.
 		// The reason is set before the state changes, so that whoever
 		// sees the sign-out (Accounts) sees why.
-		a.update(func(s *Snapshot) { s.Remember, s.Err = false, "Your saved sign-in is no longer valid. Sign in again." })
+		msg := "Your saved sign-in is no longer valid. Sign in again."
+		if keyLost(err) {
+			msg = keyLostMessage
+		}
+		a.update(func(s *Snapshot) { s.Remember, s.Err = false, msg })
 		a.signOutLocal(api.Account{ID: acctID, Username: a.cfg.Prefs.String(PrefLastUsername)}, nil)
 		return nil
 	case errors.Is(err, client.ErrOffline):
@@ -173,7 +187,7 @@ func (a *App) SignIn(ctx context.Context, username, password string, remember bo
 	a.begin("Signing in…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = username })
 	l, err := a.api.Login(ctx, api.LoginRequest{Username: username, Password: password, Remember: remember,
-		Device: a.cfg.Device(), InstallKey: a.installKey()})
+		Device: a.cfg.Device(), InstallKey: a.signInKey()})
 	if err != nil {
 		return a.signInFailed(err)
 	}
@@ -231,7 +245,7 @@ func (a *App) SubmitSecondFactor(ctx context.Context, code string) error {
 	}
 	a.begin("Checking the code…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted) })
-	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code, InstallKey: a.installKey()})
+	l, err := a.api.LoginMFA(ctx, api.MFALoginRequest{MFAToken: token, Code: code, InstallKey: a.signInKey()})
 	switch {
 	case errors.Is(err, client.ErrInvalidCredentials):
 		a.finish(func(s *Snapshot) {
@@ -285,7 +299,7 @@ func (a *App) ContinueAs(ctx context.Context, accountID string, remember bool) e
 	a.begin("Signing in as " + sa.Username + "…")
 	a.update(func(s *Snapshot) { a.transition(s, EvSignInStarted); s.PrefillUsername = sa.Username })
 	l, err := a.api.LoginRemembered(ctx, api.RememberedLoginRequest{Credential: cred, Device: a.cfg.Device(),
-		Remember: remember, InstallKey: a.installKey()})
+		Remember: remember, InstallKey: a.signInKey()})
 	if err != nil {
 		if errors.Is(err, client.ErrInvalidCredentials) || errors.Is(err, client.ErrInvalidToken) {
 			// Forgotten, or ended by a remote log out: it will never work again.
@@ -424,7 +438,7 @@ func (a *App) logOut(ctx context.Context, rememberLoginInfo bool) (LogoutOutcome
 		_, err = a.api.Logout(ctx, false)
 		out.Problem = "Your login info could not be saved on this device; you'll need your password next time."
 	}
-	if err != nil && !sessionGone(err) {
+	if err != nil && !sessionEnded(err) {
 		out.Problem = "You are logged out on this device, but the server could not be told (" + Describe(err) +
 			"). The session stays in your device list until it expires; log it out from another device."
 	}
@@ -506,6 +520,9 @@ func (a *App) endedRemotely(gen int, err error) {
 	if notice.Reason == api.ReasonInactive {
 		notice.UnusedFor = inactiveRule(a.Snapshot())
 	}
+	if keyLost(err) {
+		notice.Reason = api.ReasonDPoP
+	}
 	list := a.closeAccount(acct, closureToken, notice.Erased)
 	a.signOutLocal(acct, notice)
 	a.update(func(s *Snapshot) {
@@ -518,6 +535,11 @@ func (a *App) endedRemotely(gen int, err error) {
 		a.sendReceipts()
 	}
 }
+
+// keyLostMessage is what the person reads when their saved sign-in was
+// refused at start for want of the key it is bound to.
+const keyLostMessage = "Your saved sign-in was bound to a key kept in this device's keyring, and that key is gone " +
+	"(the keyring was cleared or reset), so it can't be used any more. Sign in again."
 
 // DismissNotice hides the "logged out remotely" notice.
 func (a *App) DismissNotice() { a.update(func(s *Snapshot) { s.Notice = nil }) }

@@ -64,12 +64,20 @@ func TestWrongPasswordsAtReauthLogThisDeviceOut(t *testing.T) {
 
 // TestReauthFailedLearnedFromTheStream: a thief guessing with this
 // device's stolen access token ends its session; the app hears it live.
+// The token is bound to the device's key: copied alone, it does not even
+// get to guess; the thief needs the key too (malware on the device).
 func TestReauthFailedLearnedFromTheStream(t *testing.T) {
 	b := newBackend(t)
 	d := b.device("Pixel 8")
 	d.signUp("ana", true)
 	thief := b.client()
 	thief.SetTokens(api.Tokens{AccessToken: d.api.Tokens().AccessToken})
+	for range 6 {
+		if _, err := thief.Reauth(ctx, api.ReauthRequest{Password: "guess"}); !errors.Is(err, client.ErrDPoP) {
+			t.Fatalf("a guess with the token alone: %v, want refused for want of the key", err)
+		}
+	}
+	thief.SetProofKey(d.api.ProofKey())
 	var err error
 	for range 5 {
 		_, err = thief.Reauth(ctx, api.ReauthRequest{Password: "guess"})

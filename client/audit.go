@@ -33,9 +33,12 @@ func (c *Client) ExportAudit(ctx context.Context, afterSeq int64, w io.Writer) e
 	return c.withToken(ctx, func(tok string) error {
 		cctx, cancel := context.WithTimeout(ctx, exportTimeout)
 		defer cancel()
-		req := c.rc.R().SetContext(cctx).SetDoNotParseResponse(true).SetAuthToken(tok)
+		req := c.rc.R().SetContext(cctx).SetDoNotParseResponse(true)
 		if IsBackground(ctx) {
 			req.SetHeader(api.HeaderBackground, "1")
+		}
+		if _, err := c.authorize(func(n, v string) { req.SetHeader(n, v) }, "GET", "/v1/audit/export", tok); err != nil {
+			return err
 		}
 		if afterSeq > 0 {
 			req.SetQueryParam("after_seq", strconv.FormatInt(afterSeq, 10))
@@ -44,6 +47,7 @@ func (c *Client) ExportAudit(ctx context.Context, afterSeq int64, w io.Writer) e
 		if err != nil {
 			return transportError(ctx, err)
 		}
+		c.noteDate(resp.Header())
 		raw := resp.RawBody()
 		defer raw.Close()
 		if resp.StatusCode() != http.StatusOK {

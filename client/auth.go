@@ -195,6 +195,9 @@ func (c *Client) accessToken(ctx context.Context, h held) (string, held, error) 
 //   - with the newer token, on 401 invalid_token when another call rotated
 //     the tokens while this one was under way (the server forgets the old
 //     access token at once).
+//
+// A refusal for want of the session's key (ErrDPoP) is not retried: no
+// token of the session works without it.
 func (c *Client) withToken(ctx context.Context, do func(token string) error) error {
 	tok, h, err := c.accessToken(ctx, c.snapshot())
 	if err != nil {
@@ -205,7 +208,7 @@ func (c *Client) withToken(ctx context.Context, do func(token string) error) err
 	switch {
 	case isCode(err, api.CodeTokenExpired) && h.t.RefreshToken != "":
 		mode = refreshStale
-	case isCode(err, api.CodeInvalidToken):
+	case isCode(err, api.CodeInvalidToken) && !errors.Is(err, ErrDPoP):
 	default:
 		return err
 	}

@@ -1,5 +1,6 @@
 // Package client is Sessionguard's typed API client: the v1 calls over
-// go-resty, typed errors, transparent token refresh and the live event stream.
+// go-resty, typed errors, transparent token refresh, device-bound tokens
+// (DPoP proofs, SetProofKey) and the live event stream.
 package client
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/go-resty/resty/v2"
 
 	"sessionguard/api"
+	"sessionguard/api/dpop"
 )
 
 // DefaultTimeout bounds each call that is not an event stream.
@@ -89,6 +91,9 @@ type Client struct {
 
 	wake        chan struct{} // Reconnect: Events stops waiting
 	lastContact atomic.Int64  // UnixNano of the server's last good answer (LastContact)
+
+	proofKey atomic.Pointer[dpop.Key] // SetProofKey; nil: no proofs
+	skewNS   atomic.Int64             // the server's clock minus c.now, for proofs (noteDate)
 
 	mu       sync.Mutex
 	tokens   api.Tokens
@@ -244,8 +249,27 @@ type call struct {
 	status       *int          // when set, told the status of a 2xx reply
 }
 
-// send performs k once, with the per-call timeout.
+// send performs k, with the per-call timeout. With a proof key, a proof
+// the server refused as out of its time window is made once more when
+// the server's answer corrected the clock proofs are dated by.
 func (c *Client) send(ctx context.Context, k call) error {
+	err := c.sendOnce(ctx, k)
+	if c.retryProof(err) {
+		err = c.sendOnce(ctx, k)
+	}
+	return err
+}
+
+// retryProof reports whether a call that failed with err is worth making
+// again with a fresh proof: the proof was refused, and the server's
+// answers have since moved the clock proofs are dated by (redated).
+func (c *Client) retryProof(err error) bool {
+	e, ok := errors.AsType[*Error](err)
+	return ok && e.redated
+}
+
+// sendOnce performs k once.
+func (c *Client) sendOnce(ctx context.Context, k call) error {
 	timeout := c.timeout
 	if k.timeout > 0 {
 		timeout = k.timeout
@@ -259,8 +283,9 @@ func (c *Client) send(ctx context.Context, k call) error {
 	if k.body != nil {
 		req.SetHeader("Content-Type", "application/json").SetBody(k.body)
 	}
-	if k.token != "" {
-		req.SetAuthToken(k.token)
+	skew, err := c.authorize(func(n, v string) { req.SetHeader(n, v) }, k.method, k.path, k.token)
+	if err != nil {
+		return err
 	}
 	if len(k.query) > 0 {
 		req.SetQueryParamsFromValues(k.query)
@@ -272,8 +297,11 @@ func (c *Client) send(ctx context.Context, k call) error {
 	if err != nil {
 		return transportError(ctx, err)
 	}
+	c.noteDate(resp.Header())
 	if resp.IsError() {
-		return parseError(resp.StatusCode(), resp.Header(), resp.Body())
+		e := parseError(resp.StatusCode(), resp.Header(), resp.Body())
+		e.redated = e.Code == api.CodeInvalidDPoPProof && c.redated(skew)
+		return e
 	}
 	if k.status != nil {
 		*k.status = resp.StatusCode()

@@ -56,6 +56,19 @@ var (
 	// ErrExpired matches 410 expired: the approval request or link code
 	// ran out (or was already used).
 	ErrExpired = errors.New("expired")
+	// ErrInvalidProof matches invalid_dpop_proof (400 on a sign-in or a
+	// refresh, 401 on other calls): the DPoP proof sent was refused
+	// (malformed, for another request, out of its time window, replayed),
+	// or a server that takes device-bound sign-ins only got none. The
+	// session, if any, is untouched.
+	ErrInvalidProof = errors.New("invalid DPoP proof")
+	// ErrDPoP matches a 401 invalid_token whose details.reason is "dpop"
+	// (api.ReasonDPoP), which also matches ErrInvalidToken: the session is
+	// bound to a device's key (api.Session.Bound) and the request had no
+	// proof, or one by another key. For a Client whose own session it is,
+	// its key is lost (the keyring was wiped): the session is dead here,
+	// though it lives on at the server until it ends.
+	ErrDPoP = errors.New("token bound to another device's key")
 
 	// ErrServer matches answers that are the server's fault or not the
 	// contract's: any 5xx, a code this client does not know, and replies
@@ -96,6 +109,7 @@ var codeSentinels = map[string]error{
 	api.CodeRateLimited:        ErrRateLimited,
 	api.CodeLoginDenied:        ErrLoginDenied,
 	api.CodeExpired:            ErrExpired,
+	api.CodeInvalidDPoPProof:   ErrInvalidProof,
 }
 
 // Error is a non-2xx answer of the server, or a reply that is not the
@@ -114,6 +128,10 @@ type Error struct {
 	// RetryAfter is how long the server asked to wait (Retry-After header,
 	// else details.retry_after_s); zero when it did not say.
 	RetryAfter time.Duration
+
+	// redated says that this refused proof was dated by a clock the
+	// server's answers have since corrected (Client.redated).
+	redated bool
 }
 
 // Error returns the server's message.
@@ -132,6 +150,9 @@ func (e *Error) Error() string {
 func (e *Error) Is(target error) bool {
 	if e.Status == http.StatusAccepted {
 		return target == ErrApprovalPending
+	}
+	if target == ErrDPoP {
+		return e.dpop()
 	}
 	s, known := codeSentinels[e.Code]
 	if known && target == s {
@@ -153,6 +174,13 @@ func (e *Error) Revocation() (reason string, at time.Time, byDevice string) {
 	}
 	byDevice, _ = e.Details[api.DetailByDeviceName].(string)
 	return reason, at, byDevice
+}
+
+// dpop reports whether e is a 401 invalid_token with details.reason
+// "dpop" (ErrDPoP).
+func (e *Error) dpop() bool {
+	reason, _ := e.Details[api.DetailReason].(string)
+	return e.Code == api.CodeInvalidToken && reason == api.ReasonDPoP
 }
 
 // AttemptsLeft returns how many more wrong answers in a row end the

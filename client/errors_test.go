@@ -26,8 +26,8 @@ func TestErrorIs(t *testing.T) {
 			t.Errorf("wrapped %s does not match", code)
 		}
 	}
-	if len(codeSentinels) != 14 {
-		t.Fatalf("%d contract codes mapped, want 14", len(codeSentinels))
+	if len(codeSentinels) != 15 {
+		t.Fatalf("%d contract codes mapped, want 15", len(codeSentinels))
 	}
 	for _, e := range []*Error{{Status: 500, Code: api.CodeInternal}, {Status: 503, Code: api.CodeUnavailable},
 		{Status: 415, Code: api.CodeUnsupportedMedia}, {Status: 502}, {Status: 418, Code: "teapot"}} {
@@ -39,6 +39,53 @@ func TestErrorIs(t *testing.T) {
 	e := &Error{Status: 503, Code: api.CodeRateLimited}
 	if !errors.Is(e, ErrRateLimited) || !errors.Is(e, ErrServer) {
 		t.Error("503 rate_limited should match ErrRateLimited and ErrServer")
+	}
+}
+
+// TestErrorIsDPoP: a 401 invalid_token with details.reason "dpop" is
+// ErrDPoP as well as ErrInvalidToken; nothing else is ErrDPoP; an
+// invalid_dpop_proof is ErrInvalidProof (400 or 401) and no dead session.
+func TestErrorIsDPoP(t *testing.T) {
+	body := func(code, reason string) []byte {
+		return []byte(`{"error":{"code":"` + code + `","message":"m","details":{"reason":"` + reason + `"}}}`)
+	}
+	tests := []struct {
+		name               string
+		status             int
+		body               []byte
+		dpop, token, proof bool
+	}{
+		{"bound token without its key", 401, body(api.CodeInvalidToken, api.ReasonDPoP), true, true, false},
+		{"unknown token", 401, body(api.CodeInvalidToken, ""), false, true, false},
+		{"another reason", 401, body(api.CodeInvalidToken, api.ReasonRemoteLogout), false, true, false},
+		{"revoked, reason dpop", 401, body(api.CodeSessionRevoked, api.ReasonDPoP), false, false, false},
+		{"bad proof at sign-in", 400, body(api.CodeInvalidDPoPProof, ""), false, false, true},
+		{"bad proof on a call", 401, body(api.CodeInvalidDPoPProof, ""), false, false, true},
+		{"reason not a string", 401, []byte(`{"error":{"code":"invalid_token","message":"m","details":{"reason":1}}}`), false, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := parseError(tc.status, http.Header{}, tc.body)
+			var err error = e
+			if got := errors.Is(err, ErrDPoP); got != tc.dpop {
+				t.Errorf("Is ErrDPoP = %v", got)
+			}
+			if got := errors.Is(err, ErrInvalidToken); got != tc.token {
+				t.Errorf("Is ErrInvalidToken = %v", got)
+			}
+			if got := errors.Is(err, ErrInvalidProof); got != tc.proof {
+				t.Errorf("Is ErrInvalidProof = %v", got)
+			}
+			if errors.Is(err, ErrServer) {
+				t.Error("a contract answer is ErrServer")
+			}
+			if tc.proof && deadSession(err) {
+				t.Error("a refused proof reads as a dead session")
+			}
+			if tc.dpop && !deadSession(err) {
+				t.Error("a token refused without its key does not read as dead here")
+			}
+		})
 	}
 }
 

@@ -52,7 +52,9 @@ func (s StreamState) String() string {
 // the server sends (it is up, but busy) is honoured up to a minute.
 // Reconnect skips the wait. A stream silent for 60 s (the server sends a
 // comment every 15 s) counts as lost. A 401 token_expired is answered by a
-// refresh and an immediate reconnect.
+// refresh and an immediate reconnect. With a proof key (SetProofKey) each
+// connection carries a fresh proof; one refused (ErrInvalidProof) is
+// retried as a lost connection is.
 //
 // Events returns:
 //   - after delivering session.revoked (this session was logged out): an
@@ -60,8 +62,9 @@ func (s StreamState) String() string {
 //     time and device that closed it, and Closure the erase request and
 //     the closure token for ConfirmClosure;
 //   - an *Error matching ErrSessionRevoked, ErrSessionExpired or
-//     ErrInvalidToken, or ErrNotSignedIn, when (re)connecting is refused
-//     that way: never retried;
+//     ErrInvalidToken (ErrDPoP too, when the session is bound to a key
+//     this Client does not hold), or ErrNotSignedIn, when (re)connecting
+//     is refused that way: never retried;
 //   - ctx.Err() when ctx ends.
 //
 // Its last onState report is always Disconnected with the returned error.
@@ -232,16 +235,20 @@ func (c *Client) openStream(ctx context.Context, token string) (io.ReadCloser, e
 		cancel()
 		return nil, err
 	}
-	resp, err := c.rc.R().
+	req := c.rc.R().
 		SetContext(sctx).
 		SetDoNotParseResponse(true).
-		SetAuthToken(token).
 		SetHeader("Accept", "text/event-stream").
-		SetHeader("Cache-Control", "no-cache").
-		Get("/v1/events")
+		SetHeader("Cache-Control", "no-cache")
+	// A fresh proof for each connection: Events reconnects through here.
+	if _, err := c.authorize(func(n, v string) { req.SetHeader(n, v) }, "GET", "/v1/events", token); err != nil {
+		return fail(err)
+	}
+	resp, err := req.Get("/v1/events")
 	if err != nil {
 		return fail(transportError(ctx, err))
 	}
+	c.noteDate(resp.Header())
 	raw := resp.RawBody()
 	if resp.IsError() || resp.StatusCode() != http.StatusOK {
 		b, rerr := io.ReadAll(io.LimitReader(raw, 64<<10))

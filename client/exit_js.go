@@ -14,7 +14,8 @@ import (
 // own requests would die with it. It forgets the tokens either way and
 // reports whether there was a session to end. The server may refuse an
 // access token that expired meanwhile; the session then ends by its
-// inactivity rule, as a closed desktop app's would.
+// inactivity rule, as a closed desktop app's would. With a proof key
+// (SetProofKey) the request carries its proof, as every request does.
 func (c *Client) LogoutOnExit() bool {
 	c.mu.Lock()
 	tok := c.tokens.AccessToken
@@ -24,7 +25,13 @@ func (c *Client) LogoutOnExit() bool {
 	if tok == "" {
 		return false
 	}
-	headers := map[string]any{"Authorization": "Bearer " + tok, "Content-Type": "application/json", "Accept": "application/json"}
+	headers := map[string]any{"Content-Type": "application/json", "Accept": "application/json"}
+	// With a proof key, the proof goes too (a bound session's token is
+	// refused without it); failing to make one, the session ends by its
+	// inactivity rule, as above.
+	if _, err := c.authorize(func(n, v string) { headers[n] = v }, "POST", "/v1/logout", tok); err != nil {
+		return true
+	}
 	init := map[string]any{"method": "POST", "keepalive": true, "credentials": "omit", "cache": "no-store",
 		"headers": headers, "body": `{"remember":false}`}
 	p := js.Global().Call("fetch", c.base+"/v1/logout", init)

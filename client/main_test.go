@@ -131,6 +131,9 @@ func (ts *testServer) record(h http.Handler) http.Handler {
 		if hook != nil {
 			hook(r)
 		}
+		// The server's clock is the test's: its answers say so, as a
+		// real server's Date tells its real clock (proofs are dated by it).
+		w.Header().Set("Date", ts.clock.Now().UTC().Format(http.TimeFormat))
 		h.ServeHTTP(w, r)
 		if after != nil {
 			after(r)
@@ -259,7 +262,7 @@ func asError(err error) (*Error, bool) {
 // allSentinels are the errors an answer can match.
 var allSentinels = []error{ErrInvalidRequest, ErrWeakPassword, ErrInvalidCredentials, ErrTokenExpired,
 	ErrInvalidToken, ErrSessionRevoked, ErrSessionExpired, ErrReauthRequired, ErrRegistrationClosed,
-	ErrNotFound, ErrUsernameTaken, ErrRateLimited, ErrServer, ErrOffline, ErrNotSignedIn}
+	ErrNotFound, ErrUsernameTaken, ErrRateLimited, ErrServer, ErrOffline, ErrNotSignedIn, ErrInvalidProof}
 
 // isSentinel reports whether err matches want and no other sentinel.
 func isSentinel(err, want error) bool {
