@@ -262,6 +262,8 @@ func accountNotice(n app.AccountNotice, self string, now time.Time) string {
 			"If that wasn't you, log in and change its password.", who, at)
 	case l.Reason == api.ReasonAdmin:
 		return fmt.Sprintf("%s was logged out by the server administrator at %s.", who, at)
+	case l.Reason == api.ReasonDPoP:
+		return who + " can't be used here any more: this device's login key is gone (its keyring was cleared or can't be read). Log in again."
 	case l.Reason == api.ReasonInactive:
 		return fmt.Sprintf("%s was logged out here at %s because %s.", who, at, unusedBecause(l.UnusedFor, "the account"))
 	case l.Erased && l.ByDeviceName != "":

@@ -108,6 +108,11 @@ func activityWhat(e api.AuditEvent, self string) string {
 		return subject + " confirmed it was logged out"
 	case api.AuditRefreshReuseDetected:
 		return "Old sign-in token reused" + on + ", so it was logged out"
+	case api.AuditDPoPRefused: // where it was tried is the event's place
+		if here {
+			return "A copy of this device's login was tried elsewhere and refused"
+		}
+		return "A copy of " + dev + "'s login was tried elsewhere and refused"
 	case api.AuditReauthSucceeded:
 		if here {
 			return "You confirmed your password here"
@@ -443,7 +448,7 @@ func reauthFailed(e api.AuditEvent) bool {
 func activityWarns(typ string) bool {
 	switch typ {
 	case api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected,
-		api.AuditApprovalDenied:
+		api.AuditApprovalDenied, api.AuditDPoPRefused:
 		return true
 	}
 	return false

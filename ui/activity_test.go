@@ -35,6 +35,7 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		api.AuditSessionRulesChanged:      "Ana's Laptop set Pixel 8 to log out after 1 week unused",
 		api.AuditSettingsChanged:          "Ana's Laptop changed when inactive devices are logged out: after 1 month",
 		api.AuditRefreshReuseDetected:     "Old sign-in token reused on Ana's Laptop, so it was logged out",
+		api.AuditDPoPRefused:              "A copy of Ana's Laptop's login was tried elsewhere and refused",
 		api.AuditReauthSucceeded:          "Password confirmed on Ana's Laptop",
 		api.AuditReauthFailed:             "Wrong password when confirming it's you on Ana's Laptop",
 		api.AuditPasswordChanged:          "Password changed on Ana's Laptop",
@@ -116,7 +117,7 @@ func TestActivitySentenceEveryType(t *testing.T) {
 		`Security event "login.teleported" on X · This computer · 11 Mar, 14:02`; got != want {
 		t.Errorf("unknown type: %q, want %q", got, want)
 	}
-	for _, typ := range []string{api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected} {
+	for _, typ := range []string{api.AuditLoginFailed, api.AuditLoginMFAFailed, api.AuditReauthFailed, api.AuditRefreshReuseDetected, api.AuditDPoPRefused} {
 		if !activityWarns(typ) || activityIcon(typ).Name() != activityIcon(api.AuditLoginFailed).Name() {
 			t.Errorf("%s does not get the warning icon", typ)
 		}

@@ -93,6 +93,7 @@ func (d *deviceDetail) update(snap app.Snapshot, s api.Session) {
 		{"Logged in", stamp(s.CreatedAt, now)},
 		{"Last active", stamp(s.LastSeenAt, now)},
 		{"Stays logged in", until},
+		{"Protection", boundText(s)},
 	}
 	setForm(d.form, rows, fyne.TextWrapWord)
 	d.rule.update(snap, s)
@@ -102,6 +103,31 @@ func (d *deviceDetail) update(snap app.Snapshot, s api.Session) {
 		d.logout.SetText("Log out this device")
 	}
 	setEnabled(!snap.Offline && !snap.Busy, d.logout, d.rename)
+}
+
+// boundText explains whether s is bound to its device (issue 21): what a
+// copy of its tokens could do.
+func boundText(s api.Session) string {
+	switch {
+	case s.Bound && s.Current:
+		return "Bound to this device: its login works only with a key that never leaves this device, so a copy of its tokens is useless anywhere else."
+	case s.Bound:
+		return "Bound to its device: its login works only with a key that never leaves " + s.Device.Name + ", so a copy of its tokens is useless anywhere else."
+	}
+	return "Not bound to its device (an older Sessionguard, or another app): anyone who copied its tokens could use them from elsewhere until you log it out."
+}
+
+// boundMark is the short mark of a bound session in Login activity's
+// rows: "Bound to this device" on this device's own, else "Bound to its
+// device"; "" when it is not bound.
+func boundMark(s api.Session) string {
+	switch {
+	case s.Bound && s.Current:
+		return "Bound to this device"
+	case s.Bound:
+		return "Bound to its device"
+	}
+	return ""
 }
 
 func orUnknown(s string) string {

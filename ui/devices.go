@@ -830,15 +830,19 @@ func (r *deviceRow) set(s api.Session, snap app.Snapshot, now time.Time, chosen 
 	if s.IP != "" {
 		where += " · " + s.IP
 	}
+	system := osLine(s.Device)
+	if m := boundMark(s); m != "" {
+		system += " · " + m
+	}
 	var line1 bool // wide: the first line's texts changed
 	if wide {
 		line1 = setText(r.name, s.Device.Name)
-		changed = setText(r.where, where+" · "+osLine(s.Device)) || changed
+		changed = setText(r.where, where+" · "+system) || changed
 		line1 = setText(r.active, activeText(s, now)) || line1
 	} else {
 		changed = setText(r.name, s.Device.Name) || changed
 		changed = setText(r.where, where) || changed
-		changed = setText(r.system, osLine(s.Device)) || changed
+		changed = setText(r.system, system) || changed
 		changed = setText(r.active, activeText(s, now)+" · Logged in "+stamp(s.CreatedAt, now)) || changed
 	}
 	rule := setText(r.rule, ruleLine(effectiveRule(s, snap)))

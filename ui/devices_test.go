@@ -119,7 +119,7 @@ func threeDevicesAt(t *testing.T, size fyne.Size) (*backend, *device, *screen, m
 func TestLoginActivityList(t *testing.T) {
 	_, _, s, _ := threeDevices(t)
 	want := []row{
-		{group: "This device", name: "Ana's Laptop", where: "Lisbon, Portugal · 203.0.113.10", system: "Debian GNU/Linux 12 · ThinkPad X1 Carbon",
+		{group: "This device", name: "Ana's Laptop", where: "Lisbon, Portugal · 203.0.113.10", system: "Debian GNU/Linux 12 · ThinkPad X1 Carbon · Bound to this device",
 			active: "Active now · Logged in Today 12:41", icon: iconLaptop.Name()},
 		{group: "Earlier", name: "Pixel 8", where: "Berlin, Germany · 198.51.100.20", system: "Android 15 · Google Pixel 8",
 			active: "Active 1 h ago · Logged in Today 11:41", icon: iconPhone.Name(), tickable: true},
@@ -234,7 +234,7 @@ func TestWideLayout(t *testing.T) {
 				t.Errorf("%s: a wide row has a third line %q", r.name, r.system)
 			}
 		}
-		if rows[0].where != "Lisbon, Portugal · 203.0.113.10 · Debian GNU/Linux 12 · ThinkPad X1 Carbon" || rows[0].active != "Active now" {
+		if rows[0].where != "Lisbon, Portugal · 203.0.113.10 · Debian GNU/Linux 12 · ThinkPad X1 Carbon · Bound to this device" || rows[0].active != "Active now" {
 			t.Errorf("wide row: %+v", rows[0])
 		}
 		pos, _, ok := s.place("Log out (this device)")

@@ -303,11 +303,11 @@ func (d *device) build() {
 }
 
 // secretKeys lists the tokens and saved logins the install keeps in its
-// keyring: everything but its install key, which stays as long as the
-// install does.
+// keyring: everything but its install key and its proof key (issue 21),
+// which stay as long as the install does.
 func (d *device) secretKeys() []string {
 	d.t.Helper()
-	return slices.DeleteFunc(d.allSecretKeys(), func(k string) bool { return k == app.SecretInstallKey })
+	return slices.DeleteFunc(d.allSecretKeys(), func(k string) bool { return k == app.SecretInstallKey || k == app.SecretProofKey })
 }
 
 // allSecretKeys lists every item in the install's keyring.

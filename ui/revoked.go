@@ -169,6 +169,8 @@ func revokedNotice(n *app.RemoteLogout, self string, now time.Time) string {
 			"If that wasn't you, someone else may have had this device: log in and change your password.", at)
 	case n.Reason == api.ReasonAdmin:
 		return fmt.Sprintf("You were logged out by the server administrator at %s. Log in again to continue.", at)
+	case n.Reason == api.ReasonDPoP:
+		return "This device's login key is gone (its keyring was cleared or can't be read), so its session can't be used here any more. Log in again."
 	case n.Reason == api.ReasonInactive:
 		return fmt.Sprintf("This device was logged out at %s because %s.", at, unusedBecause(n.UnusedFor, "your account"))
 	case n.Erased && n.ByDeviceName != "":

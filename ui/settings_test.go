@@ -174,7 +174,7 @@ func TestClearAppData(t *testing.T) {
 	s.waitDialog("App data cleared")
 	msg := s.dialogText()
 	for _, want := range []string{"Sessionguard's data was removed from this device.",
-		"• Sessions ended on the server: 1", "• Saved logins forgotten: 1", "• Keyring items deleted: 3"} {
+		"• Sessions ended on the server: 1", "• Saved logins forgotten: 1", "• Keyring items deleted: 4"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the summary does not say %q:\n%s", want, msg)
 		}

@@ -69,7 +69,10 @@ func TestLoggedOutNoticeReasons(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer thief.CloseIdleConnections()
+			// The thief holds the device itself: its token and its key
+			// (a token alone is refused: issue 21).
 			thief.SetTokens(api.Tokens{AccessToken: d.api.Tokens().AccessToken})
+			thief.SetProofKey(d.api.ProofKey())
 			for range 5 {
 				_, err = thief.Reauth(ctx, api.ReauthRequest{Password: "guess"})
 			}

@@ -131,6 +131,8 @@ func TestRevokedNotice(t *testing.T) {
 				"If that wasn't you, someone else may have had this device: log in and change your password."},
 		{"expired", app.RemoteLogout{At: now, Reason: api.ReasonExpired}, "vm",
 			"Your session ended. Log in again to continue."},
+		{"its key gone", app.RemoteLogout{At: now, Reason: api.ReasonDPoP}, "vm",
+			"This device's login key is gone (its keyring was cleared or can't be read), so its session can't be used here any more. Log in again."},
 		{"password changed", app.RemoteLogout{At: now, Reason: api.ReasonPasswordChanged, ByDeviceName: "Pixel 8"}, "vm",
 			"Your password was changed at 09:41 today, which logged this device out."},
 		{"token reuse", app.RemoteLogout{At: now, Reason: api.ReasonRefreshTokenReuse}, "vm",
