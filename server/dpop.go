@@ -143,7 +143,7 @@ func (s *Server) spend(c dpop.Checked, now time.Time, status int) error {
 		return nil
 	case errors.Is(err, dpop.ErrReplaysFull):
 		s.metrics.dpopRefusals.WithLabelValues("replays_full").Inc()
-		return errBusy("The server is checking too many sign-in proofs right now. Try again in a moment.", 5*time.Second)
+		return errBusy("The server is checking too many device proofs right now. Try again in a moment.", 5*time.Second)
 	default:
 		var e *dpop.Error
 		if !errors.As(err, &e) {
@@ -278,9 +278,11 @@ func (s *Server) signInProof(h func(http.ResponseWriter, *http.Request) error) f
 		case p.err != nil:
 			return s.errProof(http.StatusBadRequest, p.err)
 		}
-		if err := s.spend(p.checked, now, http.StatusBadRequest); err != nil {
-			return err
-		}
+		// A sign-in's proof is not spent (Replays): replayed, with the
+		// password it came with, it makes a session bound to a key the
+		// replayer doesn't hold; spent, it would let anyone, without an
+		// account, fill the replay memory until every bound call is
+		// refused 503. Proofs are spent once a session's token checks.
 		return h(w, r.WithContext(context.WithValue(r.Context(), signInKeyCtx{}, p.checked.JKT)))
 	}
 }
