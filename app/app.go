@@ -343,6 +343,9 @@ type App struct {
 
 	// Guarded by mu as well.
 	gen         int                // bumps on every sign-in/out; stale callbacks compare it
+	// leaving is set while this device logs itself out (logOut): its own
+	// calls refused for the session it is ending are not a remote log out.
+	leaving bool
 	stopEvents  context.CancelFunc // ends the event loop of the current sign-in
 	mfaToken    string
 	mfaRemember bool

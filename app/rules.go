@@ -65,11 +65,18 @@ func UnusedFor(list []api.Session, rule time.Duration, now time.Time) []api.Sess
 
 // LoadSettings reads the account's settings (Snapshot.Settings).
 func (a *App) LoadSettings(ctx context.Context) error {
+	return a.loadSettings(ctx, a.generation())
+}
+
+// loadSettings is LoadSettings for the sign-in of generation gen: a
+// background reload started before this device logged out (which moves
+// the generation on) must not take the refusal of its own ended session
+// for a remote log out, which would forget the login info just saved.
+func (a *App) loadSettings(ctx context.Context, gen int) error {
 	snap := a.Snapshot()
 	if snap.State != StateSignedIn {
 		return ErrNotSignedIn
 	}
-	gen := a.generation()
 	st, err := a.api.Settings(ctx)
 	if err != nil {
 		if sessionGone(err) {
@@ -191,6 +198,6 @@ func (a *App) refreshSettings(gen int, force bool) {
 		defer a.wg.Done()
 		ctx, cancel := context.WithTimeout(client.Background(context.Background()), 30*time.Second)
 		defer cancel()
-		_ = a.LoadSettings(ctx)
+		_ = a.loadSettings(ctx, gen)
 	}()
 }

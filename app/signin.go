@@ -429,6 +429,14 @@ func (a *App) logOut(ctx context.Context, rememberLoginInfo bool) (LogoutOutcome
 	acct := *snap.Account
 	out := LogoutOutcome{Username: acct.Username, Server: a.cfg.Server}
 	a.begin("Logging out…")
+	a.mu.Lock()
+	a.leaving = true
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		a.leaving = false
+		a.mu.Unlock()
+	}()
 	a.detach() // our own session.revoked must not read as a remote log out
 	resp, err := a.api.Logout(ctx, rememberLoginInfo)
 	if rememberLoginInfo && (errors.Is(err, client.ErrInvalidRequest) || errors.Is(err, client.ErrNotSignedIn)) {
@@ -497,7 +505,10 @@ func (a *App) signOutLocal(acct api.Account, notice *RemoteLogout) {
 // tokens and saved login are wiped, so the password is needed again.
 func (a *App) endedRemotely(gen int, err error) {
 	a.mu.Lock()
-	current := gen == a.gen && a.snap.Account != nil
+	// While this device logs itself out, a call started before (a reload,
+	// a prefetch) is refused for the very session being ended: not a
+	// remote log out, and it must not forget the login info just saved.
+	current := gen == a.gen && a.snap.Account != nil && !a.leaving
 	acct := api.Account{}
 	if a.snap.Account != nil {
 		acct = *a.snap.Account
