@@ -71,7 +71,7 @@ func TestServeRequireBound(t *testing.T) {
 	if code, e, _ := send("POST", "/v1/login", "", "", login); code != 400 || e.Error.Code != api.CodeInvalidDPoPProof {
 		t.Fatalf("sign-in without a proof: %d %+v", code, e)
 	}
-	code, _, b := send("POST", "/v1/login", "", proof("POST", "/v1/login", ""), login) // proof 1
+	code, _, b := send("POST", "/v1/login", "", proof("POST", "/v1/login", ""), login)
 	var l api.Login
 	if err := json.Unmarshal(b, &l); err != nil || code != 200 || l.Session == nil || !l.Session.Bound {
 		t.Fatalf("sign-in with a proof: %d %s", code, b)
@@ -79,7 +79,7 @@ func TestServeRequireBound(t *testing.T) {
 	if code, e, _ := send("GET", "/v1/me", l.AccessToken, "", ""); code != 401 || e.Error.Details[api.DetailReason] != api.ReasonDPoP {
 		t.Fatalf("bound token without a proof: %d %+v", code, e)
 	}
-	for range 2 { // proofs 2 and 3
+	for range 3 { // proofs 1 to 3 (a sign-in's proof is not remembered)
 		if code, _, b := send("GET", "/v1/me", l.AccessToken, proof("GET", "/v1/me", l.AccessToken), ""); code != 200 {
 			t.Fatalf("bound token with a proof: %d %s", code, b)
 		}
