@@ -342,10 +342,8 @@ type App struct {
 	loadMu sync.Mutex     // one device-list load at a time, so pages never interleave
 
 	// Guarded by mu as well.
-	gen int // bumps on every sign-in/out; stale callbacks compare it
-	// leaving is set while this device logs itself out (logOut): its own
-	// calls refused for the session it is ending are not a remote log out.
-	leaving     bool
+	gen         int                // bumps on every sign-in/out; stale callbacks compare it
+	leaving     bool               // this device is logging itself out: its own refused calls are no remote log out
 	stopEvents  context.CancelFunc // ends the event loop of the current sign-in
 	mfaToken    string
 	mfaRemember bool
