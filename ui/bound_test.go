@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,7 +48,16 @@ func TestBoundMark(t *testing.T) {
 	s.logIn("ana")
 	s.waitLive()
 	s.openLoginActivity()
-	s.waitRows("Ana's Laptop", "Pixel 8", "Galaxy Tab")
+	// The tablet and the phone signed in at one moment: either may come
+	// first.
+	s.waitFor("the three devices' rows", func() bool {
+		var got []string
+		for _, r := range s.rows() {
+			got = append(got, r.name)
+		}
+		slices.Sort(got)
+		return slices.Equal(got, []string{"Ana's Laptop", "Galaxy Tab", "Pixel 8"})
+	})
 	for _, tc := range []struct {
 		name, mark string
 	}{
