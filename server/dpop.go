@@ -262,8 +262,8 @@ func proofProblem(reason error) (label, msg string) {
 }
 
 // signInProof wraps a sign-in route (any that may answer with a new
-// session): a DPoP proof on the request (no ath) is checked and spent
-// before the handler runs, and the session it starts is bound to the
+// session): a DPoP proof on the request (no ath) is checked (not spent:
+// see below) before the handler runs, and the session it starts is bound to the
 // proof's key (signInKey). An invalid proof is 400 invalid_dpop_proof; no
 // proof is fine, unbound, unless Config.RequireBound.
 func (s *Server) signInProof(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
